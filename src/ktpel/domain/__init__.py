@@ -1,0 +1,1 @@
+"""Pure domain model of ktpel: no database, no HTTP, no files."""

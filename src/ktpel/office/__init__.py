@@ -1,0 +1,1 @@
+"""The regency office: residents, recording, outbox, printing, pickup, notices."""

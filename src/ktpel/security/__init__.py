@@ -1,0 +1,1 @@
+"""Users, roles, sessions, audit chain, keys and field encryption."""

@@ -1,0 +1,1 @@
+"""Synthetic district: deterministic residents and families built from real region codes and names."""

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, a unit of work, Alembic migrations (SQLite by default, PostgreSQL in production)."""

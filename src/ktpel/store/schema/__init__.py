@@ -1,0 +1,4 @@
+"""Every table of ktpel on one metadata; each capability keeps its tables in its own module here."""
+
+from ktpel.store.schema.base import Base, metadata  # noqa: F401
+from ktpel.store.schema import core  # noqa: F401

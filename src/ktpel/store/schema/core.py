@@ -1,0 +1,118 @@
+"""Residents, family cards, enrollments and cards: the tables every capability builds on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Boolean, JSON
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ktpel.domain.events import utcnow
+from ktpel.store.schema.base import Base
+from ktpel.store.types import EncryptedText, UtcDateTime
+
+
+class ResidentRow(Base):
+    """A resident (penduduk) of the office's regency; names and street encrypted at rest."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    kk_number: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(EncryptedText)
+    birth_place: Mapped[str] = mapped_column(EncryptedText)
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    blood_type: Mapped[str] = mapped_column(String(2))
+    street: Mapped[str] = mapped_column(EncryptedText)
+    rt: Mapped[str] = mapped_column(String(3))
+    rw: Mapped[str] = mapped_column(String(3))
+    village_code: Mapped[str] = mapped_column(String(13))
+    district_code: Mapped[str] = mapped_column(String(8), index=True)
+    regency_code: Mapped[str] = mapped_column(String(5), index=True)
+    religion: Mapped[str] = mapped_column(String(40))
+    marital_status: Mapped[str] = mapped_column(String(20))
+    occupation: Mapped[str] = mapped_column(String(60))
+    citizenship: Mapped[str] = mapped_column(String(3), default="WNI")
+    family_role: Mapped[str] = mapped_column(String(20))
+    father_name: Mapped[str] = mapped_column(EncryptedText, default="")
+    mother_name: Mapped[str] = mapped_column(EncryptedText, default="")
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ResidentNameTokenRow(Base):
+    """Blind index: one keyed hash per word of a resident's name, for search without plaintext."""
+
+    __tablename__ = "resident_name_tokens"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (Index("ix_resident_name_tokens_token", "token", "resident_id"),)
+
+
+class PhoneRow(Base):
+    """A resident's phone (E.164), with consent to be contacted."""
+
+    __tablename__ = "resident_phones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(EncryptedText)
+    takes_sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EnrollmentRow(Base):
+    """One recording (perekaman) and where it stands (CAPTURED … PRINT_READY / DUPLICATE / FAILED)."""
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    office_code: Mapped[str] = mapped_column(String(5), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    receipt_number: Mapped[str] = mapped_column(String(20), unique=True)
+    operator: Mapped[str] = mapped_column(String(60), default="")
+    approved_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+    exceptions: Mapped[dict] = mapped_column(JSON, default=dict)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CardRow(Base):
+    """The card of a print-ready enrollment, from authorisation to hand-over."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(ForeignKey("enrollments.id"), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    blank_serial: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    authorisation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    printed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    issued_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DomainEventRow(Base):
+    """Every state change, in order: what the service layer published."""
+
+    __tablename__ = "domain_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    subject_id: Mapped[str] = mapped_column(String(40), index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Web layer: app factory, templates, static files, i18n, problem details."""

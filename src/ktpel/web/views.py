@@ -1,0 +1,36 @@
+"""Routes every side has: home, language switch, health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from ktpel.web.i18n import LANGS
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> RedirectResponse:
+    side = request.app.state.side
+    return RedirectResponse("/penduduk" if side == "office" else "/docs", status_code=303)
+
+
+@router.get("/lang/{code}", include_in_schema=False)
+def switch_language(code: str, request: Request, next: str = "/") -> RedirectResponse:
+    """Set the page language (id or en) and go back."""
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    resp = RedirectResponse(target, status_code=303)
+    if code in LANGS:
+        resp.set_cookie("lang", code, max_age=365 * 86400, httponly=True, samesite="lax")
+    return resp
+
+
+@router.get("/api/v1/health", tags=["system"])
+def health(request: Request) -> dict:
+    """Liveness: the side and whether its database answers."""
+    from sqlalchemy import text
+
+    with request.app.state.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok", "side": request.app.state.side}

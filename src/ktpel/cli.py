@@ -28,13 +28,19 @@ SUBAPPS = [
     ("ktpel.biometrics.cli", "app", "bio"),
     ("ktpel.security.cli", "users_app", "users"),
     ("ktpel.security.cli", "audit_app", "audit"),
-    ("ktpel.security.cli", "keys_app", "keys"),
+    ("ktpel.sync.cli", "keys_app", "keys"),
     ("ktpel.office.cli", "app", "office"),
     ("ktpel.central.cli", "app", "central"),
 ]
 for _module, _attr, _name in SUBAPPS:
     if importlib.util.find_spec(_module) is not None:
         app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+
+# modules adding top-level commands through `register(app: typer.Typer) -> None`
+TOP_LEVEL = ["ktpel.printing.cli"]
+for _module in TOP_LEVEL:
+    if importlib.util.find_spec(_module) is not None:
+        importlib.import_module(_module).register(app)
 
 
 def progress_bar() -> Progress:

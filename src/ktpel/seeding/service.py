@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal_column, select
 
 from ktpel.domain.resident import Resident
 from ktpel.domain.wilayah import RegionRegistry
@@ -48,18 +48,12 @@ def _used_prefixes(db: Database, *, regency_code: str) -> tuple[dict[str, int], 
     niks: dict[str, int] = {}
     kks: dict[str, int] = {}
     with db.unit_of_work() as s:
-        rows = s.execute(
-            select(func.substr(ResidentRow.nik, 1, 12), func.max(func.substr(ResidentRow.nik, 13, 4)))
-            .where(ResidentRow.nik.like(prefix + "%"))
-            .group_by(func.substr(ResidentRow.nik, 1, 12))
-        )
-        niks = {p: int(m) for p, m in rows}
-        rows = s.execute(
-            select(func.substr(ResidentRow.kk_number, 1, 12), func.max(func.substr(ResidentRow.kk_number, 13, 4)))
-            .where(ResidentRow.kk_number.like(prefix + "%"))
-            .group_by(func.substr(ResidentRow.kk_number, 1, 12))
-        )
-        kks = {p: int(m) for p, m in rows}
+        for column, found in ((ResidentRow.nik, niks), (ResidentRow.kk_number, kks)):
+            # literal positions: PostgreSQL must see GROUP BY and SELECT as the same expression
+            head = func.substr(column, literal_column("1"), literal_column("12"))
+            tail = func.substr(column, literal_column("13"), literal_column("4"))
+            rows = s.execute(select(head, func.max(tail)).where(column.like(prefix + "%")).group_by(head))
+            found.update({p: int(m) for p, m in rows})
     return niks, kks
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+
+from ktpel.security.access import public
 from fastapi.responses import RedirectResponse
 
 from ktpel.web.i18n import LANGS
@@ -10,13 +12,13 @@ from ktpel.web.i18n import LANGS
 router = APIRouter()
 
 
-@router.get("/", include_in_schema=False)
+@router.get("/", include_in_schema=False, dependencies=[Depends(public)])
 def home(request: Request) -> RedirectResponse:
     side = request.app.state.side
     return RedirectResponse("/penduduk" if side == "office" else "/docs", status_code=303)
 
 
-@router.get("/lang/{code}", include_in_schema=False)
+@router.get("/lang/{code}", include_in_schema=False, dependencies=[Depends(public)])
 def switch_language(code: str, request: Request, next: str = "/") -> RedirectResponse:
     """Set the page language (id or en) and go back."""
     target = next if next.startswith("/") and not next.startswith("//") else "/"
@@ -26,7 +28,7 @@ def switch_language(code: str, request: Request, next: str = "/") -> RedirectRes
     return resp
 
 
-@router.get("/api/v1/health", tags=["system"])
+@router.get("/api/v1/health", tags=["system"], dependencies=[Depends(public)])
 def health(request: Request) -> dict:
     """Liveness: the side and whether its database answers."""
     from sqlalchemy import text

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from ktpel.domain.errors import KtpelError
 from ktpel.office.residents import service
 from ktpel.reference import regions
+from ktpel.security.access import OFFICE_ROLES, requires
 from ktpel.web.templating import render
 
 router = APIRouter()
+officers = Depends(requires(*OFFICE_ROLES))
 
 
 def _parse_date(raw: str | None) -> dt.date | None:
@@ -24,7 +26,7 @@ def _parse_date(raw: str | None) -> dt.date | None:
                          "Birth date is not valid (YYYY-MM-DD).", code="date_invalid") from None
 
 
-@router.get("/penduduk", include_in_schema=False)
+@router.get("/penduduk", include_in_schema=False, dependencies=[officers])
 def search_page(request: Request, q: str = "", lahir: str | None = None, page: int = Query(1, ge=1)):  # noqa: ANN201
     """Search form and results; an empty query shows the form only."""
     settings = request.app.state.settings
@@ -45,7 +47,7 @@ def search_page(request: Request, q: str = "", lahir: str | None = None, page: i
     })
 
 
-@router.get("/penduduk/{nik}", include_in_schema=False)
+@router.get("/penduduk/{nik}", include_in_schema=False, dependencies=[officers])
 def detail_page(nik: str, request: Request):  # noqa: ANN201
     settings = request.app.state.settings
     reg = regions()
@@ -59,7 +61,7 @@ def detail_page(nik: str, request: Request):  # noqa: ANN201
     })
 
 
-@router.get("/api/v1/residents", tags=["residents"])
+@router.get("/api/v1/residents", tags=["residents"], dependencies=[officers])
 def search_api(request: Request, q: str, birth_date: dt.date | None = None,
                page: int = Query(1, ge=1), page_size: int = Query(25, ge=1, le=200)) -> dict:
     """Residents of this office's regency by NIK, KK number or name words, paginated."""

@@ -1,0 +1,164 @@
+"""Biometric templates and their versioned binary format.
+
+Layout (all integers big-endian)::
+
+    offset size field
+    0      4    magic  b"KTPB"
+    4      1    format version (currently 1)
+    5      1    modality: 1 = face, 2 = finger
+    6      2    flags (reserved, 0)
+    8      4    payload length L
+    12     L    payload (modality specific, below)
+    12+L   4    CRC-32 of bytes 0 .. 12+L-1
+
+Face payload v1: model id (u8 length + ASCII), dimension D (u16), quality (f32), D × f32 embedding.
+Finger payload v1: width (u16), height (u16), resolution ppi (u16), finger position (u8, ISO 19794-2
+codes, 0 = unknown), quality 0-100 (u8), minutiae count N (u16), then N × 8 bytes:
+x (u16), y (u16), angle (u16, units of 2π/65536, image coordinates: 0 = +x, increasing towards +y),
+quality (u8, 0-100), kind (u8: 0 ridge ending, 1 bifurcation, 2 other).
+Fingerprint local descriptors (cylinders) are derived from the minutiae on load, never stored.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Union
+
+import numpy as np
+
+from ktpel.biometrics.errors import CorruptTemplate
+
+MAGIC = b"KTPB"
+FORMAT_VERSION = 1
+MODALITY_FACE = 1
+MODALITY_FINGER = 2
+_HEADER = struct.Struct(">4sBBHI")
+_MAX_MINUTIAE = 255
+
+
+@dataclass(eq=False)
+class FaceTemplate:
+    """An L2-normalised face embedding produced by a named model."""
+
+    embedding: np.ndarray
+    model_id: str
+    quality: float = 0.0
+
+    modality = "face"
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.embedding, dtype=np.float32).reshape(-1)
+        n = float(np.linalg.norm(v))
+        if v.size == 0 or not np.isfinite(v).all() or n <= 1e-9:
+            raise CorruptTemplate("face embedding is empty or not finite")
+        self.embedding = v / n
+
+    def to_bytes(self) -> bytes:
+        """Serialise in the versioned KTPB format."""
+        mid = self.model_id.encode("ascii")
+        payload = (
+            struct.pack(">B", len(mid)) + mid
+            + struct.pack(">Hf", self.embedding.size, float(self.quality))
+            + self.embedding.astype(">f4").tobytes()
+        )
+        return _wrap(MODALITY_FACE, payload)
+
+
+@dataclass(eq=False)
+class FingerTemplate:
+    """Minutiae of one finger impression: columns x, y, angle (radians, image axes), quality 0-1, kind."""
+
+    minutiae: np.ndarray
+    width: int
+    height: int
+    ppi: int = 500
+    finger_position: int = 0
+    quality: float = 0.0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    modality = "finger"
+
+    def __post_init__(self) -> None:
+        m = np.asarray(self.minutiae, dtype=np.float64).reshape(-1, 5)
+        if not np.isfinite(m).all():
+            raise CorruptTemplate("minutiae are not finite")
+        m = m.copy()
+        m[:, 2] = np.mod(m[:, 2], 2 * np.pi)
+        self.minutiae = m[:_MAX_MINUTIAE]
+
+    @cached_property
+    def features(self):  # noqa: ANN201 - type lives in the matcher module
+        """Local descriptors (cylinders) and hull, computed once per template object."""
+        from ktpel.biometrics.fingerprint.mcc import prepare
+
+        return prepare(self.minutiae)
+
+    def to_bytes(self) -> bytes:
+        """Serialise in the versioned KTPB format."""
+        m = self.minutiae
+        head = struct.pack(
+            ">HHHBBH", self.width, self.height, self.ppi, self.finger_position,
+            int(round(np.clip(self.quality, 0, 100))), len(m),
+        )
+        rows = np.zeros(len(m), dtype=[("x", ">u2"), ("y", ">u2"), ("a", ">u2"), ("q", "u1"), ("k", "u1")])
+        rows["x"] = np.clip(np.round(m[:, 0]), 0, 65535)
+        rows["y"] = np.clip(np.round(m[:, 1]), 0, 65535)
+        rows["a"] = np.round(m[:, 2] / (2 * np.pi) * 65536).astype(np.int64) % 65536
+        rows["q"] = np.clip(np.round(m[:, 3] * 100), 0, 100)
+        rows["k"] = np.clip(m[:, 4], 0, 2)
+        return _wrap(MODALITY_FINGER, head + rows.tobytes())
+
+
+Template = Union[FaceTemplate, FingerTemplate]
+
+
+def _wrap(modality: int, payload: bytes) -> bytes:
+    body = _HEADER.pack(MAGIC, FORMAT_VERSION, modality, 0, len(payload)) + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def template_from_bytes(data: bytes) -> Template:
+    """Parse KTPB bytes; any inconsistency raises CorruptTemplate."""
+    try:
+        return _parse(bytes(data))
+    except CorruptTemplate:
+        raise
+    except (struct.error, ValueError, UnicodeDecodeError, TypeError) as exc:
+        raise CorruptTemplate(type(exc).__name__) from exc
+
+
+def _parse(data: bytes) -> Template:
+    if len(data) < _HEADER.size + 4:
+        raise CorruptTemplate("too short")
+    magic, version, modality, _flags, length = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise CorruptTemplate("bad magic")
+    if version != FORMAT_VERSION:
+        raise CorruptTemplate(f"unsupported version {version}")
+    if len(data) != _HEADER.size + length + 4:
+        raise CorruptTemplate("length mismatch")
+    (crc,) = struct.unpack_from(">I", data, _HEADER.size + length)
+    if crc != zlib.crc32(data[: _HEADER.size + length]):
+        raise CorruptTemplate("checksum mismatch")
+    payload = data[_HEADER.size : _HEADER.size + length]
+    if modality == MODALITY_FACE:
+        n = payload[0]
+        model_id = payload[1 : 1 + n].decode("ascii")
+        dim, quality = struct.unpack_from(">Hf", payload, 1 + n)
+        vec = np.frombuffer(payload, dtype=">f4", count=dim, offset=1 + n + 6)
+        if 1 + n + 6 + 4 * dim != len(payload):
+            raise CorruptTemplate("face payload size")
+        return FaceTemplate(vec.astype(np.float32), model_id, float(quality))
+    if modality == MODALITY_FINGER:
+        w, h, ppi, pos, q, n = struct.unpack_from(">HHHBBH", payload)
+        if 10 + 8 * n != len(payload):
+            raise CorruptTemplate("finger payload size")
+        rows = np.frombuffer(payload, offset=10, count=n,
+                             dtype=[("x", ">u2"), ("y", ">u2"), ("a", ">u2"), ("q", "u1"), ("k", "u1")])
+        m = np.stack([rows["x"], rows["y"], rows["a"] / 65536 * 2 * np.pi, rows["q"] / 100.0,
+                      rows["k"]], axis=1) if n else np.zeros((0, 5))
+        return FingerTemplate(m, w, h, ppi, pos, float(q))
+    raise CorruptTemplate(f"unknown modality {modality}")

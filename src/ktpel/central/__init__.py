@@ -1,0 +1,1 @@
+"""The data center: intake, dedup pipeline, adjudication, allocation."""

@@ -1,0 +1,20 @@
+"""`ktpel office …`: each capability registers its commands from its own module."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import typer
+
+app = typer.Typer(help="Regency office: serve, sync, import.", no_args_is_help=True)
+
+# modules with a `register(app: typer.Typer) -> None` function
+COMMAND_MODULES = [
+    "ktpel.sync.office_cli",
+    "ktpel.office.enrollment.cli",
+    "ktpel.office.printing.cli",
+]
+for _m in COMMAND_MODULES:
+    if importlib.util.find_spec(_m) is not None:
+        importlib.import_module(_m).register(app)

@@ -20,8 +20,8 @@ from ktpel.biometrics.templates import FingerTemplate
 
 MIN_SIDE = 96  # px at 500 ppi: about 5 mm
 MIN_FOREGROUND_PX = 96 * 96
-MIN_COHERENCE = 0.35
-MIN_RIDGE_BAND = 0.30
+MIN_COHERENCE = 0.20
+MIN_RIDGE_BAND = 0.45
 MIN_MINUTIAE = 6
 BORDER_PX = 12  # minutiae this close to the foreground edge are ridge cuts, not minutiae
 _lock = threading.Lock()
@@ -98,7 +98,7 @@ def minutiae_from_enhanced(enh: Enhanced) -> np.ndarray:
 
 def quality_score(meas: RidgeMeasures, n_minutiae: int) -> float:
     """0-100 from coherence, ridge spectrum, foreground size and minutiae count."""
-    c = np.clip((meas.coherence - MIN_COHERENCE) / 0.4, 0, 1)
+    c = np.clip((meas.coherence - MIN_COHERENCE) / 0.5, 0, 1)
     b = np.clip((meas.ridge_band - MIN_RIDGE_BAND) / 0.4, 0, 1)
     a = np.clip(meas.foreground_px / 60000.0, 0, 1)
     m = np.clip((n_minutiae - MIN_MINUTIAE) / 25.0, 0, 1)

@@ -1,0 +1,106 @@
+"""Per-modality score normalisation, fusion and decision bands, from the calibration file.
+
+Each raw score s is mapped to z = -log10 FMR(s): the measured impostor survival function
+(interpolated between stored quantiles, extrapolated past the largest impostor score with an
+exponential tail fitted to the top of the impostor distribution), capped at Z_CAP.
+Under independence of modalities, the fused z (sum over face and every present finger) is
+-log10 of the probability that an impostor reaches all these scores at once, so one pair of
+band thresholds serves any combination of modalities.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+from typing import Mapping
+
+import numpy as np
+
+Z_CAP = 12.0
+THRESHOLDS_FILE = "thresholds.json"
+
+
+class Band(str, Enum):
+    """Decision band of a 1:N candidate (review = adjudication queue, never an auto-reject)."""
+
+    NO_HIT = "no_hit"
+    REVIEW = "review"
+    HIT = "hit"
+
+
+@dataclass(frozen=True)
+class ModalityCalibration:
+    """Impostor survival function of one modality's raw scores."""
+
+    scores: np.ndarray  # increasing raw scores
+    fmr: np.ndarray  # fraction of impostor scores ≥ scores[i] (decreasing)
+    tail_s0: float
+    tail_p0: float
+    tail_beta: float
+
+    def z(self, raw: float) -> float:
+        """-log10 of the impostor false-match rate at this raw score."""
+        if raw <= self.scores[0]:
+            return float(-np.log10(self.fmr[0]))
+        if raw <= self.tail_s0:
+            p = float(np.interp(raw, self.scores, self.fmr))
+        else:
+            p = self.tail_p0 * float(np.exp(-(raw - self.tail_s0) / self.tail_beta))
+        return float(min(Z_CAP, -np.log10(max(p, 10.0**-Z_CAP))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Everything decided from measured distributions: normalisers, 1:1 thresholds, bands."""
+
+    modalities: Mapping[str, ModalityCalibration]
+    verify_threshold: Mapping[str, float]
+    review_z: float
+    hit_z: float
+    raw: dict
+
+    def normalise(self, modality: str, raw: float) -> float:
+        return self.modalities[modality].z(raw)
+
+    def fuse(self, zs: Mapping[str, float]) -> float:
+        """Sum of normalised scores over the modalities present."""
+        return float(sum(zs.values()))
+
+    def band(self, fused: float) -> Band:
+        if fused >= self.hit_z:
+            return Band.HIT
+        if fused >= self.review_z:
+            return Band.REVIEW
+        return Band.NO_HIT
+
+
+def survival_table(impostor: np.ndarray, *, points: int = 200) -> dict:
+    """Quantile table and exponential tail of an impostor score sample, as stored in the JSON."""
+    imp = np.sort(np.asarray(impostor, dtype=np.float64))
+    n = len(imp)
+    qs = np.unique(np.quantile(imp, np.linspace(0, 1, points)))
+    fmr = [(imp >= q).sum() / n for q in qs]
+    top = imp[int(0.9 * n) :]
+    s0 = float(top[0])
+    beta = float(max(np.mean(top - s0), 1e-6))
+    return {"scores": qs.tolist(), "fmr": [float(f) for f in fmr], "tail_s0": s0,
+            "tail_p0": float((imp >= s0).sum() / n), "tail_beta": beta}
+
+
+def _from_dict(d: dict) -> Calibration:
+    mods = {}
+    for name, t in d["normalisation"].items():
+        mods[name] = ModalityCalibration(np.asarray(t["scores"]), np.asarray(t["fmr"]), t["tail_s0"],
+                                         t["tail_p0"], t["tail_beta"])
+    verify = {m: float(v["threshold"]) for m, v in d["verify"].items()}
+    return Calibration(mods, verify, float(d["bands"]["review_z"]), float(d["bands"]["hit_z"]), d)
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> Calibration:
+    """The calibration shipped in the package (written by bench/bio_calibrate.py)."""
+    text = resources.files("ktpel.biometrics").joinpath(THRESHOLDS_FILE).read_text(encoding="utf-8")
+    return _from_dict(json.loads(text))

@@ -57,7 +57,8 @@ class Calibration:
     """Everything decided from measured distributions: normalisers, 1:1 thresholds, bands."""
 
     modalities: Mapping[str, ModalityCalibration]
-    verify_threshold: Mapping[str, float]
+    verify_threshold: Mapping[str, float]  # raw score per modality at the verification FMR
+    verify_z: float  # the same decision on the normalised scale
     review_z: float
     hit_z: float
     raw: dict
@@ -96,7 +97,8 @@ def _from_dict(d: dict) -> Calibration:
         mods[name] = ModalityCalibration(np.asarray(t["scores"]), np.asarray(t["fmr"]), t["tail_s0"],
                                          t["tail_p0"], t["tail_beta"])
     verify = {m: float(v["threshold"]) for m, v in d["verify"].items()}
-    return Calibration(mods, verify, float(d["bands"]["review_z"]), float(d["bands"]["hit_z"]), d)
+    return Calibration(mods, verify, float(d["verify_z"]), float(d["bands"]["review_z"]),
+                       float(d["bands"]["hit_z"]), d)
 
 
 @lru_cache(maxsize=1)

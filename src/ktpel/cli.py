@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ktpel.config import Settings, get_settings
+from ktpel.plugins import optional_module
 
 app = typer.Typer(help="ktpel — KTP-El office, central and demo.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -33,14 +33,14 @@ SUBAPPS = [
     ("ktpel.central.cli", "app", "central"),
 ]
 for _module, _attr, _name in SUBAPPS:
-    if importlib.util.find_spec(_module) is not None:
-        app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+    if (_mod := optional_module(_module)) is not None:
+        app.add_typer(getattr(_mod, _attr), name=_name)
 
 # modules adding top-level commands through `register(app: typer.Typer) -> None`
 TOP_LEVEL = ["ktpel.printing.cli"]
 for _module in TOP_LEVEL:
-    if importlib.util.find_spec(_module) is not None:
-        importlib.import_module(_module).register(app)
+    if (_mod := optional_module(_module)) is not None:
+        _mod.register(app)
 
 
 def progress_bar() -> Progress:

@@ -37,6 +37,26 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_key: str | None = None
     page_size: int = 25
+    # notifications (ktpel.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp
+    office_address: str = "Jl. Lintas Sumatera, Kalianda, Lampung Selatan"
+    office_hours: str = "Senin–Jumat 08.00–15.00 WIB"
+    notify_channel: str = "console"
+    notify_quiet_hours: str = "21:00-07:00"  # local time (notify_timezone); nothing is sent inside it
+    notify_timezone: str = "Asia/Jakarta"
+    notify_max_attempts: int = 6
+    notify_backoff_s: float = 30.0  # first retry delay; doubles each attempt, capped at 1 hour
+    notify_timeout_s: float = 10.0
+    notify_http_url: str = "http://127.0.0.1:9099/sms?to={to}"  # generic SMS gateway; {to} URL-encoded
+    notify_http_auth_header: str = ""  # e.g. "Authorization: Bearer …"
+    notify_whatsapp_url: str = "http://127.0.0.1:9099/v19.0/{phone_number_id}/messages"
+    notify_whatsapp_phone_number_id: str = "0"
+    notify_whatsapp_token: str = ""
+    notify_smtp_host: str = "127.0.0.1"
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = "noreply@ktpel.invalid"
+    notify_smtp_to: str = "{phone}@sms-gateway.invalid"  # email-to-SMS gateway address
+    status_limit_per_ip: int = 20  # public status lookups per IP per minute
+    status_limit_per_nik: int = 5  # public status lookups per NIK per hour
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

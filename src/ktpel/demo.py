@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ktpel.config import Settings, get_settings
+from ktpel.plugins import optional_module
 
 # Capabilities add steps here: callables (settings, office_db, console) -> list of rows to show.
 DEMO_STEPS: list[str] = [
@@ -20,9 +20,8 @@ DEMO_STEPS: list[str] = [
 
 def _load(path: str) -> Callable | None:
     module, _, attr = path.partition(":")
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), attr, None)
+    mod = optional_module(module)
+    return None if mod is None else getattr(mod, attr, None)
 
 
 def run_demo(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import typer
+
+from ktpel.plugins import optional_module
 
 app = typer.Typer(help="Regency office: serve, sync, import.", no_args_is_help=True)
 
@@ -16,5 +15,5 @@ COMMAND_MODULES = [
     "ktpel.office.printing.cli",
 ]
 for _m in COMMAND_MODULES:
-    if importlib.util.find_spec(_m) is not None:
-        importlib.import_module(_m).register(app)
+    if (_mod := optional_module(_m)) is not None:
+        _mod.register(app)

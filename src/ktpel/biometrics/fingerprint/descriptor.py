@@ -15,7 +15,7 @@ import numpy as np
 from ktpel.biometrics.fingerprint.mcc import DIM, Features
 
 DESCRIPTOR_DIM = 256
-BIAS = 0.9
+BIAS = 0.0
 _SEED = 1_946_08_17
 _W = (np.random.default_rng(_SEED).standard_normal((DIM, DESCRIPTOR_DIM)) / np.sqrt(DIM) * 4.0).astype(np.float32)
 

@@ -2,3 +2,6 @@
 
 from ktpel.store.schema.base import Base, metadata  # noqa: F401
 from ktpel.store.schema import core  # noqa: F401
+from ktpel.store.schema import security  # noqa: F401
+from ktpel.store.schema import notify  # noqa: F401
+from ktpel.store.schema import enrollment  # noqa: F401

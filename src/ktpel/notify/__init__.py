@@ -1,0 +1,1 @@
+"""Resident notifications: outbox, templates, channels, sender (see docs/notifications.md)."""

@@ -1,0 +1,1 @@
+"""Office counter recording (perekaman): capture, quality feedback, approval, receipt and outbox packet."""

@@ -1,0 +1,230 @@
+"""The audit trail: append-only entries, each chained to the previous one by SHA-256.
+
+entry_hash = SHA-256(prev_hash || canonical JSON of the entry). Editing, deleting or reordering any
+entry breaks the chain from that point, and `verify_chain` names the first entry where it breaks.
+Writers lock the single `audit_head` row first, so concurrent transactions append one after the other
+instead of forking the chain (PostgreSQL row lock; SQLite's write lock).
+
+The entry keeps digests of the before/after state and the names of changed fields, never the values:
+the audit log must not become a second, unencrypted copy of residents' data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ktpel.domain.events import utcnow
+from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow
+
+log = logging.getLogger("ktpel.audit")
+
+GENESIS = "0" * 64
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def state_digest(state: dict | None) -> str | None:
+    """SHA-256 of a canonical JSON rendering of a before/after state (None stays None)."""
+    if state is None:
+        return None
+    return hashlib.sha256(_canonical_json(state).encode("utf-8")).hexdigest()
+
+
+def changed_fields(before: dict | None, after: dict | None) -> list[str]:
+    """Names of fields whose values differ between before and after."""
+    b, a = before or {}, after or {}
+    return sorted(k for k in set(b) | set(a) if _canonical_json(b.get(k)) != _canonical_json(a.get(k)))
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def entry_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str, subject: str,
+               before_digest: str | None, after_digest: str | None, changed: str,
+               source_ip: str | None) -> str:
+    """The chain hash of one entry."""
+    canonical = _canonical_json({
+        "seq": seq, "at": _iso(at), "actor": actor, "action": action, "subject": subject,
+        "before": before_digest, "after": after_digest, "changed": changed, "ip": source_ip,
+    })
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical.encode("utf-8")).hexdigest()
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    return None if text is None else str(text)[:limit]
+
+
+def record_audit(session: Session, *, actor: str, action: str, subject: str, before: dict | None = None,
+                 after: dict | None = None, source_ip: str | None = None) -> int:
+    """Append one hash-chained entry in the caller's transaction; returns its sequence number."""
+    actor_s = _clip(actor or "-", 64)
+    action_s = _clip(action, 80)
+    subject_s = _clip(subject or "-", 200)
+    ip = _clip(source_ip, 64)
+    # lock the head first: concurrent writers queue here instead of forking the chain
+    bumped = session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq + 1))
+    if bumped.rowcount == 0:  # tables made without the migration (create_all): start the chain
+        session.execute(insert(AuditHeadRow).values(id=1, seq=1, last_hash=GENESIS))
+    seq, prev = session.execute(select(AuditHeadRow.seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)).one()
+    # microsecond precision survives both backends, so the stored time re-hashes identically
+    at = utcnow()
+    b_digest, a_digest = state_digest(before), state_digest(after)
+    changed = ",".join(changed_fields(before, after))[:2000]
+    digest = entry_hash(prev_hash=prev, seq=seq, at=at, actor=actor_s, action=action_s, subject=subject_s,
+                        before_digest=b_digest, after_digest=a_digest, changed=changed, source_ip=ip)
+    session.execute(insert(AuditEntryRow).values(
+        seq=seq, at=at, actor=actor_s, action=action_s, subject=subject_s, before_digest=b_digest,
+        after_digest=a_digest, changed=changed, source_ip=ip, prev_hash=prev, entry_hash=digest,
+    ))
+    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(last_hash=digest))
+    return seq
+
+
+def record_audit_now(db, *, actor: str, action: str, subject: str, before: dict | None = None,  # noqa: ANN001
+                     after: dict | None = None, source_ip: str | None = None) -> None:
+    """Record an entry in its own transaction (refusals: the request itself writes nothing)."""
+    try:
+        with db.unit_of_work() as session:
+            record_audit(session, actor=actor, action=action, subject=subject, before=before, after=after,
+                         source_ip=source_ip)
+    except Exception:  # noqa: BLE001 - a refusal must still be answered if the audit write fails
+        log.exception("audit entry could not be written: %s %s %s", actor, action, subject)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    kind: str  # edited | missing | broken | truncated
+    message_id: str
+    message_en: str
+
+
+@dataclass
+class ChainReport:
+    entries: int = 0
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(session: Session, *, batch: int = 2000) -> ChainReport:
+    """Walk the whole chain and report every entry where it is edited, missing, reordered or cut short."""
+    report = ChainReport()
+    expected_seq = 1
+    prev = GENESIS
+    rows = session.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq).execution_options(yield_per=batch))
+    for row in rows.scalars():
+        report.entries += 1
+        if row.seq != expected_seq:
+            report.problems.append(ChainProblem(
+                row.seq, "missing",
+                f"entri {expected_seq}..{row.seq - 1} hilang (dihapus) sebelum entri {row.seq}",
+                f"entries {expected_seq}..{row.seq - 1} are missing (deleted) before entry {row.seq}",
+            ))
+        if row.prev_hash != prev:
+            report.problems.append(ChainProblem(
+                row.seq, "broken",
+                f"rantai putus di entri {row.seq}: hash sebelumnya tidak cocok (entri dihapus, diganti atau diurutkan ulang)",
+                f"chain broken at entry {row.seq}: previous hash does not match (entry deleted, replaced or reordered)",
+            ))
+        recomputed = entry_hash(prev_hash=row.prev_hash, seq=row.seq, at=row.at, actor=row.actor, action=row.action,
+                                subject=row.subject, before_digest=row.before_digest, after_digest=row.after_digest,
+                                changed=row.changed or "", source_ip=row.source_ip)
+        if recomputed != row.entry_hash:
+            report.problems.append(ChainProblem(
+                row.seq, "edited",
+                f"entri {row.seq} telah diubah (hash isi tidak cocok)",
+                f"entry {row.seq} was edited (content hash does not match)",
+            ))
+        # continue from the stored hash so one edit is reported once, not for every later entry
+        prev = row.entry_hash
+        expected_seq = row.seq + 1
+    head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)).first()
+    if head is not None and (head.seq != expected_seq - 1 or head.last_hash != prev):
+        report.problems.append(ChainProblem(
+            expected_seq - 1, "truncated",
+            f"entri terakhir tercatat #{head.seq}, tetapi rantai berakhir di #{expected_seq - 1} (entri akhir dihapus atau diubah)",
+            f"the head records entry #{head.seq} but the chain ends at #{expected_seq - 1} (last entries deleted or altered)",
+        ))
+    return report
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None
+    subject: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def _filtered(query: AuditQuery):  # noqa: ANN202
+    stmt = select(AuditEntryRow)
+    if query.actor:
+        stmt = stmt.where(AuditEntryRow.actor == query.actor)
+    if query.action:
+        # a prefix search: "login" finds login.ok, login.failed, login.locked
+        stmt = stmt.where(AuditEntryRow.action.startswith(query.action, autoescape=True))
+    if query.subject:
+        stmt = stmt.where(AuditEntryRow.subject.contains(query.subject, autoescape=True))
+    if query.since:
+        stmt = stmt.where(AuditEntryRow.at >= query.since)
+    if query.until:
+        stmt = stmt.where(AuditEntryRow.at < query.until)
+    return stmt
+
+
+def search_audit(session: Session, *, query: AuditQuery, limit: int = 50, offset: int = 0) -> tuple[list[AuditEntryRow], int]:
+    """Newest-first page of entries matching the query, and the total count."""
+    stmt = _filtered(query)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(stmt.order_by(AuditEntryRow.seq.desc()).limit(limit).offset(offset)).scalars().all()
+    return list(rows), total
+
+
+CSV_COLUMNS = ["seq", "at", "actor", "action", "subject", "before_digest", "after_digest", "changed",
+               "source_ip", "prev_hash", "entry_hash"]
+
+
+def _csv_safe(value: Any) -> str:
+    text = "" if value is None else (_iso(value) if isinstance(value, dt.datetime) else str(value))
+    # spreadsheet formula injection: a cell starting with = + - @ would be executed by Excel
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and len(text) > 1):
+        text = "'" + text
+    return text
+
+
+def export_csv(session: Session, *, query: AuditQuery = AuditQuery()) -> Iterator[str]:
+    """The matching entries in chain order as CSV text chunks (header first)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    yield buf.getvalue()
+    stmt = _filtered(query).order_by(AuditEntryRow.seq).execution_options(yield_per=1000)
+    for row in session.execute(stmt).scalars():
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([_csv_safe(getattr(row, c)) for c in CSV_COLUMNS])
+        yield buf.getvalue()
+
+
+def export_jsonl(session: Session, *, query: AuditQuery = AuditQuery()) -> Iterable[str]:
+    """The matching entries in chain order as JSON lines (for re-verification elsewhere)."""
+    stmt = _filtered(query).order_by(AuditEntryRow.seq).execution_options(yield_per=1000)
+    for row in session.execute(stmt).scalars():
+        yield _canonical_json({c: (_iso(getattr(row, c)) if c == "at" else getattr(row, c)) for c in CSV_COLUMNS}) + "\n"

@@ -1,0 +1,1 @@
+"""Office ↔ central sync: signed, sealed packets in; signed events out; outage state in between."""

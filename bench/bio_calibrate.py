@@ -49,6 +49,10 @@ def main() -> None:
         "verify": verify,
         "verify_z": 3.0,
         "bands": {"review_z": REVIEW_Z, "hit_z": HIT_Z},
+        "score_stats": {m: {"genuine_mean": float(np.mean(g[np.isfinite(g)])),
+                            "genuine_std": float(np.std(g[np.isfinite(g)])),
+                            "impostor_mean": float(np.mean(i)), "impostor_std": float(np.std(i))}
+                        for m, g, i in (("finger", fin_gen, fin_imp), ("face", face_gen, face_imp))},
         "measured": {k: {kk: vv for kk, vv in r.summary().items() if kk != "failed_files"}
                      for k, r in runs.items()},
     }

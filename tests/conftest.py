@@ -6,6 +6,8 @@ Storage tests take the `db` fixture, which runs each test on SQLite and on Postg
 
 from __future__ import annotations
 
+pytest_plugins = ["tests.auth_fixtures"]
+
 import os
 import shutil
 import uuid

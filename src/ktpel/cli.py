@@ -28,6 +28,7 @@ SUBAPPS = [
     ("ktpel.biometrics.cli", "app", "bio"),
     ("ktpel.security.cli", "users_app", "users"),
     ("ktpel.security.cli", "audit_app", "audit"),
+    ("ktpel.security.cli", "security_app", "security"),
     ("ktpel.sync.cli", "keys_app", "keys"),
     ("ktpel.office.cli", "app", "office"),
     ("ktpel.central.cli", "app", "central"),

@@ -36,7 +36,27 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
+    # security baseline (ktpel.security): sessions, lockout, request size, API tokens
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    cookie_secure: bool | None = None  # None: Secure exactly when the request came over TLS
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    max_body_mb: int = 20
+    api_token_days: int = 90
     page_size: int = 25
+    # office ↔ central sync (ktpel.sync; docs/sync.md)
+    sync_interval_s: float = 3.0  # agent poll period when idle
+    sync_timeout_s: float = 10.0
+    sync_backoff_base_s: float = 1.0
+    sync_backoff_max_s: float = 120.0
+    sync_catchup_rate: float = 50.0  # packets/s while draining a backlog after an outage; 0 = unthrottled
+    sync_catchup_threshold: int = 20  # a queue this long at drain start also counts as catch-up
+    central_max_inflight: int = 0  # concurrent intake requests before 503 + Retry-After; 0 = no limit
+    central_rate_per_s: float = 0.0  # intake packets/s before 429 + Retry-After; 0 = no limit
+    sync_registration_token: str | None = None  # when set, offices must present it to register
+    sync_replay_window_days: int = 60
+    demo_mode: bool = False
     # notifications (ktpel.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp
     office_address: str = "Jl. Lintas Sumatera, Kalianda, Lampung Selatan"
     office_hours: str = "Senin–Jumat 08.00–15.00 WIB"

@@ -15,6 +15,9 @@ from ktpel.plugins import optional_module
 # Capabilities add steps here: callables (settings, office_db, console) -> list of rows to show.
 DEMO_STEPS: list[str] = [
     "ktpel.security.demo:create_demo_users",
+    "ktpel.reports.history:demo_history",
+    "ktpel.notify.demo:notify_demo",
+    "ktpel.office.enrollment.demo:record_demo_residents",
 ]
 
 

@@ -3,11 +3,11 @@
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 
-from ktpel.security.access import Role, User
+from ktpel.security.access import Role
 from ktpel.seeding.service import seed_district
 from ktpel.web.app import create_app
+from tests.auth_fixtures import authed_client
 
 
 @pytest.fixture
@@ -15,13 +15,8 @@ def client(settings, db, regions, names):
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=400, seed=5,
                   today=dt.date(2026, 11, 29))
     app = create_app(settings=settings, side="office", db=db)
-
-    @app.middleware("http")
-    async def as_operator(request, call_next):  # stands in for a signed-in session
-        request.state.user = User(id=1, username="op", role=Role.OPERATOR, regency_code="18.01")
-        return await call_next(request)
-
-    return TestClient(app)
+    # a real operator of this office, signed in through the /masuk form
+    return authed_client(app, db, Role.OPERATOR)
 
 
 def test_search_by_name_word_finds_residents(client, db):
@@ -85,3 +80,15 @@ def test_hostile_search_text_is_escaped_and_harmless(client):
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
     assert client.get("/api/v1/residents", params={"q": evil}).json()["total"] == 0
+
+
+def test_signed_out_visitor_is_sent_to_sign_in_and_api_gets_401(settings, db):
+    app = create_app(settings=settings, side="office", db=db)
+    from fastapi.testclient import TestClient
+
+    anon = TestClient(app)
+    page = anon.get("/penduduk", params={"q": "budi"}, follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/masuk?next=%2Fpenduduk%3Fq%3Dbudi"
+    api = anon.get("/api/v1/residents", params={"q": "budi"})
+    assert api.status_code == 401 and api.headers["content-type"].startswith("application/problem+json")

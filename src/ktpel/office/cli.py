@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "ktpel.sync.office_cli",
     "ktpel.office.enrollment.cli",
     "ktpel.office.printing.cli",
+    "ktpel.notify.cli",
 ]
 for _m in COMMAND_MODULES:
     if (_mod := optional_module(_m)) is not None:

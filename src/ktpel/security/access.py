@@ -68,6 +68,16 @@ def public(request: Request) -> None:
 public.__ktpel_roles__ = None  # type: ignore[attr-defined]
 
 
+def machine(request: Request) -> None:
+    """Marks a route only other ktpel nodes call (sync), authenticated by their signature or mutual TLS.
+
+    No user role may call it: the role × route test expects every signed-in user to be refused (401/403).
+    """
+
+
+machine.__ktpel_roles__ = frozenset()  # type: ignore[attr-defined]
+
+
 def route_roles(route) -> frozenset[Role] | None | str:  # noqa: ANN001
     """The roles a route declared: a set, None for public, or 'undeclared'."""
     found: list = []
@@ -86,3 +96,34 @@ def route_roles(route) -> frozenset[Role] | None | str:  # noqa: ANN001
     for f in found:
         roles &= f
     return roles
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One callable route of an app as the role × route test sees it."""
+
+    path: str
+    methods: frozenset[str]
+    route: object  # has `.dependant` when it is an API route (route_roles reads it)
+
+
+def iter_routes(app) -> list[RouteInfo]:  # noqa: ANN001
+    """Every route of an app with its full path, including routers nested by include_router.
+
+    FastAPI ≥0.16x keeps included routers as wrappers in `app.routes`; their effective routes carry the
+    prefix and the router-level dependencies, which is what a request actually goes through.
+    """
+    out: list[RouteInfo] = []
+
+    def walk(routes) -> None:  # noqa: ANN001
+        for route in routes:
+            if hasattr(route, "effective_candidates"):  # an included router
+                walk(route.effective_candidates())
+                continue
+            target = getattr(route, "starlette_route", None) or route
+            path = getattr(route, "path", "") or getattr(target, "path", "")
+            methods = getattr(route, "methods", None) or getattr(target, "methods", None) or set()
+            out.append(RouteInfo(path=path, methods=frozenset(methods), route=route))
+
+    walk(app.routes)
+    return out

@@ -21,9 +21,22 @@ ROUTERS: dict[str, list[str]] = {
     "office": [
         "ktpel.web.views",
         "ktpel.office.residents.views",
+        "ktpel.office.notices.views",
+        "ktpel.office.public.views",
+        "ktpel.office.enrollment.views",
+        "ktpel.sync.office_views",
+        "ktpel.central.resolution.office_views",
+        "ktpel.reports.views",
+        "ktpel.reports.metrics",
     ],
     "central": [
         "ktpel.web.views",
+        "ktpel.sync.central_views",
+        "ktpel.reports.central_views",
+        "ktpel.central.adjudication.views",
+        "ktpel.central.pipeline.views",
+        "ktpel.central.resolution.views",
+        "ktpel.reports.metrics",
     ],
 }
 
@@ -41,6 +54,8 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
     app.state.db = db
     app.state.side = side
     problems.install(app)
+    importlib.import_module("ktpel.security.web").install(app, side=side)
+    importlib.import_module("ktpel.sync.banner").install(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in ROUTERS[side]:
         app.include_router(importlib.import_module(module).router)

@@ -5,3 +5,7 @@ from ktpel.store.schema import core  # noqa: F401
 from ktpel.store.schema import security  # noqa: F401
 from ktpel.store.schema import notify  # noqa: F401
 from ktpel.store.schema import enrollment  # noqa: F401
+from ktpel.store.schema import central  # noqa: F401
+from ktpel.store.schema import reports  # noqa: F401
+from ktpel.store.schema import sync  # noqa: F401
+from ktpel.store.schema import printing  # noqa: F401

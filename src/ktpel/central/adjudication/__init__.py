@@ -1,0 +1,1 @@
+"""Adjudication: a person compares candidate duplicates side by side."""

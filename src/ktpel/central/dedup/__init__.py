@@ -1,0 +1,1 @@
+"""Demographic deduplication: NIK collision and Fellegi–Sunter probabilistic matching."""

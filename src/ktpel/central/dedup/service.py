@@ -1,0 +1,61 @@
+"""Demographic dedup over the national records: NIK collision and Fellegi–Sunter candidates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ktpel.central.dedup import fellegi_sunter as fs
+from ktpel.store.schema.central import NationalRecordRow
+
+# records that still stand for a person (FAILED ones will be re-recorded; REVOKED ones are gone)
+LIVE_STATES = ("RECEIVED", "PRINT_READY", "ADJUDICATION", "DUPLICATE")
+_MAX_TRAIN = 20000
+_lock = threading.Lock()
+_cache: dict[str, tuple[int, fs.Model]] = {}
+
+
+def person_of(row: NationalRecordRow) -> fs.Person:
+    return fs.Person(id=row.id, nik=row.nik, name=row.name, birth_date=row.birth_date,
+                     birth_place=row.birth_place, sex=row.sex, father_name=row.father_name or "",
+                     mother_name=row.mother_name or "", village_code=row.village_code, street=row.street)
+
+
+def train_model(session: Session, *, limit: int = _MAX_TRAIN) -> fs.Model:
+    """Fit m/u on (a sample of) the national records, blocking on birth date and name sounds."""
+    rows = session.scalars(select(NationalRecordRow).order_by(NationalRecordRow.received_at.desc())
+                           .limit(limit)).all()
+    people = [person_of(r) for r in rows]
+    return fs.train(people, fs.blocked_pairs(people))
+
+
+def current_model(session: Session, *, db_key: str) -> fs.Model:
+    """The model for this database, retrained when the number of records has doubled since."""
+    n = session.scalar(select(func.count()).select_from(NationalRecordRow)) or 0
+    with _lock:
+        cached = _cache.get(db_key)
+        if cached is not None and n < max(2 * cached[0], cached[0] + 50):
+            return cached[1]
+    model = train_model(session)
+    with _lock:
+        _cache[db_key] = (n, model)
+    return model
+
+
+def find_candidates(session: Session, *, record: NationalRecordRow, model: fs.Model,
+                    limit: int = 10) -> list[fs.DemographicMatch]:
+    """Records sharing the NIK or a blocking key (birth date, or birth year + name sound), scored."""
+    year_lo = dt.date(record.birth_date.year, 1, 1)
+    year_hi = dt.date(record.birth_date.year, 12, 31)
+    q = (select(NationalRecordRow)
+         .where(NationalRecordRow.id != record.id, NationalRecordRow.state.in_(LIVE_STATES))
+         .where(or_(NationalRecordRow.nik == record.nik,
+                    NationalRecordRow.birth_date == record.birth_date,
+                    (NationalRecordRow.name_key == record.name_key)
+                    & (NationalRecordRow.birth_date.between(year_lo, year_hi))))
+         .limit(500))
+    others = [person_of(r) for r in session.scalars(q)]
+    return fs.match(person_of(record), others, model=model, min_weight=0.0, limit=limit)

@@ -1,0 +1,1 @@
+"""The central dedup pipeline: durable queue, stages, workers."""

@@ -1,0 +1,81 @@
+"""Each worker's view of the national gallery, kept in step with the database through an ABIS.
+
+The database is the truth: a record enters the gallery by getting a `gallery_seq` from a locked
+counter, committed before its own 1:N search. A worker refreshes its ABIS with every sequence number
+above the last it saw, then searches. Of two recordings of one person processed at the same moment on
+two workers, the one that commits its number second sees the other: duplicates cannot slip through
+in the race. Revoked records leave the gallery.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ktpel.biometrics.abis import Abis, BuiltinAbis
+from ktpel.biometrics.errors import UnknownReference
+from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
+
+COUNTER = "gallery_seq"
+
+
+def templates_of(row: NationalRecordRow) -> list[bytes]:
+    return [base64.b64decode(v) for v in json.loads(row.templates).values()]
+
+
+def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
+    """Give a record its place in the gallery (idempotent: a record keeps its first number)."""
+    if record.gallery_seq is not None:
+        return record.gallery_seq
+    bumped = session.execute(update(CentralCounterRow).where(CentralCounterRow.name == COUNTER)
+                             .values(value=CentralCounterRow.value + 1))
+    if bumped.rowcount == 0:
+        session.add(CentralCounterRow(name=COUNTER, value=1))
+        session.flush()
+    seq = session.scalar(select(CentralCounterRow.value).where(CentralCounterRow.name == COUNTER))
+    record.gallery_seq = seq
+    session.flush()
+    return seq
+
+
+class GalleryMirror:
+    """An ABIS plus the highest gallery sequence number it holds."""
+
+    def __init__(self, abis: Abis | None = None) -> None:
+        self.abis: Abis = abis if abis is not None else BuiltinAbis()
+        self.last_seq = 0
+        self.members: set[str] = set()
+        self._lock = threading.Lock()
+
+    def refresh(self, session: Session) -> int:
+        """Insert every record numbered since the last refresh; drop revoked ones. Returns how many added."""
+        with self._lock:
+            rows = session.execute(
+                select(NationalRecordRow.id, NationalRecordRow.templates, NationalRecordRow.gallery_seq,
+                       NationalRecordRow.state)
+                .where(NationalRecordRow.gallery_seq > self.last_seq)
+                .order_by(NationalRecordRow.gallery_seq)).all()
+            added = 0
+            for rid, templates, seq, state in rows:
+                if state != "REVOKED":
+                    self.abis.insert(rid, [base64.b64decode(v) for v in json.loads(templates).values()])
+                    self.members.add(rid)
+                    added += 1
+                self.last_seq = max(self.last_seq, seq)
+            if self.members:
+                revoked = session.scalars(select(NationalRecordRow.id).where(
+                    NationalRecordRow.state == "REVOKED", NationalRecordRow.gallery_seq.is_not(None))).all()
+                for rid in set(revoked) & self.members:
+                    self.remove(rid)
+            return added
+
+    def remove(self, reference_id: str) -> None:
+        try:
+            self.abis.delete(reference_id)
+        except UnknownReference:
+            pass  # already gone: deleting is idempotent for the pipeline
+        self.members.discard(reference_id)

@@ -1,0 +1,270 @@
+"""The pipeline stages: validate → quality → demographic → biometric → decide.
+
+Each stage reads what earlier stages wrote into the job's `results`, writes its own entry, and moves
+the job on, in one transaction; running a stage twice gives the same result, so a job retried after
+a crash simply resumes. Only `decide` changes a record's state and publishes to the office, in the
+same transaction as the job's completion: an office never sees a decision twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ktpel.biometrics.errors import CorruptTemplate
+from ktpel.biometrics.fingerprint.extract import MIN_MINUTIAE
+from ktpel.biometrics.fusion import Band
+from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, template_from_bytes
+from ktpel.central.dedup import service as dedup
+from ktpel.central.dedup.phonetic import name_key
+from ktpel.central.pipeline import payload as packet
+from ktpel.central.pipeline import ports
+from ktpel.central.pipeline.gallery import GalleryMirror, take_gallery_seq
+from ktpel.config import Settings
+from ktpel.domain.events import utcnow
+from ktpel.store.schema.central import AdjudicationRow, NationalRecordRow, PipelineJobRow, RetiredNikRow
+
+MAX_CANDIDATES = 5
+FINGERS = tuple(f"finger_{i}" for i in range(1, 11))
+
+
+@dataclass
+class StageContext:
+    """What stages need besides the session: settings, the worker's gallery, who runs them."""
+
+    settings: Settings
+    mirror: GalleryMirror
+    db_key: str
+    worker_id: str = "worker"
+    extra: dict = field(default_factory=dict)
+
+
+# -- validate ------------------------------------------------------------------------------------
+
+def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """Parse the packet strictly and store the national record (poison → PoisonPacket)."""
+    try:
+        raw = json.loads(job.payload)
+    except ValueError:
+        raise packet.PoisonPacket("Paket rusak: isi bukan JSON.", "Malformed packet: payload is not JSON.") from None
+    p = packet.parse(raw, packet_office=job.office_code, subject_id=job.record_id)
+    r = p.resident
+    row = session.get(NationalRecordRow, p.enrollment_id)
+    if row is None:
+        row = NationalRecordRow(id=p.enrollment_id, state="RECEIVED")
+        session.add(row)
+    row.packet_id = job.packet_id
+    row.office_code = p.office_code
+    row.receipt_number = p.receipt_number
+    row.nik = r["nik"]
+    row.kk_number = r.get("kk_number") or ""
+    row.name = r["name"]
+    row.birth_place = r["birth_place"]
+    row.birth_date = p.birth_date
+    row.sex = r["sex"]
+    row.blood_type = (r.get("blood_type") or "-")[:2]
+    row.street = r.get("street") or ""
+    row.rt, row.rw = (r.get("rt") or "")[:3], (r.get("rw") or "")[:3]
+    row.village_code = r.get("village_code") or ""
+    row.religion = r.get("religion") or ""
+    row.marital_status = r.get("marital_status") or ""
+    row.occupation = r.get("occupation") or ""
+    row.citizenship = r.get("citizenship") or "WNI"
+    row.father_name = r.get("father_name") or ""
+    row.mother_name = r.get("mother_name") or ""
+    row.name_key = name_key(r["name"])
+    row.templates = json.dumps({k: base64.b64encode(v).decode("ascii") for k, v in p.templates.items()})
+    row.images = json.dumps({"data": p.images, "types": p.image_types})
+    row.exceptions = p.exceptions
+    row.captured_at = p.captured_at
+    session.flush()
+    retired = session.get(RetiredNikRow, row.nik)
+    return {"nik_retired": retired is not None, "retired_case": retired.case_id if retired else None}
+
+
+# -- quality -------------------------------------------------------------------------------------
+
+def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """Templates parse and carry enough detail; every missing finger is declared (else EFAC)."""
+    row = session.get(NationalRecordRow, job.record_id)
+    reasons: list[dict] = []
+    templates = {k: base64.b64decode(v) for k, v in json.loads(row.templates).items()}
+    exceptions = row.exceptions or {}
+    if "face" not in templates:
+        reasons.append({"id": "Foto wajah tidak ada.", "en": "No face template."})
+    usable = 0
+    for key, blob in templates.items():
+        try:
+            t = template_from_bytes(blob)
+        except CorruptTemplate as exc:
+            reasons.append({"id": f"Templat {key} rusak ({exc}).", "en": f"Template {key} is corrupt ({exc})."})
+            continue
+        if key == "face" and not isinstance(t, FaceTemplate) or key != "face" and not isinstance(t, FingerTemplate):
+            reasons.append({"id": f"Templat {key} jenisnya salah.", "en": f"Template {key} has the wrong modality."})
+            continue
+        if isinstance(t, FingerTemplate):
+            if len(t.minutiae) < MIN_MINUTIAE:
+                reasons.append({"id": f"Sidik jari {key[7:]} terlalu sedikit minusi ({len(t.minutiae)}).",
+                                "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)})."})
+            else:
+                usable += 1
+    for key in FINGERS:
+        if key not in templates and key not in exceptions:
+            reasons.append({"id": f"Sidik jari {key[7:]} tidak ada dan tidak diberi keterangan.",
+                            "en": f"Finger {key[7:]} is missing without a declared exception."})
+    return {"ok": not reasons, "reasons": reasons, "usable_fingers": usable}
+
+
+# -- demographic ---------------------------------------------------------------------------------
+
+def demographic(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """NIK collisions and Fellegi–Sunter candidates: to explain and prioritise, never to reject."""
+    if not job.results.get("quality", {}).get("ok", False):
+        return {"skipped": True, "candidates": []}
+    row = session.get(NationalRecordRow, job.record_id)
+    model = dedup.current_model(session, db_key=ctx.db_key)
+    found = dedup.find_candidates(session, record=row, model=model)
+    return {"candidates": [m.as_dict() for m in found],
+            "nik_collisions": [m.other_id for m in found if m.nik_collision]}
+
+
+# -- biometric -----------------------------------------------------------------------------------
+
+def enter_gallery(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """First half of the biometric stage: the record takes its gallery number (committed before 1:N)."""
+    row = session.get(NationalRecordRow, job.record_id)
+    if not job.results.get("quality", {}).get("ok", False) or job.results.get("validate", {}).get("nik_retired"):
+        return {"skipped": True}
+    return {"gallery_seq": take_gallery_seq(session, record=row)}
+
+
+def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """1:N of the face and every finger through the ABIS contract; fused scores and band."""
+    if "gallery_seq" not in job.results.get("gallery", {}):
+        return {"skipped": True, "decision": Band.NO_HIT.value, "candidates": []}
+    row = session.get(NationalRecordRow, job.record_id)
+    ctx.mirror.refresh(session)
+    probe = [base64.b64decode(v) for v in json.loads(row.templates).values()]
+    # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
+    response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
+    cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
+    decision = max((Band(c["band"]) for c in cands), key=_band_rank, default=Band.NO_HIT)
+    return {"decision": decision.value, "candidates": cands}
+
+
+def _band_rank(b: Band) -> int:
+    return {Band.NO_HIT: 0, Band.REVIEW: 1, Band.HIT: 2}[b]
+
+
+# -- decide --------------------------------------------------------------------------------------
+
+def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """PRR, adjudication or EFAC; publish the decision to the office in this same transaction."""
+    row = session.get(NationalRecordRow, job.record_id)
+    if row.state != "RECEIVED":  # decided before a crash lost the job's bookkeeping: nothing twice
+        return {"outcome": row.state, "replayed": True}
+    res = job.results
+    v, q = res.get("validate", {}), res.get("quality", {})
+    now = utcnow()
+    if v.get("nik_retired"):
+        reason = {"id": f"NIK {row.nik} sudah dicabut karena data ganda (kasus {v.get('retired_case')}); "
+                        "gunakan NIK yang dipertahankan.",
+                  "en": f"NIK {row.nik} was retired by a duplicate resolution (case {v.get('retired_case')}); "
+                        "use the NIK that was kept."}
+        return _fail(session, row, reasons=[reason], now=now)
+    if not q.get("ok", False):
+        return _fail(session, row, reasons=q.get("reasons", []), now=now)
+    demo = {c["other_id"]: c for c in res.get("demographic", {}).get("candidates", [])}
+    bio = res.get("biometric", {})
+    items: dict[str, dict] = {}
+    for c in bio.get("candidates", []):
+        if c["band"] in (Band.REVIEW.value, Band.HIT.value):
+            items[c["reference_id"]] = {"reason": "biometric_" + c["band"], "band": c["band"],
+                                        "fused": c["fused"], "scores": c}
+    for other in res.get("demographic", {}).get("nik_collisions", []):
+        items.setdefault(other, {"reason": "nik_collision", "band": "", "fused": 0.0, "scores": {}})
+    if items:
+        return _to_adjudication(session, row, items=items, demo=demo, now=now)
+    return _print_ready(session, row, settings=ctx.settings, now=now)
+
+
+def _fail(session: Session, row: NationalRecordRow, *, reasons: list[dict], now) -> dict:  # noqa: ANN001
+    row.state = "FAILED"
+    row.failure_reason = " ".join(r["id"] for r in reasons)
+    row.decided_at = now
+    ports.publish(session, office_code=row.office_code, kind="enrollment.failed", subject_id=row.id,
+                  data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons)})
+    return {"outcome": "FAILED", "reasons": reasons}
+
+
+def card_of(row: NationalRecordRow, *, card_id: str, issued_at: str) -> dict:
+    """The card fields a print authorisation signs (CONTRACTS.md)."""
+    return {
+        "card_id": card_id, "enrollment_id": row.id, "nik": row.nik, "name": row.name,
+        "birth_place": row.birth_place, "birth_date": row.birth_date.isoformat(), "sex": row.sex,
+        "blood_type": row.blood_type, "street": row.street, "rt": row.rt, "rw": row.rw,
+        "village_code": row.village_code, "religion": row.religion, "marital_status": row.marital_status,
+        "occupation": row.occupation, "citizenship": row.citizenship,
+        "regency_code": row.office_code, "issued_at": issued_at,
+    }
+
+
+def _print_ready(session: Session, row: NationalRecordRow, *, settings: Settings, now) -> dict:  # noqa: ANN001
+    publish_print_ready(session, row=row, settings=settings, now=now)
+    return {"outcome": "PRINT_READY", "card_id": row.card_id}
+
+
+def publish_print_ready(session: Session, *, row: NationalRecordRow, settings: Settings, now,  # noqa: ANN001
+                        extra: dict | None = None) -> str:
+    """Mark a record PRR, sign its print authorisation and send both to its office."""
+    row.card_id = "C-" + uuid.uuid4().hex[:20]
+    token = ports.issue_authorisation(settings=settings, card=card_of(row, card_id=row.card_id,
+                                                                      issued_at=now.isoformat()))
+    row.state = "PRINT_READY"
+    row.decided_at = now
+    ports.publish(session, office_code=row.office_code, kind="enrollment.print_ready", subject_id=row.id,
+                  data={"authorisation": token, "card_id": row.card_id, **(extra or {})})
+    return token
+
+
+def urgency(*, band: str, fused: float, demographic_probability: float, nik_collision: bool) -> float:
+    """Higher first: biometric hits, then strong demographic agreement (age is added at query time)."""
+    base = {"hit": 100.0, "review": 50.0}.get(band, 30.0 if nik_collision else 10.0)
+    return round(base + min(fused, 40.0) + 20.0 * demographic_probability, 3)
+
+
+def _to_adjudication(session: Session, row: NationalRecordRow, *, items: dict, demo: dict,
+                     now) -> dict:  # noqa: ANN001
+    made = []
+    for other_id, item in items.items():
+        exists = session.scalar(select(AdjudicationRow.id).where(
+            AdjudicationRow.record_id == row.id, AdjudicationRow.candidate_id == other_id))
+        if exists:
+            made.append(exists)
+            continue
+        d = demo.get(other_id, {})
+        adj = AdjudicationRow(
+            id="ADJ-" + uuid.uuid4().hex[:16], record_id=row.id, candidate_id=other_id,
+            reason=item["reason"], band=item["band"], fused_z=float(item["fused"]), scores=item["scores"],
+            demographic=d, status="open", created_at=now,
+            urgency=urgency(band=item["band"], fused=float(item["fused"]),
+                            demographic_probability=float(d.get("probability", 0.0)),
+                            nik_collision=bool(d.get("nik_collision"))),
+        )
+        session.add(adj)
+        made.append(adj.id)
+    row.state = "ADJUDICATION"
+    row.decided_at = now
+    ports.publish(session, office_code=row.office_code, kind="enrollment.adjudication", subject_id=row.id,
+                  data={"candidates": len(made)})
+    return {"outcome": "ADJUDICATION", "adjudications": made}
+
+
+# stage name -> function, in order (the queue's STAGES)
+HANDLERS = {"validate": validate, "quality": quality, "demographic": demographic, "gallery": enter_gallery,
+            "biometric": biometric, "decide": decide}

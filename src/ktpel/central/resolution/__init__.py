@@ -1,0 +1,1 @@
+"""Data-ganda resolution: the resident chooses which record stays."""

@@ -1,0 +1,126 @@
+"""`ktpel demo` step: a resident becomes PRR and is told; an outage ends and the turned-away are told or called.
+
+It drives the real seams: the print-ready event runs through every handler registered for
+`enrollment.print_ready` (sync's state change, then ours), the outage is opened and closed with
+`ktpel.sync.outage` (which calls ENDED_HOOKS), and the sender sends through the console channel.
+Idempotent: a second run finds the demo receipts and only prints where to look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import uuid
+
+from sqlalchemy import select
+
+from ktpel.config import Settings
+from ktpel.store.db import Database
+from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRow
+
+RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
+
+
+def _apply(session, *, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
+    """Run every handler registered for `kind`, in this one transaction, as the sync agent does."""
+    from ktpel.sync.office_apply import HANDLERS
+
+    for path in HANDLERS.get(kind, []):
+        module, _, attr = path.partition(":")
+        getattr(importlib.import_module(module), attr)(session, seq=0, kind=kind, subject_id=subject_id, data=data)
+
+
+def _demo_signing_key(settings: Settings):  # noqa: ANN202
+    # a single-machine demo plays central too: its key sits beside the office's and the office trusts it
+    from ktpel.sync.keys import central_signing_key, init_keys
+
+    init_keys(settings, side="central")
+    return central_signing_key(settings)
+
+
+def _card_dict(resident: ResidentRow, enrollment: EnrollmentRow) -> dict:
+    return {"card_id": uuid.uuid4().hex, "enrollment_id": enrollment.id, "nik": resident.nik, "name": resident.name,
+            "birth_place": resident.birth_place, "birth_date": resident.birth_date.isoformat(), "sex": resident.sex,
+            "blood_type": resident.blood_type, "street": resident.street, "rt": resident.rt, "rw": resident.rw,
+            "village_code": resident.village_code, "religion": resident.religion,
+            "marital_status": resident.marital_status, "occupation": resident.occupation,
+            "citizenship": resident.citizenship, "regency_code": resident.regency_code,
+            "issued_at": dt.date.today().isoformat()}
+
+
+class _AlreadyShown(Exception):
+    pass
+
+
+def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  # noqa: ANN001
+    """Run the notification story once and start the background sender for the served demo."""
+    from ktpel.notify.errors import RateLimited
+    from ktpel.notify.sender import send_once, start_in_background
+    from ktpel.office.notices.service import add_turned_away, call_list
+    from ktpel.office.public.service import lookup_status
+    from ktpel.sync import authorisation
+    from ktpel.sync.outage import record_failure, record_success
+
+    demo = settings.model_copy(update={"notify_channel": "console"})
+    # the story is shown whatever the hour; the background sender started below keeps the quiet hours
+    story = demo.model_copy(update={"notify_quiet_hours": ""})
+    with office_db.unit_of_work() as s:
+        done = s.scalar(select(EnrollmentRow.id).where(EnrollmentRow.receipt_number == RECEIPTS[0])) is not None
+    if not done:
+        with office_db.unit_of_work() as s:
+            people = list(s.scalars(select(ResidentRow).where(ResidentRow.regency_code == settings.office_regency,
+                                                              ResidentRow.birth_date <= dt.date(2000, 1, 1))
+                                    .order_by(ResidentRow.id).limit(3)))
+            if len(people) < 3:
+                return []
+            phones = [("+6281200000001", True), ("+62215550123", False), ("+6281200000003", True)]
+            enrollments = []
+            for person, (number, sms), receipt in zip(people, phones, RECEIPTS):
+                s.add(PhoneRow(resident_id=person.id, number=number, takes_sms=sms, consent=True))
+                e = EnrollmentRow(id=uuid.uuid4().hex, resident_id=person.id, office_code=settings.office_regency,
+                                  state="SENT", receipt_number=receipt, operator="demo")
+                s.add(e)
+                enrollments.append(e)
+            s.flush()
+            token = authorisation.issue(signing_key=_demo_signing_key(settings),
+                                        card=_card_dict(people[0], enrollments[0]))
+            _apply(s, kind="enrollment.print_ready", subject_id=enrollments[0].id, data={"authorisation": token})
+        console.print("[bold]Notifikasi[/bold]: penduduk pertama menjadi PRR — pesan ke kanal konsol:")
+        send_once(office_db, story)
+        with office_db.unit_of_work() as s:
+            record_failure(s, cause="demo: pusat data tidak terjangkau", next_attempt_at=None)
+        with office_db.unit_of_work() as s:
+            for person in people[1:]:
+                add_turned_away(s, nik=person.nik, regency_code=settings.office_regency, actor="demo")
+        with office_db.unit_of_work() as s:
+            record_success(s)  # ends the outage: ENDED_HOOKS notify the turned-away
+        console.print("[bold]Notifikasi[/bold]: gangguan selesai — pesan 'layanan cetak kembali normal':")
+        send_once(office_db, story)
+    with office_db.unit_of_work() as s:
+        first = s.execute(select(ResidentRow.nik, CardRow.authorisation)
+                          .join(EnrollmentRow, EnrollmentRow.resident_id == ResidentRow.id)
+                          .outerjoin(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
+                          .where(EnrollmentRow.receipt_number == RECEIPTS[0])).first()
+        calls = call_list(s, settings=demo)
+    answer, guess = "(coba sendiri)", "(coba sendiri)"
+    try:  # the guess is shown on the first run only: it counts towards the per-NIK limit on failed lookups
+        if done:
+            raise _AlreadyShown
+        with office_db.unit_of_work() as s:
+            found = lookup_status(s, settings=demo, nik=first[0], receipt_number=RECEIPTS[0], ip="demo")
+            answer = f"{found.code}: {found.text_id}"
+        with office_db.unit_of_work() as s:
+            guess = lookup_status(s, settings=demo, nik=first[0], receipt_number="DEMO-XXX-9999", ip="demo").text_id
+    except RateLimited as exc:
+        guess = exc.message_id
+    except _AlreadyShown:
+        pass
+    console.print(f"[bold]Daftar telepon[/bold] (/panggilan): {len(calls)} penduduk tanpa nomor SMS — "
+                  + ", ".join(c.nik for c in calls))
+    console.print(f"[bold]Cek status[/bold] (/status): NIK {first[0]} + tanda terima {RECEIPTS[0]} → "
+                  f"{answer}  |  tebakan salah → {guess}")
+    if first[1]:
+        console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{first[1]}", soft_wrap=True)
+    console.print(f"[dim]Pesan terkirim tercatat di {settings.data_dir / 'notifications.log'}[/dim]")
+    start_in_background(office_db, demo)
+    return []

@@ -1,0 +1,268 @@
+"""Counter recording pages (/rekam), live quality API, enrollment API and the receipt PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
+from ktpel.domain.resident import BloodType, MaritalStatus, Religion
+from ktpel.office.enrollment import service
+from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
+from ktpel.office.residents import service as residents
+from ktpel.reference import regions as load_regions
+from ktpel.security.access import Role, User, requires
+from ktpel.web.templating import render
+
+router = APIRouter()
+RECORDERS = (Role.OPERATOR, Role.SUPERVISOR)
+recorder = requires(*RECORDERS)
+FORM_LIMITS = {"max_files": 16, "max_fields": 80, "max_part_size": 256 * 1024}
+
+
+def _regions(request: Request):  # noqa: ANN202
+    return load_regions(request.app.state.settings.resolved_shared_data())
+
+
+def _api_problem(exc: KtpelError) -> JSONResponse:
+    """RFC 9457 problem that also carries the Bahasa Indonesia message the counter shows."""
+    from ktpel.web.problems import status_for
+
+    status = status_for(exc)
+    body = {"type": f"urn:ktpel:problem:{exc.code}", "title": exc.code, "status": status,
+            "detail": exc.message_en, "code": exc.code, "message_id": exc.message_id}
+    if isinstance(exc, ValidationFailed):
+        body["errors"] = [e.as_dict() for e in exc.errors]
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _read(kind: str, value) -> service.Upload | None:  # noqa: ANN001
+    """An uploaded part as bytes, refusing it past the size limit before reading it all."""
+    if not isinstance(value, UploadFile):
+        return None
+    data = await value.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(kind=kind, size=value.size or len(data))
+    if not data:
+        return None
+    return service.Upload(data=data, filename=value.filename or "", content_type=value.content_type or "")
+
+
+async def _uploads(form, form_obj: service.CaptureForm) -> None:  # noqa: ANN001
+    form_obj.face = await _read("face", form.get("face"))
+    form_obj.signature = await _read("signature", form.get("signature"))
+    for pos in FINGERS:
+        up = await _read(f"finger_{pos}", form.get(f"finger_{pos}"))
+        if up is not None:
+            form_obj.fingers[pos] = up
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+@router.get("/rekam", include_in_schema=False, dependencies=[Depends(recorder)])
+def find_page(request: Request, q: str = "", lahir: str | None = None, page: int = Query(1, ge=1)):  # noqa: ANN201
+    """Find the resident to record: NIK, KK number, or name (+ birth date)."""
+    settings = request.app.state.settings
+    result, error = None, None
+    if q.strip():
+        try:
+            birth = dt.date.fromisoformat(lahir) if lahir else None
+            with request.app.state.db.unit_of_work() as s:
+                result = residents.search_residents(s, text=q, regency_code=settings.office_regency,
+                                                    birth_date=birth, page=page, page_size=settings.page_size)
+        except ValueError:
+            error = KtpelError("Tanggal lahir tidak valid (format TTTT-BB-HH).", "Birth date is not valid.")
+        except KtpelError as exc:
+            error = exc
+    return render(request, "enrollment/find.html", {"q": q, "lahir": lahir or "", "result": result, "error": error})
+
+
+def _capture_context(request: Request, nik: str, *, values: dict | None = None,
+                     error: KtpelError | None = None) -> dict:
+    settings = request.app.state.settings
+    reg = _regions(request)
+    with request.app.state.db.unit_of_work() as s:
+        row = residents.get_resident(s, nik=nik, regency_code=settings.office_regency)
+        status = residents.resident_status(s, resident_id=row.id)
+        blocked = None
+        try:
+            service.check_can_record(s, resident_id=row.id)
+        except service.AlreadyRecorded as exc:
+            blocked = exc
+    current = {k: getattr(row, k) for k in service.CORRECTABLE}
+    current["birth_date"] = row.birth_date.isoformat()
+    villages = sorted(reg.descendants(settings.office_regency, level=4), key=lambda r: r.name)
+    return {
+        "r": row, "status": status, "blocked": blocked, "error": error,
+        "values": {**current, **(values or {})}, "fingers": FINGERS, "form_token": service.new_form_token(),
+        "villages": villages, "religions": [x.value for x in Religion],
+        "maritals": [x.value for x in MaritalStatus], "bloods": [x.value for x in BloodType],
+        "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+    }
+
+
+@router.get("/rekam/{nik}", include_in_schema=False, dependencies=[Depends(recorder)])
+def capture_page(nik: str, request: Request):  # noqa: ANN201
+    """The capture page; a resident already recorded is flagged and no form is shown."""
+    return render(request, "enrollment/capture.html", _capture_context(request, nik))
+
+
+def _form_fields(form, nik: str) -> service.CaptureForm:  # noqa: ANN001
+    exceptions = {}
+    for pos in FINGERS:
+        kind = form.get(f"missing_{pos}", "")
+        if kind:
+            exceptions[f"finger_{pos}"] = {"kind": kind, "reason": form.get(f"missing_reason_{pos}", "")}
+    if form.get("signature_unable"):
+        exceptions["signature"] = {"kind": "unable", "reason": form.get("signature_unable_reason", "")}
+    corrections = {k: form.get(k) for k in service.CORRECTABLE if form.get(k) not in (None, "")}
+    phones = [(form.get(f"phone_{i}", ""), form.get(f"consent_{i}") == "on") for i in (1, 2)]
+    return service.CaptureForm(
+        nik=nik, form_token=form.get("form_token", ""), exceptions=exceptions, corrections=corrections,
+        phones=phones, override_low_quality=form.get("override_low_quality") == "on",
+    )
+
+
+@router.post("/rekam/{nik}", include_in_schema=False)
+async def capture_submit(nik: str, request: Request, user: User = Depends(recorder)):  # noqa: ANN201
+    """Record the resident; errors come back on the same page, in Bahasa Indonesia."""
+    form = await request.form(**FORM_LIMITS)
+    capture = _form_fields(form, nik)
+    try:
+        await _uploads(form, capture)
+        result = await run_in_threadpool(
+            service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
+            regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
+        )
+    except (RecordingError, ValidationFailed, service.AlreadyRecorded) as exc:
+        from ktpel.web.problems import status_for
+
+        values = {k: form.get(k) for k in service.CORRECTABLE if form.get(k)}
+        ctx = await run_in_threadpool(_capture_context, request, nik, values=values, error=exc)
+        return render(request, "enrollment/capture.html", ctx, status_code=status_for(exc))
+    return RedirectResponse(f"/rekam/{result.enrollment_id}/selesai", status_code=303)
+
+
+@router.get("/rekam/{enrollment_id}/selesai", include_in_schema=False, dependencies=[Depends(recorder)])
+def done_page(enrollment_id: str, request: Request):  # noqa: ANN201
+    """What was recorded, the receipt, and the supervisor's approval when policy holds it."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        view = service.get_enrollment(s, enrollment_id=enrollment_id, office_code=settings.office_regency)
+    return render(request, "enrollment/done.html", {"e": view, "fingers": FINGERS})
+
+
+@router.post("/rekam/{enrollment_id}/persetujuan", include_in_schema=False)
+async def approve_submit(enrollment_id: str, request: Request, user: User = Depends(recorder)):  # noqa: ANN201
+    """A supervisor approves at the counter: signed in as supervisor, or typing their own credentials."""
+    form = await request.form(max_files=0, max_fields=10)
+    supervisor = user
+    username = (form.get("supervisor_username") or "").strip()
+    if username:
+        supervisor = await run_in_threadpool(_verify_credentials, request, username,
+                                             form.get("supervisor_password") or "")
+    try:
+        await run_in_threadpool(service.approve_enrollment, request.app.state.db, enrollment_id=enrollment_id,
+                                supervisor=supervisor, source_ip=_ip(request))
+    except KtpelError as exc:
+        from ktpel.web.problems import status_for
+
+        settings = request.app.state.settings
+        with request.app.state.db.unit_of_work() as s:
+            view = service.get_enrollment(s, enrollment_id=enrollment_id, office_code=settings.office_regency)
+        return render(request, "enrollment/done.html", {"e": view, "fingers": FINGERS, "error": exc},
+                      status_code=status_for(exc))
+    return RedirectResponse(f"/rekam/{enrollment_id}/selesai", status_code=303)
+
+
+def _verify_credentials(request: Request, username: str, password: str) -> User:
+    """The supervisor's own username and password, checked (with lockout and audit) by security."""
+    from ktpel.security.service import AuthError, authenticate
+
+    failure: AuthError | None = None
+    # the failed attempt must be committed (lockout counts it), so the error is raised after the commit
+    with request.app.state.db.unit_of_work() as s:
+        try:
+            found = authenticate(s, username=username, password=password, side=request.app.state.side,
+                                 settings=request.app.state.settings, source_ip=_ip(request))
+        except AuthError as exc:
+            failure = exc
+    if failure is not None:
+        raise service.ApprovalRefused(f"Persetujuan supervisor ditolak: {failure.message_id}",
+                                      f"Supervisor approval refused: {failure.message_en}",
+                                      code="approval_bad_credentials")
+    return found
+
+
+@router.get("/rekam/{enrollment_id}/tanda-terima.pdf", include_in_schema=False, dependencies=[Depends(recorder)])
+def receipt(enrollment_id: str, request: Request) -> Response:
+    """The receipt (tanda terima) to print at the counter."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        pdf = service.receipt_pdf(s, enrollment_id=enrollment_id, office_code=settings.office_regency,
+                                  office_name=settings.office_name)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="tanda-terima-{enrollment_id}.pdf"'})
+
+
+# -- API -----------------------------------------------------------------------------------------------
+@router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)])
+async def quality(kind: str, request: Request):  # noqa: ANN201
+    """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt."""
+    if kind not in ("face", "finger"):
+        raise NotFound("Jenis kualitas tidak dikenal.", "Quality kind is face or finger.")
+    form = await request.form(max_files=1, max_fields=2)
+    try:
+        upload = await _read(kind, form.get("image"))
+        if upload is None:
+            raise RecordingError("Kirim gambar pada kolom 'image'.", "Send the image in the 'image' field.",
+                                 code="image_missing")
+        return await run_in_threadpool(service.assess, kind, upload.data)
+    except KtpelError as exc:
+        return _api_problem(exc)
+
+
+@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201)
+async def create_enrollment(request: Request, user: User = Depends(recorder)) -> JSONResponse:
+    """Record a resident without a browser: multipart `demographics` JSON + face, finger_1…10, signature."""
+    form = await request.form(**FORM_LIMITS)
+    try:
+        capture = service.capture_from_json(_demographics(form.get("demographics")))
+        await _uploads(form, capture)
+        result = await run_in_threadpool(
+            service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
+            regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
+        )
+    except KtpelError as exc:
+        return _api_problem(exc)
+    body = {"enrollment_id": result.enrollment_id, "state": result.state, "quality": result.quality,
+            "receipt_number": result.receipt_number, "approval_reasons": result.approval_reasons,
+            "created": result.created}
+    return JSONResponse(body, status_code=201 if result.created else 200)
+
+
+def _demographics(raw) -> dict:  # noqa: ANN001
+    try:
+        demo = json.loads(raw or "")
+        if not isinstance(demo, dict):
+            raise ValueError
+    except ValueError:
+        raise RecordingError("Kolom 'demographics' harus objek JSON.", "'demographics' must be a JSON object.",
+                             code="demographics_invalid") from None
+    return demo
+
+
+@router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(recorder)])
+def read_enrollment(enrollment_id: str, request: Request) -> dict:
+    """An enrollment of this office: state (with the office code), receipt number, quality, exceptions."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        return service.get_enrollment(s, enrollment_id=enrollment_id, office_code=settings.office_regency).as_dict()

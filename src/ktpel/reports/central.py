@@ -1,0 +1,223 @@
+"""The central dashboard (dasbor pusat): every regency side by side, the pipeline and adjudication queues.
+
+Reads the sync and central capabilities' tables by name (see sources.py): a table that is not there
+yet gives a panel marked "belum ada data", never an error page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from ktpel.reports.panels import Chart, Panel, Series, cols
+from ktpel.reports.period import Period, day_start_utc, percentile
+from ktpel.reports.sources import as_date, as_utc, local_day, table
+
+RATE_DAYS = 14
+
+
+def _name(regions, code: str) -> str:  # noqa: ANN001
+    try:
+        return regions[code].name if regions is not None and code in regions else code
+    except Exception:  # a code the registry does not know is shown as the code itself
+        return code
+
+
+def _allocations(session: Session, events) -> dict[str, int]:  # noqa: ANN001
+    """Blanks allocated per office, from central's `blanks.allocated` events (their data is encrypted JSON)."""
+    out: dict[str, int] = {}
+    for office, data in session.execute(select(events.c.office_code, events.c.data).where(events.c.kind == "blanks.allocated")):
+        try:
+            body = json.loads(data) if isinstance(data, str) else (data or {})
+        except ValueError:
+            continue
+        n = body.get("count") or body.get("quantity") or len(body.get("serials") or [])
+        out[office] = out.get(office, 0) + int(n or 0)
+    return out
+
+
+def regency_panel(session: Session, *, period: Period, now: dt.datetime, regions) -> Panel:  # noqa: ANN001
+    records = table("central_records", "office_code", "state", "captured_at", "decided_at")
+    if records is None:
+        return Panel(id="kabupaten", title_id="Per kabupaten/kota", title_en="Per regency", columns=[], rows=[],
+                     available=False)
+    packets = table("central_packets", "office_code", "kind", "received_at")
+    events = table("central_events", "office_code", "kind", "data")
+    offices = table("sync_offices", "office_code", "last_seen_at")
+    cases = table("central_duplicate_cases", "record_a", "opened_at")
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    stats: dict[str, dict] = {}
+
+    def row(code: str) -> dict:
+        return stats.setdefault(code, {"kode": code, "kabupaten": _name(regions, code), "diterima": 0, "prr": 0,
+                                       "dicetak": 0, "backlog": 0, "blanko": None, "hari_sampai_habis": None,
+                                       "waktu_p90_hari": None, "data_ganda": 0, "terakhir_terhubung": "",
+                                       "jam_tanpa_kontak": None})
+
+    for code, state, n in session.execute(select(records.c.office_code, records.c.state, func.count())
+                                          .group_by(records.c.office_code, records.c.state)):
+        r = row(code)
+        r["diterima"] += n
+        if state == "PRINT_READY":
+            r["prr"] += n
+    printed_recent: dict[str, int] = {}
+    if packets is not None:
+        for code, n in session.execute(select(packets.c.office_code, func.count())
+                                       .where(packets.c.kind == "card.printed").group_by(packets.c.office_code)):
+            row(code)["dicetak"] = n
+        since = now - dt.timedelta(days=RATE_DAYS)
+        printed_recent = dict(session.execute(
+            select(packets.c.office_code, func.count())
+            .where(packets.c.kind == "card.printed", packets.c.received_at >= since).group_by(packets.c.office_code)).all())
+    allocated = _allocations(session, events) if events is not None else {}
+    for code, r in stats.items():
+        r["backlog"] = max(0, r["prr"] - r["dicetak"])
+        if code in allocated:
+            r["blanko"] = max(0, allocated[code] - r["dicetak"])
+            rate = printed_recent.get(code, 0) / RATE_DAYS
+            r["hari_sampai_habis"] = round(r["blanko"] / rate, 1) if rate > 0 else None
+    samples: dict[str, list[float]] = {}
+    for code, captured, decided in session.execute(
+        select(records.c.office_code, records.c.captured_at, records.c.decided_at)
+        .where(records.c.state == "PRINT_READY", records.c.decided_at >= lo, records.c.decided_at < hi)
+    ):
+        samples.setdefault(code, []).append((as_utc(decided) - as_utc(captured)).total_seconds() / 86400)
+    for code, values in samples.items():
+        p = percentile(values, 0.9)
+        row(code)["waktu_p90_hari"] = None if p is None else round(p, 1)
+    if cases is not None:
+        a = aliased(records)
+        for code, n in session.execute(select(a.c.office_code, func.count()).select_from(cases)
+                                       .join(a, a.c.id == cases.c.record_a)
+                                       .where(cases.c.opened_at >= lo, cases.c.opened_at < hi).group_by(a.c.office_code)):
+            row(code)["data_ganda"] = n
+    if offices is not None:
+        for code, seen in session.execute(select(offices.c.office_code, offices.c.last_seen_at)):
+            r = row(code)
+            if seen is not None:
+                seen = as_utc(seen)
+                r["terakhir_terhubung"] = seen.isoformat(timespec="minutes")
+                r["jam_tanpa_kontak"] = round((now - seen).total_seconds() / 3600, 1)
+    return Panel(
+        id="kabupaten", title_id="Per kabupaten/kota", title_en="Per regency",
+        columns=cols(("kode", "Kode", "Code"), ("kabupaten", "Kabupaten/Kota", "Regency"),
+                     ("diterima", "Rekaman diterima", "Records received"), ("prr", "PRR", "PRR"),
+                     ("dicetak", "Dicetak", "Printed"), ("backlog", "Siap cetak belum dicetak", "Print backlog"),
+                     ("blanko", "Blanko tersedia", "Blanks on hand"),
+                     ("hari_sampai_habis", "Hari sampai habis", "Days to stock-out"),
+                     ("waktu_p90_hari", "Rekam → PRR p90 (hari)", "Recording → PRR p90 (days)"),
+                     ("data_ganda", "Data ganda", "Duplicates"),
+                     ("terakhir_terhubung", "Terakhir terhubung", "Last contact"),
+                     ("jam_tanpa_kontak", "Jam tanpa kontak", "Hours without contact")),
+        rows=sorted(stats.values(), key=lambda r: r["kode"]),
+        chart=Chart(kind="bar", x="kabupaten", series=[
+            Series("backlog", "Siap cetak belum dicetak", "Print backlog", pattern="solid"),
+            Series("blanko", "Blanko tersedia", "Blanks on hand", pattern="hatch"),
+            Series("data_ganda", "Data ganda", "Duplicates", pattern="dots")]),
+        note_id="Blanko dari alokasi pusat dikurangi kartu yang dilaporkan tercetak.",
+        note_en="Blanks = central's allocations minus cards reported printed.",
+    )
+
+
+def pipeline_panels(session: Session, *, period: Period, now: dt.datetime) -> list[Panel]:
+    jobs = table("central_jobs", "status", "enqueued_at", "finished_at")
+    runs = table("central_stage_runs", "stage", "duration_ms", "finished_at")
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    through_rows: list[dict] = []
+    queue_rows: list[dict] = []
+    if jobs is not None:
+        day = local_day(session, jobs.c.finished_at)
+        per_day = {as_date(d): n for d, n in session.execute(
+            select(day, func.count()).where(jobs.c.finished_at >= lo, jobs.c.finished_at < hi).group_by(day))}
+        through_rows = [{"tanggal": d.isoformat(), "selesai": per_day.get(d, 0)} for d in period.days]
+        waiting = session.execute(select(func.count(), func.min(jobs.c.enqueued_at))
+                                  .where(jobs.c.status.in_(("queued", "running")))).one()
+        oldest = as_utc(waiting[1])
+        queue_rows = [{"antrean": waiting[0] or 0,
+                       "tertua": oldest.isoformat(timespec="minutes") if oldest else "",
+                       "umur_tertua_jam": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
+                       "mati": session.scalar(select(func.count()).select_from(jobs).where(jobs.c.status == "dead")) or 0}]
+    latency_rows: list[dict] = []
+    if runs is not None:
+        by_stage: dict[str, list[float]] = {}
+        for stage, ms in session.execute(select(runs.c.stage, runs.c.duration_ms)
+                                         .where(runs.c.finished_at >= now - dt.timedelta(days=1)).limit(200_000)):
+            by_stage.setdefault(stage, []).append(float(ms or 0))
+        latency_rows = [{"tahap": s, "n": len(v), "p50_ms": round(percentile(v, 0.5), 1),
+                         "p90_ms": round(percentile(v, 0.9), 1)} for s, v in sorted(by_stage.items())]
+    return [
+        Panel(id="throughput", title_id="Throughput pipeline (rekaman selesai per hari)",
+              title_en="Pipeline throughput (records finished per day)",
+              columns=cols(("tanggal", "Tanggal", "Date"), ("selesai", "Selesai", "Finished")), rows=through_rows,
+              chart=Chart(kind="line", x="tanggal", series=[Series("selesai", "Selesai", "Finished")]),
+              available=jobs is not None),
+        Panel(id="antrean_pipeline", title_id="Antrean pipeline dan item tertua", title_en="Pipeline queue and oldest item",
+              columns=cols(("antrean", "Dalam antrean", "Queued"), ("tertua", "Item tertua sejak", "Oldest since"),
+                           ("umur_tertua_jam", "Umur tertua (jam)", "Oldest age (hours)"),
+                           ("mati", "Gagal permanen", "Dead")),
+              rows=queue_rows, available=jobs is not None),
+        Panel(id="latensi_tahap", title_id="Latensi tahap pipeline (24 jam)", title_en="Pipeline stage latency (24 h)",
+              columns=cols(("tahap", "Tahap", "Stage"), ("n", "Jumlah", "Runs"), ("p50_ms", "p50 (ms)", "p50 (ms)"),
+                           ("p90_ms", "p90 (ms)", "p90 (ms)")),
+              rows=latency_rows, available=runs is not None,
+              chart=Chart(kind="bar", x="tahap", series=[Series("p50_ms", "p50", "p50", pattern="solid"),
+                                                         Series("p90_ms", "p90", "p90", pattern="hatch")])),
+    ]
+
+
+def adjudication_panel(session: Session, *, now: dt.datetime) -> Panel:
+    adj = table("central_adjudications", "status", "created_at", "decided_at")
+    rows: list[dict] = []
+    if adj is not None:
+        ages = [(now - as_utc(c)).total_seconds() / 3600 for (c,) in session.execute(
+            select(adj.c.created_at).where(adj.c.decided_at.is_(None)).limit(200_000))]
+        buckets = [("< 1 hari", "< 1 day", 0, 24), ("1–3 hari", "1–3 days", 24, 72),
+                   ("3–7 hari", "3–7 days", 72, 168), ("> 7 hari", "> 7 days", 168, float("inf"))]
+        rows = [{"umur": lid, "umur_en": len_, "jumlah": sum(1 for a in ages if lo_ <= a < hi_)}
+                for lid, len_, lo_, hi_ in buckets]
+        for r in rows:
+            r["tertua_jam"] = round(max(ages), 1) if ages else None
+    return Panel(id="adjudikasi", title_id="Antrean adjudikasi menurut umur", title_en="Adjudication backlog by age",
+                 columns=cols(("umur", "Umur", "Age"), ("jumlah", "Menunggu", "Waiting"),
+                              ("tertua_jam", "Tertua (jam)", "Oldest (hours)")),
+                 rows=rows, available=adj is not None,
+                 chart=Chart(kind="bar", x="umur", series=[Series("jumlah", "Menunggu", "Waiting", pattern="hatch")]))
+
+
+def duplicate_pairs_panel(session: Session, *, period: Period, regions) -> Panel:  # noqa: ANN001
+    cases = table("central_duplicate_cases", "record_a", "record_b", "opened_at")
+    records = table("central_records", "id", "office_code")
+    rows: list[dict] = []
+    if cases is not None and records is not None:
+        a, b = aliased(records), aliased(records)
+        lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+        counts: dict[tuple[str, str], int] = {}
+        for ca, cb in session.execute(select(a.c.office_code, b.c.office_code).select_from(cases)
+                                      .join(a, a.c.id == cases.c.record_a).join(b, b.c.id == cases.c.record_b)
+                                      .where(cases.c.opened_at >= lo, cases.c.opened_at < hi)):
+            pair = tuple(sorted((ca, cb)))
+            counts[pair] = counts.get(pair, 0) + 1
+        rows = [{"wilayah_a": _name(regions, p[0]), "wilayah_b": _name(regions, p[1]),
+                 "pasangan": f"{_name(regions, p[0])} – {_name(regions, p[1])}", "jumlah": n}
+                for p, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return Panel(id="pasangan_ganda", title_id="Data ganda menurut pasangan wilayah",
+                 title_en="Duplicate pairs by region pair",
+                 columns=cols(("wilayah_a", "Wilayah A", "Region A"), ("wilayah_b", "Wilayah B", "Region B"),
+                              ("jumlah", "Pasangan", "Pairs")),
+                 rows=rows, available=cases is not None and records is not None,
+                 chart=Chart(kind="bar", x="pasangan", series=[Series("jumlah", "Pasangan", "Pairs", pattern="dots")]))
+
+
+def central_dashboard(session: Session, *, period: Period, now: dt.datetime, regions=None) -> dict:  # noqa: ANN001
+    """Every panel of the central dashboard for the period."""
+    panels = [regency_panel(session, period=period, now=now, regions=regions),
+              *pipeline_panels(session, period=period, now=now),
+              adjudication_panel(session, now=now),
+              duplicate_pairs_panel(session, period=period, regions=regions)]
+    return {"panels": {p.id: p for p in panels}}
+
+
+

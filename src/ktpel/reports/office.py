@@ -1,0 +1,282 @@
+"""The office dashboard (dasbor kantor): figures of one regency office, computed from its database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from ktpel.reports import daily as daily_mod
+from ktpel.reports.panels import Chart, Panel, Series, cols
+from ktpel.reports.period import Period, WIB, day_start_utc, week_start
+from ktpel.reports.sources import as_utc, table
+from ktpel.reports.turnaround import STAGE_LABELS, weekly_turnaround
+from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
+
+WAITING_CARD_STATES = ("PRINT_READY", "AUTHORISED")
+RATE_DAYS = 14  # print rate = mean of the last two weeks: smooths weekends without hiding a change
+
+
+def _sum(days: dict[dt.date, dict], metric: str, since: dt.date) -> int:
+    return sum(v[metric] for d, v in days.items() if d >= since)
+
+
+def backlog_now(session: Session, *, office_code: str) -> int:
+    """Cards print-ready at this office and not yet printed (the article's 20,000)."""
+    return session.scalar(
+        select(func.count()).select_from(CardRow).join(EnrollmentRow, CardRow.enrollment_id == EnrollmentRow.id)
+        .where(EnrollmentRow.office_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+    ) or 0
+
+
+def blanks_now(session: Session) -> int | None:
+    """Blanks on hand: the printing ledger where it exists, else batches received minus prints; None if unknown."""
+    ledger = daily_mod.blank_ledger()
+    if ledger is not None:
+        return session.scalar(select(func.count()).select_from(ledger).where(ledger.c.state == "AVAILABLE")) or 0
+    batches = session.execute(select(DomainEventRow.data).where(
+        DomainEventRow.name.in_(daily_mod.BLANK_EVENTS))).scalars().all()
+    if not batches:
+        return None
+    received = sum(daily_mod._blank_count(d) for d in batches)
+    used = session.scalar(select(func.count()).select_from(DomainEventRow).where(DomainEventRow.name == "card.print")) or 0
+    return max(0, received - used)
+
+
+def waiting_by_class(session: Session, *, office_code: str, today: dt.date) -> list[dict]:
+    """Residents waiting for a printed card, by priority class derived from age (17 = new voter, 60+ elderly)."""
+    def years_ago(n: int) -> dt.date:
+        try:
+            return today.replace(year=today.year - n)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year - n, day=28)
+
+    born = ResidentRow.birth_date
+    classes = [
+        ("lansia", "Lansia 60+", "Elderly 60+", born <= years_ago(60)),
+        ("pemilih_baru", "Baru 17 tahun", "Newly 17", born > years_ago(18)),
+    ]
+    cols_sql = [func.sum(case((cond, 1), else_=0)) for *_, cond in classes]
+    row = session.execute(
+        select(func.count(), *cols_sql).select_from(CardRow)
+        .join(EnrollmentRow, CardRow.enrollment_id == EnrollmentRow.id)
+        .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
+        .where(EnrollmentRow.office_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+    ).one()
+    total = row[0] or 0
+    out = [{"kelas": cid, "label": lid, "label_en": len_, "jumlah": int(row[i + 1] or 0)}
+           for i, (cid, lid, len_, _) in enumerate(classes)]
+    out.append({"kelas": "umum", "label": "Umum", "label_en": "General",
+                "jumlah": total - sum(r["jumlah"] for r in out)})
+    return out
+
+
+def today_panel(days: dict[dt.date, dict], *, today: dt.date, queued_now: int, packets_queued: int | None) -> Panel:
+    monday = week_start(today)
+    rows = []
+    for metric, lid, len_ in (
+        ("recordings", "Perekaman", "Recordings"), ("queued", "Paket masuk antrean", "Packets queued"),
+        ("sent", "Paket terkirim (SFE)", "Packets sent (SFE)"), ("prr", "PRR diterima", "PRR received"),
+        ("printed", "Kartu dicetak", "Cards printed"), ("issued", "Kartu diambil", "Cards issued"),
+    ):
+        rows.append({"metrik": metric, "label": lid, "label_en": len_,
+                     "hari_ini": days.get(today, {}).get(metric, 0), "minggu_ini": _sum(days, metric, monday)})
+    rows.append({"metrik": "queued_now", "label": "Paket menunggu kirim sekarang", "label_en": "Packets waiting now",
+                 "hari_ini": packets_queued if packets_queued is not None else queued_now,
+                 "minggu_ini": packets_queued if packets_queued is not None else queued_now})
+    return Panel(
+        id="ringkasan", title_id="Hari ini dan minggu ini", title_en="Today and this week",
+        columns=cols(("label", "Ukuran", "Measure"), ("hari_ini", "Hari ini", "Today"),
+                     ("minggu_ini", "Minggu ini", "This week")),
+        rows=rows,
+        chart=Chart(kind="bar", x="label", series=[
+            Series("hari_ini", "Hari ini", "Today", pattern="hatch"),
+            Series("minggu_ini", "Minggu ini", "This week", pattern="solid")]),
+    )
+
+
+def series_panel(days: dict[dt.date, dict], *, period: Period, backlog: int, blanks: int | None) -> Panel:
+    """Print-ready backlog vs blanks on hand, per day, walked back from today's true counts."""
+    rows = []
+    b, k = backlog, blanks
+    for d in sorted(days, reverse=True):
+        v = days[d]
+        if period.start <= d <= period.end:
+            rows.append({"tanggal": d.isoformat(), "backlog": max(0, b), "blanko": None if k is None else max(0, k),
+                         "dicetak": v["printed"], "prr": v["prr"]})
+        # state at the end of the previous day = now minus what happened that day
+        b -= v["prr"] + v["resolved"] + v["spoiled"] - v["printed"]
+        if k is not None:
+            k -= v["blanks_received"] - v["printed"]
+    rows.reverse()
+    return Panel(
+        id="backlog_blanko", title_id="Siap cetak (PRR) vs blanko tersedia",
+        title_en="Print-ready backlog vs blanks on hand",
+        columns=cols(("tanggal", "Tanggal", "Date"), ("backlog", "Siap cetak belum dicetak", "Print-ready backlog"),
+                     ("blanko", "Blanko tersedia", "Blanks on hand"), ("prr", "PRR masuk", "PRR in"),
+                     ("dicetak", "Dicetak", "Printed")),
+        rows=rows,
+        chart=Chart(kind="line", x="tanggal", y_label_id="kartu", y_label_en="cards", series=[
+            Series("backlog", "Siap cetak", "Print-ready", dash=[]),
+            Series("blanko", "Blanko", "Blanks", dash=[8, 4])]),
+        note_id="" if blanks is not None else "Stok blanko belum tercatat.",
+        note_en="" if blanks is not None else "No blank stock recorded yet.",
+    )
+
+
+def stock_panel(days: dict[dt.date, dict], *, today: dt.date, blanks: int | None, backlog: int) -> Panel:
+    since = today - dt.timedelta(days=RATE_DAYS - 1)
+    rate = _sum(days, "printed", since) / RATE_DAYS
+    if blanks is None:
+        days_left = None
+    elif rate <= 0:
+        days_left = None
+    else:
+        days_left = round(blanks / rate, 1)
+    rows = [{"blanko": blanks, "laju_cetak_per_hari": round(rate, 1), "hari_sampai_habis": days_left,
+             "backlog": backlog, "kekurangan": None if blanks is None else max(0, backlog - blanks)}]
+    return Panel(
+        id="stok_blanko", title_id="Stok blanko", title_en="Blank stock",
+        columns=cols(("blanko", "Blanko tersedia", "Blanks on hand"),
+                     ("laju_cetak_per_hari", f"Cetak/hari ({RATE_DAYS} hari)", f"Printed/day ({RATE_DAYS} days)"),
+                     ("hari_sampai_habis", "Hari sampai habis", "Days to stock-out"),
+                     ("backlog", "Siap cetak", "Print-ready"), ("kekurangan", "Kekurangan blanko", "Blank shortfall")),
+        rows=rows, available=blanks is not None,
+        note_id="Tidak ada cetak 14 hari terakhir: hari sampai habis tidak dapat dihitung." if rate <= 0 else "",
+        note_en="Nothing printed in 14 days: days to stock-out cannot be computed." if rate <= 0 else "",
+    )
+
+
+def turnaround_panel(rows: list[dict]) -> Panel:
+    columns = [("week", "Minggu (Senin)", "Week (Monday)"), ("n", "Kartu diambil", "Cards collected")]
+    for stage, (lid, len_) in STAGE_LABELS.items():
+        columns += [(f"{stage}_p50", f"{lid} p50 (hari)", f"{len_} p50 (days)"),
+                    (f"{stage}_p90", f"{lid} p90 (hari)", f"{len_} p90 (days)")]
+    return Panel(
+        id="waktu_layanan", title_id="Waktu layanan per minggu (p50/p90, hari)",
+        title_en="Turnaround per week (p50/p90, days)", columns=cols(*columns), rows=rows,
+        chart=Chart(kind="line", x="week", y_label_id="hari", y_label_en="days", series=[
+            Series("total_p50", "Rekam → diambil p50", "Recording → collected p50", dash=[]),
+            Series("total_p90", "Rekam → diambil p90", "Recording → collected p90", dash=[10, 5]),
+            Series("rekam_prr_p90", "Rekam → PRR p90", "Recording → PRR p90", dash=[2, 3]),
+            Series("prr_cetak_p90", "PRR → cetak p90", "PRR → printed p90", dash=[12, 3, 2, 3])]),
+    )
+
+
+def failures_panel(session: Session, *, office_code: str, period: Period) -> Panel:
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    reason = func.coalesce(EnrollmentRow.failure_reason, "")
+    rows = [
+        {"status": state, "alasan": r or "-", "jumlah": n}
+        for state, r, n in session.execute(
+            select(EnrollmentRow.state, reason, func.count())
+            .where(EnrollmentRow.office_code == office_code, EnrollmentRow.state.in_(("FAILED", "DUPLICATE")),
+                   EnrollmentRow.updated_at >= lo, EnrollmentRow.updated_at < hi)
+            .group_by(EnrollmentRow.state, reason).order_by(func.count().desc())
+        )
+    ]
+    for r in rows:
+        r["kode"] = "EFAC" if r["status"] == "FAILED" else "DUP"
+        if r["kode"] == "DUP" and r["alasan"] == "-":
+            r["alasan"] = "data ganda"
+    return Panel(
+        id="gagal_ganda", title_id="Gagal (EFAC) dan data ganda (DUP) menurut alasan",
+        title_en="Failures (EFAC) and duplicates (DUP) by reason",
+        columns=cols(("kode", "Kode", "Code"), ("alasan", "Alasan", "Reason"), ("jumlah", "Jumlah", "Count")),
+        rows=rows,
+        chart=Chart(kind="bar", x="alasan", series=[Series("jumlah", "Jumlah", "Count", pattern="hatch")]),
+    )
+
+
+def reachability_panels(session: Session, *, period: Period, now: dt.datetime) -> tuple[Panel, Panel]:
+    outages = table("sync_outages", "started_at", "ended_at")
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    listing, per_day = [], {d: 0.0 for d in period.days}
+    if outages is not None:
+        found = session.execute(
+            select(outages.c.started_at, outages.c.ended_at, *([outages.c.cause] if "cause" in outages.c else []))
+            .where(outages.c.started_at < hi, or_(outages.c.ended_at.is_(None), outages.c.ended_at >= lo))
+            .order_by(outages.c.started_at)
+        ).all()
+        for row in found:
+            start, end = as_utc(row[0]), as_utc(row[1])
+            stop = end or now
+            listing.append({"mulai": start.astimezone(WIB).strftime("%Y-%m-%d %H:%M"),
+                            "selesai": end.astimezone(WIB).strftime("%Y-%m-%d %H:%M") if end else "masih terputus",
+                            "jam": round((stop - start).total_seconds() / 3600, 1),
+                            "sebab": row[2] if len(row) > 2 else ""})
+            for d in period.days:
+                a, b = max(start, day_start_utc(d)), min(stop, day_start_utc(d + dt.timedelta(days=1)))
+                if b > a:
+                    per_day[d] += (b - a).total_seconds() / 3600
+    timeline = Panel(
+        id="jangkauan_pusat", title_id="Keterhubungan ke pusat (jam terputus per hari)",
+        title_en="Central reachability (hours unreachable per day)",
+        columns=cols(("tanggal", "Tanggal", "Date"), ("jam_terputus", "Jam terputus", "Hours unreachable"),
+                     ("jam_terhubung", "Jam terhubung", "Hours reachable")),
+        rows=[{"tanggal": d.isoformat(), "jam_terputus": round(h, 1), "jam_terhubung": round(24 - h, 1)}
+              for d, h in per_day.items()] if outages is not None else [],
+        chart=Chart(kind="bar", x="tanggal", stacked=True, y_label_id="jam", y_label_en="hours", series=[
+            Series("jam_terputus", "Terputus (gangguan)", "Unreachable (outage)", pattern="hatch"),
+            Series("jam_terhubung", "Terhubung", "Reachable", pattern="none")]),
+        available=outages is not None,
+    )
+    log = Panel(
+        id="gangguan", title_id="Daftar gangguan", title_en="Outages",
+        columns=cols(("mulai", "Mulai", "Start"), ("selesai", "Selesai", "End"), ("jam", "Lama (jam)", "Hours"),
+                     ("sebab", "Sebab", "Cause")),
+        rows=listing, available=outages is not None,
+    )
+    return timeline, log
+
+
+def daily_panel(days: dict[dt.date, dict], *, period: Period) -> Panel:
+    labels = [("recordings", "Rekam", "Recorded"), ("queued", "Antre", "Queued"), ("sent", "SFE", "Sent"),
+              ("prr", "PRR", "PRR"), ("failed", "EFAC", "Failed"), ("duplicate", "DUP", "Duplicate"),
+              ("printed", "Cetak", "Printed"), ("issued", "Diambil", "Issued"), ("spoiled", "Rusak", "Spoiled"),
+              ("blanks_received", "Blanko masuk", "Blanks received")]
+    return Panel(
+        id="harian", title_id="Angka harian", title_en="Daily figures",
+        columns=cols(("tanggal", "Tanggal", "Date"), *labels),
+        rows=[{"tanggal": d.isoformat(), **{k: v[k] for k, *_ in labels}}
+              for d, v in days.items() if period.start <= d <= period.end],
+        chart=Chart(kind="bar", x="tanggal", series=[
+            Series("recordings", "Rekam", "Recorded", pattern="solid"),
+            Series("printed", "Cetak", "Printed", pattern="hatch"),
+            Series("issued", "Diambil", "Issued", pattern="dots")]),
+    )
+
+
+def office_dashboard(session: Session, *, office_code: str, period: Period, today: dt.date,
+                     now: dt.datetime) -> dict:
+    """Every panel of the office dashboard for the period (a dict of Panel by id, plus headline numbers)."""
+    first = min(period.start, today - dt.timedelta(days=RATE_DAYS), week_start(today))
+    days = daily_mod.daily_counts(session, office_code=office_code, start=first, end=today, today=today)
+    backlog = backlog_now(session, office_code=office_code)
+    blanks = blanks_now(session)
+    queued_now = session.scalar(select(func.count()).select_from(EnrollmentRow).where(
+        and_(EnrollmentRow.office_code == office_code, EnrollmentRow.state.in_(("CAPTURED", "QUEUED"))))) or 0
+    outbox = table("sync_outbox", "state")
+    packets_queued = None
+    if outbox is not None:
+        packets_queued = session.scalar(select(func.count()).select_from(outbox).where(outbox.c.state == "QUEUED")) or 0
+    timeline, outage_log = reachability_panels(session, period=period, now=now)
+    waiting = waiting_by_class(session, office_code=office_code, today=today)
+    panels = [
+        today_panel(days, today=today, queued_now=queued_now, packets_queued=packets_queued),
+        Panel(id="menunggu", title_id="Warga menunggu kartu menurut kelas prioritas",
+              title_en="Residents waiting for a card by priority class",
+              columns=cols(("label", "Kelas", "Class"), ("jumlah", "Jumlah", "Count")), rows=waiting,
+              chart=Chart(kind="bar", x="label", series=[Series("jumlah", "Menunggu", "Waiting", pattern="dots")]),
+              note_id="Kelas dari umur (17 tahun, 60+).", note_en="Class derived from age (17, 60+)."),
+        stock_panel(days, today=today, blanks=blanks, backlog=backlog),
+        series_panel(days, period=period, backlog=backlog, blanks=blanks),
+        turnaround_panel(weekly_turnaround(session, office_code=office_code, start=period.start,
+                                           end=period.end, today=today)),
+        failures_panel(session, office_code=office_code, period=period),
+        timeline, outage_log,
+        daily_panel(days, period=period),
+    ]
+    return {"panels": {p.id: p for p in panels}, "backlog": backlog, "blanks": blanks,
+            "today": today.isoformat()}

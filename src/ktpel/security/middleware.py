@@ -1,0 +1,364 @@
+"""The security middleware: who is calling (session cookie or bearer token), CSRF, body size, headers.
+
+A pure ASGI middleware (not BaseHTTPMiddleware) so it can bound and replay the request body and rewrite
+the response start: 401 on a page becomes a redirect to /masuk, 403 answers are audited, and every answer
+gets the security headers.
+
+CSRF is checked on POST/PUT/PATCH/DELETE unless the call is bearer-authenticated, or carries no cookie at
+all (a machine client: it holds no ambient credential a forged cross-site request could ride on; such a
+caller is anonymous and `requires` refuses it). The sign-in form is always checked (login CSRF).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ktpel.security import service
+from ktpel.security.audit import record_audit_now
+
+log = logging.getLogger("ktpel.security")
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+LOGIN_PATH = "/masuk"
+PRE_COOKIE = "ktpel_pre"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+# the API docs pages load Swagger/ReDoc from their own script tags; they show no resident data
+DOCS_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+def session_cookie_name(side: str) -> str:
+    # office and central can run on one host: cookies ignore ports, so the names must differ
+    return f"ktpel_{side}_session"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _server_secret(settings) -> bytes:  # noqa: ANN001
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.data_dir) / "keys" / "session.key"
+    if path.is_file():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    path.write_bytes(key)
+    path.chmod(0o600)
+    return key
+
+
+def anonymous_csrf(secret: bytes, pre: str) -> str:
+    """The sign-in form's CSRF token: bound to the browser's pre-session cookie by HMAC."""
+    return hmac.new(secret, b"csrf:" + pre.encode(), hashlib.sha256).hexdigest()
+
+
+def is_tls(scope) -> bool:  # noqa: ANN001
+    return scope.get("scheme") in ("https", "wss")
+
+
+def cookie_secure(settings, scope) -> bool:  # noqa: ANN001
+    return settings.cookie_secure if settings.cookie_secure is not None else is_tls(scope)
+
+
+def client_ip(scope) -> str | None:  # noqa: ANN001
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _wants_json(path: str, headers: dict) -> bool:
+    return path.startswith("/api/") or "application/json" in headers.get("accept", "")
+
+
+class SecurityMiddleware:
+    def __init__(self, app, *, side: str) -> None:  # noqa: ANN001
+        self.app = app
+        self.side = side
+        self._secret: bytes | None = None
+
+    def secret(self, settings) -> bytes:  # noqa: ANN001
+        if self._secret is None:
+            self._secret = _server_secret(settings)
+        return self._secret
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        app = scope["app"]
+        settings, db = app.state.settings, app.state.db
+        path = scope.get("path", "")
+        method = scope["method"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        ip = client_ip(scope)
+        tls = is_tls(scope)
+        limit = settings.max_body_mb * 1024 * 1024
+        state = scope.setdefault("state", {})
+        extra_cookies: list[str] = []
+        sec_headers = self._headers(path, tls)
+
+        async def reply(response: Response) -> None:
+            for k, v in sec_headers:
+                response.headers[k] = v
+            await response(scope, receive, send)
+
+        try:
+            declared = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await run_in_threadpool(record_audit_now, db, actor="-", action="request.too_large",
+                                    subject=f"{method} {path}"[:200], after={"bytes": declared}, source_ip=ip)
+            await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
+                                    f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
+            return
+
+        if path.startswith("/static/") or path == "/static":
+            await self.app(scope, receive, self._send_with(send, sec_headers, []))
+            return
+
+        # --- who is calling ---
+        user = None
+        auth = None
+        csrf_expected: str | None = None
+        auth_header = headers.get("authorization", "")
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get("cookie", ""))
+        except Exception:  # noqa: BLE001 - a malformed cookie header is treated as no cookies
+            cookies = SimpleCookie()
+        preset = state.get("user")
+        if preset is not None:
+            # a test's stand-in middleware (outside this one) already chose the user: keep it, no CSRF
+            user, auth = preset, "preset"
+        elif auth_header[:7].lower() == "bearer ":
+            secret = auth_header[7:].strip()
+            user, why = await run_in_threadpool(self._resolve_token, db, settings, secret)
+            if user is None:
+                await run_in_threadpool(record_audit_now, db, actor="-", action="token.rejected",
+                                        subject=f"{method} {path}"[:200], after={"reason": why,
+                                        "prefix": secret[:12]}, source_ip=ip)
+                resp = self._error(path, {"accept": "application/json"}, 401, "Token API tidak berlaku.",
+                                   "The API token is not valid (unknown, expired or revoked).", "token_invalid")
+                resp.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                await reply(resp)
+                return
+            auth = "token"
+        else:
+            raw = cookies[session_cookie_name(self.side)].value if session_cookie_name(self.side) in cookies else ""
+            if raw:
+                info = await run_in_threadpool(self._resolve_session, db, settings, raw)
+                if info is not None:
+                    user, auth, csrf_expected = info.user, "session", info.csrf_token
+                else:
+                    # a stale cookie: drop it so the browser stops sending it
+                    extra_cookies.append(self._cookie(session_cookie_name(self.side), "", settings, scope, max_age=0))
+            if user is None:
+                pre = cookies[PRE_COOKIE].value if PRE_COOKIE in cookies else ""
+                if not pre or len(pre) > 100:
+                    pre = secrets.token_urlsafe(24)
+                    extra_cookies.append(self._cookie(PRE_COOKIE, pre, settings, scope, max_age=None))
+                csrf_expected = anonymous_csrf(self.secret(settings), pre)
+        state["user"] = user
+        state["auth"] = auth
+        state["csrf_token"] = csrf_expected or ""
+        state["source_ip"] = ip
+
+        # --- the body: bounded, and buffered when the CSRF token may be in it ---
+        needs_csrf = method in UNSAFE and auth not in ("token", "preset") and (bool(headers.get("cookie")) or path == LOGIN_PATH)
+        inner_receive = self._limited(receive, limit)
+        if needs_csrf:
+            try:
+                body = await self._read_all(inner_receive)
+            except BodyTooLarge:
+                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
+                                        action="request.too_large", subject=f"{method} {path}"[:200], source_ip=ip)
+                await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
+                                        f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
+                return
+            inner_receive = self._replay(body, receive)
+            given = headers.get("x-csrf-token") or await self._form_token(scope, body)
+            if not given or not csrf_expected or not hmac.compare_digest(given.encode(), csrf_expected.encode()):
+                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
+                                        action="csrf.rejected", subject=f"{method} {path}"[:200],
+                                        after={"token_given": bool(given)}, source_ip=ip)
+                await reply(self._error(path, headers, 403,
+                                        "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi.",
+                                        "The form expired or is not genuine (CSRF token). Reload the page and try again.",
+                                        "csrf_failed"))
+                return
+
+        wants_json = _wants_json(path, headers) or auth == "token"
+        started = {"done": False}
+
+        async def guarded_send(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                started["done"] = True
+                status = message["status"]
+                if status == 401 and not wants_json and path != LOGIN_PATH:
+                    target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
+                    redirect = Response(status_code=303, headers={"location": f"{LOGIN_PATH}?next={quote(target, safe='')}"})
+                    for c in extra_cookies:
+                        redirect.raw_headers.append((b"set-cookie", c.encode("latin-1")))
+                    state["_redirected"] = True
+                    await reply(redirect)
+                    return
+                if status in (403, 404) and user is not None:
+                    action = "access.denied" if status == 403 else "access.not_found"
+                    await run_in_threadpool(record_audit_now, db, actor=user.username, action=action,
+                                            subject=f"{method} {path}"[:200], source_ip=ip)
+                elif status == 403:
+                    await run_in_threadpool(record_audit_now, db, actor="-", action="access.denied",
+                                            subject=f"{method} {path}"[:200], source_ip=ip)
+            elif state.get("_redirected"):
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, inner_receive, self._send_with(guarded_send, sec_headers, extra_cookies))
+        except BodyTooLarge:
+            if started["done"]:
+                raise
+            await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
+                                    action="request.too_large", subject=f"{method} {path}"[:200], source_ip=ip)
+            await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
+                                    f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
+
+    # --- helpers ---
+
+    def _resolve_token(self, db, settings, secret: str):  # noqa: ANN001, ANN202
+        with db.unit_of_work() as s:
+            return service.resolve_token(s, secret=secret, settings=settings, side=self.side)
+
+    def _resolve_session(self, db, settings, raw: str):  # noqa: ANN001, ANN202
+        with db.unit_of_work() as s:
+            return service.resolve_session(s, raw=raw, settings=settings, side=self.side)
+
+    def _headers(self, path: str, tls: bool) -> list[tuple[str, str]]:
+        docs = path.startswith(DOCS_PATHS)
+        out = [
+            ("content-security-policy", DOCS_CSP if docs else CSP),
+            ("x-frame-options", "DENY"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "same-origin"),
+            ("permissions-policy", "camera=(self), microphone=(), geolocation=()"),
+            ("cross-origin-opener-policy", "same-origin"),
+        ]
+        if not path.startswith("/static/"):
+            # pages carry personal data: never keep them in shared browser or proxy caches
+            out.append(("cache-control", "no-store"))
+        if tls:
+            out.append(("strict-transport-security", "max-age=31536000"))
+        return out
+
+    def _cookie(self, name: str, value: str, settings, scope, *, max_age: int | None) -> str:  # noqa: ANN001
+        parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        if cookie_secure(settings, scope):
+            parts.append("Secure")
+        return "; ".join(parts)
+
+    @staticmethod
+    def _send_with(send, headers: list[tuple[str, str]], cookies: list[str]):  # noqa: ANN001, ANN205
+        async def wrapped(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {k.lower() for k, _ in raw}
+                for k, v in headers:
+                    if k.encode() not in present:
+                        raw.append((k.encode(), v.encode()))
+                for c in cookies:
+                    raw.append((b"set-cookie", c.encode("latin-1")))
+                message = {**message, "headers": raw}
+            await send(message)
+        return wrapped
+
+    @staticmethod
+    def _limited(receive, limit: int):  # noqa: ANN001, ANN205
+        seen = {"n": 0}
+
+        async def wrapped():  # noqa: ANN202
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["n"] += len(message.get("body", b""))
+                if seen["n"] > limit:
+                    raise BodyTooLarge()
+            return message
+        return wrapped
+
+    @staticmethod
+    async def _read_all(receive) -> bytes:  # noqa: ANN001
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def _replay(body: bytes, receive):  # noqa: ANN001, ANN205
+        sent = {"done": False}
+
+        async def wrapped():  # noqa: ANN202
+            if not sent["done"]:
+                sent["done"] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        return wrapped
+
+    @staticmethod
+    async def _form_token(scope, body: bytes) -> str | None:  # noqa: ANN001
+        ctype = ""
+        for k, v in scope.get("headers", []):
+            if k.lower() == b"content-type":
+                ctype = v.decode("latin-1").lower()
+        if not (ctype.startswith("application/x-www-form-urlencoded") or ctype.startswith("multipart/form-data")):
+            return None
+        sent = {"done": False}
+
+        async def once():  # noqa: ANN202
+            if not sent["done"]:
+                sent["done"] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        try:
+            request = Request({**scope, "state": {}}, receive=once)
+            form = await request.form()
+            token = form.get("csrf_token")
+            await form.close()
+            return token if isinstance(token, str) else None
+        except Exception:  # noqa: BLE001 - an unparseable form carries no valid token
+            return None
+
+    @staticmethod
+    def _error(path: str, headers: dict, status: int, message_id: str, message_en: str, code: str) -> Response:
+        if _wants_json(path, headers):
+            body = {"type": f"urn:ktpel:problem:{code}", "title": code, "status": status, "detail": message_en,
+                    "code": code, "message_id": message_id}
+            return JSONResponse(body, status_code=status, media_type="application/problem+json")
+        from html import escape
+
+        html = (f"<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>{status}</title>"
+                f"<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main><section class=\"card error-page\">"
+                f"<h1>Terjadi kesalahan ({status})</h1><p class=\"msg-id\">{escape(message_id)}</p>"
+                f"<p class=\"msg-en muted\">{escape(message_en)}</p><p><a href=\"/\">Kembali</a></p></section></main></body></html>")
+        return Response(html, status_code=status, media_type="text/html; charset=utf-8")

@@ -1,0 +1,28 @@
+"""reports: cache of figures for days and weeks that are over
+
+Revision ID: reports_0001
+Revises:
+"""
+from alembic import op
+import sqlalchemy as sa
+import ktpel.store.types
+
+
+revision = "reports_0001"
+down_revision = None
+branch_labels = ("reports",)
+depends_on = "0001_core"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "report_cache",
+        sa.Column("key", sa.String(length=80), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("computed_at", ktpel.store.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_report_cache")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("report_cache")

@@ -1,0 +1,304 @@
+"""The office sync agent: drains the outbox to central and pulls events back, surviving any interruption.
+
+All state lives in the database (outbox rows, the link row with backoff and event cursor), so a crash at
+any instant resumes correctly: a packet central stored but whose receipt never arrived is simply sent
+again and central answers with the very same receipt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+
+import httpx
+
+from ktpel.config import Settings
+from ktpel.domain.enrollment import Enrollment, EnrollmentState
+from ktpel.domain.events import utcnow
+from ktpel.store.db import Database
+from ktpel.store.schema.core import DomainEventRow, EnrollmentRow
+from ktpel.store.schema.sync import OutboxRow
+from ktpel.sync import envelope as env
+from ktpel.sync import keys as keymod
+from ktpel.sync.office_apply import apply_events
+from ktpel.sync.outage import link, record_failure, record_success
+from ktpel.sync.outbox import QUEUED, SENT, content_of, next_queued, queued_count
+
+log = logging.getLogger("ktpel.sync.agent")
+
+REFUSED = "REFUSED"
+# refusals that a resend cannot fix (the packet itself is bad); others (unknown office/key) wait for setup
+PERMANENT = frozenset({"malformed", "bad_seal", "id_mismatch", "invalid_content", "unknown_kind", "stale",
+                       "unsupported_version"})
+
+
+@dataclasses.dataclass
+class SyncReport:
+    sent: int = 0
+    applied: int = 0
+    reachable: bool = True
+    waited_s: float = 0.0
+    stopped_because: str = ""
+
+
+class Unreachable(Exception):
+    """Central did not answer usefully (connection, timeout, 5xx, garbled reply)."""
+
+
+class Busy(Exception):
+    """Central asked us to come back later (429/503 with Retry-After)."""
+
+    def __init__(self, status: int, retry_after: float) -> None:
+        super().__init__(f"central busy ({status}), retry after {retry_after:.1f}s")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+class SyncAgent:
+    def __init__(self, *, settings: Settings, db: Database, central_url: str | None = None,
+                 client: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.office_code = settings.office_regency
+        self.central_url = (central_url or self._trusted_url() or settings.central_url).rstrip("/")
+        self.client = client or httpx.Client(timeout=settings.sync_timeout_s)
+        self._last_send = 0.0
+
+    def _trusted_url(self) -> str | None:
+        path = keymod.central_trust_path(self.settings)
+        return json.loads(path.read_text()).get("central_url") if path.is_file() else None
+
+    # -- backoff ---------------------------------------------------------------------------------
+
+    def _backoff(self, failures: int) -> float:
+        """Exponential backoff with jitter: half fixed, half random, so offices do not retry in step."""
+        cap = min(self.settings.sync_backoff_max_s, self.settings.sync_backoff_base_s * 2 ** max(0, failures - 1))
+        return cap / 2 + random.uniform(0, cap / 2)
+
+    def _fail(self, cause: str) -> None:
+        with self.db.unit_of_work() as s:
+            failures = link(s).failures + 1
+            wait = self._backoff(failures)
+            opened = record_failure(s, cause=cause, next_attempt_at=utcnow() + dt.timedelta(seconds=wait))
+        if opened:
+            log.warning("central unreachable: %s", cause)
+
+    def _busy(self, exc: Busy) -> None:
+        with self.db.unit_of_work() as s:
+            row = link(s)
+            row.last_attempt = utcnow()
+            row.last_error = str(exc)
+            row.next_attempt_at = utcnow() + dt.timedelta(seconds=exc.retry_after)
+
+    def due(self) -> bool:
+        with self.db.unit_of_work() as s:
+            row = link(s)
+            return row.next_attempt_at is None or row.next_attempt_at <= utcnow()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+        # machine calls are authenticated by signatures; a stored cookie would only make central ask for CSRF
+        self.client.cookies.clear()
+        try:
+            response = self.client.request(method, self.central_url + path, **kw)
+            response.read()
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code in (429, 503):
+            after = _retry_after(response)
+            if after is not None:
+                raise Busy(response.status_code, after)
+        if response.status_code >= 500:
+            raise Unreachable(f"HTTP {response.status_code}")
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict:
+        try:
+            return response.json()
+        except ValueError as exc:  # a truncated or garbled body
+            raise Unreachable(f"unreadable reply: {exc}") from exc
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send_one(self, row: OutboxRow, *, ring: keymod.Keyring, central: list[keymod.PublicKeys]) -> bool:
+        """Send one packet; True when central's signed receipt came back and was recorded."""
+        doc = env.seal_packet(content=row.content.encode("utf-8"), office_code=self.office_code,
+                              sender=ring.active, recipient=central[-1])
+        response = self._call("POST", "/api/v1/sync/packets", json=doc)
+        body = self._json(response)
+        if response.status_code != 200:
+            reason = str(body.get("code", response.status_code))
+            self._refused(row.seq, reason=reason, detail=str(body.get("detail", "")))
+            return False
+        try:
+            receipt = env.verify_receipt(body.get("receipt"), packet_id=row.packet_id,
+                                         office_code=self.office_code, central_keys=central)
+        except env.Refused as exc:
+            raise Unreachable(f"invalid receipt: {exc.detail}") from exc
+        self._mark_sent(row.seq, receipt)
+        return True
+
+    def _refused(self, seq: int, *, reason: str, detail: str) -> None:
+        log.error("central refused packet #%s: %s %s", seq, reason, detail)
+        with self.db.unit_of_work() as s:
+            row = s.get(OutboxRow, seq)
+            row.attempts += 1
+            row.last_error = f"{reason}: {detail}"[:500]
+            if reason in PERMANENT:
+                row.state = REFUSED
+        if reason not in PERMANENT:
+            raise Unreachable(f"refused: {reason}: {detail}")
+
+    def _mark_sent(self, seq: int, receipt: dict) -> None:
+        """Receipt in hand: the packet is SENT and, for a recording, the enrollment becomes SFE."""
+        with self.db.unit_of_work() as s:
+            row = s.get(OutboxRow, seq)
+            if row.state == SENT:
+                return
+            row.state, row.sent_at, row.attempts = SENT, utcnow(), row.attempts + 1
+            row.receipt = json.dumps(receipt, sort_keys=True)
+            if row.kind == "enrollment":
+                enr = s.get(EnrollmentRow, row.subject_id)
+                if enr is not None and enr.state == EnrollmentState.QUEUED.value:
+                    machine = Enrollment(id=enr.id, state=EnrollmentState.QUEUED)
+                    machine.mark_sent(receipt_id=receipt["packet_id"])
+                    enr.state = machine.state.value
+                    for e in machine.events:
+                        s.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
+            record_success(s)
+
+    def _throttle(self, rate: float) -> float:
+        if rate <= 0:
+            return 0.0
+        wait = self._last_send + 1.0 / rate - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_send = time.monotonic()
+        return max(0.0, wait)
+
+    def send_pending(self, *, limit: int | None = None, stop: threading.Event | None = None) -> SyncReport:
+        """Send queued packets oldest first until the queue is empty, central fails, or `limit` is reached."""
+        report = SyncReport()
+        ring = keymod.load_keyring(self.settings, side="office")
+        central = keymod.central_keys(self.settings)
+        if not central:
+            raise keymod.KeysMissing("Kantor belum terdaftar di pusat: jalankan `ktpel office register`.",
+                                     "The office is not registered with central: run `ktpel office register`.")
+        with self.db.unit_of_work() as s:
+            was_down = not link(s).reachable
+            backlog = queued_count(s)
+        catch_up = was_down or backlog >= self.settings.sync_catchup_threshold
+        rate = self.settings.sync_catchup_rate if catch_up else 0.0
+        while limit is None or report.sent < limit:
+            if stop is not None and stop.is_set():
+                report.stopped_because = "stopped"
+                break
+            with self.db.unit_of_work() as s:
+                batch = next_queued(s, limit=1)
+            if not batch:
+                report.stopped_because = "empty"
+                break
+            report.waited_s += self._throttle(rate)
+            try:
+                if self.send_one(batch[0], ring=ring, central=central):
+                    report.sent += 1
+            except Busy as exc:
+                self._busy(exc)
+                report.stopped_because = "busy"
+                break
+            except Unreachable as exc:
+                self._fail(str(exc))
+                report.reachable = False
+                report.stopped_because = "unreachable"
+                break
+        return report
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def pull_events(self, *, batch: int = 200) -> int:
+        """Fetch and apply events after our cursor until central has no more."""
+        ring = keymod.load_keyring(self.settings, side="office")
+        central = keymod.central_keys(self.settings)
+        trusted = {k.kid: k.signing for k in central}
+        applied = 0
+        while True:
+            with self.db.unit_of_work() as s:
+                cursor = link(s).event_cursor
+            path = "/api/v1/sync/events"
+            response = self._call("GET", path, params={"after": cursor, "limit": batch},
+                                  headers=env.request_headers(method="GET", path=path,
+                                                              office_code=self.office_code, key=ring.active))
+            if response.status_code != 200:
+                raise Unreachable(f"events: HTTP {response.status_code}")
+            try:
+                events = env.open_events(self._json(response), office_code=self.office_code, after=cursor,
+                                         central_keys=central, office=ring)
+            except env.Refused as exc:
+                raise Unreachable(f"events refused: {exc.detail}") from exc
+            if not events:
+                return applied
+            applied += apply_events(self.db, events=events, central_keys=trusted)
+            if len(events) < batch:
+                return applied
+
+    def run_once(self, *, force: bool = False, stop: threading.Event | None = None) -> SyncReport:
+        """One round: send what is queued, then pull events. Honors backoff unless `force`."""
+        if not force and not self.due():
+            return SyncReport(reachable=self._reachable(), stopped_because="backoff")
+        report = self.send_pending(stop=stop)
+        if report.stopped_because in ("empty", "stopped"):
+            try:
+                report.applied = self.pull_events()
+                with self.db.unit_of_work() as s:
+                    record_success(s)
+            except Busy as exc:
+                self._busy(exc)
+            except Unreachable as exc:
+                self._fail(str(exc))
+                report.reachable = False
+        return report
+
+    def _reachable(self) -> bool:
+        with self.db.unit_of_work() as s:
+            return link(s).reachable
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """The background loop inside `ktpel office serve`; never dies of an error, only of `stop`."""
+        while not stop.is_set():
+            try:
+                report = self.run_once(stop=stop)
+                if report.stopped_because in ("empty", "backoff", "busy", "unreachable"):
+                    stop.wait(self.settings.sync_interval_s if report.stopped_because == "empty"
+                              else min(self.settings.sync_interval_s, 1.0))
+            except keymod.KeysMissing as exc:
+                log.warning("sync agent idle: %s", exc.message_en)
+                stop.wait(self.settings.sync_interval_s * 5)
+            except Exception:  # noqa: BLE001 - the loop must outlive any bug; it is logged
+                log.exception("sync agent round failed")
+                stop.wait(self.settings.sync_interval_s)
+
+
+def start_background(*, settings: Settings, db: Database) -> tuple[threading.Thread, threading.Event]:
+    """Run the agent in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    agent = SyncAgent(settings=settings, db=db)
+    thread = threading.Thread(target=agent.run_forever, args=(stop,), name="ktpel-sync", daemon=True)
+    thread.start()
+    return thread, stop

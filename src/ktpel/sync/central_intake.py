@@ -1,0 +1,141 @@
+"""Central intake: verify, open, store durably, run the kind's handlers — all before a receipt exists.
+
+Handlers per kind are `"module:function"` strings called as
+`fn(session, *, packet_id, office_code, kind, subject_id, payload)` in the transaction that stores the
+packet, so a packet is either stored with every handler's effect or not at all (and the office resends).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ktpel.domain.events import utcnow
+from ktpel.store.db import Database
+from ktpel.store.schema.sync import CentralPacketRow, RejectionRow, SyncOfficeRow
+from ktpel.sync import envelope as env
+from ktpel.sync.events import publish
+from ktpel.sync.keys import Keyring, PublicKeys
+
+log = logging.getLogger("ktpel.sync.central")
+
+# capability owners append "module:function" to the list of their kind (one-line edit)
+HANDLERS: dict[str, list[str]] = {
+    "enrollment": ["ktpel.central.pipeline.intake:handle_enrollment"],
+    "card.printed": ["ktpel.central.allocation.printed:record_card_printed"],
+    "card.issued": [],
+    "duplicate.resolution": ["ktpel.central.resolution.service:handle_resolution_packet"],
+}
+
+_cache: dict[str, Callable] = {}
+
+
+def resolve(path: str) -> Callable:
+    fn = _cache.get(path)
+    if fn is None:
+        module, _, attr = path.partition(":")
+        fn = _cache[path] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+def office_keys(session: Session, office_code: str) -> list[PublicKeys] | None:
+    row = session.get(SyncOfficeRow, office_code)
+    return None if row is None else [PublicKeys.from_dict(k) for k in row.keys]
+
+
+def register_office(session: Session, *, office_code: str, name: str, keys: list[dict]) -> SyncOfficeRow:
+    """Record (or update) an office and its public keys; keys it held before stay valid."""
+    parsed = [PublicKeys.from_dict(k) for k in keys]
+    row = session.get(SyncOfficeRow, office_code)
+    if row is None:
+        row = SyncOfficeRow(office_code=office_code, name=name, keys=[k.to_dict() for k in parsed])
+        session.add(row)
+    else:
+        known = {k["kid"]: k for k in row.keys}
+        for k in parsed:
+            known.setdefault(k.kid, k.to_dict())
+        row.keys = list(known.values())
+        row.name = name or row.name
+    session.flush()
+    return row
+
+
+def log_rejection(db: Database, *, reason: str, detail: str, office_code: str = "", packet_id: str = "",
+                  remote: str = "") -> None:
+    """Write the refusal to the intake log in its own transaction (nothing of the packet is stored)."""
+    log.warning("sync refused %s from office=%s packet=%s remote=%s: %s", reason, office_code, packet_id,
+                remote, detail)
+    with db.unit_of_work() as s:
+        s.add(RejectionRow(reason=reason[:40], detail=detail[:2000], office_code=str(office_code)[:40],
+                           packet_id=str(packet_id)[:80], remote=remote[:64]))
+
+
+def receive_packet(db: Database, *, envelope: object, central: Keyring, remote: str = "",
+                   replay_window: dt.timedelta = dt.timedelta(days=60)) -> tuple[dict, bool]:
+    """Store one packet exactly once and return (central's signed receipt, whether it was already held)."""
+    doc: dict = envelope if isinstance(envelope, dict) else {}
+    try:
+        doc = env.check_packet_shape(envelope)
+        return _store(db, doc=doc, central=central, replay_window=replay_window)
+    except env.Refused as exc:
+        log_rejection(db, reason=exc.reason, detail=exc.detail, office_code=str(doc.get("office", "")),
+                      packet_id=str(doc.get("packet_id", "")), remote=remote)
+        raise
+    except IntegrityError:
+        # the same packet committed by a concurrent request: answer with the receipt that one stored
+        with db.unit_of_work() as s:
+            row = s.get(CentralPacketRow, doc["packet_id"])
+            if row is None:
+                raise
+            return json.loads(row.receipt), True
+
+
+def _store(db: Database, *, doc: dict, central: Keyring, replay_window: dt.timedelta) -> tuple[dict, bool]:
+    with db.unit_of_work() as s:
+        keys = office_keys(s, doc["office"])
+        if keys is None:
+            raise env.Refused("unknown_office", f"office {doc['office']} is not registered", status=403)
+        env.verify_packet(doc, office_keys=keys)
+        existing = s.get(CentralPacketRow, doc["packet_id"])
+        if existing is not None:
+            log.info("resend of packet %s from %s: same receipt", doc["packet_id"], doc["office"])
+            return json.loads(existing.receipt), True
+        body = env.open_packet(doc, central=central)
+        now = utcnow()
+        if body["created_at"] < now - replay_window:
+            raise env.Refused("stale", f"packet queued {body['created_at'].isoformat()} is older than the "
+                              f"replay window of {replay_window.days} days")
+        if body["kind"] not in HANDLERS:
+            raise env.Refused("unknown_kind", f"packet kind {body['kind']!r} is not accepted")
+        receipt = env.make_receipt(packet_id=doc["packet_id"], office_code=doc["office"],
+                                   central=central.active, received_at=now)
+        s.add(CentralPacketRow(
+            packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
+            subject_id=body["subject_id"][:64], payload=json.dumps(body["payload"], ensure_ascii=False),
+            created_at=body["created_at"], received_at=now, receipt=json.dumps(receipt, sort_keys=True)))
+        s.flush()
+        for path in HANDLERS[body["kind"]]:
+            resolve(path)(s, packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
+                          subject_id=body["subject_id"], payload=body["payload"])
+        if body["kind"] == "enrollment" and not HANDLERS["enrollment"]:
+            # no pipeline installed: central only confirms that it holds the recording (RECEIVED)
+            publish(s, office_code=doc["office"], kind="enrollment.received", subject_id=body["subject_id"],
+                    data={"packet_id": doc["packet_id"]})
+        office = s.get(SyncOfficeRow, doc["office"])
+        office.last_seen_at = now
+    return receipt, False
+
+
+def packet_counts(session: Session) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = session.execute(select(CentralPacketRow.office_code, func.count())
+                           .group_by(CentralPacketRow.office_code))
+    return {code: n for code, n in rows}

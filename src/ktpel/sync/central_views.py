@@ -1,0 +1,182 @@
+"""Central's sync endpoints (machine-to-machine, authenticated by signatures) and the intake admin page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import JSONResponse
+
+from ktpel.domain.errors import KtpelError
+from ktpel.security.access import Role, User, public, requires
+from ktpel.sync import central_intake, service
+from ktpel.sync import envelope as env
+from ktpel.sync import keys as keymod
+from ktpel.sync.events import events_after
+from ktpel.web.templating import render
+
+router = APIRouter()
+admin = requires(Role.CENTER_ADMIN)
+
+
+class IntakeGate:
+    """Load shedding: at most `max_inflight` packets at once and `rate` per second, else 503/429 + Retry-After."""
+
+    def __init__(self, *, max_inflight: int, rate: float) -> None:
+        self.max_inflight, self.rate = max_inflight, rate
+        self.inflight = 0
+        self.tokens, self.stamp = max(rate, 1.0), time.monotonic()
+        self.lock = threading.Lock()
+
+    def enter(self) -> tuple[int, float] | None:
+        """None when admitted, else (status, retry-after seconds)."""
+        with self.lock:
+            if self.rate > 0:
+                now = time.monotonic()
+                self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens < 1.0:
+                    return 429, max(0.05, (1.0 - self.tokens) / self.rate)
+                self.tokens -= 1.0
+            if self.max_inflight and self.inflight >= self.max_inflight:
+                return 503, 1.0
+            self.inflight += 1
+            return None
+
+    def leave(self) -> None:
+        with self.lock:
+            self.inflight -= 1
+
+
+def _gate(request: Request) -> IntakeGate:
+    gate = getattr(request.app.state, "sync_gate", None)
+    if gate is None:
+        s = request.app.state.settings
+        gate = request.app.state.sync_gate = IntakeGate(max_inflight=s.central_max_inflight, rate=s.central_rate_per_s)
+    return gate
+
+
+def _ring(request: Request) -> keymod.Keyring:
+    ring = getattr(request.app.state, "sync_ring", None)
+    if ring is None:
+        ring = request.app.state.sync_ring = keymod.load_keyring(request.app.state.settings, side="central")
+    return ring
+
+
+def _refusal(exc: env.Refused) -> JSONResponse:
+    return JSONResponse({"type": f"urn:ktpel:problem:{exc.reason}", "title": "packet refused",
+                         "status": exc.http_status, "code": exc.reason, "detail": exc.detail},
+                        status_code=exc.http_status, media_type="application/problem+json")
+
+
+@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=[Depends(public)])
+def receive_packet(request: Request, envelope: dict) -> JSONResponse:
+    """Store one signed, sealed packet and answer with central's signed receipt (same packet → same receipt)."""
+    gate = _gate(request)
+    busy = gate.enter()
+    if busy is not None:
+        status, after = busy
+        return JSONResponse({"code": "busy", "status": status, "detail": "central is shedding load"},
+                            status_code=status, headers={"Retry-After": f"{after:.2f}"})
+    try:
+        s = request.app.state.settings
+        receipt, again = central_intake.receive_packet(
+            request.app.state.db, envelope=envelope, central=_ring(request),
+            remote=request.client.host if request.client else "",
+            replay_window=dt.timedelta(days=s.sync_replay_window_days))
+    except env.Refused as exc:
+        return _refusal(exc)
+    finally:
+        gate.leave()
+    return JSONResponse({"receipt": receipt, "duplicate": again})
+
+
+@router.get("/api/v1/sync/events", tags=["sync"], dependencies=[Depends(public)])
+def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
+    """The events of the calling office after its cursor, sealed to it and signed by central."""
+    db = request.app.state.db
+    try:
+        with db.unit_of_work() as s:
+            code = env.verify_request(request.headers, method="GET", path=request.url.path,
+                                      office_keys_of=lambda c: central_intake.office_keys(s, c))
+            office = central_intake.office_keys(s, code)
+            events = events_after(s, office_code=code, after=max(0, after), limit=max(1, min(limit, 1000)))
+    except env.Refused as exc:
+        central_intake.log_rejection(db, reason=exc.reason, detail=exc.detail,
+                                     office_code=request.headers.get("x-ktpel-office", ""),
+                                     remote=request.client.host if request.client else "")
+        return _refusal(exc)
+    ring = _ring(request)
+    return JSONResponse(env.seal_events(events=events, office_code=code, after=max(0, after),
+                                        central=ring.active, office=office[-1]))
+
+
+@router.get("/api/v1/sync/keys", tags=["sync"], dependencies=[Depends(public)])
+def central_keys(request: Request) -> dict:
+    """Central's public keys, signed by each of its keys (offices accept new keys signed by a trusted one)."""
+    return service.signed_key_list(_ring(request))
+
+
+@router.post("/api/v1/sync/register", tags=["sync"], dependencies=[Depends(public)])
+def register(request: Request, body: dict) -> JSONResponse:
+    """Enrolment of an office: its public keys in, central's signed public keys out."""
+    try:
+        with request.app.state.db.unit_of_work() as s:
+            answer = service.accept_registration(s, settings=request.app.state.settings, request=body)
+    except KtpelError as exc:
+        central_intake.log_rejection(request.app.state.db, reason="registration", detail=exc.message_en,
+                                     office_code=str(body.get("office_code", "")))
+        return JSONResponse({"code": exc.code, "detail": exc.message_en}, status_code=403)
+    return JSONResponse(answer)
+
+
+@router.get("/pusat/sinkron", include_in_schema=False)
+def intake_page(request: Request, user: User = Depends(admin)):  # noqa: ANN201
+    """Offices, packets held, refusals and maintenance announcements."""
+    with request.app.state.db.unit_of_work() as s:
+        overview = service.central_overview(s)
+    return render(request, "sync/central.html", {"o": overview, "error": None})
+
+
+@router.post("/pusat/sinkron/pengumuman", include_in_schema=False)
+def announce(request: Request, mulai: str = Form(...), selesai: str = Form(""), pesan: str = Form(...),
+             pesan_en: str = Form(""), user: User = Depends(admin)):  # noqa: ANN201
+    """Announce a maintenance window (times in WIB) to every office."""
+    from ktpel.web.app import redirect
+
+    error = None
+    try:
+        starts, ends = _wib(mulai), (_wib(selesai) if selesai.strip() else None)
+        with request.app.state.db.unit_of_work() as s:
+            service.announce_maintenance(s, starts_at=starts, ends_at=ends, message_id=pesan,
+                                         message_en=pesan_en, created_by=user.username)
+            _audit(s, user=user, action="sync.announce", subject=f"{mulai}..{selesai}")
+    except KtpelError as exc:
+        error = exc
+    if error is None:
+        return redirect("/pusat/sinkron")
+    with request.app.state.db.unit_of_work() as s:
+        overview = service.central_overview(s)
+    return render(request, "sync/central.html", {"o": overview, "error": error}, status_code=422)
+
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+def _wib(raw: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise service.AnnouncementInvalid("Format waktu: TTTT-BB-HHTjj:mm.", "Time format: YYYY-MM-DDTHH:MM.") from None
+    return value if value.tzinfo else value.replace(tzinfo=WIB)
+
+
+def _audit(session, *, user: User, action: str, subject: str) -> None:  # noqa: ANN001
+    import importlib.util
+
+    if importlib.util.find_spec("ktpel.security.audit") is not None:
+        from ktpel.security.audit import record_audit
+
+        record_audit(session, actor=user.username, action=action, subject=subject)

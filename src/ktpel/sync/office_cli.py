@@ -1,0 +1,77 @@
+"""`ktpel office register | sync | serve`."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from ktpel.config import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("register")
+    def register_office(
+        central: Optional[str] = typer.Option(None, "--central", help="Central's URL (default: settings)."),
+        token: Optional[str] = typer.Option(None, help="Registration token, when central requires one."),
+    ) -> None:
+        """Exchange public keys with central (creates this office's keys first if needed)."""
+        from ktpel.cli import console
+        from ktpel.domain.errors import KtpelError
+        from ktpel.sync.keys import init_keys
+        from ktpel.sync.service import register_with_central
+
+        settings = get_settings()
+        init_keys(settings, side="office")
+        url = central or settings.central_url
+        try:
+            keys = register_with_central(settings, central_url=url, token=token)
+        except KtpelError as exc:
+            console.print(f"[red]✗[/red] {exc.message_id}\n  [dim]{exc.message_en}[/dim]")
+            raise typer.Exit(2)
+        except Exception as exc:  # noqa: BLE001 - network errors, said plainly
+            console.print(f"[red]✗[/red] Pusat tidak dapat dihubungi — central unreachable: {exc}")
+            raise typer.Exit(3)
+        console.print(f"[green]✓[/green] {settings.office_regency} terdaftar di {url}; "
+                      f"kunci pusat: {', '.join(k.kid for k in keys)}")
+
+    @app.command("sync")
+    def sync(once: bool = typer.Option(True, "--once/--loop", help="One round, or run until Ctrl-C."),
+             central: Optional[str] = typer.Option(None, "--central", help="Override central's URL.")) -> None:
+        """Send the outbox to central and apply its events; prints a JSON report."""
+        import threading
+
+        from ktpel.store.db import open_database
+        from ktpel.sync.agent import SyncAgent
+
+        settings = get_settings()
+        db = open_database(settings, name="office")
+        agent = SyncAgent(settings=settings, db=db, central_url=central)
+        if once:
+            r = agent.run_once(force=True)
+            print(json.dumps({"sent": r.sent, "applied": r.applied, "reachable": r.reachable,
+                              "stopped_because": r.stopped_because}))
+            raise typer.Exit(0 if r.reachable else 1)
+        stop = threading.Event()
+        try:
+            agent.run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+    @app.command("serve")
+    def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
+              no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent.")) -> None:
+        """Serve the office web UI with the sync agent in a background thread."""
+        import uvicorn
+
+        from ktpel.store.db import open_database
+        from ktpel.sync.agent import start_background
+        from ktpel.web.app import create_app
+
+        settings = get_settings()
+        db = open_database(settings, name="office")
+        if not no_sync:
+            start_background(settings=settings, db=db)
+        uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,
+                    port=port or settings.port, log_level="warning")

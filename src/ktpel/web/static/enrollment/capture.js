@@ -1,0 +1,109 @@
+// Counter capture page: live quality per upload, webcam snapshot, signature pad.
+(function () {
+  "use strict";
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function setFiles(input, blob, name) {
+    // A DataTransfer is the only way to put a generated file into a file input.
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], name, { type: blob.type }));
+    input.files = dt.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  async function checkQuality(input) {
+    const kind = input.dataset.quality;
+    const out = document.getElementById("q-" + input.id);
+    if (!out || !input.files.length) { return; }
+    out.className = "quality";
+    out.textContent = "memeriksa kualitas…";
+    const body = new FormData();
+    body.append("image", input.files[0]);
+    try {
+      const resp = await fetch("/api/v1/quality/" + kind, {
+        method: "POST", body: body, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
+      });
+      const data = await resp.json();
+      if (!resp.ok) {
+        out.className = "quality bad";
+        out.textContent = (data.detail || "Gagal memeriksa kualitas") + " — silakan rekam ulang.";
+        return;
+      }
+      const reasons = (data.reasons || []).map(r => r.split(": ").slice(1).join(": ").split(" / ")[0]);
+      if (data.ok) {
+        out.className = "quality good";
+        out.textContent = "Skor " + Math.round(data.score) + " — kualitas baik ✓";
+      } else {
+        out.className = "quality bad";
+        out.textContent = "Skor " + Math.round(data.score) + " — " + (data.prompt_id || "Silakan rekam ulang.") +
+          (reasons.length ? " (" + reasons.join("; ") + ")" : "");
+      }
+      out.dataset.score = data.score;
+      out.dataset.ok = data.ok;
+    } catch (err) {
+      out.className = "quality bad";
+      out.textContent = "Tidak dapat memeriksa kualitas: " + err;
+    }
+  }
+
+  document.querySelectorAll("input[data-quality]").forEach(input => {
+    input.addEventListener("change", () => checkQuality(input));
+  });
+
+  // Webcam (getUserMedia): snapshot into the face file input.
+  const video = document.getElementById("camera");
+  const snap = document.getElementById("snapshot");
+  const start = document.getElementById("camera-start");
+  const shot = document.getElementById("camera-shot");
+  if (start && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    start.addEventListener("click", async () => {
+      try {
+        video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+        video.hidden = false; shot.hidden = false;
+      } catch (err) {
+        document.getElementById("q-face").textContent = "Kamera tidak tersedia: unggah foto. (" + err.name + ")";
+      }
+    });
+    shot.addEventListener("click", () => {
+      snap.width = video.videoWidth || 640; snap.height = video.videoHeight || 480;
+      snap.getContext("2d").drawImage(video, 0, 0, snap.width, snap.height);
+      snap.hidden = false;
+      snap.toBlob(b => setFiles(document.getElementById("face"), b, "webcam.jpg"), "image/jpeg", 0.92);
+    });
+  } else if (start) {
+    start.disabled = true;
+  }
+
+  // Signature pad: strokes on a canvas, exported as PNG into the signature file input after each stroke.
+  const pad = document.getElementById("signature-pad");
+  const sigInput = document.getElementById("signature");
+  if (pad) {
+    const ctx = pad.getContext("2d");
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, pad.width, pad.height);
+    ctx.lineWidth = 2.5; ctx.lineCap = "round"; ctx.strokeStyle = "#000";
+    let drawing = false, drawn = false;
+    const pos = e => { const r = pad.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+    pad.addEventListener("pointerdown", e => { drawing = true; ctx.beginPath(); ctx.moveTo(...pos(e)); });
+    pad.addEventListener("pointermove", e => { if (drawing) { ctx.lineTo(...pos(e)); ctx.stroke(); drawn = true; } });
+    const end = () => {
+      if (!drawing) { return; }
+      drawing = false;
+      if (drawn) { pad.toBlob(b => setFiles(sigInput, b, "signature.png"), "image/png"); }
+    };
+    pad.addEventListener("pointerup", end);
+    pad.addEventListener("pointerleave", end);
+    document.getElementById("signature-clear").addEventListener("click", () => {
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, pad.width, pad.height); drawn = false;
+      sigInput.value = "";
+    });
+  }
+
+  // One submit only: a second click while the first is on its way would be a double submit.
+  const form = document.getElementById("capture-form");
+  if (form) {
+    form.addEventListener("submit", () => {
+      const btn = document.getElementById("submit");
+      setTimeout(() => { btn.disabled = true; btn.textContent = "Menyimpan…"; }, 0);
+    });
+  }
+})();

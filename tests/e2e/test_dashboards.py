@@ -1,0 +1,64 @@
+"""The office and central dashboards in a real browser: charts drawn, numbers equal to the database, downloads."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from ktpel.security.access import Role, User
+
+
+def _signed_in(app, role: Role):
+    @app.middleware("http")
+    async def as_user(request, call_next):  # stands in for a signed-in session
+        request.state.user = User(id=1, username=role.value, role=role, regency_code="18.01")
+        return await call_next(request)
+
+    return app
+
+
+@pytest.fixture
+def office(db, settings, regions, names):
+    from ktpel.reports.history import write_history
+    from ktpel.seeding.service import seed_district
+    from ktpel.web.app import create_app
+
+    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=900, seed=4,
+                  today=dt.date(2026, 11, 29))
+    write_history(db, office_code="18.01")
+    return _signed_in(create_app(settings=settings, side="office", db=db), Role.HEAD)
+
+
+def test_office_dashboard_charts_numbers_and_downloads(office, db, page, live_server, tmp_path):
+    from ktpel.store.schema.core import CardRow
+
+    srv = live_server(office)
+    page.goto(srv.url + "/dasbor")
+    page.wait_for_function("document.body.dataset.chartsReady && Number(document.body.dataset.chartsReady) >= 6")
+    with db.unit_of_work() as s:
+        waiting = s.scalar(select(func.count()).select_from(CardRow)
+                           .where(CardRow.state.in_(("PRINT_READY", "AUTHORISED"))))
+    assert page.inner_text("#headline-backlog").strip() == str(waiting)
+    # every chart has data points, drawn by Chart.js from the same rows as the table
+    points = page.evaluate("Object.fromEntries(Object.entries(window.ktpelCharts).map("
+                           "([k, c]) => [k, c.data.datasets.reduce((n, d) => n + d.data.filter(v => v).length, 0)]))")
+    for chart in ("backlog_blanko", "waktu_layanan", "gagal_ganda", "harian", "jangkauan_pusat", "menunggu"):
+        assert points[chart] > 0, chart
+    # the table behind a chart is one click away
+    page.click("#panel-harian summary")
+    assert page.is_visible("table[data-table=harian]")
+    for selector, suffix, magic in (("#panel-harian a[href*='.csv']", ".csv", b"\xef\xbb\xbfTanggal"),
+                                    ("#records-xlsx", ".xlsx", b"PK"), ("#monthly-pdf", ".pdf", b"%PDF")):
+        with page.expect_download() as info:
+            page.click(selector)
+        target = tmp_path / ("download" + suffix)
+        info.value.save_as(target)
+        assert target.read_bytes().startswith(magic), selector
+
+
+def test_central_dashboard_opens_in_the_browser(db, settings, page, live_server):
+    from ktpel.web.app import create_app
+
+    srv = live_server(_signed_in(create_app(settings=settings, side="central", db=db), Role.CENTER_ADMIN))
+    page.goto(srv.url + "/dasbor-pusat")
+    assert page.is_visible("#panel-kabupaten") and page.is_visible("#panel-adjudikasi")

@@ -1,0 +1,140 @@
+"""The dedup pipeline end to end on real templates: PRR, adjudication, EFAC, dead letters, crashes."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from ktpel.store.schema.central import NationalRecordRow, PipelineJobRow
+from tests.integration.central.conftest import make_payload
+
+
+def _record(db, rid):
+    with db.unit_of_work() as s:
+        return s.get(NationalRecordRow, rid)
+
+
+def _job(db, pid):
+    with db.unit_of_work() as s:
+        return s.scalars(select(PipelineJobRow).where(PipelineJobRow.packet_id == pid)).one()
+
+
+def test_unique_resident_becomes_print_ready_with_a_signed_authorisation(central, people, db, settings):
+    from ktpel.sync.authorisation import verify
+    from ktpel.sync.keys import central_public_keys
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    central.receive(p)
+    outcomes = central.worker.drain()
+    assert [o.status for o in outcomes] == ["done"] and outcomes[0].outcome == "PRINT_READY"
+    rec = _record(db, p["enrollment_id"])
+    assert rec.state == "PRINT_READY" and rec.gallery_seq == 1
+    [ev] = central.events(office_code="18.01", kind="enrollment.print_ready")
+    card = verify(ev["data"]["authorisation"], public_keys=central_public_keys(settings))
+    assert card["nik"] == "1801051705900001" and card["name"] == "Budi Santoso"
+    assert card["enrollment_id"] == p["enrollment_id"] and card["card_id"] == ev["data"]["card_id"]
+
+
+def test_same_person_recorded_at_two_offices_goes_to_adjudication_with_scores(central, people, db):
+    first = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    second = make_payload(people.biometrics(person=1, impression=2), nik="1802051705900003",
+                          name="Budi Santosa", office_code="18.02")
+    other = make_payload(people.biometrics(person=3, impression=1), nik="1801054203850002", name="Sri Wahyuni",
+                         sex="P", birth_date="1985-03-02")
+    central.receive(first)
+    central.receive(other)
+    central.receive(second, office_code="18.02")
+    outs = central.worker.drain()
+    assert [o.outcome for o in outs] == ["PRINT_READY", "PRINT_READY", "ADJUDICATION"]
+    from ktpel.store.schema.central import AdjudicationRow
+
+    with db.unit_of_work() as s:
+        [item] = s.scalars(select(AdjudicationRow)).all()
+    assert item.record_id == second["enrollment_id"] and item.candidate_id == first["enrollment_id"]
+    assert item.band in ("hit", "review") and item.fused_z > 3
+    assert set(item.scores["normalised"]) >= {"face", "finger_1"}
+    # demographics explain the candidate: similar name, same birth date, different NIK
+    assert item.demographic["levels"]["birth_date"] == 2 and item.demographic["nik_collision"] is False
+    assert central.events(office_code="18.02", kind="enrollment.adjudication")
+
+
+def test_poison_packet_is_dead_lettered_and_does_not_block_the_next(central, people, db):
+    from ktpel.central.pipeline import queue
+
+    bad = make_payload(people.biometrics(person=1, impression=1), nik="12345", name="X")
+    good = make_payload(people.biometrics(person=3, impression=1), nik="1801054203850002", name="Sri")
+    pid_bad = central.receive(bad)
+    central.receive(good)
+    outs = central.worker.drain()
+    assert sorted(o.status for o in outs) == ["dead", "done"]
+    job = _job(db, pid_bad)
+    assert job.status == "dead" and "NIK is not 16 digits" in job.last_error and job.stage == "validate"
+    # retry after a fix: it runs again from the stage it failed at (and dies again: still poison)
+    with db.unit_of_work() as s:
+        queue.retry_dead(s, job_id=job.id)
+    assert _job(db, pid_bad).status == "queued"
+    assert central.worker.drain()[0].status == "dead"
+    with db.unit_of_work() as s, pytest.raises(queue.NotDeadLettered):
+        queue.retry_dead(s, job_id=_job(db, next(iter([o for o in [pid_bad]]))).id + 1)
+
+
+def test_not_json_and_wrong_sender_are_poison(central, people, db):
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi")
+    pid = central.receive(p, office_code="18.03")  # signed by 18.03, says 18.01
+    central.worker.drain()
+    assert "not the sender" in _job(db, pid).last_error
+
+
+def test_corrupt_template_fails_the_recording_with_a_reason(central, people, db):
+    bio = people.biometrics(person=1, impression=1)
+    broken = dict(bio["templates"])
+    broken["finger_2"] = broken["finger_2"][:-3] + b"xyz"
+    p = make_payload(bio, nik="1801051705900001", name="Budi", templates=broken)
+    central.receive(p)
+    [out] = central.worker.drain()
+    assert out.outcome == "FAILED"
+    rec = _record(db, p["enrollment_id"])
+    assert rec.state == "FAILED" and "finger_2" in rec.failure_reason and rec.gallery_seq is None
+    [ev] = central.events(office_code="18.01", kind="enrollment.failed")
+    assert "rusak" in ev["data"]["reason"] and "corrupt" in ev["data"]["reason_en"]
+
+
+def test_undeclared_missing_finger_fails(central, people, db):
+    bio = people.biometrics(person=1, impression=1)
+    p = make_payload(bio, nik="1801051705900001", name="Budi")
+    del p["exceptions"]["finger_9"]
+    central.receive(p)
+    assert central.worker.drain()[0].outcome == "FAILED"
+    assert "9" in _record(db, p["enrollment_id"]).failure_reason
+
+
+def test_crashed_worker_job_is_resumed_after_its_lease_and_decided_once(central, people, db, settings):
+    from ktpel.central.pipeline.worker import Worker
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi")
+    pid = central.receive(p)
+    crashing = Worker(db=db, settings=settings, worker_id="dies", crash_after="gallery")
+    with pytest.raises(SystemExit):
+        crashing.run_once()
+    job = _job(db, pid)
+    assert job.status == "running" and job.stage == "biometric" and job.worker_id == "dies"
+    assert central.worker.run_once() is None  # the lease still holds: nobody steals the job
+    with db.unit_of_work() as s:
+        s.get(PipelineJobRow, job.id).lease_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    out = central.worker.run_once()
+    assert out.outcome == "PRINT_READY"
+    job = _job(db, pid)
+    assert job.attempts == 2 and "expired" in job.last_error
+    assert len(central.events(office_code="18.01", kind="enrollment.print_ready")) == 1
+    assert _record(db, p["enrollment_id"]).gallery_seq == 1  # the gallery number was not taken twice
+
+
+def test_same_packet_twice_is_one_job(central, people, db):
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi")
+    central.receive(p, packet_id="same")
+    central.receive(p, packet_id="same")
+    with db.unit_of_work() as s:
+        assert len(s.scalars(select(PipelineJobRow)).all()) == 1

@@ -1,0 +1,31 @@
+"""An office with eight weeks of simulated history, and clients signed in as a given role."""
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ktpel.security.access import Role, User
+
+NOW = dt.datetime(2026, 11, 29, 5, 0, tzinfo=dt.timezone.utc)
+
+
+def client_for(app, role: Role, *, host: str = "127.0.0.1") -> TestClient:
+    @app.middleware("http")
+    async def signed_in(request, call_next):  # stands in for a signed-in session
+        request.state.user = User(id=1, username=role.value, role=role, regency_code="18.01")
+        return await call_next(request)
+
+    return TestClient(app, client=(host, 40000))
+
+
+@pytest.fixture
+def history_db(db, regions, names):
+    from ktpel.reports.history import write_history
+    from ktpel.seeding.service import seed_district
+
+    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=900, seed=3,
+                  today=dt.date(2026, 11, 29))
+    written = write_history(db, office_code="18.01", now=NOW)
+    assert written > 500
+    return db

@@ -1,0 +1,89 @@
+"""A recording travels office → central → back as events; the same packet twice is stored once."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, RejectionRow
+from ktpel.sync.agent import SyncAgent
+from ktpel.sync.outbox import enqueue_packet
+
+
+def _count(db, model, *where) -> int:
+    with db.unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_queued_packets_arrive_once_and_outbox_empties(linked, db, central_db, central_client, office_settings):
+    with db.unit_of_work() as s:
+        ids = [enqueue_packet(s, kind="card.issued", subject_id=f"card-{i}", payload={"i": i}) for i in range(5)]
+    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    report = agent.run_once(force=True)
+    assert report.sent == 5 and report.reachable
+    assert _count(db, OutboxRow, OutboxRow.state == "QUEUED") == 0
+    with central_db.unit_of_work() as s:
+        stored = set(s.scalars(select(CentralPacketRow.packet_id)))
+    assert stored == set(ids)
+
+
+def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, central_db, central_client,
+                                                                office_settings):
+    from ktpel.sync import envelope as env
+    from ktpel.sync.keys import central_keys, load_keyring
+
+    with db.unit_of_work() as s:
+        pid = enqueue_packet(s, kind="card.issued", subject_id="card-1", payload={"x": 1})
+        row = s.scalar(select(OutboxRow).where(OutboxRow.packet_id == pid))
+    ring = load_keyring(office_settings, side="office")
+    doc = env.seal_packet(content=row.content.encode(), office_code="18.01", sender=ring.active,
+                          recipient=central_keys(office_settings)[-1])
+    first = central_client.post("/api/v1/sync/packets", json=doc)
+    # a resend is sealed afresh (new ephemeral key) yet is the same packet
+    doc2 = env.seal_packet(content=row.content.encode(), office_code="18.01", sender=ring.active,
+                           recipient=central_keys(office_settings)[-1])
+    second = central_client.post("/api/v1/sync/packets", json=doc2)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["receipt"] == second.json()["receipt"]
+    assert second.json()["duplicate"] is True
+    assert _count(central_db, CentralPacketRow) == 1
+    env.verify_receipt(first.json()["receipt"], packet_id=pid, office_code="18.01",
+                       central_keys=central_keys(office_settings))
+
+
+def test_unregistered_office_is_refused_and_logged(linked, db, central_db, central_client, office_settings):
+    from ktpel.sync import envelope as env
+    from ktpel.sync.keys import KeyPair, central_keys
+    from ktpel.sync.outbox import packet_content
+
+    content = packet_content(kind="card.issued", subject_id="c", payload={})
+    doc = env.seal_packet(content=content, office_code="99.99", sender=KeyPair.generate(),
+                          recipient=central_keys(office_settings)[-1])
+    r = central_client.post("/api/v1/sync/packets", json=doc)
+    assert r.status_code == 403 and r.json()["code"] == "unknown_office"
+    assert _count(central_db, CentralPacketRow) == 0
+    assert _count(central_db, RejectionRow, RejectionRow.reason == "unknown_office") == 1
+
+
+def test_events_flow_back_in_order(linked, db, central_db, central_client, office_settings):
+    from ktpel.store.schema.sync import OfficeAnnouncementRow
+    from ktpel.sync.outage import current_state
+    from ktpel.sync.service import announce_maintenance
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with central_db.unit_of_work() as s:
+        announce_maintenance(s, starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(hours=2),
+                             message_id="Pemeliharaan server", message_en="Server maintenance")
+    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    report = agent.run_once(force=True)
+    assert report.applied == 1
+    with db.unit_of_work() as s:
+        ann = current_state(s).announcement
+        assert ann is not None and ann.message_id == "Pemeliharaan server"
+    # pulling again applies nothing twice
+    assert agent.run_once(force=True).applied == 0
+    assert _count(db, OfficeAnnouncementRow) == 1
+    with central_db.unit_of_work() as s:
+        assert json.loads(s.scalar(select(CentralEventRow.data)))["message_en"] == "Server maintenance"

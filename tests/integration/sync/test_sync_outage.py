@@ -1,0 +1,86 @@
+"""Central down for the whole test: the office keeps recording, shows the outage, and recovers cleanly."""
+
+from __future__ import annotations
+
+import socket
+
+from sqlalchemy import select
+
+from ktpel.security.access import Role
+from ktpel.store.schema.sync import OutageRow
+from ktpel.sync.agent import SyncAgent
+from ktpel.sync.outage import current_state
+from ktpel.web.app import create_app
+from tests.auth_fixtures import authed_client
+from tests.integration.sync.builders import queued_enrollment
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there any more
+
+
+ended: list[int] = []
+
+
+def remember_end(session, *, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
+    assert ended_at > started_at
+    ended.append(outage_id)
+
+
+def test_office_records_and_shows_outage_while_central_is_down(linked, db, office_settings, central_client,
+                                                               monkeypatch):
+    import httpx
+
+    ended.clear()
+    agent = SyncAgent(settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
+    for n in range(3):
+        with db.unit_of_work() as s:
+            queued_enrollment(s, n=n)
+        report = agent.run_once(force=True)
+        assert report.sent == 0 and not report.reachable
+    with db.unit_of_work() as s:
+        state = current_state(s)
+        outages = list(s.scalars(select(OutageRow)))
+    assert not state.reachable and state.queued == 3 and state.since is not None
+    assert len(outages) == 1 and outages[0].ended_at is None and "ConnectError" in outages[0].cause
+    assert state.next_attempt_at is not None  # backing off, not hammering
+
+    app = create_app(settings=office_settings, side="office", db=db)
+    client = authed_client(app, db, Role.OPERATOR)
+    page = client.get("/sinkron")
+    assert page.status_code == 200
+    assert 'id="outage-banner"' in page.text and "Koneksi ke pusat terputus" in page.text
+    assert "3 paket menunggu kirim" in page.text
+    pdf = client.get("/sinkron/pengumuman.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get("/api/v1/sync/status").json()["reachable"] is False
+
+    # central comes back: the queue drains, the outage closes, hooks run
+    monkeypatch.setattr("ktpel.sync.outage.ENDED_HOOKS", [f"{__name__}:remember_end"])
+    back = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    report = back.run_once(force=True)
+    assert report.sent == 3 and report.reachable
+    with db.unit_of_work() as s:
+        state = current_state(s)
+        outage = s.scalar(select(OutageRow))
+    assert state.reachable and state.queued == 0 and outage.ended_at is not None
+    assert ended == [outage.id]
+    assert "outage-banner" not in client.get("/sinkron").text
+
+
+def test_sync_page_requires_an_office_role(linked, db, office_settings):
+    from fastapi.testclient import TestClient
+
+    app = create_app(settings=office_settings, side="office", db=db)
+    anonymous = TestClient(app)
+    assert anonymous.get("/api/v1/sync/status").status_code == 401
+    operator = authed_client(app, db, Role.OPERATOR)
+    # the demo switch is for supervisors, and only in demo mode
+    r = operator.post("/sinkron/demo/pusat", data={"csrf_token": operator.csrf}, follow_redirects=False)
+    assert r.status_code == 403
+    supervisor = authed_client(app, db, Role.SUPERVISOR)
+    r = supervisor.post("/sinkron/demo/pusat", data={"csrf_token": supervisor.csrf}, follow_redirects=False)
+    assert r.status_code == 404

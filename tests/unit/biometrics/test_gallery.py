@@ -1,0 +1,90 @@
+"""Gallery insert/identify/delete/save/load, shard equivalence, fusion bands, ABIS contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from ktpel.biometrics import Band, UnknownReference
+from ktpel.biometrics.abis import BuiltinAbis
+from ktpel.biometrics.fusion import load_calibration
+from ktpel.biometrics.gallery import Gallery, ShardedGallery
+
+
+@pytest.fixture(scope="module")
+def people(engine, finger_templates, face_bytes):
+    """Chimeric people: face of sN + finger 10N, first and second captures."""
+    faces = {k: engine.extract_face(v) for k, v in face_bytes.items()}
+    p = {}
+    for n, f in zip((1, 2, 3), (101, 102, 103)):
+        p[f"P{n}"] = ([faces[f"s{n}_1"], finger_templates[f"{f}_1"]],
+                      [faces[f"s{n}_2"], finger_templates[f"{f}_2"]])
+    return p
+
+
+def _fill(g, people):
+    for ref, (enrol, _probe) in people.items():
+        g.insert(ref, enrol)
+
+
+def test_identify_finds_the_enrolled_person_as_hit(engine, people):
+    g = Gallery(engine=engine)
+    _fill(g, people)
+    res = g.identify(people["P2"][1])
+    assert res[0].reference_id == "P2" and res[0].band is Band.HIT
+    assert set(res[0].raw) == {"face", "finger_0"}
+    assert all(c.band is Band.NO_HIT for c in res[1:])
+
+
+def test_delete_removes_reference(engine, people):
+    g = Gallery(engine=engine)
+    _fill(g, people)
+    g.delete("P2")
+    assert all(c.reference_id != "P2" for c in g.identify(people["P2"][1]))
+    with pytest.raises(UnknownReference):
+        g.delete("P2")
+
+
+def test_save_load_gives_same_answers(engine, people, tmp_path):
+    g = Gallery(engine=engine)
+    _fill(g, people)
+    g.save(tmp_path / "gal")
+    h = Gallery.load(tmp_path / "gal", engine=engine)
+    assert len(h) == 3
+    a = [(c.reference_id, round(c.fused, 6)) for c in g.identify(people["P1"][1])]
+    b = [(c.reference_id, round(c.fused, 6)) for c in h.identify(people["P1"][1])]
+    assert a == b
+
+
+@pytest.mark.parametrize("limit", [1, 50])
+def test_sharded_gallery_answers_like_one_gallery(engine, people, finger_templates, limit):
+    one, many = Gallery(engine=engine), ShardedGallery(3, engine=engine)
+    extra = {f"X{k}": [finger_templates[k]] for k in ("101_3", "102_3", "103_3")}
+    for g in (one, many):
+        _fill(g, people)
+        for ref, t in extra.items():
+            g.insert(ref, t)
+    for ref in people:
+        a = [(c.reference_id, round(c.fused, 6)) for c in one.identify(people[ref][1], limit=limit)]
+        b = [(c.reference_id, round(c.fused, 6)) for c in many.identify(people[ref][1], limit=limit)]
+        assert a == b
+
+
+def test_fusion_bands_follow_thresholds():
+    cal = load_calibration()
+    assert cal.band(cal.hit_z + 0.1) is Band.HIT
+    assert cal.band(cal.review_z + 0.01) is Band.REVIEW
+    assert cal.band(cal.review_z - 0.01) is Band.NO_HIT
+    assert cal.normalise("finger", 0.0) < 1.0 < cal.normalise("finger", 1.0)
+    assert cal.fuse({"face": 2.0, "finger_1": 3.0}) == 5.0
+
+
+def test_abis_contract_round_trip(engine, people):
+    abis = BuiltinAbis(Gallery(engine=engine))
+    for ref, (enrol, _) in people.items():
+        abis.insert(ref, [t.to_bytes() for t in enrol])
+    resp = abis.identify(people["P3"][1])
+    assert resp.decision is Band.HIT and resp.candidates[0].reference_id == "P3"
+    abis.delete("P3")
+    resp = abis.identify(people["P3"][1])
+    assert resp.decision is Band.NO_HIT
+    assert resp.to_dict()["decision"] == "no_hit"

@@ -1,0 +1,100 @@
+"""Templates, phone numbers, quiet hours and backoff: pure rules, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ktpel.config import Settings
+from ktpel.notify import templates as tpl
+from ktpel.notify.errors import InvalidPhone, MalformedTemplate, UnknownVariable
+from ktpel.notify.phones import normalise, takes_sms_guess
+from ktpel.notify.sender import MAX_BACKOFF_S, backoff
+from ktpel.notify.service import quiet_until
+
+
+@pytest.mark.parametrize("raw", ["0812-3456-7890", "+62 812 3456 7890", "62812 34567890", "(0812) 34567890"])
+def test_indonesian_mobile_numbers_normalise_to_e164(raw):
+    assert normalise(raw) == "+6281234567890"
+
+
+@pytest.mark.parametrize("raw", ["", "12", "0812", "08123456789012345", "halo", "+62 000 000", "x" * 80])
+def test_invalid_numbers_are_refused_with_a_message_in_bahasa(raw):
+    with pytest.raises(InvalidPhone) as err:
+        normalise(raw)
+    assert "tidak valid" in err.value.message_id and err.value.code == "invalid_phone"
+
+
+def test_landline_is_not_taken_for_sms():
+    assert takes_sms_guess(normalise("021 555 0123")) is False
+    assert takes_sms_guess(normalise("081234567890")) is True
+
+
+@given(st.text(max_size=40))
+def test_normalise_returns_e164_or_raises_the_typed_error(raw):
+    try:
+        out = normalise(raw)
+    except InvalidPhone:
+        return
+    assert out.startswith("+") and out[1:].isdigit()
+
+
+def test_every_built_in_template_uses_known_variables_only():
+    for trigger, template in tpl.BUILT_IN.items():
+        assert trigger in tpl.TRIGGERS
+        tpl.validate(template.body_id)
+        tpl.validate(template.body_en)
+
+
+def test_print_ready_text_says_come_and_bring():
+    values = {k: f"<{k}>" for k in tpl.VARIABLES}
+    text = tpl.render(tpl.BUILT_IN["print_ready"].body_id, values)
+    assert "silakan datang ke <kantor>" in text.lower() and "bawa <bawa>" in text
+
+
+def test_unknown_variable_is_named_in_the_refusal():
+    with pytest.raises(UnknownVariable) as err:
+        tpl.validate("Halo {nama}, kode {kode_rahasia} dan {nik}")
+    assert err.value.names == ["kode_rahasia", "nik"]
+    assert "{kode_rahasia}" in err.value.message_id and "{nama}" in err.value.message_id
+
+
+@pytest.mark.parametrize("body", ["Halo {nama", "Halo {nama:>10}", "Halo {nama!r}", "{0}", "   "])
+def test_malformed_templates_are_refused(body):
+    with pytest.raises(MalformedTemplate):
+        tpl.validate(body)
+
+
+def test_doubled_braces_are_literal_text():
+    assert tpl.render("{{nama}} = {nama}", {"nama": "ANI"}) == "{nama} = ANI"
+
+
+def _settings(**kw) -> Settings:
+    return Settings(notify_quiet_hours="21:00-07:00", notify_timezone="Asia/Jakarta", **kw)
+
+
+@pytest.mark.parametrize("utc_hour,quiet", [(13, False), (14, True), (20, True), (23, True), (0, False), (3, False)])
+def test_quiet_hours_are_21_to_07_wib(utc_hour, quiet):
+    now = dt.datetime(2026, 11, 30, utc_hour, 30, tzinfo=dt.timezone.utc)
+    until = quiet_until(now, settings=_settings())
+    assert (until is not None) == quiet
+    if until is not None:
+        assert until.astimezone(dt.timezone(dt.timedelta(hours=7))).time() == dt.time(7, 0)
+        assert now < until <= now + dt.timedelta(hours=10)
+
+
+def test_daytime_quiet_window_and_no_window():
+    s = Settings(notify_quiet_hours="12:00-13:00", notify_timezone="Asia/Jakarta")
+    assert quiet_until(dt.datetime(2026, 11, 30, 5, 30, tzinfo=dt.timezone.utc), settings=s) == \
+        dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
+    assert quiet_until(dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc),
+                       settings=Settings(notify_quiet_hours="")) is None
+
+
+def test_backoff_doubles_is_capped_and_honours_retry_after():
+    d1, d3 = backoff(attempts=1, base_s=30), backoff(attempts=3, base_s=30)
+    assert 27 <= d1 <= 33 and 108 <= d3 <= 132
+    assert backoff(attempts=30, base_s=30) <= MAX_BACKOFF_S * 1.1
+    assert backoff(attempts=1, base_s=30, retry_after=600) == 600

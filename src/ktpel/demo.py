@@ -14,10 +14,13 @@ from ktpel.plugins import optional_module
 
 # Capabilities add steps here: callables (settings, office_db, console) -> list of rows to show.
 DEMO_STEPS: list[str] = [
+    "ktpel.sync.demo:prepare_central",
     "ktpel.security.demo:create_demo_users",
     "ktpel.reports.history:demo_history",
     "ktpel.notify.demo:notify_demo",
     "ktpel.office.enrollment.demo:record_demo_residents",
+    "ktpel.central.pipeline.demo:start_demo_pipeline",
+    "ktpel.office.printing.demo:prepare_printing",
 ]
 
 
@@ -42,7 +45,7 @@ def run_demo(
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
     settings = Settings(**{**base.model_dump(), "data_dir": data_dir, "port": port, "host": host,
-                           "database_url": None})
+                           "database_url": None, "demo_mode": True})
     reg = regions(settings.resolved_shared_data())
     office_db = open_database(settings, name="office")
     with office_db.unit_of_work() as s:
@@ -71,5 +74,20 @@ def run_demo(
 
     from ktpel.web.app import create_app
 
+    from ktpel.sync.agent import start_background
+    from ktpel.sync.demo import DemoCentral, exit_on_sigterm
+
+    # central runs as a child process (its own data_dir/central.db) so /sinkron can stop and restart it
+    exit_on_sigterm()
+    central = DemoCentral(settings=settings, log_path=data_dir / "central.log")
+    central.start()
+    console.print(f"[bold green]Central[/bold green]: {settings.central_url}/pusat/sinkron  (log {data_dir / 'central.log'})")
+    central.wait_ready(timeout=60)
+    _, stop_sync = start_background(settings=settings, db=office_db)
     app = create_app(settings=settings, side="office", db=office_db)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    app.state.demo_central = central
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop_sync.set()
+        central.stop()

@@ -62,6 +62,8 @@ class FakeProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY each keep-alive answer waits ~40 ms
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass

@@ -15,7 +15,10 @@ Face payload v1: model id (u8 length + ASCII), dimension D (u16), quality (f32),
 Finger payload v1: width (u16), height (u16), resolution ppi (u16), finger position (u8, ISO 19794-2
 codes, 0 = unknown), quality 0-100 (u8), minutiae count N (u16), then N × 8 bytes:
 x (u16), y (u16), angle (u16, units of 2π/65536, image coordinates: 0 = +x, increasing towards +y),
-quality (u8, 0-100), kind (u8: 0 ridge ending, 1 bifurcation, 2 other).
+quality (u8, 0-100), kind (u8: 0 ridge ending, 1 bifurcation, 2 other); then the block
+orientation field: block size B (u8, pixels; 0 = no field), rows R (u16), cols C (u16), R × C u8
+(row-major; block (r, c) is centred on pixel (c·B + B/2, r·B + B/2); 0 = background, v ≥ 1 = ridge
+normal direction (v - 1) / 255 · π in image axes).
 Fingerprint local descriptors (cylinders) are derived from the minutiae on load, never stored.
 """
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Union
 
@@ -77,7 +80,8 @@ class FingerTemplate:
     ppi: int = 500
     finger_position: int = 0
     quality: float = 0.0
-    _cache: dict = field(default_factory=dict, repr=False)
+    orientation: np.ndarray | None = None  # (rows, cols) uint8, see module docstring
+    orientation_block: int = 0
 
     modality = "finger"
 
@@ -88,13 +92,18 @@ class FingerTemplate:
         m = m.copy()
         m[:, 2] = np.mod(m[:, 2], 2 * np.pi)
         self.minutiae = m[:_MAX_MINUTIAE]
+        if self.orientation is not None:
+            o = np.asarray(self.orientation)
+            if o.ndim != 2 or o.dtype != np.uint8 or not 0 < self.orientation_block < 256:
+                raise CorruptTemplate("bad orientation field")
+            self.orientation = o
 
     @cached_property
     def features(self):  # noqa: ANN201 - type lives in the matcher module
         """Local descriptors (cylinders) and hull, computed once per template object."""
         from ktpel.biometrics.fingerprint.mcc import prepare
 
-        return prepare(self.minutiae)
+        return prepare(self.minutiae, self.orientation, self.orientation_block)
 
     def to_bytes(self) -> bytes:
         """Serialise in the versioned KTPB format."""
@@ -109,7 +118,12 @@ class FingerTemplate:
         rows["a"] = np.round(m[:, 2] / (2 * np.pi) * 65536).astype(np.int64) % 65536
         rows["q"] = np.clip(np.round(m[:, 3] * 100), 0, 100)
         rows["k"] = np.clip(m[:, 4], 0, 2)
-        return _wrap(MODALITY_FINGER, head + rows.tobytes())
+        o = self.orientation
+        if o is None:
+            field_bytes = struct.pack(">BHH", 0, 0, 0)
+        else:
+            field_bytes = struct.pack(">BHH", self.orientation_block, *o.shape) + o.tobytes()
+        return _wrap(MODALITY_FINGER, head + rows.tobytes() + field_bytes)
 
 
 Template = Union[FaceTemplate, FingerTemplate]
@@ -154,11 +168,16 @@ def _parse(data: bytes) -> Template:
         return FaceTemplate(vec.astype(np.float32), model_id, float(quality))
     if modality == MODALITY_FINGER:
         w, h, ppi, pos, q, n = struct.unpack_from(">HHHBBH", payload)
-        if 10 + 8 * n != len(payload):
+        off = 10 + 8 * n
+        if off + 5 > len(payload):
             raise CorruptTemplate("finger payload size")
+        blk, r, c = struct.unpack_from(">BHH", payload, off)
+        if off + 5 + r * c != len(payload) or (blk == 0 and r * c):
+            raise CorruptTemplate("finger payload size")
+        orient = np.frombuffer(payload, np.uint8, r * c, off + 5).reshape(r, c).copy() if blk else None
         rows = np.frombuffer(payload, offset=10, count=n,
                              dtype=[("x", ">u2"), ("y", ">u2"), ("a", ">u2"), ("q", "u1"), ("k", "u1")])
         m = np.stack([rows["x"], rows["y"], rows["a"] / 65536 * 2 * np.pi, rows["q"] / 100.0,
                       rows["k"]], axis=1) if n else np.zeros((0, 5))
-        return FingerTemplate(m, w, h, ppi, pos, float(q))
+        return FingerTemplate(m, w, h, ppi, pos, float(q), orient, blk)
     raise CorruptTemplate(f"unknown modality {modality}")

@@ -75,7 +75,7 @@ def _open_call(session: Session, *, resident_id: int, trigger: str, values: dict
         return existing
     # the text staff read out is composed when the list is shown (office settings live with the web app)
     row = CallListRow(resident_id=resident_id, trigger=trigger, dedupe_key=dedupe,
-                      message_id=json.dumps(values, sort_keys=True), state="OPEN", created_at=utcnow())
+                      variables=json.dumps(values, sort_keys=True), state="OPEN", created_at=utcnow())
     session.add(row)
     session.flush()
     return row

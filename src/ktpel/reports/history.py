@@ -189,12 +189,14 @@ def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.dat
                   seed: int = 7) -> int:
     """Write the simulated weeks into the office database once; returns the recordings written (0 if done)."""
     now = now or utcnow()
+    adult_born = local_today(now) - dt.timedelta(days=int(365.25 * 17))
     with db.unit_of_work() as s:
         if s.get(ReportCacheRow, MARKER) is not None:
             return 0
         residents = s.scalars(
             select(ResidentRow.id)
-            .where(~select(EnrollmentRow.id).where(EnrollmentRow.resident_id == ResidentRow.id).exists())
+            .where(~select(EnrollmentRow.id).where(EnrollmentRow.resident_id == ResidentRow.id).exists(),
+                   ResidentRow.birth_date <= adult_born)  # only residents of card age (17) record
             .order_by(ResidentRow.id)
         ).all()
     today = local_today(now)

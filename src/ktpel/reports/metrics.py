@@ -11,10 +11,12 @@ import datetime as dt
 import ipaddress
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from pathlib import Path
 
 from ktpel.domain.events import utcnow
 from ktpel.reports.office import backlog_now, blanks_now
@@ -121,3 +123,9 @@ def metrics(request: Request) -> Response:
     if not _loopback(request):
         raise HTTPException(status_code=403, detail="metrics are served on loopback only")
     return Response(render_metrics(request), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/dasbor/grafik.js", include_in_schema=False, dependencies=[Depends(public)])
+def dashboard_script() -> FileResponse:
+    """The dashboards' chart script (a file, not inline: the Content-Security-Policy forbids inline scripts)."""
+    return FileResponse(Path(__file__).with_name("dashboard.js"), media_type="text/javascript")

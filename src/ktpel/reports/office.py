@@ -24,9 +24,9 @@ def _sum(days: dict[dt.date, dict], metric: str, since: dt.date) -> int:
 
 def backlog_now(session: Session, *, office_code: str) -> int:
     """Cards print-ready at this office and not yet printed (the article's 20,000)."""
+    # an office database holds only its own cards; the office code is checked where enrollments are counted
     return session.scalar(
-        select(func.count()).select_from(CardRow).join(EnrollmentRow, CardRow.enrollment_id == EnrollmentRow.id)
-        .where(EnrollmentRow.office_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+        select(func.count()).select_from(CardRow).where(CardRow.state.in_(WAITING_CARD_STATES))
     ) or 0
 
 
@@ -60,9 +60,8 @@ def waiting_by_class(session: Session, *, office_code: str, today: dt.date) -> l
     cols_sql = [func.sum(case((cond, 1), else_=0)) for *_, cond in classes]
     row = session.execute(
         select(func.count(), *cols_sql).select_from(CardRow)
-        .join(EnrollmentRow, CardRow.enrollment_id == EnrollmentRow.id)
         .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
-        .where(EnrollmentRow.office_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+        .where(ResidentRow.regency_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
     ).one()
     total = row[0] or 0
     out = [{"kelas": cid, "label": lid, "label_en": len_, "jumlah": int(row[i + 1] or 0)}
@@ -164,22 +163,19 @@ def turnaround_panel(rows: list[dict]) -> Panel:
     )
 
 
-def failures_panel(session: Session, *, office_code: str, period: Period) -> Panel:
-    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
-    reason = func.coalesce(EnrollmentRow.failure_reason, "")
-    rows = [
-        {"status": state, "alasan": r or "-", "jumlah": n}
-        for state, r, n in session.execute(
-            select(EnrollmentRow.state, reason, func.count())
-            .where(EnrollmentRow.office_code == office_code, EnrollmentRow.state.in_(("FAILED", "DUPLICATE")),
-                   EnrollmentRow.updated_at >= lo, EnrollmentRow.updated_at < hi)
-            .group_by(EnrollmentRow.state, reason).order_by(func.count().desc())
-        )
-    ]
-    for r in rows:
-        r["kode"] = "EFAC" if r["status"] == "FAILED" else "DUP"
-        if r["kode"] == "DUP" and r["alasan"] == "-":
-            r["alasan"] = "data ganda"
+def failures_panel(days: dict[dt.date, dict], *, period: Period) -> Panel:
+    """EFAC by reason and DUP, from the day counts (so a year of enrollments is never rescanned)."""
+    efac: dict[str, int] = {}
+    dup = 0
+    for d, v in days.items():
+        if period.start <= d <= period.end:
+            for reason, n in (v.get("reasons") or {}).items():
+                efac[reason] = efac.get(reason, 0) + n
+            dup += v["duplicate"]
+    rows = [{"kode": "EFAC", "status": "FAILED", "alasan": r, "jumlah": n}
+            for r, n in sorted(efac.items(), key=lambda kv: -kv[1])]
+    if dup:
+        rows.append({"kode": "DUP", "status": "DUPLICATE", "alasan": "data ganda", "jumlah": dup})
     return Panel(
         id="gagal_ganda", title_id="Gagal (EFAC) dan data ganda (DUP) menurut alasan",
         title_en="Failures (EFAC) and duplicates (DUP) by reason",
@@ -274,7 +270,7 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
         series_panel(days, period=period, backlog=backlog, blanks=blanks),
         turnaround_panel(weekly_turnaround(session, office_code=office_code, start=period.start,
                                            end=period.end, today=today)),
-        failures_panel(session, office_code=office_code, period=period),
+        failures_panel(days, period=period),
         timeline, outage_log,
         daily_panel(days, period=period),
     ]

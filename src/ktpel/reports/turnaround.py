@@ -8,11 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
+from ktpel.reports import cache
 from ktpel.reports.period import day_start_utc, percentile, week_start
 from ktpel.reports.sources import as_utc
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.store.schema.reports import ReportCacheRow
 
+OPEN_WEEK_TTL = dt.timedelta(minutes=5)
 STAGES = ("rekam_prr", "prr_cetak", "cetak_ambil", "total")
 STAGE_LABELS = {
     "rekam_prr": ("Rekam → PRR", "Recording → PRR"),
@@ -39,7 +41,7 @@ def compute_week(session: Session, *, office_code: str, monday: dt.date) -> dict
     rows = session.execute(
         select(EnrollmentRow.created_at, prr_at, CardRow.printed_at, CardRow.issued_at)
         .join(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
-        .where(EnrollmentRow.office_code == office_code, CardRow.issued_at >= lo, CardRow.issued_at < hi)
+        .where((EnrollmentRow.office_code + "") == office_code, CardRow.issued_at >= lo, CardRow.issued_at < hi)
     ).all()
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     for created, prr, printed, issued in rows:
@@ -64,16 +66,19 @@ def weekly_turnaround(session: Session, *, office_code: str, start: dt.date, end
         weeks.append(monday)
         monday += dt.timedelta(days=7)
     keys = {m: f"turnaround:v1:{office_code}:{m.isoformat()}" for m in weeks}
-    cached = dict(session.execute(select(ReportCacheRow.key, ReportCacheRow.payload)
-                                  .where(ReportCacheRow.key.in_(list(keys.values())))).all())
+    cached = {key: (payload, as_utc(at)) for key, payload, at in session.execute(
+        select(ReportCacheRow.key, ReportCacheRow.payload, ReportCacheRow.computed_at)
+        .where(ReportCacheRow.key.in_(list(keys.values()))))}
+    now = utcnow()
     out = []
     for m in weeks:
         closed = m + dt.timedelta(days=7) < today - dt.timedelta(days=1)
-        if closed and keys[m] in cached:
-            out.append(cached[keys[m]])
+        hit = cached.get(keys[m])
+        # a week still running is recomputed at most every OPEN_WEEK_TTL: a p90 does not move by the minute
+        if hit is not None and (closed or now - hit[1] < OPEN_WEEK_TTL):
+            out.append(hit[0])
             continue
         row = compute_week(session, office_code=office_code, monday=m)
-        if closed:
-            session.merge(ReportCacheRow(key=keys[m], payload=row, computed_at=utcnow()))
+        cache.store(session, [(keys[m], row)], now=now)
         out.append(row)
     return out

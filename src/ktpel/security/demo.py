@@ -8,7 +8,7 @@ from ktpel.security import service
 from ktpel.security.access import Role
 from ktpel.store.schema.security import UserRow
 
-SHOWN = "(ditampilkan saat demo pertama — shown at first start; `ktpel users reset-password`)"
+SHOWN = "(sudah ditampilkan — shown at first start)"
 
 OFFICE_DEMO = [("operator", Role.OPERATOR), ("supervisor", Role.SUPERVISOR), ("kadis", Role.HEAD),
                ("auditor", Role.AUDITOR)]

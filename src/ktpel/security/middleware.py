@@ -80,6 +80,10 @@ def client_ip(scope) -> str | None:  # noqa: ANN001
     return client[0] if client else None
 
 
+def _has_nul(path: str, query: bytes) -> bool:
+    return "\x00" in path or b"%00" in query or b"\x00" in query
+
+
 def _wants_json(path: str, headers: dict) -> bool:
     return path.startswith("/api/") or "application/json" in headers.get("accept", "")
 
@@ -127,6 +131,14 @@ class SecurityMiddleware:
                                     f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
             return
 
+        if _has_nul(path, scope.get("query_string", b"")):
+            # NUL never belongs in a URL, and PostgreSQL refuses it in text: answer 400, not a 500
+            await run_in_threadpool(record_audit_now, db, actor="-", action="request.rejected",
+                                    subject=f"{method} {path}".replace("\x00", "\\0")[:200], source_ip=ip)
+            await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",
+                                    "The request contains characters that are not allowed.", "bad_characters"))
+            return
+
         if path.startswith("/static/") or path == "/static":
             await self.app(scope, receive, self._send_with(send, sec_headers, []))
             return
@@ -171,7 +183,10 @@ class SecurityMiddleware:
                 pre = cookies[PRE_COOKIE].value if PRE_COOKIE in cookies else ""
                 if not pre or len(pre) > 100:
                     pre = secrets.token_urlsafe(24)
-                    extra_cookies.append(self._cookie(PRE_COOKIE, pre, settings, scope, max_age=None))
+                    # only pages hand out the pre-session cookie: a plain API client then holds no cookie
+                    # and stays exempt from CSRF (it has no ambient credential to abuse)
+                    if not path.startswith("/api/"):
+                        extra_cookies.append(self._cookie(PRE_COOKIE, pre, settings, scope, max_age=None))
                 csrf_expected = anonymous_csrf(self.secret(settings), pre)
         state["user"] = user
         state["auth"] = auth
@@ -191,6 +206,14 @@ class SecurityMiddleware:
                                         f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
                 return
             inner_receive = self._replay(body, receive)
+            ctype = headers.get("content-type", "").lower()
+            if (ctype.startswith("application/x-www-form-urlencoded") and (b"%00" in body or b"\x00" in body)
+                    or "json" in ctype and b"\\u0000" in body):
+                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
+                                        action="request.rejected", subject=f"{method} {path}"[:200], source_ip=ip)
+                await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",
+                                        "The request contains characters that are not allowed.", "bad_characters"))
+                return
             given = headers.get("x-csrf-token") or await self._form_token(scope, body)
             if not given or not csrf_expected or not hmac.compare_digest(given.encode(), csrf_expected.encode()):
                 await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
@@ -224,6 +247,9 @@ class SecurityMiddleware:
                 elif status == 403:
                     await run_in_threadpool(record_audit_now, db, actor="-", action="access.denied",
                                             subject=f"{method} {path}"[:200], source_ip=ip)
+                if status == 429 and path != LOGIN_PATH:  # sign-in lockouts are audited as login.locked
+                    await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
+                                            action="rate.limited", subject=f"{method} {path}"[:200], source_ip=ip)
             elif state.get("_redirected"):
                 return
             await send(message)

@@ -27,12 +27,12 @@ class RotationError(Exception):
     pass
 
 
-def encrypted_columns():  # noqa: ANN201
-    """(table, column, primary key column) of every encrypted column in the schema."""
+def encrypted_columns(extra_tables=()):  # noqa: ANN001, ANN201
+    """(table, column, primary key column) of every encrypted column in the schema (and `extra_tables`)."""
     from ktpel.store.schema import metadata
 
     out = []
-    for table in metadata.sorted_tables:
+    for table in [*metadata.sorted_tables, *extra_tables]:
         pk = list(table.primary_key.columns)
         for col in table.columns:
             if isinstance(col.type, (EncryptedText, EncryptedBytes)):
@@ -54,11 +54,11 @@ def add_active_key(keyfile: Path) -> str:
     return rotated.active_id
 
 
-def count_stale(db) -> int:  # noqa: ANN001
+def count_stale(db, *, extra_tables=()) -> int:  # noqa: ANN001
     """How many encrypted values a pass will look at (for a progress bar)."""
     total = 0
     with db.unit_of_work() as s:
-        for table, col, _pk in encrypted_columns():
+        for table, col, _pk in encrypted_columns(extra_tables):
             if _exists(db, table.name):
                 total += s.scalar(select(func.count(col)).select_from(table)) or 0
     return total
@@ -70,13 +70,14 @@ def _exists(db, name: str) -> bool:  # noqa: ANN001
     return inspect(db.engine).has_table(name)
 
 
-def reencrypt_pass(db, *, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:  # noqa: ANN001
+def reencrypt_pass(db, *, batch: int = 500, progress: Callable[[int], None] | None = None,  # noqa: ANN001
+                   extra_tables=()) -> int:  # noqa: ANN001
     """One walk over every encrypted column; returns how many values were re-encrypted."""
     c = cipher()
     c.refresh(force=True)
     active = c.keyring.active_id
     changed = 0
-    for table, col, pk in encrypted_columns():
+    for table, col, pk in encrypted_columns(extra_tables):
         if not _exists(db, table.name):
             continue
         raw = type_coerce(col, LargeBinary)
@@ -104,23 +105,23 @@ def reencrypt_pass(db, *, batch: int = 500, progress: Callable[[int], None] | No
 
 
 def reencrypt_all(db, *, batch: int = 500, progress: Callable[[int], None] | None = None,  # noqa: ANN001
-                  max_passes: int = 5) -> int:
+                  max_passes: int = 5, extra_tables=()) -> int:  # noqa: ANN001
     """Passes until nothing is left under an old key (servers may write old-key values for a moment)."""
     total = 0
     for n in range(max_passes):
-        total += reencrypt_pass(db, batch=batch, progress=progress if n == 0 else None)
-        if stale_values(db) == 0:
+        total += reencrypt_pass(db, batch=batch, progress=progress if n == 0 else None, extra_tables=extra_tables)
+        if stale_values(db, extra_tables=extra_tables) == 0:
             break
     return total
 
 
-def stale_values(db, *, key_ids: set[str] | None = None) -> int:  # noqa: ANN001
+def stale_values(db, *, key_ids: set[str] | None = None, extra_tables=()) -> int:  # noqa: ANN001
     """Values stored under keys other than the active one (or under `key_ids`)."""
     c = cipher()
     active = c.keyring.active_id
     n = 0
     with db.unit_of_work() as s:
-        for table, col, _pk in encrypted_columns():
+        for table, col, _pk in encrypted_columns(extra_tables):
             if not _exists(db, table.name):
                 continue
             for (blob,) in s.execute(select(type_coerce(col, LargeBinary)).where(col.isnot(None))
@@ -131,11 +132,11 @@ def stale_values(db, *, key_ids: set[str] | None = None) -> int:  # noqa: ANN001
     return n
 
 
-def retire_unused_keys(keyfile: Path, *, dbs: list) -> list[str]:
+def retire_unused_keys(keyfile: Path, *, dbs: list, extra_tables=()) -> list[str]:  # noqa: ANN001
     """Drop keys no value in `dbs` uses (never the active one); pins the blind-index key first."""
     ring = FieldKeyring.loads(keyfile.read_text())
     candidates = {kid for kid, _ in ring.keys[1:]}
-    if not candidates or any(stale_values(db, key_ids=candidates) for db in dbs):
+    if not candidates or any(stale_values(db, key_ids=candidates, extra_tables=extra_tables) for db in dbs):
         return []
     kept = FieldKeyring(keys=ring.without(candidates).keys, source=keyfile, index_key=ring.derived_index_key())
     write_keyring(keyfile, kept)

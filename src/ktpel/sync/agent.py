@@ -206,19 +206,25 @@ class SyncAgent:
             backlog = queued_count(s)
         catch_up = was_down or backlog >= self.settings.sync_catchup_threshold
         rate = self.settings.sync_catchup_rate if catch_up else 0.0
+        batch: list[OutboxRow] = []
         while limit is None or report.sent < limit:
             if stop is not None and stop.is_set():
                 report.stopped_because = "stopped"
                 break
-            with self.db.unit_of_work() as s:
-                batch = next_queued(s, limit=1)
             if not batch:
-                report.stopped_because = "empty"
-                break
+                # read ahead in order; each row is still marked SENT in its own transaction on its receipt
+                with self.db.unit_of_work() as s:
+                    batch = next_queued(s, limit=50)
+                if not batch:
+                    report.stopped_because = "empty"
+                    break
+            row = batch.pop(0)
             report.waited_s += self._throttle(rate)
             try:
-                if self.send_one(batch[0], ring=ring, central=central):
+                if self.send_one(row, ring=ring, central=central):
                     report.sent += 1
+                else:
+                    batch = []  # a refusal changed the queue: read it again
             except Busy as exc:
                 self._busy(exc)
                 report.stopped_because = "busy"

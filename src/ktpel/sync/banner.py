@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
 from ktpel.sync.outage import banner_for, current_state
 
@@ -19,8 +20,13 @@ def install(app: FastAPI) -> None:
         path = request.url.path
         if request.app.state.side == "office" and not path.startswith(("/static", "/api/")):
             try:
-                with request.app.state.db.unit_of_work() as s:
-                    request.state.banner = banner_for(current_state(s))
+                # a blocking database read: off the event loop
+                request.state.banner = await run_in_threadpool(_banner_of, request.app.state.db)
             except Exception:  # noqa: BLE001 - a page must render even if the sync tables are not there
                 log.exception("outage banner unavailable")
         return await call_next(request)
+
+
+def _banner_of(db) -> dict | None:  # noqa: ANN001
+    with db.unit_of_work() as s:
+        return banner_for(current_state(s))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
 
 from ktpel.domain.errors import KtpelError
-from ktpel.security.access import Role, User, public, requires
+from ktpel.security.access import Role, User, machine, public, requires
 from ktpel.sync import central_intake, service
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
@@ -71,7 +71,7 @@ def _refusal(exc: env.Refused) -> JSONResponse:
                         status_code=exc.http_status, media_type="application/problem+json")
 
 
-@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=[Depends(public)])
+@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=[Depends(machine)])
 def receive_packet(request: Request, envelope: dict) -> JSONResponse:
     """Store one signed, sealed packet and answer with central's signed receipt (same packet → same receipt)."""
     gate = _gate(request)
@@ -93,7 +93,7 @@ def receive_packet(request: Request, envelope: dict) -> JSONResponse:
     return JSONResponse({"receipt": receipt, "duplicate": again})
 
 
-@router.get("/api/v1/sync/events", tags=["sync"], dependencies=[Depends(public)])
+@router.get("/api/v1/sync/events", tags=["sync"], dependencies=[Depends(machine)])
 def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
     """The events of the calling office after its cursor, sealed to it and signed by central."""
     db = request.app.state.db
@@ -119,7 +119,7 @@ def central_keys(request: Request) -> dict:
     return service.signed_key_list(_ring(request))
 
 
-@router.post("/api/v1/sync/register", tags=["sync"], dependencies=[Depends(public)])
+@router.post("/api/v1/sync/register", tags=["sync"], dependencies=[Depends(machine)])
 def register(request: Request, body: dict) -> JSONResponse:
     """Enrolment of an office: its public keys in, central's signed public keys out."""
     try:

@@ -28,6 +28,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.central.resolution.office_views",
         "ktpel.reports.views",
         "ktpel.reports.metrics",
+        "ktpel.office.printing.views",
     ],
     "central": [
         "ktpel.web.views",

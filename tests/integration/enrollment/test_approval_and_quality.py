@@ -90,3 +90,15 @@ def test_find_page_shows_status_and_capture_page_has_every_step(office, images):
     assert f'href="/rekam/{nik}"' in detail.text
     invalid = office.client.get("/rekam/1801069999", headers=office.headers())
     assert invalid.status_code == 404
+
+
+def test_scanner_endpoint_hands_over_the_scanned_finger(office, images):
+    scanner = office.settings.data_dir / "scanner"
+    scanner.mkdir(parents=True, exist_ok=True)
+    (scanner / "finger_2.tif").write_bytes(images["finger_2"])
+    got = office.client.post("/api/v1/scanner/fingers/2", headers=office.headers())
+    assert got.status_code == 200 and got.content == images["finger_2"]
+    late = office.client.post("/api/v1/scanner/fingers/2", params={"timeout": 0.2}, headers=office.headers())
+    assert late.status_code == 504 and "Pemindai" in late.json()["message_id"]
+    bad = office.client.post("/api/v1/scanner/fingers/11", headers=office.headers())
+    assert bad.status_code == 422

@@ -71,6 +71,23 @@ def test_double_submit_of_one_form_records_once(office, images):
     assert first.status_code == 201 and second.status_code == 200
     assert second.json()["enrollment_id"] == first.json()["enrollment_id"] and second.json()["created"] is False
     assert office.count(EnrollmentRow) == 1 and office.count(OutboxRow) == 1
+    other = office.enroll(nik=office.unrecorded_niks(1)[0], images=capture_set(images), form_token="same-form")
+    assert other.status_code == 422 and other.json()["code"] == "form_token_reused"
+
+
+def test_a_failed_recording_may_be_recorded_again(office, images):
+    nik = office.unrecorded_niks(1)[0]
+    first = office.enroll(nik=nik, images=capture_set(images), form_token="first",
+                          phones=[{"number": "081234567890", "consent": False}]).json()
+    with office.db.unit_of_work() as s:  # central answered EFAC (sync applies this event in real life)
+        s.get(EnrollmentRow, first["enrollment_id"]).state = "FAILED"
+    second = office.enroll(nik=nik, images=capture_set(images), form_token="second",
+                           phones=[{"number": "+62 812-3456-7890", "consent": True}])
+    assert second.status_code == 201 and second.json()["state"] == "QUEUED"
+    assert office.count(EnrollmentRow) == 2 and office.count(OutboxRow) == 2
+    with office.db.unit_of_work() as s:
+        phones = s.scalars(select(PhoneRow)).all()
+    assert [(p.number, p.consent) for p in phones] == [("+6281234567890", True)]
 
 
 def _nothing_stored(office) -> None:  # noqa: ANN001

@@ -220,3 +220,41 @@ def test_console_channel_appends_to_notifications_log(db, settings):
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["trigger"] == "card_printed" and "DEWI" in entry["body"] and "(EN)" in entry["body"]
+
+
+def test_smtp_channel_mails_the_sms_gateway_address(db, settings):
+    from ktpel.notify.channels import SmtpChannel
+    from tests.fakes.smtp_server import FakeSmtp
+
+    smtp = FakeSmtp()
+    try:
+        smtp.refuse.add("6281234567899@sms.test")
+        with db.unit_of_work() as s:
+            ok, _ = add_resident(s, name="EKA", phones=[("+6281234567898", True, True)])
+            refused, _ = add_resident(s, phones=[("+6281234567899", True, True)])
+            [mid] = outbox.enqueue(s, resident_id=ok.id, trigger="print_ready", variables={})
+            outbox.enqueue(s, resident_id=refused.id, trigger="print_ready", variables={})
+        channel = SmtpChannel(host="127.0.0.1", port=smtp.port, sender="kantor@ktpel.test",
+                              to_template="{phone}@sms.test", timeout_s=2)
+        report = send_once(db, settings, channel=channel, now=DAYTIME)
+        assert report.sent == 1 and report.failed == 1  # a refused recipient will not get better by retrying
+        [mail] = smtp.messages
+        assert mail["To"] == "6281234567898@sms.test" and mail["Message-ID"] == f"<{mid}@ktpel>"
+        assert "EKA" in mail.get_payload(decode=True).decode()
+    finally:
+        smtp.stop()
+
+
+def test_smtp_server_down_is_retried(db, settings):
+    from ktpel.notify.channels import SmtpChannel
+    from tests.fakes.smtp_server import FakeSmtp
+
+    smtp = FakeSmtp()
+    port = smtp.port
+    smtp.stop()  # nothing listens there now
+    with db.unit_of_work() as s:
+        r, _ = add_resident(s)
+        outbox.enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
+    channel = SmtpChannel(host="127.0.0.1", port=port, sender="k@ktpel.test", to_template="{phone}@x", timeout_s=1)
+    assert send_once(db, settings, channel=channel, now=DAYTIME).retrying == 1
+    assert _messages(db)[0].state == "PENDING"

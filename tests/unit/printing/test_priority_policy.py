@@ -95,4 +95,4 @@ def test_ordering_twenty_thousand_is_fast(policy):
     elapsed = time.perf_counter() - t
     scores = [r.score for r in order]
     assert scores == sorted(scores, reverse=True)
-    assert elapsed < 0.25  # the bench holds the 50 ms goal; here we only guard against a blow-up on a busy box
+    assert elapsed < 1.0  # the bench holds the 50 ms goal; here we only guard against a blow-up on a busy box

@@ -14,6 +14,10 @@ from scipy import fft as sfft
 
 N_ORIENTATIONS = 16
 MIN_PERIOD, MAX_PERIOD = 5.0, 15.0  # pixels at ~500 dpi
+GRADIENT_SIGMA = 6.0  # smoothing of the gradient tensor
+ORIENT_SIGMA = 4.0  # extra smoothing of the doubled-angle field
+GABOR_SIGMA = 0.5  # Gabor envelope, in ridge periods
+NORM_SIGMA = 8.0  # local mean/variance normalisation window
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Enhanced:
     period: float  # ridge period in pixels
     coherence: float  # mean orientation coherence in the foreground, 0..1
     foreground_ratio: float
+    theta: np.ndarray | None = None  # gradient direction per pixel (ridges run perpendicular)
 
 
 def segment(gray: np.ndarray, block: int = 16) -> np.ndarray:
@@ -45,12 +50,12 @@ def segment(gray: np.ndarray, block: int = 16) -> np.ndarray:
 def _orientation(norm: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float]:
     gx = cv2.Sobel(norm, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(norm, cv2.CV_32F, 0, 1, ksize=3)
-    gxx = cv2.GaussianBlur(gx * gx, (0, 0), 6.0)
-    gyy = cv2.GaussianBlur(gy * gy, (0, 0), 6.0)
-    gxy = cv2.GaussianBlur(gx * gy, (0, 0), 6.0)
+    gxx = cv2.GaussianBlur(gx * gx, (0, 0), GRADIENT_SIGMA)
+    gyy = cv2.GaussianBlur(gy * gy, (0, 0), GRADIENT_SIGMA)
+    gxy = cv2.GaussianBlur(gx * gy, (0, 0), GRADIENT_SIGMA)
     coh_map = np.sqrt((gxx - gyy) ** 2 + 4 * gxy**2) / (gxx + gyy + 1e-6)
-    c2 = cv2.GaussianBlur(gxx - gyy, (0, 0), 4.0)
-    s2 = cv2.GaussianBlur(2 * gxy, (0, 0), 4.0)
+    c2 = cv2.GaussianBlur(gxx - gyy, (0, 0), ORIENT_SIGMA)
+    s2 = cv2.GaussianBlur(2 * gxy, (0, 0), ORIENT_SIGMA)
     theta = 0.5 * np.arctan2(s2, c2)  # gradient direction (across the ridges)
     coherence = float(coh_map[mask].mean()) if mask.any() else 0.0
     return theta, coherence
@@ -76,8 +81,8 @@ def enhance(gray: np.ndarray) -> Enhanced:
     fg_ratio = float(mask.mean())
     if not mask.any():
         return Enhanced(np.full(gray.shape, 255, np.uint8), mask, 0.0, 0.0, 0.0)
-    lm = cv2.GaussianBlur(g, (0, 0), 8.0)
-    lv = cv2.GaussianBlur((g - lm) ** 2, (0, 0), 8.0)
+    lm = cv2.GaussianBlur(g, (0, 0), NORM_SIGMA)
+    lv = cv2.GaussianBlur((g - lm) ** 2, (0, 0), NORM_SIGMA)
     norm = (g - lm) / np.sqrt(lv + 1e-3)
     norm[~mask] = 0.0
     theta, coherence = _orientation(norm, mask)
@@ -85,7 +90,7 @@ def enhance(gray: np.ndarray) -> Enhanced:
     fh, fw = sfft.next_fast_len(h + 32), sfft.next_fast_len(w + 32)
     spec = sfft.rfft2(norm, s=(fh, fw))
     period = _period(np.abs(sfft.rfft2(norm)), (h, w))
-    sigma = 0.5 * period
+    sigma = GABOR_SIGMA * period
     half = int(round(1.6 * period))
     yv, xv = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
     q = np.round((theta % np.pi) / (np.pi / N_ORIENTATIONS)).astype(np.int32) % N_ORIENTATIONS
@@ -107,4 +112,4 @@ def enhance(gray: np.ndarray) -> Enhanced:
     scale = float(np.std(out[mask])) + 1e-6
     img = np.clip(127.0 + 60.0 * out / scale, 0, 255)
     img[~mask] = 255.0
-    return Enhanced(img.astype(np.uint8), mask, period, coherence, fg_ratio)
+    return Enhanced(img.astype(np.uint8), mask, period, coherence, fg_ratio, theta)

@@ -23,7 +23,8 @@ MIN_FOREGROUND_PX = 96 * 96
 MIN_COHERENCE = 0.20
 MIN_RIDGE_BAND = 0.45
 MIN_MINUTIAE = 6
-BORDER_PX = 12  # minutiae this close to the foreground edge are ridge cuts, not minutiae
+ORIENT_BLOCK = 12  # px per orientation-field block stored in templates
+BORDER_PX = 6  # minutiae this close to the foreground edge are ridge cuts, not minutiae
 _lock = threading.Lock()
 
 
@@ -96,6 +97,19 @@ def minutiae_from_enhanced(enh: Enhanced) -> np.ndarray:
     return np.stack([raw[:, 0], raw[:, 1], np.mod(-raw[:, 2], 2 * np.pi), raw[:, 4], raw[:, 3]], 1)
 
 
+def orientation_grid(enh: Enhanced) -> np.ndarray:
+    """Block orientation field (ORIENT_BLOCK px): uint8, 0 = background, 1-255 = angle over [0, π)."""
+    h, w = enh.mask.shape
+    b = ORIENT_BLOCK
+    ys, xs = np.arange(b // 2, h, b), np.arange(b // 2, w, b)
+    inner = cv2.erode(enh.mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    if enh.theta is None:
+        return np.zeros((len(ys), len(xs)), np.uint8)
+    th = enh.theta[np.ix_(ys, xs)] % np.pi
+    q = 1 + np.minimum(np.floor(th / np.pi * 255), 254).astype(np.uint8)
+    return np.where(inner[np.ix_(ys, xs)], q, 0).astype(np.uint8)
+
+
 def quality_score(meas: RidgeMeasures, n_minutiae: int) -> float:
     """0-100 from coherence, ridge spectrum, foreground size and minutiae count."""
     c = np.clip((meas.coherence - MIN_COHERENCE) / 0.5, 0, 1)
@@ -113,4 +127,5 @@ def extract(gray: np.ndarray, *, finger_position: int = 0) -> FingerTemplate:
     if len(m) < MIN_MINUTIAE:
         raise TooFewMinutiae(f"{len(m)} minutiae")
     h, w = gray.shape
-    return FingerTemplate(m, w, h, 500, finger_position, quality_score(meas, len(m)))
+    return FingerTemplate(m, w, h, 500, finger_position, quality_score(meas, len(m)),
+                          orientation=orientation_grid(enh), orientation_block=ORIENT_BLOCK)

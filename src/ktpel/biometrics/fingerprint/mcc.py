@@ -6,8 +6,12 @@
 2. Local similarities of all pairs are one matrix product.
 3. The TOPK most similar pairs each propose a rigid alignment; every alignment is scored by
    pairing the aligned minutiae within DTOL pixels and ATOL radians, weighted by local similarity.
-4. The best alignment's weight is normalised by the number of minutiae of each print that fall
-   inside the other's (aligned) convex hull: partial overlaps are not punished for missing minutiae.
+4. For the CONSOLIDATE best alignments, the weight is normalised by the number of minutiae of
+   each print that fall inside the other's (aligned) convex hull (partial overlaps are not punished
+   for missing minutiae) and multiplied by exp(ORIENT_GAIN · (o - ORIENT_REF)), o being the mean
+   cos 2Δθ of the two block orientation fields over their overlap under that alignment (o = 0
+   when they barely overlap; neutral when a template has no field, e.g. imported from ISO).
+   The best of these is the score.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ DTOL = 14.0
 ATOL = np.pi / 6
 KMIN = 12
 HULL_PAD = 8.0
+CONSOLIDATE = 4
+ORIENT_GAIN = 8.0
+ORIENT_REF = 0.8
+ORIENT_MIN_BLOCKS = 5
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,10 @@ class Features:
     theta: np.ndarray  # (n,)
     cyl: np.ndarray  # (n, d) float32, unit rows
     hull: np.ndarray  # (h, 2)
+    block: int = 0  # orientation block size, 0 = no field
+    o_xy: np.ndarray | None = None  # (k, 2) centres of foreground blocks
+    o_th: np.ndarray | None = None  # (k,) their ridge-normal angles
+    o_grid: np.ndarray | None = None  # (rows, cols) angles, NaN = background
 
 
 def angdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -84,11 +96,36 @@ def _hull(xy: np.ndarray) -> np.ndarray:
     return cv2.convexHull(xy.astype(np.float32)).reshape(-1, 2).astype(np.float64)
 
 
-def prepare(minutiae: np.ndarray) -> Features:
-    """Compute the matcher's features from (n, 5) minutiae."""
+def prepare(minutiae: np.ndarray, orientation: np.ndarray | None = None, block: int = 0) -> Features:
+    """Compute the matcher's features from (n, 5) minutiae and an optional orientation field."""
     xy = np.ascontiguousarray(minutiae[:, :2], dtype=np.float64)
     theta = np.ascontiguousarray(minutiae[:, 2], dtype=np.float64)
-    return Features(xy, theta, cylinders(xy, theta), _hull(xy))
+    if orientation is None or not block:
+        return Features(xy, theta, cylinders(xy, theta), _hull(xy))
+    grid = np.where(orientation > 0, (orientation.astype(np.float64) - 1) / 255 * np.pi, np.nan)
+    rr, cc = np.nonzero(orientation > 0)
+    o_xy = np.stack([cc * block + block / 2, rr * block + block / 2], 1).astype(np.float64)
+    return Features(xy, theta, cylinders(xy, theta), _hull(xy), block, o_xy, grid[rr, cc], grid)
+
+
+def _orientation_agreement(fa: Features, fb: Features, phi: float, tx: float, ty: float) -> float:
+    if fa.o_xy is None or fb.o_grid is None:
+        return ORIENT_REF
+    c, s = np.cos(phi), np.sin(phi)
+    qx = c * fa.o_xy[:, 0] - s * fa.o_xy[:, 1] + tx
+    qy = s * fa.o_xy[:, 0] + c * fa.o_xy[:, 1] + ty
+    bi = np.floor(qy / fb.block).astype(np.int64)
+    bj = np.floor(qx / fb.block).astype(np.int64)
+    rows, cols = fb.o_grid.shape
+    ok = (bi >= 0) & (bi < rows) & (bj >= 0) & (bj < cols)
+    if not ok.any():
+        return 0.0
+    tb = fb.o_grid[bi[ok], bj[ok]]
+    ta = fa.o_th[ok]
+    keep = ~np.isnan(tb)
+    if keep.sum() < ORIENT_MIN_BLOCKS:
+        return 0.0
+    return float(np.mean(np.cos(2 * (ta[keep] + phi - tb[keep]))))
 
 
 def _inside(pts: np.ndarray, hull: np.ndarray, pad: float) -> np.ndarray:
@@ -106,9 +143,14 @@ def _inside(pts: np.ndarray, hull: np.ndarray, pad: float) -> np.ndarray:
 
 def match(fa: Features, fb: Features) -> float:
     """Similarity of two prints, ≥ 0 (0 = nothing in common); symmetric up to ties."""
+    return match_detail(fa, fb)[0]
+
+
+def match_detail(fa: Features, fb: Features) -> tuple[float, tuple[float, float, float]]:
+    """Score and the rigid transform (rotation, tx, ty) taking print A onto print B."""
     na, nb = len(fa.xy), len(fb.xy)
     if na < 3 or nb < 3:
-        return 0.0
+        return 0.0, (0.0, 0.0, 0.0)
     sim = fa.cyl @ fb.cyl.T
     k = min(TOPK, sim.size)
     flat = np.argpartition(sim.ravel(), -k)[-k:]
@@ -124,14 +166,22 @@ def match(fa: Features, fb: Features) -> float:
     close = (d2 < DTOL**2) & (np.abs(angdiff(tth[:, :, None], fb.theta[None, None, :])) < ATOL)
     w = np.where(close, np.maximum(sim[None], 0.0) * (1.0 - 0.5 * np.sqrt(d2) / DTOL), 0.0)
     per_alignment = np.minimum(w.max(2).sum(1), w.max(1).sum(1))
-    best = int(np.argmax(per_alignment))
-    weight = float(per_alignment[best])
-    if weight <= 0.0:
-        return 0.0
-    na_ov = int(_inside(np.stack([tx[best], ty[best]], 1), fb.hull, HULL_PAD).sum())
-    hx = fa.hull[:, 0] - fa.xy[ii[best], 0]
-    hy = fa.hull[:, 1] - fa.xy[ii[best], 1]
-    hull_t = np.stack([c[best] * hx - s[best] * hy + fb.xy[jj[best], 0],
-                       s[best] * hx + c[best] * hy + fb.xy[jj[best], 1]], 1)
-    nb_ov = int(_inside(fb.xy, hull_t, HULL_PAD).sum())
-    return weight**2 / (max(na_ov, KMIN) * max(nb_ov, KMIN))
+    best_score, best_tr = 0.0, (0.0, 0.0, 0.0)
+    for m in np.argsort(-per_alignment)[:CONSOLIDATE]:
+        weight = float(per_alignment[m])
+        if weight <= 0.0:
+            break
+        na_ov = int(_inside(np.stack([tx[m], ty[m]], 1), fb.hull, HULL_PAD).sum())
+        hx = fa.hull[:, 0] - fa.xy[ii[m], 0]
+        hy = fa.hull[:, 1] - fa.xy[ii[m], 1]
+        hull_t = np.stack([c[m] * hx - s[m] * hy + fb.xy[jj[m], 0],
+                           s[m] * hx + c[m] * hy + fb.xy[jj[m], 1]], 1)
+        nb_ov = int(_inside(fb.xy, hull_t, HULL_PAD).sum())
+        # p_B = R(phi) p_A + t
+        t_x = fb.xy[jj[m], 0] - (c[m] * fa.xy[ii[m], 0] - s[m] * fa.xy[ii[m], 1])
+        t_y = fb.xy[jj[m], 1] - (s[m] * fa.xy[ii[m], 0] + c[m] * fa.xy[ii[m], 1])
+        o = _orientation_agreement(fa, fb, float(phi[m]), t_x, t_y)
+        score = weight**2 / (max(na_ov, KMIN) * max(nb_ov, KMIN)) * float(np.exp(ORIENT_GAIN * (o - ORIENT_REF)))
+        if score > best_score:
+            best_score, best_tr = score, (float(phi[m]), float(t_x), float(t_y))
+    return best_score, best_tr

@@ -26,7 +26,8 @@ _TITLES = {"h", "hj", "ir", "dr", "drs", "st", "s", "sh", "spd", "se", "amd", "p
 
 def normalise_name(name: str) -> str:
     """Upper-case ASCII words without titles or punctuation, for comparisons."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    # academic degrees follow a comma in Indonesian names ("Ahmad Dahlan, S.Pd., M.Kom")
+    text = unicodedata.normalize("NFKD", name.split(",")[0]).encode("ascii", "ignore").decode("ascii").lower()
     words = [w for w in re.split(r"[^a-z]+", text) if w and w not in _TITLES]
     return " ".join(words)
 

@@ -14,6 +14,8 @@ import json
 import threading
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ktpel.biometrics.abis import Abis, BuiltinAbis
@@ -31,11 +33,16 @@ def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
     """Give a record its place in the gallery (idempotent: a record keeps its first number)."""
     if record.gallery_seq is not None:
         return record.gallery_seq
-    bumped = session.execute(update(CentralCounterRow).where(CentralCounterRow.name == COUNTER)
-                             .values(value=CentralCounterRow.value + 1))
-    if bumped.rowcount == 0:
-        session.add(CentralCounterRow(name=COUNTER, value=1))
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        # two first-ever workers must not both create the counter: insert-if-absent, then bump under its lock
+        ins = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(ins(CentralCounterRow).values(name=COUNTER, value=0).on_conflict_do_nothing())
+    elif session.get(CentralCounterRow, COUNTER) is None:
+        session.add(CentralCounterRow(name=COUNTER, value=0))
         session.flush()
+    session.execute(update(CentralCounterRow).where(CentralCounterRow.name == COUNTER)
+                    .values(value=CentralCounterRow.value + 1))
     seq = session.scalar(select(CentralCounterRow.value).where(CentralCounterRow.name == COUNTER))
     record.gallery_seq = seq
     session.flush()

@@ -334,11 +334,15 @@ def new_receipt_number() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def _existing(session: Session, form_token: str) -> RecordingResult | None:
+def _existing(session: Session, form_token: str, *, nik: str) -> RecordingResult | None:
     sub = session.get(EnrollmentSubmissionRow, form_token)
     if sub is None:
         return None
     row = session.get(EnrollmentRow, sub.enrollment_id)
+    if session.get(ResidentRow, row.resident_id).nik != nik:
+        raise RecordingError("Token formulir ini sudah dipakai untuk penduduk lain; muat ulang halaman.",
+                             "This form token was used for another resident; reload the page.",
+                             code="form_token_reused")
     approval = session.get(EnrollmentApprovalRow, row.id)
     reasons = approval.reasons.split(" | ") if approval and not approval.approved_by else []
     return RecordingResult(row.id, row.state, row.receipt_number, row.quality, reasons, created=False)
@@ -375,7 +379,7 @@ def record_enrollment(
         raise RecordingError("Token formulir tidak ada; muat ulang halaman.", "The form token is missing; reload the page.",
                              code="form_token_missing")
     with db.unit_of_work() as s:
-        again = _existing(s, form.form_token)
+        again = _existing(s, form.form_token, nik=form.nik)
     if again is not None:
         return again
     parse_nik(form.nik, regions=regions)  # raises ValidationFailed (422) listing what is wrong
@@ -395,7 +399,7 @@ def record_enrollment(
     except IntegrityError:
         # a concurrent submit of the same form won the race: answer with its enrollment
         with db.unit_of_work() as s:
-            again = _existing(s, form.form_token)
+            again = _existing(s, form.form_token, nik=form.nik)
         if again is None:
             raise
         return again
@@ -405,6 +409,8 @@ def _write(s: Session, *, settings: Settings, form: CaptureForm, operator: User,
            corrected: Resident, phones: list[tuple[str, bool]], captured: list[_Captured],
            exceptions: dict[str, CaptureException], reasons: list[str]) -> RecordingResult:
     row = get_resident(s, nik=form.nik, regency_code=settings.office_regency)
+    # lock the resident (PostgreSQL; SQLite serialises writers) so two counters cannot both record them
+    s.execute(select(ResidentRow.id).where(ResidentRow.id == row.id).with_for_update())
     check_can_record(s, resident_id=row.id)  # again, inside the transaction that writes
     enrollment_id = uuid.uuid4().hex
     now = utcnow()
@@ -428,8 +434,13 @@ def _write(s: Session, *, settings: Settings, form: CaptureForm, operator: User,
     if changed:
         record_audit(s, actor=operator.username, action="resident.correct", subject=row.nik, before=before,
                      after={k: str(getattr(row, k)) for k in CORRECTABLE}, source_ip=source_ip)
+    known = {p.number: p for p in s.scalars(select(PhoneRow).where(PhoneRow.resident_id == row.id))}
     for number, consent in phones:
-        s.add(PhoneRow(resident_id=row.id, number=number, consent=consent, takes_sms=True))
+        if number in known:  # a re-recording after EFAC: keep one row, with the latest consent
+            known[number].consent = consent
+        else:
+            known[number] = PhoneRow(resident_id=row.id, number=number, consent=consent, takes_sms=True)
+            s.add(known[number])
     if phones:
         record_audit(s, actor=operator.username, action="resident.phone_add", subject=row.nik,
                      after={"phones": len(phones), "consent": [c for _, c in phones]}, source_ip=source_ip)

@@ -16,12 +16,14 @@ from ktpel.office.enrollment import service
 from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
 from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
-from ktpel.security.access import Role, User, requires
+from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.templating import render
 
 router = APIRouter()
 RECORDERS = (Role.OPERATOR, Role.SUPERVISOR)
 recorder = requires(*RECORDERS)
+# the head of office (Kadis) may read recordings, print receipts and approve, but does not capture
+officer = requires(*OFFICE_ROLES)
 FORM_LIMITS = {"max_files": 16, "max_fields": 80, "max_part_size": 256 * 1024}
 
 
@@ -151,7 +153,7 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     return RedirectResponse(f"/rekam/{result.enrollment_id}/selesai", status_code=303)
 
 
-@router.get("/rekam/{enrollment_id}/selesai", include_in_schema=False, dependencies=[Depends(recorder)])
+@router.get("/rekam/{enrollment_id}/selesai", include_in_schema=False, dependencies=[Depends(officer)])
 def done_page(enrollment_id: str, request: Request):  # noqa: ANN201
     """What was recorded, the receipt, and the supervisor's approval when policy holds it."""
     settings = request.app.state.settings
@@ -161,7 +163,7 @@ def done_page(enrollment_id: str, request: Request):  # noqa: ANN201
 
 
 @router.post("/rekam/{enrollment_id}/persetujuan", include_in_schema=False)
-async def approve_submit(enrollment_id: str, request: Request, user: User = Depends(recorder)):  # noqa: ANN201
+async def approve_submit(enrollment_id: str, request: Request, user: User = Depends(officer)):  # noqa: ANN201
     """A supervisor approves at the counter: signed in as supervisor, or typing their own credentials."""
     form = await request.form(max_files=0, max_fields=10)
     supervisor = user
@@ -202,7 +204,7 @@ def _verify_credentials(request: Request, username: str, password: str) -> User:
     return found
 
 
-@router.get("/rekam/{enrollment_id}/tanda-terima.pdf", include_in_schema=False, dependencies=[Depends(recorder)])
+@router.get("/rekam/{enrollment_id}/tanda-terima.pdf", include_in_schema=False, dependencies=[Depends(officer)])
 def receipt(enrollment_id: str, request: Request) -> Response:
     """The receipt (tanda terima) to print at the counter."""
     settings = request.app.state.settings
@@ -228,6 +230,25 @@ async def quality(kind: str, request: Request):  # noqa: ANN201
         return await run_in_threadpool(service.assess, kind, upload.data)
     except KtpelError as exc:
         return _api_problem(exc)
+
+
+@router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)])
+async def scan_finger(position: int, request: Request, timeout: float = Query(1.0, gt=0, le=30)) -> Response:
+    """One finger from the counter's scanner (folder adapter at <data_dir>/scanner): the image bytes.
+
+    Waits at most `timeout` seconds (504 if nothing came); the page polls, so no request is held long.
+    """
+    from ktpel.office.enrollment.scanner import FolderScanner
+
+    if not 1 <= position <= 10:
+        return _api_problem(RecordingError("Posisi jari harus 1–10.", "Finger position is 1..10.",
+                                           code="finger_position_invalid"))
+    scanner = FolderScanner(request.app.state.settings.data_dir / "scanner")
+    try:
+        data = await run_in_threadpool(scanner.capture, finger_position=position, timeout_s=timeout)
+    except KtpelError as exc:
+        return _api_problem(exc)
+    return Response(data, media_type="application/octet-stream")
 
 
 @router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201)
@@ -260,7 +281,7 @@ def _demographics(raw) -> dict:  # noqa: ANN001
     return demo
 
 
-@router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(recorder)])
+@router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(officer)])
 def read_enrollment(enrollment_id: str, request: Request) -> dict:
     """An enrollment of this office: state (with the office code), receipt number, quality, exceptions."""
     settings = request.app.state.settings

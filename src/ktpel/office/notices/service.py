@@ -120,7 +120,7 @@ def call_list(session: Session, *, settings: Settings, include_closed: bool = Fa
         phones = [p.number for p in session.scalars(select(PhoneRow).where(PhoneRow.resident_id == row.resident_id,
                                                                            PhoneRow.consent.is_(True)))]
         text, _ = compose_for(session, settings=settings, resident_id=row.resident_id, trigger=row.trigger,
-                              variables=json.loads(row.message_id or "{}"))
+                              variables=json.loads(row.variables or "{}"))
         attempts = [(a.outcome, a.note, a.by, a.at) for a in session.scalars(
             select(CallAttemptRow).where(CallAttemptRow.call_id == row.id).order_by(CallAttemptRow.at))]
         out.append(CallEntry(row.id, nik, name, row.trigger, phones, text.split("\n\n(EN)")[0], row.state,

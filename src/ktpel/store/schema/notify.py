@@ -78,7 +78,8 @@ class CallListRow(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     trigger: Mapped[str] = mapped_column(String(32))
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-    message_id: Mapped[str] = mapped_column(EncryptedText)  # the text staff read out
+    # the event's variables (JSON); the text staff read out is composed when the list is shown
+    variables: Mapped[str] = mapped_column(EncryptedText)
     # OPEN (incl. after NO_ANSWER) → REACHED | WRONG_NUMBER
     state: Mapped[str] = mapped_column(String(16), index=True, default="OPEN")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

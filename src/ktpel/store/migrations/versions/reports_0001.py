@@ -22,7 +22,10 @@ def upgrade() -> None:
         sa.Column("computed_at", ktpel.store.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_report_cache")),
     )
+    # turnaround per week reads cards by hand-over time; without this a year of cards is scanned per week
+    op.create_index("ix_reports_cards_issued_at", "cards", ["issued_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reports_cards_issued_at", table_name="cards")
     op.drop_table("report_cache")

@@ -50,6 +50,28 @@
     input.addEventListener("change", () => checkQuality(input));
   });
 
+  // Scanner: the office's scanner adapter answers with the image of one finger position.
+  document.querySelectorAll("button.scan").forEach(btn => {
+    btn.addEventListener("click", async () => {
+      const pos = btn.dataset.position;
+      const out = document.getElementById("q-finger_" + pos);
+      out.className = "quality"; out.textContent = "letakkan jari " + pos + " di pemindai…";
+      let resp = null;
+      for (let i = 0; i < 20; i++) {  // about 20 s for the resident to place the finger
+        resp = await fetch("/api/v1/scanner/fingers/" + pos + "?timeout=1", {
+          method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
+        });
+        if (resp.status !== 504) { break; }
+      }
+      if (!resp.ok) {
+        const data = await resp.json().catch(() => ({}));
+        out.className = "quality bad"; out.textContent = data.message_id || "Pemindai tidak menjawab.";
+        return;
+      }
+      setFiles(document.getElementById("finger_" + pos), await resp.blob(), "scan_" + pos + ".img");
+    });
+  });
+
   // Webcam (getUserMedia): snapshot into the face file input.
   const video = document.getElementById("camera");
   const snap = document.getElementById("snapshot");

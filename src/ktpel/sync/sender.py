@@ -1,0 +1,33 @@
+"""`python -m ktpel.sync.sender [--central URL]`: the office sync agent alone, as a lean process.
+
+Same loop as inside `ktpel office serve`, without the web app; settings come from KTPEL_* variables.
+Used by the crash tests (kill -9 at random points) and handy on a server that runs the UI elsewhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from ktpel.config import Settings
+from ktpel.store.db import open_database
+from ktpel.sync.agent import SyncAgent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--central", default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings()
+    db = open_database(settings, name="office", migrate=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("sender ready", flush=True)
+    SyncAgent(settings=settings, db=db, central_url=args.central).run_forever(stop)
+
+
+if __name__ == "__main__":
+    main()

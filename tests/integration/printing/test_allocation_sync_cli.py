@@ -1,0 +1,97 @@
+"""Central allocation reaching an office as `blanks.allocated`, and the printing CLI commands."""
+
+import json
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from ktpel.central.allocation import service as allocation
+from ktpel.central.allocation.plan import RegencyNeed
+from ktpel.office.printing import ledger
+from ktpel.store.schema.printing import BlankAllocationRow, BlankBatchRow
+
+
+def test_published_allocation_books_the_batch_once_at_the_office(db):
+    """Central and office share one test database here: publish on the central side, apply on the office."""
+    from ktpel.sync.events import events_after
+    from ktpel.sync.office_apply import apply_events
+
+    plan = allocation.propose(stock=300, urgent_share=0.1, needs=[
+        RegencyNeed("18.01", "Lampung Selatan", backlog=1_000, urgent=0, on_hand=0),
+        RegencyNeed("18.02", "Lampung Tengah", backlog=500, urgent=0, on_hand=0)])
+    with db.unit_of_work() as s:
+        plan_id = allocation.save_plan(s, plan=plan, actor="admin-pusat", publish=True)
+        events = events_after(s, office_code="18.01", after=0)
+    assert [e["kind"] for e in events] == ["blanks.allocated"]
+    assert apply_events(db, events=events) == 1
+    with db.unit_of_work() as s:
+        batch = s.scalars(select(BlankBatchRow)).one()
+        mine = s.scalars(select(BlankAllocationRow).where(BlankAllocationRow.regency_code == "18.01")).one()
+        assert (batch.source, batch.count, batch.first_serial) == ("central", mine.blanks, mine.first_serial)
+        assert batch.allocation_ref == f"{plan_id}:{plan_id}-18.01"
+    # a re-delivery (cursor reset, as after a restore) books nothing twice
+    from ktpel.office.printing.service import apply_blanks_allocated
+
+    with db.unit_of_work() as s:
+        apply_blanks_allocated(s, seq=1, kind="blanks.allocated", subject_id=events[0]["subject_id"],
+                               data=events[0]["data"])
+        r = ledger.reconcile(s)
+        assert (r.received, r.available, r.balanced) == (mine.blanks, mine.blanks, True)
+    # the next plan continues the national serial sequence
+    with db.unit_of_work() as s:
+        allocation.save_plan(s, plan=plan, actor="admin-pusat", publish=False)
+        firsts = sorted(s.scalars(select(BlankAllocationRow.first_serial)))
+    assert len(set(firsts)) == len(firsts)
+
+
+def test_central_records_printed_reports_as_stock_used(db):
+    """Stock on hand per regency at central = published allocations − serials reported printed."""
+    import datetime as dt
+
+    from ktpel.central.allocation.printed import record_card_printed
+
+    plan = allocation.propose(stock=100, urgent_share=0, needs=[RegencyNeed("18.01", "A", 500, 0, 0)])
+    with db.unit_of_work() as s:
+        allocation.save_plan(s, plan=plan, actor="admin", publish=True)
+        first = s.scalar(select(BlankAllocationRow.first_serial))
+        record_card_printed(s, packet_id="p1", office_code="18.01", kind="card.printed", subject_id="c1",
+                            payload={"blank_serial": first, "card_id": "c1",
+                                     "printed_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    with db.unit_of_work() as s:
+        [need] = allocation.needs_from_database(s)
+    assert (need.code, need.on_hand) == ("18.01", 99)
+
+
+def test_simulate_command_compares_policies_and_refuses_a_bad_one(tmp_path):
+    from ktpel.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nageing_per_day: cepat\nclasses:\n  a: {label_id: A, weight: 1}\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["simulate", "--regency", "18.01", "--days", "30", "--blanks-per-week", "300",
+                                 "--prr-per-day", "40", "--policy", str(bad)])
+    assert result.exit_code == 2 and "baris 2" in result.output
+    chart = tmp_path / "sim.png"
+    result = runner.invoke(app, ["simulate", "--regency", "18.01", "--days", "30", "--blanks-per-week", "300",
+                                 "--prr-per-day", "40", "--chart", str(chart), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert body["results"][0]["classes"][0]["class"] == "all"
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_allocate_command_from_a_needs_file(tmp_path):
+    from ktpel.cli import app
+
+    needs = tmp_path / "needs.csv"
+    needs.write_text("regency_code,backlog,urgent,on_hand\n18.01,20000,1500,6000\n18.02,12000,,500\n")
+    chart = tmp_path / "plan.png"
+    result = CliRunner().invoke(app, ["central", "allocate", "--stock", "6000", "--needs", str(needs),
+                                      "--chart", str(chart), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout.strip().splitlines()[0])
+    assert body["allocated"] == 6000 and {r["code"] for r in body["regencies"]} == {"18.01", "18.02"}
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    needs.write_text("regency_code,backlog\n18.01,banyak\n")
+    result = CliRunner().invoke(app, ["central", "allocate", "--stock", "10", "--needs", str(needs)])
+    assert result.exit_code != 0

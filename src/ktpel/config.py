@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     notify_smtp_to: str = "{phone}@sms-gateway.invalid"  # email-to-SMS gateway address
     status_limit_per_ip: int = 20  # public status lookups per IP per minute
     status_limit_per_nik: int = 5  # public status lookups per NIK per hour
+    notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

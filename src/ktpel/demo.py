@@ -17,6 +17,7 @@ DEMO_STEPS: list[str] = [
     "ktpel.sync.demo:prepare_central",
     "ktpel.security.demo:create_demo_users",
     "ktpel.reports.history:demo_history",
+    "ktpel.reports.central_history:demo_central_history",
     "ktpel.notify.demo:notify_demo",
     "ktpel.office.enrollment.demo:record_demo_residents",
     "ktpel.central.pipeline.demo:start_demo_pipeline",

@@ -58,9 +58,23 @@ def test_office_dashboard_charts_numbers_and_downloads(office, db, page, live_se
         assert target.read_bytes().startswith(magic), selector
 
 
-def test_central_dashboard_opens_in_the_browser(db, settings, page, live_server):
+def test_central_dashboard_charts_match_the_database(db, settings, page, live_server, tmp_path):
+    from ktpel.reports.central_history import write_central_history
+    from ktpel.reports.sources import table
     from ktpel.web.app import create_app
 
+    write_central_history(db)
     srv = live_server(_signed_in(create_app(settings=settings, side="central", db=db), Role.CENTER_ADMIN))
     page.goto(srv.url + "/dasbor-pusat")
-    assert page.is_visible("#panel-kabupaten") and page.is_visible("#panel-adjudikasi")
+    page.wait_for_selector("body[data-charts-ready]", state="attached")
+    assert int(page.get_attribute("body", "data-charts-ready")) >= 5
+    records = table("central_records")
+    with db.unit_of_work() as s:
+        received = s.scalar(select(func.count()).select_from(records).where(records.c.office_code == "18.01"))
+    page.click("#panel-kabupaten summary")
+    cell = page.locator("table[data-table=kabupaten] tr", has_text="Lampung Selatan").locator("td[data-key=diterima]")
+    assert cell.inner_text().strip() == str(received)
+    with page.expect_download() as info:
+        page.click("#panel-kabupaten a[href*='.csv']")
+    info.value.save_as(tmp_path / "kabupaten.csv")
+    assert "Lampung Selatan" in (tmp_path / "kabupaten.csv").read_text(encoding="utf-8-sig")

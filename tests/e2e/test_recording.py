@@ -6,7 +6,6 @@ No central runs: the office records and queues on its own.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 
 from PIL import Image, ImageEnhance

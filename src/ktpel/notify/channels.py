@@ -21,7 +21,7 @@ import httpx
 
 from ktpel.config import Settings
 from ktpel.domain.events import utcnow
-from ktpel.notify.errors import ChannelError
+from ktpel.notify.errors import ChannelError, UnknownChannel
 
 
 @dataclass(frozen=True)
@@ -210,4 +210,4 @@ def channel_for(settings: Settings) -> Channel:
         return SmtpChannel(host=settings.notify_smtp_host, port=settings.notify_smtp_port,
                            sender=settings.notify_smtp_from, to_template=settings.notify_smtp_to,
                            timeout_s=settings.notify_timeout_s)
-    raise ValueError(f"unknown notify_channel {kind!r}: console, file, smtp, http_sms or whatsapp")
+    raise UnknownChannel(kind)

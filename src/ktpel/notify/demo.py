@@ -48,18 +48,67 @@ def _card_dict(resident: ResidentRow, enrollment: EnrollmentRow) -> dict:
             "issued_at": dt.date.today().isoformat()}
 
 
-class _AlreadyShown(Exception):
-    pass
+def _tell_story(*, settings: Settings, story: Settings, office_db: Database, console) -> None:  # noqa: ANN001
+    """First run: PRR → message; outage opened, two residents turned away, outage closed → message / call list."""
+    from ktpel.notify.sender import send_once
+    from ktpel.office.notices.service import add_turned_away
+    from ktpel.sync import authorisation
+    from ktpel.sync.outage import record_failure, record_success
+
+    with office_db.unit_of_work() as s:
+        people = list(s.scalars(select(ResidentRow).where(ResidentRow.regency_code == settings.office_regency,
+                                                          ResidentRow.birth_date <= dt.date(2000, 1, 1))
+                                .order_by(ResidentRow.id).limit(3)))
+        if len(people) < 3:
+            return
+        phones = [("+6281200000001", True), ("+62215550123", False), ("+6281200000003", True)]
+        enrollments = []
+        for person, (number, sms), receipt in zip(people, phones, RECEIPTS):
+            s.add(PhoneRow(resident_id=person.id, number=number, takes_sms=sms, consent=True))
+            e = EnrollmentRow(id=uuid.uuid4().hex, resident_id=person.id, office_code=settings.office_regency,
+                              state="SENT", receipt_number=receipt, operator="demo")
+            s.add(e)
+            enrollments.append(e)
+        s.flush()
+        token = authorisation.issue(signing_key=_demo_signing_key(settings),
+                                    card=_card_dict(people[0], enrollments[0]))
+        _apply(s, kind="enrollment.print_ready", subject_id=enrollments[0].id, data={"authorisation": token})
+    console.print("[bold]Notifikasi[/bold]: penduduk pertama menjadi PRR — pesan ke kanal konsol:")
+    send_once(office_db, story)
+    with office_db.unit_of_work() as s:
+        record_failure(s, cause="demo: pusat data tidak terjangkau", next_attempt_at=None)
+    with office_db.unit_of_work() as s:
+        for person in people[1:]:
+            add_turned_away(s, nik=person.nik, regency_code=settings.office_regency, actor="demo")
+    with office_db.unit_of_work() as s:
+        record_success(s)  # ends the outage: ENDED_HOOKS notify the turned-away
+    console.print("[bold]Notifikasi[/bold]: gangguan selesai — pesan 'layanan cetak kembali normal':")
+    send_once(office_db, story)
+    _show_guessing(settings=story, office_db=office_db, console=console, nik=people[1].nik)
+
+
+def _show_guessing(*, settings: Settings, office_db: Database, console, nik: str) -> None:  # noqa: ANN001
+    """Guess receipts for the second resident (not the one printed for you to try) until the limit refuses."""
+    from ktpel.notify.errors import RateLimited
+    from ktpel.office.public.service import lookup_status
+
+    answers = []
+    for i in range(settings.status_limit_per_nik + 1):
+        try:
+            with office_db.unit_of_work() as s:
+                found = lookup_status(s, settings=settings, nik=nik, receipt_number=f"TEBAK-{i:04d}", ip="demo")
+            answers.append("tidak ditemukan" if not found.found else found.code)
+        except RateLimited:
+            answers.append("429 dibatasi")
+    console.print(f"[bold]Cek status[/bold]: {len(answers)} tebakan nomor tanda terima untuk NIK {nik} → "
+                  + ", ".join(answers))
 
 
 def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  # noqa: ANN001
-    """Run the notification story once and start the background sender for the served demo."""
-    from ktpel.notify.errors import RateLimited
-    from ktpel.notify.sender import send_once, start_in_background
-    from ktpel.office.notices.service import add_turned_away, call_list
+    """Run the notification story once, say where to look, and start the background sender."""
+    from ktpel.notify.sender import start_in_background
+    from ktpel.office.notices.service import call_list
     from ktpel.office.public.service import lookup_status
-    from ktpel.sync import authorisation
-    from ktpel.sync.outage import record_failure, record_success
 
     demo = settings.model_copy(update={"notify_channel": "console"})
     # the story is shown whatever the hour; the background sender started below keeps the quiet hours
@@ -67,58 +116,21 @@ def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  #
     with office_db.unit_of_work() as s:
         done = s.scalar(select(EnrollmentRow.id).where(EnrollmentRow.receipt_number == RECEIPTS[0])) is not None
     if not done:
-        with office_db.unit_of_work() as s:
-            people = list(s.scalars(select(ResidentRow).where(ResidentRow.regency_code == settings.office_regency,
-                                                              ResidentRow.birth_date <= dt.date(2000, 1, 1))
-                                    .order_by(ResidentRow.id).limit(3)))
-            if len(people) < 3:
-                return []
-            phones = [("+6281200000001", True), ("+62215550123", False), ("+6281200000003", True)]
-            enrollments = []
-            for person, (number, sms), receipt in zip(people, phones, RECEIPTS):
-                s.add(PhoneRow(resident_id=person.id, number=number, takes_sms=sms, consent=True))
-                e = EnrollmentRow(id=uuid.uuid4().hex, resident_id=person.id, office_code=settings.office_regency,
-                                  state="SENT", receipt_number=receipt, operator="demo")
-                s.add(e)
-                enrollments.append(e)
-            s.flush()
-            token = authorisation.issue(signing_key=_demo_signing_key(settings),
-                                        card=_card_dict(people[0], enrollments[0]))
-            _apply(s, kind="enrollment.print_ready", subject_id=enrollments[0].id, data={"authorisation": token})
-        console.print("[bold]Notifikasi[/bold]: penduduk pertama menjadi PRR — pesan ke kanal konsol:")
-        send_once(office_db, story)
-        with office_db.unit_of_work() as s:
-            record_failure(s, cause="demo: pusat data tidak terjangkau", next_attempt_at=None)
-        with office_db.unit_of_work() as s:
-            for person in people[1:]:
-                add_turned_away(s, nik=person.nik, regency_code=settings.office_regency, actor="demo")
-        with office_db.unit_of_work() as s:
-            record_success(s)  # ends the outage: ENDED_HOOKS notify the turned-away
-        console.print("[bold]Notifikasi[/bold]: gangguan selesai — pesan 'layanan cetak kembali normal':")
-        send_once(office_db, story)
+        _tell_story(settings=settings, story=story, office_db=office_db, console=console)
     with office_db.unit_of_work() as s:
         first = s.execute(select(ResidentRow.nik, CardRow.authorisation)
                           .join(EnrollmentRow, EnrollmentRow.resident_id == ResidentRow.id)
                           .outerjoin(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
                           .where(EnrollmentRow.receipt_number == RECEIPTS[0])).first()
+        if first is None:
+            return []
         calls = call_list(s, settings=demo)
-    answer, guess = "(coba sendiri)", "(coba sendiri)"
-    try:  # the guess is shown on the first run only: it counts towards the per-NIK limit on failed lookups
-        if done:
-            raise _AlreadyShown
-        with office_db.unit_of_work() as s:
-            found = lookup_status(s, settings=demo, nik=first[0], receipt_number=RECEIPTS[0], ip="demo")
-            answer = f"{found.code}: {found.text_id}"
-        with office_db.unit_of_work() as s:
-            guess = lookup_status(s, settings=demo, nik=first[0], receipt_number="DEMO-XXX-9999", ip="demo").text_id
-    except RateLimited as exc:
-        guess = exc.message_id
-    except _AlreadyShown:
-        pass
+        # a correct pair never counts towards the limits, so this answer is shown on every run
+        found = lookup_status(s, settings=demo, nik=first[0], receipt_number=RECEIPTS[0], ip="demo")
     console.print(f"[bold]Daftar telepon[/bold] (/panggilan): {len(calls)} penduduk tanpa nomor SMS — "
                   + ", ".join(c.nik for c in calls))
     console.print(f"[bold]Cek status[/bold] (/status): NIK {first[0]} + tanda terima {RECEIPTS[0]} → "
-                  f"{answer}  |  tebakan salah → {guess}")
+                  f"{found.code}: {found.text_id}")
     if first[1]:
         console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{first[1]}", soft_wrap=True)
     console.print(f"[dim]Pesan terkirim tercatat di {settings.data_dir / 'notifications.log'}[/dim]")

@@ -76,3 +76,15 @@ class RateLimited(KtpelError):
             "Too many lookups. Please try again later.",
         )
         self.retry_after = retry_after
+
+
+class UnknownChannel(KtpelError):
+    """Settings.notify_channel names no channel this version has."""
+
+    code = "notify_channel_unknown"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"Kanal notifikasi '{kind}' tidak dikenal: pilih console, file, smtp, http_sms atau whatsapp.",
+            f"Unknown notification channel '{kind}': use console, file, smtp, http_sms or whatsapp.",
+        )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ktpel.config import Settings
 from ktpel.domain.events import utcnow
 from ktpel.notify import templates as tpl
+from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import NotifyTemplateRow
 
@@ -44,7 +45,7 @@ def save_template(session: Session, *, trigger: str, body_id: str, body_en: str,
         session.add(row)
     else:
         row.body_id, row.body_en, row.updated_by, row.updated_at = body_id, body_en, actor, utcnow()
-    _audit(session, actor=actor, action="notify.template_saved", subject=trigger, before=before,
+    record_audit(session, actor=actor, action="notify.template_saved", subject=trigger, before=before,
            after={"body_id": body_id, "body_en": body_en})
     return tpl.Template(trigger, body_id, body_en)
 
@@ -55,17 +56,8 @@ def reset_template(session: Session, *, trigger: str, actor: str) -> None:
     row = session.get(NotifyTemplateRow, trigger)
     if row is not None:
         session.delete(row)
-        _audit(session, actor=actor, action="notify.template_reset", subject=trigger,
+        record_audit(session, actor=actor, action="notify.template_reset", subject=trigger,
                before={"body_id": row.body_id, "body_en": row.body_en}, after=None)
-
-
-def _audit(session: Session, **kwargs) -> None:  # noqa: ANN003
-    # audit belongs to security; until it is present the change is still made (and logged by the caller)
-    try:
-        from ktpel.security.audit import record_audit
-    except ImportError:
-        return
-    record_audit(session, **kwargs)
 
 
 def values_for(session: Session, *, settings: Settings, resident_id: int, trigger: str,

@@ -17,6 +17,8 @@ from ktpel.reports.period import Period, day_start_utc, percentile
 from ktpel.reports.sources import as_date, as_utc, local_day, table
 
 RATE_DAYS = 14
+LATENCY_DAYS = 7  # a week: enough runs for a stable p90 even after a quiet Sunday
+TOP_PAIRS = 25  # the pairs that matter; the long tail is in no one's plan
 
 
 def _name(regions, code: str) -> str:  # noqa: ANN001
@@ -64,15 +66,28 @@ def regency_panel(session: Session, *, period: Period, now: dt.datetime, regions
         if state == "PRINT_READY":
             r["prr"] += n
     printed_recent: dict[str, int] = {}
-    if packets is not None:
+    since = now - dt.timedelta(days=RATE_DAYS)
+    reports = table("printed_reports", "office_code", "printed_at")
+    if reports is not None:  # the allocation capability's ledger of serials offices reported printed
+        for code, n in session.execute(select(reports.c.office_code, func.count()).group_by(reports.c.office_code)):
+            row(code)["dicetak"] = n
+        printed_recent = dict(session.execute(
+            select(reports.c.office_code, func.count()).where(reports.c.printed_at >= since)
+            .group_by(reports.c.office_code)).all())
+    elif packets is not None:
         for code, n in session.execute(select(packets.c.office_code, func.count())
                                        .where(packets.c.kind == "card.printed").group_by(packets.c.office_code)):
             row(code)["dicetak"] = n
-        since = now - dt.timedelta(days=RATE_DAYS)
         printed_recent = dict(session.execute(
             select(packets.c.office_code, func.count())
             .where(packets.c.kind == "card.printed", packets.c.received_at >= since).group_by(packets.c.office_code)).all())
-    allocated = _allocations(session, events) if events is not None else {}
+    plans = table("blank_allocations", "regency_code", "blanks", "published")
+    if plans is not None:
+        allocated = {code: int(n or 0) for code, n in session.execute(
+            select(plans.c.regency_code, func.sum(plans.c.blanks)).where(plans.c.published.is_(True))
+            .group_by(plans.c.regency_code))}
+    else:
+        allocated = _allocations(session, events) if events is not None else {}
     for code, r in stats.items():
         r["backlog"] = max(0, r["prr"] - r["dicetak"])
         if code in allocated:
@@ -144,7 +159,7 @@ def pipeline_panels(session: Session, *, period: Period, now: dt.datetime) -> li
     if runs is not None:
         by_stage: dict[str, list[float]] = {}
         for stage, ms in session.execute(select(runs.c.stage, runs.c.duration_ms)
-                                         .where(runs.c.finished_at >= now - dt.timedelta(days=1)).limit(200_000)):
+                                         .where(runs.c.finished_at >= now - dt.timedelta(days=LATENCY_DAYS)).limit(200_000)):
             by_stage.setdefault(stage, []).append(float(ms or 0))
         latency_rows = [{"tahap": s, "n": len(v), "p50_ms": round(percentile(v, 0.5), 1),
                          "p90_ms": round(percentile(v, 0.9), 1)} for s, v in sorted(by_stage.items())]
@@ -159,7 +174,7 @@ def pipeline_panels(session: Session, *, period: Period, now: dt.datetime) -> li
                            ("umur_tertua_jam", "Umur tertua (jam)", "Oldest age (hours)"),
                            ("mati", "Gagal permanen", "Dead")),
               rows=queue_rows, available=jobs is not None),
-        Panel(id="latensi_tahap", title_id="Latensi tahap pipeline (24 jam)", title_en="Pipeline stage latency (24 h)",
+        Panel(id="latensi_tahap", title_id=f"Latensi tahap pipeline ({LATENCY_DAYS} hari)", title_en=f"Pipeline stage latency ({LATENCY_DAYS} days)",
               columns=cols(("tahap", "Tahap", "Stage"), ("n", "Jumlah", "Runs"), ("p50_ms", "p50 (ms)", "p50 (ms)"),
                            ("p90_ms", "p90 (ms)", "p90 (ms)")),
               rows=latency_rows, available=runs is not None,
@@ -202,9 +217,10 @@ def duplicate_pairs_panel(session: Session, *, period: Period, regions) -> Panel
             counts[pair] = counts.get(pair, 0) + 1
         rows = [{"wilayah_a": _name(regions, p[0]), "wilayah_b": _name(regions, p[1]),
                  "pasangan": f"{_name(regions, p[0])} – {_name(regions, p[1])}", "jumlah": n}
-                for p, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+                for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:TOP_PAIRS]
     return Panel(id="pasangan_ganda", title_id="Data ganda menurut pasangan wilayah",
                  title_en="Duplicate pairs by region pair",
+                 note_id=f"{TOP_PAIRS} pasangan terbanyak.", note_en=f"The {TOP_PAIRS} most frequent pairs.",
                  columns=cols(("wilayah_a", "Wilayah A", "Region A"), ("wilayah_b", "Wilayah B", "Region B"),
                               ("jumlah", "Pasangan", "Pairs")),
                  rows=rows, available=cases is not None and records is not None,

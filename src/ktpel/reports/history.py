@@ -75,7 +75,7 @@ def simulate(*, resident_ids: list[int], start: dt.date, days: int, now: dt.date
         day = start + dt.timedelta(days=i)
         weekday = day.weekday()
         if i == 0 or i % 14 == 10:  # opening stock, then a batch every two weeks: less than demand
-            count = 900 if i == 0 else 420
+            count = 400 if i == 0 else 300
             batches.append((_at(day, 8), count))
             blanks += count
         per_day = 0 if weekday == 6 else (18 if weekday == 5 else rng.randint(38, 55))

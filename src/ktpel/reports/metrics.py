@@ -129,3 +129,9 @@ def metrics(request: Request) -> Response:
 def dashboard_script() -> FileResponse:
     """The dashboards' chart script (a file, not inline: the Content-Security-Policy forbids inline scripts)."""
     return FileResponse(Path(__file__).with_name("dashboard.js"), media_type="text/javascript")
+
+
+@router.get("/dasbor/gaya.css", include_in_schema=False, dependencies=[Depends(public)])
+def dashboard_style() -> FileResponse:
+    """The dashboards' style sheet (a file: the Content-Security-Policy forbids inline styles)."""
+    return FileResponse(Path(__file__).with_name("dashboard.css"), media_type="text/css")

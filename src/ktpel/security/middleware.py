@@ -7,6 +7,10 @@ gets the security headers.
 CSRF is checked on POST/PUT/PATCH/DELETE unless the call is bearer-authenticated, or carries no cookie at
 all (a machine client: it holds no ambient credential a forged cross-site request could ride on; such a
 caller is anonymous and `requires` refuses it). The sign-in form is always checked (login CSRF).
+
+Test seam: if a middleware outside this one already put a user in `request.state.user` (older tests'
+stand-ins), that user is kept and CSRF is not checked. Production code never sets it; new tests sign in
+for real with tests/auth_fixtures.py.
 """
 
 from __future__ import annotations
@@ -193,15 +197,16 @@ class SecurityMiddleware:
         state["csrf_token"] = csrf_expected or ""
         state["source_ip"] = ip
 
-        # --- the body: bounded, and buffered when the CSRF token may be in it ---
+        # --- the body: state-changing requests are read whole (bounded) before the app sees them ---
         needs_csrf = method in UNSAFE and auth not in ("token", "preset") and (bool(headers.get("cookie")) or path == LOGIN_PATH)
         inner_receive = self._limited(receive, limit)
-        if needs_csrf:
+        actor = user.username if user else "-"
+        if method in UNSAFE:
             try:
                 body = await self._read_all(inner_receive)
             except BodyTooLarge:
-                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
-                                        action="request.too_large", subject=f"{method} {path}"[:200], source_ip=ip)
+                await run_in_threadpool(record_audit_now, db, actor=actor, action="request.too_large",
+                                        subject=f"{method} {path}"[:200], source_ip=ip)
                 await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
                                         f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
                 return
@@ -209,21 +214,22 @@ class SecurityMiddleware:
             ctype = headers.get("content-type", "").lower()
             if (ctype.startswith("application/x-www-form-urlencoded") and (b"%00" in body or b"\x00" in body)
                     or "json" in ctype and b"\\u0000" in body):
-                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
-                                        action="request.rejected", subject=f"{method} {path}"[:200], source_ip=ip)
+                await run_in_threadpool(record_audit_now, db, actor=actor, action="request.rejected",
+                                        subject=f"{method} {path}"[:200], source_ip=ip)
                 await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",
                                         "The request contains characters that are not allowed.", "bad_characters"))
                 return
-            given = headers.get("x-csrf-token") or await self._form_token(scope, body)
-            if not given or not csrf_expected or not hmac.compare_digest(given.encode(), csrf_expected.encode()):
-                await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
-                                        action="csrf.rejected", subject=f"{method} {path}"[:200],
-                                        after={"token_given": bool(given)}, source_ip=ip)
-                await reply(self._error(path, headers, 403,
-                                        "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi.",
-                                        "The form expired or is not genuine (CSRF token). Reload the page and try again.",
-                                        "csrf_failed"))
-                return
+            if needs_csrf:
+                given = headers.get("x-csrf-token") or await self._form_token(scope, body)
+                if not given or not csrf_expected or not hmac.compare_digest(given.encode(), csrf_expected.encode()):
+                    await run_in_threadpool(record_audit_now, db, actor=actor, action="csrf.rejected",
+                                            subject=f"{method} {path}"[:200], after={"token_given": bool(given)},
+                                            source_ip=ip)
+                    await reply(self._error(path, headers, 403,
+                                            "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi.",
+                                            "The form expired or is not genuine (CSRF token). Reload the page and try again.",
+                                            "csrf_failed"))
+                    return
 
         wants_json = _wants_json(path, headers) or auth == "token"
         started = {"done": False}
@@ -240,7 +246,7 @@ class SecurityMiddleware:
                     state["_redirected"] = True
                     await reply(redirect)
                     return
-                if status in (403, 404) and user is not None:
+                if status in (403, 404) and user is not None and path != "/favicon.ico":
                     action = "access.denied" if status == 403 else "access.not_found"
                     await run_in_threadpool(record_audit_now, db, actor=user.username, action=action,
                                             subject=f"{method} {path}"[:200], source_ip=ip)

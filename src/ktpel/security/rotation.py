@@ -59,15 +59,19 @@ def count_stale(db, *, extra_tables=()) -> int:  # noqa: ANN001
     total = 0
     with db.unit_of_work() as s:
         for table, col, _pk in encrypted_columns(extra_tables):
-            if _exists(db, table.name):
+            if _exists(db, table.name, col.name):
                 total += s.scalar(select(func.count(col)).select_from(table)) or 0
     return total
 
 
-def _exists(db, name: str) -> bool:  # noqa: ANN001
+def _exists(db, name: str, column: str | None = None) -> bool:  # noqa: ANN001
+    """Whether the table (and column) is in this database: a side's schema may lag the code's models."""
     from sqlalchemy import inspect
 
-    return inspect(db.engine).has_table(name)
+    insp = inspect(db.engine)
+    if not insp.has_table(name):
+        return False
+    return column is None or column in {c["name"] for c in insp.get_columns(name)}
 
 
 def reencrypt_pass(db, *, batch: int = 500, progress: Callable[[int], None] | None = None,  # noqa: ANN001
@@ -78,7 +82,7 @@ def reencrypt_pass(db, *, batch: int = 500, progress: Callable[[int], None] | No
     active = c.keyring.active_id
     changed = 0
     for table, col, pk in encrypted_columns(extra_tables):
-        if not _exists(db, table.name):
+        if not _exists(db, table.name, col.name):
             continue
         raw = type_coerce(col, LargeBinary)
         last = None
@@ -122,7 +126,7 @@ def stale_values(db, *, key_ids: set[str] | None = None, extra_tables=()) -> int
     n = 0
     with db.unit_of_work() as s:
         for table, col, _pk in encrypted_columns(extra_tables):
-            if not _exists(db, table.name):
+            if not _exists(db, table.name, col.name):
                 continue
             for (blob,) in s.execute(select(type_coerce(col, LargeBinary)).where(col.isnot(None))
                                      .execution_options(yield_per=2000)):

@@ -6,8 +6,9 @@ import datetime as dt
 import threading
 import time
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, machine, public, requires
@@ -19,6 +20,15 @@ from ktpel.web.templating import render
 
 router = APIRouter()
 admin = requires(Role.CENTER_ADMIN)
+
+
+def nodes_only(request: Request) -> None:
+    """Sync routes are for ktpel nodes (signatures), never for a person's session."""
+    if getattr(request.state, "user", None) is not None:
+        raise HTTPException(status_code=403, detail="sync routes are for ktpel nodes, not signed-in users")
+
+
+NODES = [Depends(machine), Depends(nodes_only)]
 
 
 class IntakeGate:
@@ -71,9 +81,27 @@ def _refusal(exc: env.Refused) -> JSONResponse:
                         status_code=exc.http_status, media_type="application/problem+json")
 
 
-@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=[Depends(machine)])
-def receive_packet(request: Request, envelope: dict) -> JSONResponse:
+@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=NODES)
+async def receive_packet(request: Request) -> JSONResponse:
     """Store one signed, sealed packet and answer with central's signed receipt (same packet → same receipt)."""
+    envelope = await _signed_body(request)
+    if isinstance(envelope, JSONResponse):
+        return envelope
+    return await run_in_threadpool(_receive, request, envelope)
+
+
+async def _signed_body(request: Request) -> dict | JSONResponse:
+    """The JSON object a node sent; anything else is an unauthenticated call (401), not a bad packet."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _refusal(env.Refused("unsigned", "no signed JSON document in the body", status=401))
+    return body
+
+
+def _receive(request: Request, envelope: dict) -> JSONResponse:
     gate = _gate(request)
     busy = gate.enter()
     if busy is not None:
@@ -93,7 +121,7 @@ def receive_packet(request: Request, envelope: dict) -> JSONResponse:
     return JSONResponse({"receipt": receipt, "duplicate": again})
 
 
-@router.get("/api/v1/sync/events", tags=["sync"], dependencies=[Depends(machine)])
+@router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES)
 def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
     """The events of the calling office after its cursor, sealed to it and signed by central."""
     db = request.app.state.db
@@ -119,9 +147,16 @@ def central_keys(request: Request) -> dict:
     return service.signed_key_list(_ring(request))
 
 
-@router.post("/api/v1/sync/register", tags=["sync"], dependencies=[Depends(machine)])
-def register(request: Request, body: dict) -> JSONResponse:
+@router.post("/api/v1/sync/register", tags=["sync"], dependencies=NODES)
+async def register(request: Request) -> JSONResponse:
     """Enrolment of an office: its public keys in, central's signed public keys out."""
+    body = await _signed_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    return await run_in_threadpool(_register, request, body)
+
+
+def _register(request: Request, body: dict) -> JSONResponse:
     try:
         with request.app.state.db.unit_of_work() as s:
             answer = service.accept_registration(s, settings=request.app.state.settings, request=body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -115,8 +116,13 @@ def record_success(session: Session) -> OutageRow | None:
     session.flush()
     for path in ENDED_HOOKS:
         module, _, attr = path.partition(":")
-        getattr(importlib.import_module(module), attr)(
-            session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
+        try:
+            # a savepoint per hook: a failing hook must not keep receipts from being recorded
+            with session.begin_nested():
+                getattr(importlib.import_module(module), attr)(
+                    session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
+        except Exception:  # noqa: BLE001 - logged; the outage is still closed
+            log.exception("outage-ended hook %s failed", path)
     return outage
 
 

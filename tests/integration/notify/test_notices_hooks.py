@@ -119,6 +119,12 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
     assert ok.status_code == 303
     api = head.put("/api/v1/notification-templates/outage_over", json={"body_id": "{x}", "body_en": "y"})
     assert api.status_code == 422 and api.json()["code"] == "unknown_variable"
+    from ktpel.store.schema.security import AuditEntryRow
+
+    with db.unit_of_work() as s:
+        audited = list(s.execute(select(AuditEntryRow.actor, AuditEntryRow.action)
+                                 .where(AuditEntryRow.action.like("notify.%"))))
+    assert audited == [("u-head", "notify.template_saved")]  # the refused saves left no trace
     with db.unit_of_work() as s:
         r, _ = add_resident(s, name="CITRA")
         from ktpel.notify.outbox import enqueue
@@ -132,9 +138,10 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
     assert f"Halo CITRA, datang ke {settings.office_name}, bawa tanda terima perekaman dan KK." in log
 
 
-@pytest.mark.parametrize("role,status", [(Role.OPERATOR, 403), (Role.SUPERVISOR, 403), (Role.HEAD, 200)])
-def test_only_the_head_of_office_edits_templates(db, settings, role, status):
-    assert _client(settings, db, role).get("/notifikasi/templat").status_code == status
+def test_only_the_head_of_office_edits_templates(db, settings):
+    codes = {role: _client(settings, db, role).get("/notifikasi/templat").status_code
+             for role in (Role.OPERATOR, Role.SUPERVISOR, Role.HEAD)}
+    assert codes == {Role.OPERATOR: 403, Role.SUPERVISOR: 403, Role.HEAD: 200}
 
 
 def test_failed_messages_are_shown_and_can_be_retried(db, settings):
@@ -161,3 +168,47 @@ def test_invalid_phone_capture_message_names_the_input():
 
     with pytest.raises(InvalidPhone, match="0812"):
         normalise("0812")
+
+
+def _signed(secret: str, body: bytes) -> dict:
+    import hashlib
+    import hmac
+
+    return {"X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+            "Content-Type": "application/json"}
+
+
+def test_delivery_reports_are_signed_and_recorded(db, settings):
+    import json
+
+    settings.notify_webhook_secret = "s3cret"
+    with db.unit_of_work() as s:
+        r, _ = add_resident(s)
+        from ktpel.notify.outbox import enqueue
+
+        [mid] = enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
+        row = s.get(NotifyMessageRow, mid)
+        row.state, row.provider_id = "SENT", f"wamid.{mid}"
+    client = TestClient(create_app(settings=settings, side="office", db=db))
+    wa = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {"statuses": [
+        {"id": f"wamid.{mid}", "status": "read"}, {"id": f"wamid.{mid}", "status": "sent"}]}}]}]}).encode()
+    forged = client.post("/api/v1/notify/delivery-reports", content=wa, headers=_signed("wrong", wa))
+    assert forged.status_code == 401
+    ok = client.post("/api/v1/notify/delivery-reports", content=wa, headers=_signed("s3cret", wa))
+    assert ok.status_code == 200 and ok.json() == {"received": 1, "updated": 1}
+    late = json.dumps({"id": mid, "status": "delivered"}).encode()  # arrives after "read": ignored
+    assert client.post("/api/v1/notify/delivery-reports", content=late,
+                       headers=_signed("s3cret", late)).json()["updated"] == 0
+    [msg] = _messages(db)
+    assert msg.delivery == "READ" and msg.delivery_at is not None
+    hs = client.get("/api/v1/notify/delivery-reports",
+                    params={"hub.mode": "subscribe", "hub.verify_token": "s3cret", "hub.challenge": "42"})
+    assert hs.status_code == 200 and hs.text == "42"
+    assert client.get("/api/v1/notify/delivery-reports",
+                      params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "42"}).status_code == 401
+
+
+def test_delivery_webhook_is_off_without_a_secret(db, settings):
+    client = TestClient(create_app(settings=settings, side="office", db=db))
+    body = b'{"id": "x", "status": "delivered"}'
+    assert client.post("/api/v1/notify/delivery-reports", content=body, headers=_signed("", body)).status_code == 403

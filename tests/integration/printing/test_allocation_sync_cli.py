@@ -94,4 +94,4 @@ def test_allocate_command_from_a_needs_file(tmp_path):
     assert chart.read_bytes().startswith(b"\x89PNG")
     needs.write_text("regency_code,backlog\n18.01,banyak\n")
     result = CliRunner().invoke(app, ["central", "allocate", "--stock", "10", "--needs", str(needs)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2 and "baris 2" in result.output

@@ -67,8 +67,20 @@ def test_counter_flow_over_http(make_client, db, office):
     stock = op.get("/api/v1/blanks/stock").json()
     assert stock["ledger"] == {"received": 20, "used": 1, "spoiled": 1, "returned": 0, "available": 18,
                                "balanced": True}
+    # the recent prints show the report to central waiting in the outbox
+    assert "menunggu kirim (outbox)" in op.get("/cetak").text
+    # a blank sent back to central, one found damaged in stock; an operator may do neither
+    assert op.post("/blanko/LS26-000020/kembali").status_code == 403
+    assert head.post("/blanko/LS26-000020/kembali", follow_redirects=False).status_code == 303
+    assert head.post("/blanko/LS26-000019/rusak", data={"alasan": "damaged"}, follow_redirects=False).status_code == 303
+    again = head.post("/blanko/LS26-000020/kembali")
+    assert again.status_code == 409 and "dikembalikan" in again.text
+    stock = op.get("/api/v1/blanks/stock").json()
+    assert stock["ledger"] == {"received": 20, "used": 1, "spoiled": 2, "returned": 1, "available": 16,
+                               "balanced": True}
     csv = head.get("/blanko/rekonsiliasi.csv")
     assert csv.status_code == 200 and "seimbang / balanced,YA/YES" in csv.text
+    assert "Dikembalikan ke pusat / Returned to central,1" in csv.text
     assert head.get("/blanko/rekonsiliasi.pdf").content.startswith(b"%PDF")
     assert op.get("/blanko").status_code == 200
     assert op.get(f"/cetak/kartu/{plain}/pratinjau.png").content.startswith(b"\x89PNG")

@@ -19,3 +19,35 @@ def test_empty_central_shows_every_panel_without_data(db, settings):
 def test_office_roles_may_not_open_the_central_dashboard(db, settings):
     c = client_for(create_app(settings=settings, side="central", db=db), Role.HEAD)
     assert c.get("/dasbor-pusat").status_code == 403
+
+
+def test_central_history_fills_every_panel_with_database_numbers(db, settings):
+    from sqlalchemy import func, select
+
+    from ktpel.reports.central_history import write_central_history
+    from ktpel.reports.sources import table
+
+    written = write_central_history(db)
+    assert written > 1000 and write_central_history(db) == 0  # idempotent
+    c = client_for(create_app(settings=settings, side="central", db=db), Role.AUDITOR)
+    body = c.get("/api/v1/dasbor-pusat").json()
+    for name in ("kabupaten", "throughput", "latensi_tahap", "adjudikasi", "pasangan_ganda"):
+        assert body["panels"][name]["rows"], name
+    records = table("central_records")
+    reports = table("printed_reports")
+    with db.unit_of_work() as s:
+        received = dict(s.execute(select(records.c.office_code, func.count()).group_by(records.c.office_code)).all())
+        printed = dict(s.execute(select(reports.c.office_code, func.count()).group_by(reports.c.office_code)).all())
+        waiting = s.scalar(select(func.count()).select_from(table("central_adjudications"))
+                           .where(table("central_adjudications").c.decided_at.is_(None)))
+    rows = {r["kode"]: r for r in body["panels"]["kabupaten"]["rows"]}
+    assert {k: r["diterima"] for k, r in rows.items()} == received
+    assert all(rows[k]["dicetak"] == n for k, n in printed.items())
+    assert all(r["blanko"] is not None and r["backlog"] >= 0 for r in rows.values())
+    assert sum(r["jumlah"] for r in body["panels"]["adjudikasi"]["rows"]) == waiting
+    page = c.get("/dasbor-pusat")
+    assert page.status_code == 200 and "chart-kabupaten" in page.text and "Kabupaten Lampung Selatan" in page.text
+    xlsx = c.get("/dasbor-pusat/ekspor/kabupaten.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    metrics = c.get("/metrics").text
+    assert f"ktpel_adjudication_backlog {float(waiting)}" in metrics and "ktpel_pipeline_oldest_seconds" in metrics

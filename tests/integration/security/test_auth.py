@@ -147,7 +147,18 @@ def test_oversized_body_gets_413_with_a_clear_message(app, db, settings):
             yield b"y" * (1024 * 1024)
     streamed = client.post("/api/v1/me", content=chunks(), headers={"X-CSRF-Token": client.csrf})
     assert streamed.status_code == 413
-    assert len(_audit(db, "request.too_large")) == 2
+    # a bearer-token client (no CSRF, body not needed for a token check) is bounded just the same
+    with db.unit_of_work() as s:
+        _, secret = service.issue_token(s, username=client.username)
+    api = TestClient(app)
+    by_token = api.post("/api/v1/me", content=chunks(), headers={"Authorization": f"Bearer {secret}"})
+    assert by_token.status_code == 413 and by_token.json()["code"] == "body_too_large"
+    assert len(_audit(db, "request.too_large")) == 3
+    # NUL characters (PostgreSQL refuses them in text) are a 400, not a crash
+    nul = api.post("/api/v1/me", content=b'{"q": "a\\u0000b"}',
+                   headers={"Authorization": f"Bearer {secret}", "content-type": "application/json"})
+    assert nul.status_code == 400 and nul.json()["code"] == "bad_characters"
+    assert api.get("/api/v1/me?x=%00", headers={"Authorization": f"Bearer {secret}"}).status_code == 400
 
 
 def test_bearer_tokens_work_and_forged_expired_revoked_are_refused(app, db):

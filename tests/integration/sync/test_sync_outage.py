@@ -84,3 +84,30 @@ def test_sync_page_requires_an_office_role(linked, db, office_settings):
     supervisor = authed_client(app, db, Role.SUPERVISOR)
     r = supervisor.post("/sinkron/demo/pusat", data={"csrf_token": supervisor.csrf}, follow_redirects=False)
     assert r.status_code == 404
+
+
+def failing_hook(session, *, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
+    from ktpel.store.schema.core import DomainEventRow
+
+    session.add(DomainEventRow(name="hook.partial", subject_id="x", data={}))
+    session.flush()
+    raise RuntimeError("hook bug")
+
+
+def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
+    from sqlalchemy import func
+
+    from ktpel.store.schema.core import DomainEventRow
+    from ktpel.sync.outage import record_failure, record_success
+
+    ended.clear()
+    monkeypatch.setattr("ktpel.sync.outage.ENDED_HOOKS", [f"{__name__}:failing_hook", f"{__name__}:remember_end"])
+    with db.unit_of_work() as s:
+        record_failure(s, cause="test", next_attempt_at=None)
+    with db.unit_of_work() as s:
+        closed = record_success(s)
+    assert closed is not None and ended == [closed.id]
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(DomainEventRow)
+                        .where(DomainEventRow.name == "hook.partial")) == 0  # its savepoint rolled back
+        assert current_state(s).reachable

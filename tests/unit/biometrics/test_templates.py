@@ -27,6 +27,13 @@ def test_finger_template_round_trip_keeps_minutiae():
     assert (back.width, back.height, back.finger_position, back.quality) == (388, 374, 2, 77.0)
 
 
+def test_real_template_round_trip_keeps_orientation_field(finger_templates):
+    t = finger_templates["101_1"]
+    back = template_from_bytes(t.to_bytes())
+    assert t.orientation is not None and np.array_equal(back.orientation, t.orientation)
+    assert back.orientation_block == t.orientation_block
+
+
 def test_face_template_round_trip():
     t = FaceTemplate(np.random.default_rng(0).standard_normal(128), "m1", 88.0)
     back = template_from_bytes(t.to_bytes())

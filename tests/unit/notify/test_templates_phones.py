@@ -98,3 +98,23 @@ def test_backoff_doubles_is_capped_and_honours_retry_after():
     assert 27 <= d1 <= 33 and 108 <= d3 <= 132
     assert backoff(attempts=30, base_s=30) <= MAX_BACKOFF_S * 1.1
     assert backoff(attempts=1, base_s=30, retry_after=600) == 600
+
+
+def test_unknown_channel_in_settings_is_a_typed_error():
+    from ktpel.notify.channels import channel_for
+    from ktpel.notify.errors import UnknownChannel
+
+    with pytest.raises(UnknownChannel, match="pigeon"):
+        channel_for(Settings(notify_channel="pigeon"))
+
+
+def test_delivery_report_shapes_are_read_and_untracked_statuses_dropped():
+    from ktpel.notify.delivery import reports_from
+
+    generic = reports_from([{"id": "m1", "status": "DELIVERED"}, {"id": "m2", "status": "queued"}, {"status": "read"}])
+    assert [(r.ref, r.status) for r in generic] == [("m1", "DELIVERED")]
+    wa = reports_from({"entry": [{"changes": [{"value": {"statuses": [
+        {"id": "wamid.1", "biz_opaque_callback_data": "m9", "status": "failed", "errors": [{"title": "blocked"}]},
+        {"id": "wamid.2", "status": "sent"}]}}]}]})
+    assert [(r.ref, r.status, r.error) for r in wa] == [("m9", "UNDELIVERED", "blocked")]
+    assert reports_from("nonsense") == [] and reports_from({"id": "m3", "status": "read"})[0].status == "READ"

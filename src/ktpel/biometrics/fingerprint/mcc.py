@@ -31,8 +31,9 @@ DTOL = 14.0
 ATOL = np.pi / 6
 KMIN = 12
 HULL_PAD = 8.0
-CONSOLIDATE = 4
-ORIENT_GAIN = 8.0
+CONSOLIDATE = 2
+REFINE = 1
+ORIENT_GAIN = 12.0
 ORIENT_REF = 0.8
 ORIENT_MIN_BLOCKS = 5
 
@@ -141,6 +142,31 @@ def _inside(pts: np.ndarray, hull: np.ndarray, pad: float) -> np.ndarray:
     return (cr >= -pad).all(axis=1)
 
 
+def _pair_weight(fa: Features, fb: Features, sim: np.ndarray, phi: float, t_x: float, t_y: float
+                 ) -> tuple[float, np.ndarray]:
+    """Consolidated weight of one alignment and the (n_a, n_b) mask of paired minutiae."""
+    c, s = np.cos(phi), np.sin(phi)
+    tx = c * fa.xy[:, 0] - s * fa.xy[:, 1] + t_x
+    ty = s * fa.xy[:, 0] + c * fa.xy[:, 1] + t_y
+    d2 = (tx[:, None] - fb.xy[None, :, 0]) ** 2 + (ty[:, None] - fb.xy[None, :, 1]) ** 2
+    close = (d2 < DTOL**2) & (np.abs(angdiff(fa.theta[:, None] + phi, fb.theta[None, :])) < ATOL)
+    w = np.where(close, np.maximum(sim, 0.0) * (1.0 - 0.5 * np.sqrt(d2) / DTOL), 0.0)
+    return float(min(w.max(1).sum(), w.max(0).sum())), close & (w == w.max(1, keepdims=True)) & (w > 0)
+
+
+def _refine(fa: Features, fb: Features, pairs: np.ndarray) -> tuple[float, float, float] | None:
+    """Least-squares rigid transform from paired minutiae (Kabsch in 2-D), None if under 3 pairs."""
+    ia, ib = np.nonzero(pairs)
+    if len(ia) < 3:
+        return None
+    pa, pb = fa.xy[ia], fb.xy[ib]
+    ca, cb = pa.mean(0), pb.mean(0)
+    qa, qb = pa - ca, pb - cb
+    phi = float(np.arctan2(np.sum(qa[:, 0] * qb[:, 1] - qa[:, 1] * qb[:, 0]), np.sum(qa * qb)))
+    c, s = np.cos(phi), np.sin(phi)
+    return phi, float(cb[0] - (c * ca[0] - s * ca[1])), float(cb[1] - (s * ca[0] + c * ca[1]))
+
+
 def match(fa: Features, fb: Features) -> float:
     """Similarity of two prints, ≥ 0 (0 = nothing in common); symmetric up to ties."""
     return match_detail(fa, fb)[0]
@@ -180,8 +206,16 @@ def match_detail(fa: Features, fb: Features) -> tuple[float, tuple[float, float,
         # p_B = R(phi) p_A + t
         t_x = fb.xy[jj[m], 0] - (c[m] * fa.xy[ii[m], 0] - s[m] * fa.xy[ii[m], 1])
         t_y = fb.xy[jj[m], 1] - (s[m] * fa.xy[ii[m], 0] + c[m] * fa.xy[ii[m], 1])
-        o = _orientation_agreement(fa, fb, float(phi[m]), t_x, t_y)
+        tr = (float(phi[m]), float(t_x), float(t_y))
+        if REFINE:
+            _, pairs = _pair_weight(fa, fb, sim, *tr)
+            ref = _refine(fa, fb, pairs)
+            if ref is not None:
+                w2, _ = _pair_weight(fa, fb, sim, *ref)
+                if w2 > weight:
+                    weight, tr = w2, ref
+        o = _orientation_agreement(fa, fb, *tr)
         score = weight**2 / (max(na_ov, KMIN) * max(nb_ov, KMIN)) * float(np.exp(ORIENT_GAIN * (o - ORIENT_REF)))
         if score > best_score:
-            best_score, best_tr = score, (float(phi[m]), float(t_x), float(t_y))
+            best_score, best_tr = score, tr
     return best_score, best_tr

@@ -34,7 +34,11 @@ def register(app: typer.Typer) -> None:
         names = {r.code: r.name for p in reg.children(None) for r in reg.children(p.code)}
         db = None
         if needs is not None:
-            rows = service.needs_from_csv(needs, names=names)
+            try:
+                rows = service.needs_from_csv(needs, names=names)
+            except (service.NeedsFileInvalid, FileNotFoundError) as exc:
+                console.print(f"[red]✗[/red] {getattr(exc, 'message_id', exc)}")
+                raise typer.Exit(2)
         else:
             from ktpel.store.db import open_database
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from sqlalchemy import select
 
 log = logging.getLogger("ktpel.central.pipeline")
 SECOND_OFFICE = "18.71"
-_started: dict[str, threading.Event] = {}
+_started: dict[str, object] = {}
 
 
 def _second_recording(*, settings, resident, enrollment_id: str) -> dict:  # noqa: ANN001
@@ -84,9 +83,23 @@ def inject_second_office_recording(*, settings, office_db, central_db) -> str | 
     return payload["resident"]["nik"]
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when the demo process dies, even by kill -9."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_demo_pipeline(*, settings, office_db, console=None) -> list:  # noqa: ANN001
-    """Demo step: a pipeline worker thread over the demo central, and the data-ganda scenario."""
-    from ktpel.central.pipeline.worker import Worker
+    """Demo step: a pipeline worker process over the demo central, and the data-ganda scenario."""
+    import os
+    import subprocess
+    import sys
+
     from ktpel.store.db import open_database
 
     central_db = open_database(settings, name="central")
@@ -95,16 +108,23 @@ def start_demo_pipeline(*, settings, office_db, console=None) -> list:  # noqa: 
     except Exception as exc:  # noqa: BLE001 - the demo still runs without the scenario
         log.warning("demo data-ganda scenario not prepared: %s", exc)
         nik = None
+    finally:
+        central_db.dispose()
     if console is not None and nik:
         console.print(f"[green]✓[/green] pusat: rekaman kedua (kantor {SECOND_OFFICE}, NIK {nik}) dari penduduk "
                       "demo pertama — lihat /adjudikasi di pusat (data ganda)")
     key = str(settings.data_dir)
-    if key not in _started:
-        stop = threading.Event()
-        _started[key] = stop
-        worker = Worker(db=central_db, settings=settings, worker_id="demo-pipeline")
-        threading.Thread(target=worker.run_forever, kwargs={"stop": stop, "poll": 0.5}, daemon=True,
-                         name="ktpel-pipeline").start()
-        if console is not None:
-            console.print("[green]✓[/green] pusat: pekerja pipeline berjalan (pipeline worker running)")
+    if key in _started:
+        return []
+    # a process of its own: the 1:N search is CPU-bound and must not share the office server's threads
+    env = {k: v for k, v in os.environ.items() if k != "KTPEL_DATABASE_URL"}
+    env.update({"KTPEL_DATA_DIR": str(settings.data_dir), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    log_file = open(settings.data_dir / "pipeline.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "ktpel.cli", "central", "worker", "-n", "1"], env=env,
+                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
+    _started[key] = proc
+    if console is not None:
+        console.print(f"[green]✓[/green] pusat: pekerja pipeline berjalan (pipeline worker, pid {proc.pid}, "
+                      f"log {settings.data_dir / 'pipeline.log'})")
     return []

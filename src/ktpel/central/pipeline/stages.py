@@ -143,11 +143,9 @@ def enter_gallery(session: Session, job: PipelineJobRow, ctx: StageContext) -> d
     return {"gallery_seq": take_gallery_seq(session, record=row)}
 
 
-def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
-    """1:N of the face and every finger through the ABIS contract; fused scores and band."""
-    if "gallery_seq" not in job.results.get("gallery", {}):
-        return {"skipped": True, "decision": Band.NO_HIT.value, "candidates": []}
-    row = session.get(NationalRecordRow, job.record_id)
+def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
+    """The 1:N search itself: refresh the gallery, identify the probe (reads only)."""
+    row = session.get(NationalRecordRow, record_id)
     ctx.mirror.refresh(session)
     probe = [base64.b64decode(v) for v in json.loads(row.templates).values()]
     # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
@@ -155,6 +153,18 @@ def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
     decision = max((Band(c["band"]) for c in cands), key=_band_rank, default=Band.NO_HIT)
     return {"decision": decision.value, "candidates": cands}
+
+
+def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
+    """1:N of the face and every finger through the ABIS contract; fused scores and band.
+
+    The worker runs `search` before this stage's write transaction (SQLite has one writer: intake
+    must not wait seconds behind a search); here the result is only recorded.
+    """
+    if "gallery_seq" not in job.results.get("gallery", {}):
+        return {"skipped": True, "decision": Band.NO_HIT.value, "candidates": []}
+    done = ctx.extra.pop(("search", job.id), None)
+    return done if done is not None else search(session, record_id=job.record_id, ctx=ctx)
 
 
 def _band_rank(b: Band) -> int:

@@ -67,6 +67,7 @@ class Worker:
         while True:
             stage = "?"
             try:
+                self._search_ahead(job_id)
                 with self.db.unit_of_work() as s:
                     job = queue.hold(s, job_id=job_id, worker_id=self.worker_id)
                     stage = job.stage
@@ -112,6 +113,18 @@ class Worker:
             else:
                 if job.stage == queue.DONE:
                     return JobOutcome(job_id, queue.FINISHED, job.outcome)
+
+    def _search_ahead(self, job_id: int) -> None:
+        """Run the biometric search outside the stage's write transaction (results kept in ctx)."""
+        from ktpel.central.pipeline.stages import search
+        from ktpel.store.schema.central import PipelineJobRow
+
+        with self.db.unit_of_work() as s:
+            job = s.get(PipelineJobRow, job_id)
+            if job is None or job.stage != "biometric" or job.worker_id != self.worker_id \
+                    or "gallery_seq" not in job.results.get("gallery", {}):
+                return
+            self.ctx.extra[("search", job_id)] = search(s, record_id=job.record_id, ctx=self.ctx)
 
     def _record_failure(self, job_id: int, *, stage: str) -> None:
         try:
@@ -160,6 +173,9 @@ def run_workers(*, settings: Settings, n: int, name: str = "central", stop_after
 
     from ktpel.store.db import open_database
 
+    # one BLAS thread per worker: N processes on few cores must not each spawn a thread per core
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     db = open_database(settings, name=name)  # migrate once, before the workers start
     if db.is_sqlite and n > 1:
         log.warning("SQLite has one writer: running 1 worker instead of %d", n)

@@ -1,21 +1,19 @@
-"""Recording a resident at the counter (perekaman): check, capture, quality, approval, outbox packet.
+"""Recording a resident at the counter (perekaman): check, store, approve, queue, and read back.
 
-Heavy work (image decoding, template extraction) happens before the transaction opens; the transaction
-then writes the enrollment, its captures, phones, corrections, audit entries and the outbox packet
-together, so an error anywhere leaves nothing half-stored.
+Heavy work (image decoding, template extraction; see capture.py) happens before the transaction opens;
+the transaction then writes the enrollment, its captures, phones, corrections, audit entries and the
+outbox packet together, so an error anywhere leaves nothing half-stored.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,10 +28,10 @@ from ktpel.domain.resident import (
 )
 from ktpel.domain.wilayah import RegionRegistry
 from ktpel.office.enrollment import packet
-from ktpel.office.enrollment.policy import (
-    CAPTURE_KINDS, FINGER_KINDS, MAX_UPLOAD_BYTES, CaptureException, RecordingError, UploadTooLarge,
-    approval_reasons, label_id, parse_exception,
+from ktpel.office.enrollment.capture import (  # noqa: F401 - re-exported: views and callers use service.*
+    CaptureForm, CaptureRejected, LowQuality, Upload, _Captured, assess, process_captures,
 )
+from ktpel.office.enrollment.policy import CaptureException, RecordingError, approval_reasons
 from ktpel.office.residents.service import ResidentStatus, get_resident, resident_status
 from ktpel.security.access import Role, User
 from ktpel.security.audit import record_audit
@@ -44,8 +42,6 @@ from ktpel.store.schema.enrollment import (
     EnrollmentApprovalRow, EnrollmentCaptureRow, EnrollmentSubmissionRow,
 )
 
-RECAPTURE_ID = "Silakan rekam ulang."
-RECAPTURE_EN = "Please capture again."
 CORRECTABLE = ("name", "birth_place", "birth_date", "sex", "blood_type", "street", "rt", "rw",
                "village_code", "religion", "marital_status", "occupation", "citizenship")
 
@@ -57,46 +53,9 @@ class AlreadyRecorded(KtpelError):
     http_status = 409
 
 
-class CaptureRejected(RecordingError):
-    """The biometric engine could not use an image (not an image, no face, blank fingerprint …)."""
-
-    code = "capture_rejected"
-
-
-class LowQuality(RecordingError):
-    """Quality below the threshold and not accepted by override."""
-
-    code = "low_quality"
-
-
 class ApprovalRefused(KtpelError):
     code = "approval_refused"
     http_status = 403
-
-
-# -- input ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Upload:
-    """One uploaded file as the counter received it."""
-
-    data: bytes
-    filename: str = ""
-    content_type: str = ""
-
-
-@dataclass
-class CaptureForm:
-    """Everything captured at the counter for one resident (the web form and the API fill the same)."""
-
-    nik: str
-    form_token: str
-    face: Upload | None = None
-    fingers: dict[int, Upload] = field(default_factory=dict)
-    signature: Upload | None = None
-    exceptions: dict[str, dict | str] = field(default_factory=dict)
-    corrections: dict[str, str] = field(default_factory=dict)
-    phones: list[tuple[str, bool]] = field(default_factory=list)  # (number, consent)
-    override_low_quality: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,15 +66,6 @@ class RecordingResult:
     quality: dict
     approval_reasons: list[str]
     created: bool  # False when a repeated submit found the first enrollment
-
-
-@dataclass
-class _Captured:
-    kind: str
-    upload: Upload
-    content_type: str
-    template: bytes | None
-    quality: dict
 
 
 # -- finding and checking ------------------------------------------------------------------------------
@@ -136,131 +86,6 @@ def check_can_record(session: Session, *, resident_id: int) -> ResidentStatus:
             "re-recording is only allowed after a failed (EFAC) recording.",
         )
     return status
-
-
-def assess(kind: str, data: bytes) -> dict:
-    """Live quality of one capture: score, ok, reasons, and a re-capture prompt when below threshold."""
-    from ktpel.biometrics import get_engine
-
-    _check_size(kind, data)
-    engine = get_engine()
-    report = engine.face_quality(data) if kind == "face" else engine.finger_quality(data)
-    out = {"kind": kind, "score": round(float(report.score), 1), "ok": bool(report.ok),
-           "reasons": list(report.reasons)}
-    if not report.ok:
-        out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
-        out["prompt_en"] = f"{kind} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
-    return out
-
-
-# -- capture processing (outside the transaction) -------------------------------------------------------
-def _check_size(kind: str, data: bytes) -> None:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadTooLarge(kind=kind, size=len(data))
-    if not data:
-        raise CaptureRejected(f"Berkas {label_id(kind)} kosong. {RECAPTURE_ID}",
-                              f"The {kind} file is empty. {RECAPTURE_EN}", code="empty_upload")
-
-
-def _rejected(kind: str, err) -> CaptureRejected:  # noqa: ANN001 - a BiometricError
-    return CaptureRejected(
-        f"{label_id(kind).capitalize()}: {err.message_id} {RECAPTURE_ID}",
-        f"{kind}: {err.message_en} {RECAPTURE_EN}",
-        code=err.code,
-    )
-
-
-def _image_type(kind: str, data: bytes) -> str:
-    """Content type of an image, refusing anything PIL cannot fully decode (truncated files too)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = (img.format or "").lower()
-            img.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise CaptureRejected(
-            f"Berkas {label_id(kind)} bukan gambar yang dapat dibaca (rusak atau terpotong). {RECAPTURE_ID}",
-            f"The {kind} file is not a readable image (corrupt or truncated). {RECAPTURE_EN}",
-            code="not_an_image",
-        ) from None
-    return {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp",
-            "ppm": "image/x-portable-graymap", "webp": "image/webp", "gif": "image/gif"}.get(
-        fmt, "application/octet-stream")
-
-
-def _biometric(kind: str, upload: Upload, *, override: bool, overridden: list[str]) -> _Captured:
-    from ktpel.biometrics import BiometricError, get_engine
-
-    _check_size(kind, upload.data)
-    content_type = _image_type(kind, upload.data)
-    engine = get_engine()
-    try:
-        if kind == "face":
-            template = engine.extract_face(upload.data).to_bytes()
-        else:
-            position = int(kind.removeprefix("finger_"))
-            template = engine.extract_finger(upload.data, finger_position=position).to_bytes()
-    except BiometricError as err:
-        raise _rejected(kind, err) from None
-    quality = assess(kind, upload.data)
-    if not quality["ok"]:
-        if not override:
-            raise LowQuality(
-                f"{quality['prompt_id']} Alasan: {'; '.join(quality['reasons']) or '-'}. "
-                "Atau centang 'terima kualitas rendah' (perlu persetujuan supervisor).",
-                f"{quality['prompt_en']} Or tick 'accept low quality' (needs supervisor approval).",
-            )
-        quality["overridden"] = True
-        overridden.append(kind)
-    return _Captured(kind, upload, content_type, template, quality)
-
-
-def _signature(upload: Upload) -> _Captured:
-    _check_size("signature", upload.data)
-    content_type = _image_type("signature", upload.data)
-    with Image.open(io.BytesIO(upload.data)) as img:
-        gray = img.convert("L")
-        lo, hi = gray.getextrema()
-    if hi - lo < 40:  # a blank pad: nothing was drawn
-        raise CaptureRejected(f"Tanda tangan kosong. {RECAPTURE_ID}", f"The signature is blank. {RECAPTURE_EN}",
-                              code="blank_signature")
-    return _Captured("signature", upload, content_type, None, {"ok": True})
-
-
-def _process_captures(form: CaptureForm) -> tuple[list[_Captured], dict[str, CaptureException], list[str]]:
-    """Validate and extract every item; raise on the first one the counter must redo."""
-    uploads: dict[str, Upload | None] = {"face": form.face, "signature": form.signature}
-    uploads.update({f"finger_{p}": u for p, u in form.fingers.items()})
-    unknown = set(form.exceptions) - set(CAPTURE_KINDS)
-    if unknown:
-        raise RecordingError(f"Jenis rekaman tidak dikenal: {', '.join(sorted(unknown))}.",
-                             f"Unknown capture items: {', '.join(sorted(unknown))}.", code="unknown_item")
-    exceptions: dict[str, CaptureException] = {}
-    for kind in CAPTURE_KINDS:
-        exc = parse_exception(kind, form.exceptions.get(kind))
-        has_upload = uploads.get(kind) is not None and len(uploads[kind].data) > 0
-        if exc is not None and kind == "face":
-            raise RecordingError("Foto wajah wajib direkam.", "A face photo is required.", code="face_required")
-        if exc is not None and has_upload:
-            raise RecordingError(
-                f"{label_id(kind).capitalize()} diunggah sekaligus ditandai tidak direkam: pilih salah satu.",
-                f"{kind} is both uploaded and declared not captured: choose one.", code="exception_conflict")
-        if exc is None and not has_upload:
-            raise RecordingError(
-                f"{label_id(kind).capitalize()} belum direkam: unggah/pindai, atau tandai "
-                "tidak ada/cedera dengan alasannya.",
-                f"{kind} is not captured: upload/scan it, or declare it missing/injured with a reason.",
-                code="capture_missing")
-        if exc is not None:
-            exceptions[kind] = exc
-    overridden: list[str] = []
-    captured = []
-    for kind in ("face", *FINGER_KINDS):
-        if kind not in exceptions:
-            captured.append(_biometric(kind, uploads[kind], override=form.override_low_quality,
-                                       overridden=overridden))
-    if "signature" not in exceptions:
-        captured.append(_signature(form.signature))
-    return captured, exceptions, overridden
 
 
 # -- demographics and phones ---------------------------------------------------------------------------
@@ -389,7 +214,7 @@ def record_enrollment(
         corrected = _domain_resident(row, form.corrections)
     validate_resident(corrected, regions=regions)
     phones = [(parse_phone(n), consent) for n, consent in form.phones if n.strip()]
-    captured, exceptions, overridden = _process_captures(form)
+    captured, exceptions, overridden = process_captures(form)
     reasons = approval_reasons(exceptions=exceptions, overridden=overridden)
     try:
         with db.unit_of_work() as s:
@@ -563,7 +388,8 @@ def new_form_token() -> str:
 __all__ = [
     "AlreadyRecorded", "ApprovalRefused", "CaptureForm", "CaptureRejected", "LowQuality", "RecordingResult",
     "Upload", "ValidationFailed", "approve_enrollment", "assess", "check_can_record", "enrolled_images",
-    "enrolled_templates", "get_enrollment", "new_form_token", "parse_phone", "record_enrollment",
+    "capture_from_json", "enrolled_templates", "get_enrollment", "new_form_token", "parse_phone",
+    "receipt_pdf", "record_enrollment",
 ]
 
 

@@ -14,6 +14,7 @@ from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
 from ktpel.notify import outbox
 from ktpel.notify.service import compose_for
+from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import PhoneRow, ResidentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow
 
@@ -40,14 +41,6 @@ class CallClosed(KtpelError):
         super().__init__("Panggilan ini sudah selesai.", "This call is already closed.")
 
 
-def _audit(session: Session, **kwargs) -> None:  # noqa: ANN003
-    try:
-        from ktpel.security.audit import record_audit
-    except ImportError:
-        return
-    record_audit(session, **kwargs)
-
-
 def _local_resident(session: Session, *, nik: str, regency_code: str) -> ResidentRow:
     row = session.scalar(select(ResidentRow).where(ResidentRow.nik == nik.strip(),
                                                    ResidentRow.regency_code == regency_code))
@@ -68,7 +61,7 @@ def add_turned_away(session: Session, *, nik: str, regency_code: str, actor: str
     row = TurnedAwayRow(resident_id=resident.id, added_by=actor, added_at=utcnow())
     session.add(row)
     session.flush()
-    _audit(session, actor=actor, action="notify.turned_away_added", subject=f"resident:{resident.id}",
+    record_audit(session, actor=actor, action="notify.turned_away_added", subject=f"resident:{resident.id}",
            after={"turned_away_id": row.id}, source_ip=source_ip)
     return row
 
@@ -142,7 +135,7 @@ def record_call(session: Session, *, call_id: int, outcome: str, note: str = "",
     if outcome != "NO_ANSWER":
         row.state, row.closed_at = outcome, utcnow()
     session.flush()
-    _audit(session, actor=actor, action="notify.call_logged", subject=f"call:{row.id}",
+    record_audit(session, actor=actor, action="notify.call_logged", subject=f"call:{row.id}",
            after={"outcome": outcome, "state": row.state}, source_ip=source_ip)
     return row
 
@@ -159,6 +152,7 @@ class MessageLine:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    delivery: str | None = None
 
 
 def recent_messages(session: Session, *, regency_code: str, state: str | None = None,
@@ -169,7 +163,7 @@ def recent_messages(session: Session, *, regency_code: str, state: str | None = 
     if state:
         base = base.where(NotifyMessageRow.state == state)
     lines = [MessageLine(m.id, nik, m.trigger, _mask(m.recipient), m.channel or "-", m.state, m.attempts,
-                         m.last_error, m.created_at, m.sent_at)
+                         m.last_error, m.created_at, m.sent_at, m.delivery)
              for m, nik in session.execute(base.order_by(NotifyMessageRow.created_at.desc()).limit(limit)).all()]
     counts = dict(session.execute(
         select(NotifyMessageRow.state, func.count()).join(ResidentRow, ResidentRow.id == NotifyMessageRow.resident_id)
@@ -190,5 +184,5 @@ def retry_failed(session: Session, *, message_id: str, actor: str, source_ip: st
         raise KtpelError("Hanya pesan yang gagal dapat dikirim ulang.", "Only failed messages can be retried.",
                          code="message_not_failed")
     row.state, row.attempts, row.next_attempt_at = outbox.PENDING, 0, utcnow()
-    _audit(session, actor=actor, action="notify.message_retried", subject=f"message:{row.id}",
+    record_audit(session, actor=actor, action="notify.message_retried", subject=f"message:{row.id}",
            source_ip=source_ip)

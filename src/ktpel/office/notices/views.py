@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
+import json
+
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
+from ktpel.notify import delivery
 from ktpel.notify import service as notify_service
 from ktpel.notify import templates as tpl
 from ktpel.office.notices import service
-from ktpel.security.access import OFFICE_ROLES, Role, User, requires
+from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
 from ktpel.web.app import redirect
 from ktpel.web.templating import render
 
@@ -97,7 +103,7 @@ def outbox_api(request: Request, status: str | None = None, user: User = Depends
     return {"counts": counts, "items": [{
         "id": m.id, "trigger": m.trigger, "recipient": m.recipient, "channel": m.channel, "state": m.state,
         "attempts": m.attempts, "last_error": m.last_error, "created_at": m.created_at.isoformat(),
-        "sent_at": m.sent_at.isoformat() if m.sent_at else None} for m in lines]}
+        "sent_at": m.sent_at.isoformat() if m.sent_at else None, "delivery": m.delivery} for m in lines]}
 
 
 @router.post("/notifikasi/{message_id}/ulang", include_in_schema=False)
@@ -146,3 +152,34 @@ def save_template_api(trigger: str, request: Request, body: dict, user: User = D
         t = notify_service.save_template(s, trigger=trigger, body_id=str(body.get("body_id", "")),
                                          body_en=str(body.get("body_en", "")), actor=user.username)
     return {"trigger": t.trigger, "body_id": t.body_id, "body_en": t.body_en}
+
+
+# called by the SMS/WhatsApp provider, authenticated by the body's HMAC: no user role may call it
+@router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)])
+async def delivery_reports(request: Request) -> dict:
+    """Provider webhook (HMAC-signed, see ktpel.notify.delivery): delivered / read / undelivered."""
+    body = await request.body()
+    settings = request.app.state.settings
+    header = request.headers.get("x-hub-signature-256") or request.headers.get("x-ktpel-signature")
+    delivery.verify_signature(secret=settings.notify_webhook_secret, body=body, header=header)
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        raise KtpelError("Isi laporan bukan JSON.", "The report body is not JSON.", code="webhook_body_invalid") from None
+    reports = delivery.reports_from(payload)
+
+    def apply() -> int:
+        with request.app.state.db.unit_of_work() as s:
+            return delivery.apply_reports(s, reports=reports)
+
+    return {"received": len(reports), "updated": await run_in_threadpool(apply)}
+
+
+@router.get("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)])
+def delivery_reports_handshake(request: Request) -> Response:
+    """WhatsApp's subscription check: echo `hub.challenge` when `hub.verify_token` is our secret."""
+    q = request.query_params
+    secret = request.app.state.settings.notify_webhook_secret
+    if not secret or q.get("hub.mode") != "subscribe" or not hmac.compare_digest(q.get("hub.verify_token", ""), secret):
+        return Response(status_code=401)
+    return Response(q.get("hub.challenge", ""), media_type="text/plain")

@@ -29,7 +29,7 @@ from ktpel.printing.card import layout, render_pdf, render_png
 from ktpel.printing.drivers import PrintingConfig, get_driver
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
-from ktpel.store.schema.printing import BlankRow, PrintingSettingRow, PrintJobRow, PrintQueueRow
+from ktpel.store.schema.printing import PrintingSettingRow, PrintJobRow, PrintQueueRow
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "printing" / "policies" / "default.yaml"
 
@@ -207,7 +207,8 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
     today = today or utcnow().date()
     only_present = present_only(session)
     rows = session.execute(
-        select(CardRow.id, CardRow.created_at, ResidentRow.nik, ResidentRow.name, ResidentRow.birth_date,
+        # names are encrypted at rest: decrypt only the rows shown, not every print-ready resident
+        select(CardRow.id, CardRow.created_at, ResidentRow.nik, ResidentRow.id, ResidentRow.birth_date,
                PrintQueueRow.classes, PrintQueueRow.arrived_at, PrintQueueRow.present, PrintQueueRow.via,
                PrintQueueRow.left_at, PrintQueueRow.appointment_on)
         .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
@@ -216,7 +217,7 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
                ResidentRow.revoked.is_(False))
     ).all()
     candidates, info, not_present = [], {}, 0
-    for (card_id, created, nik, name, birth, classes, arrived, present, via, left, appt) in rows:
+    for (card_id, created, nik, resident_id, birth, classes, arrived, present, via, left, appt) in rows:
         in_queue = arrived is not None and left is None
         here = in_queue and (present or (via == "appointment" and appt is not None and appt <= today))
         if not here:
@@ -226,11 +227,17 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
         codes = tuple(classes or ()) + tuple(policy.automatic_classes(birth_date=birth, today=today))
         candidates.append(Candidate(card_id=card_id, classes=codes, print_ready_on=created.date(),
                                     arrived_at=arrived or created, present=here))
-        info[card_id] = (nik, name, birth, codes, via or "-")
+        info[card_id] = (nik, resident_id, birth, codes, via or "-")
     stock = ledger.stock(session, reserve_share=policy.urgent_reserve_share, today=today)
     ranked = rank(candidates, policy=policy, today=today, available=stock.available - stock.reserved,
                   reserve=stock.urgent_reserve, present_only=only_present)
-    entries = [QueueEntry(r, *info[r.candidate.card_id]) for r in ranked[:limit]]
+    shown = ranked[:limit]
+    names = dict(session.execute(select(ResidentRow.id, ResidentRow.name).where(
+        ResidentRow.id.in_([info[r.candidate.card_id][1] for r in shown]))).all()) if shown else {}
+    entries = []
+    for r in shown:
+        nik, resident_id, birth, codes, via = info[r.candidate.card_id]
+        entries.append(QueueEntry(r, nik, names.get(resident_id, ""), birth, codes, via))
     return QueueView(entries=entries, waiting_not_present=not_present, stock=stock, policy=policy,
                      present_only=only_present)
 
@@ -447,6 +454,12 @@ def receive_blanks(session: Session, *, first_serial: str, last_serial: str, act
     return batch
 
 
+def return_blank(session: Session, *, serial: str, actor: str, source_ip: str | None = None) -> None:
+    """Send an unused blank back to central (re-allocation to another regency), audited."""
+    ledger.return_blank(session, serial=serial, actor=actor)
+    record_audit(session, actor=actor, action="blanks.returned", subject=f"blank:{serial}", source_ip=source_ip)
+
+
 def apply_blanks_allocated(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
     """Office side of `blanks.allocated`: central's batch for this office is booked into the ledger once."""
     if not data.get("first_serial") or not int(data.get("count") or 0):
@@ -457,8 +470,15 @@ def apply_blanks_allocated(session: Session, *, seq: int, kind: str, subject_id:
                  after={"first": data["first_serial"], "last": data["last_serial"], "count": data["count"]})
 
 
-def cards_with_blanks(session: Session, *, serials: list[str]) -> dict[str, str]:
-    return dict(session.execute(select(BlankRow.serial, BlankRow.state).where(BlankRow.serial.in_(serials))).all())
+def report_states(session: Session, *, jobs: list[PrintJobRow]) -> dict[str, str]:
+    """Where each printed job's `card.printed` report stands in the outbox: QUEUED, or SENT (central signed)."""
+    ids = [j.report_packet_id for j in jobs if j.report_packet_id]
+    if not ids or importlib.util.find_spec("ktpel.store.schema.sync") is None:
+        return {}
+    from ktpel.store.schema.sync import OutboxRow
+
+    return dict(session.execute(select(OutboxRow.packet_id, OutboxRow.state)
+                                .where(OutboxRow.packet_id.in_(ids))).all())
 
 
 __all__ = [

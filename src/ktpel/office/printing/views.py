@@ -36,6 +36,7 @@ NOTICES = {
     "aturan": ("Aturan cetak diubah.", "Printing rule changed."),
     "diserahkan": ("Sidik jari cocok: kartu diserahkan.", "Fingerprint matched: card handed over."),
     "keluar": ("Penduduk keluar dari antrean.", "The resident left the queue."),
+    "kembali": ("Blanko dicatat dikembalikan ke pusat.", "Blank recorded as returned to central."),
 }
 
 
@@ -58,8 +59,10 @@ def _queue_page(request: Request, *, error: KtpelError | None = None, status: in
         view = service.print_queue(s, regency_code=settings.office_regency, policy=policy)
         jobs = service.open_jobs(s)
         recent = service.recent_jobs(s, limit=10)
+        reports_state = service.report_states(s, jobs=recent)
     return render(request, "printing/queue.html", {
         "view": view, "jobs": jobs, "recent": recent, "error": error, "reasons": list(SpoilReason),
+        "reports_state": reports_state,
         "notice": NOTICES.get(request.query_params.get("ok", "")),
     }, status_code=status)
 
@@ -227,6 +230,17 @@ async def spoil(serial: str, request: Request, user: User = Depends(managers)): 
         err = exc if isinstance(exc, KtpelError) else KtpelError("Alasan tidak dikenal.", "Unknown reason.")
         return _blanks_page(request, error=err, status=status_for(err))
     return _back("/blanko", "rusak")
+
+
+@router.post("/blanko/{serial}/kembali", include_in_schema=False)
+def give_back(serial: str, request: Request, user: User = Depends(managers)):  # noqa: ANN201
+    """An unused blank sent back to central."""
+    try:
+        with request.app.state.db.unit_of_work() as s:
+            service.return_blank(s, serial=serial, actor=user.username, source_ip=_ip(request))
+    except KtpelError as exc:
+        return _blanks_page(request, error=exc, status=status_for(exc))
+    return _back("/blanko", "kembali")
 
 
 @router.get("/blanko/rekonsiliasi.csv", include_in_schema=False, dependencies=[Depends(managers)])

@@ -38,6 +38,9 @@ class NotifyMessageRow(Base):
     provider_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # what the provider reported after accepting it (delivery report webhook): DELIVERED | READ | UNDELIVERED
+    delivery: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    delivery_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (Index("ix_notify_messages_due", "state", "next_attempt_at"),)
 

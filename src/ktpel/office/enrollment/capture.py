@@ -1,0 +1,197 @@
+"""Checking captured files before anything is stored: size, decodability, quality, template extraction.
+
+Runs outside any transaction (it is the slow part: seconds of image work); cheap checks on every file come
+first so a bad file is reported before the extraction starts.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image, UnidentifiedImageError
+
+from ktpel.office.enrollment.policy import (
+    CAPTURE_KINDS, FINGER_KINDS, MAX_UPLOAD_BYTES, CaptureException, RecordingError, UploadTooLarge, label_id,
+    parse_exception,
+)
+
+RECAPTURE_ID = "Silakan rekam ulang."
+RECAPTURE_EN = "Please capture again."
+
+
+class CaptureRejected(RecordingError):
+    """The biometric engine could not use an image (not an image, no face, blank fingerprint …)."""
+
+    code = "capture_rejected"
+
+
+class LowQuality(RecordingError):
+    """Quality below the threshold and not accepted by override."""
+
+    code = "low_quality"
+
+
+# -- input ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file as the counter received it."""
+
+    data: bytes
+    filename: str = ""
+    content_type: str = ""
+
+
+@dataclass
+class CaptureForm:
+    """Everything captured at the counter for one resident (the web form and the API fill the same)."""
+
+    nik: str
+    form_token: str
+    face: Upload | None = None
+    fingers: dict[int, Upload] = field(default_factory=dict)
+    signature: Upload | None = None
+    exceptions: dict[str, dict | str] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)
+    phones: list[tuple[str, bool]] = field(default_factory=list)  # (number, consent)
+    override_low_quality: bool = False
+
+
+@dataclass
+class _Captured:
+    kind: str
+    upload: Upload
+    content_type: str
+    template: bytes | None
+    quality: dict
+
+
+def assess(kind: str, data: bytes) -> dict:
+    """Live quality of one capture: score, ok, reasons, and a re-capture prompt when below threshold."""
+    from ktpel.biometrics import get_engine
+
+    _check_size(kind, data)
+    engine = get_engine()
+    report = engine.face_quality(data) if kind == "face" else engine.finger_quality(data)
+    out = {"kind": kind, "score": round(float(report.score), 1), "ok": bool(report.ok),
+           "reasons": list(report.reasons)}
+    if not report.ok:
+        out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
+        out["prompt_en"] = f"{kind} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
+    return out
+
+
+# -- capture processing (outside the transaction) -------------------------------------------------------
+def _check_size(kind: str, data: bytes) -> None:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(kind=kind, size=len(data))
+    if not data:
+        raise CaptureRejected(f"Berkas {label_id(kind)} kosong. {RECAPTURE_ID}",
+                              f"The {kind} file is empty. {RECAPTURE_EN}", code="empty_upload")
+
+
+def _rejected(kind: str, err) -> CaptureRejected:  # noqa: ANN001 - a BiometricError
+    return CaptureRejected(
+        f"{label_id(kind).capitalize()}: {err.message_id} {RECAPTURE_ID}",
+        f"{kind}: {err.message_en} {RECAPTURE_EN}",
+        code=err.code,
+    )
+
+
+def _image_type(kind: str, data: bytes) -> str:
+    """Content type of an image, refusing anything PIL cannot fully decode (truncated files too)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = (img.format or "").lower()
+            img.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise CaptureRejected(
+            f"Berkas {label_id(kind)} bukan gambar yang dapat dibaca (rusak atau terpotong). {RECAPTURE_ID}",
+            f"The {kind} file is not a readable image (corrupt or truncated). {RECAPTURE_EN}",
+            code="not_an_image",
+        ) from None
+    return {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp",
+            "ppm": "image/x-portable-graymap", "webp": "image/webp", "gif": "image/gif"}.get(
+        fmt, "application/octet-stream")
+
+
+def _biometric(kind: str, upload: Upload, *, content_type: str, override: bool,
+               overridden: list[str]) -> _Captured:
+    from ktpel.biometrics import BiometricError, get_engine
+
+    engine = get_engine()
+    try:
+        if kind == "face":
+            template = engine.extract_face(upload.data).to_bytes()
+        else:
+            position = int(kind.removeprefix("finger_"))
+            template = engine.extract_finger(upload.data, finger_position=position).to_bytes()
+    except BiometricError as err:
+        raise _rejected(kind, err) from None
+    quality = assess(kind, upload.data)
+    if not quality["ok"]:
+        if not override:
+            raise LowQuality(
+                f"{quality['prompt_id']} Alasan: {'; '.join(quality['reasons']) or '-'}. "
+                "Atau centang 'terima kualitas rendah' (perlu persetujuan supervisor).",
+                f"{quality['prompt_en']} Or tick 'accept low quality' (needs supervisor approval).",
+            )
+        quality["overridden"] = True
+        overridden.append(kind)
+    return _Captured(kind, upload, content_type, template, quality)
+
+
+def _signature(upload: Upload) -> _Captured:
+    _check_size("signature", upload.data)
+    content_type = _image_type("signature", upload.data)
+    with Image.open(io.BytesIO(upload.data)) as img:
+        gray = img.convert("L")
+        lo, hi = gray.getextrema()
+    if hi - lo < 40:  # a blank pad: nothing was drawn
+        raise CaptureRejected(f"Tanda tangan kosong. {RECAPTURE_ID}", f"The signature is blank. {RECAPTURE_EN}",
+                              code="blank_signature")
+    return _Captured("signature", upload, content_type, None, {"ok": True})
+
+
+def process_captures(form: CaptureForm) -> tuple[list[_Captured], dict[str, CaptureException], list[str]]:
+    """Validate and extract every item; raise on the first one the counter must redo.
+
+    Returns the captured items, the declared exceptions, and the items whose low quality was accepted.
+    """
+    uploads: dict[str, Upload | None] = {"face": form.face, "signature": form.signature}
+    uploads.update({f"finger_{p}": u for p, u in form.fingers.items()})
+    unknown = set(form.exceptions) - set(CAPTURE_KINDS)
+    if unknown:
+        raise RecordingError(f"Jenis rekaman tidak dikenal: {', '.join(sorted(unknown))}.",
+                             f"Unknown capture items: {', '.join(sorted(unknown))}.", code="unknown_item")
+    exceptions: dict[str, CaptureException] = {}
+    for kind in CAPTURE_KINDS:
+        exc = parse_exception(kind, form.exceptions.get(kind))
+        has_upload = uploads.get(kind) is not None and len(uploads[kind].data) > 0
+        if exc is not None and kind == "face":
+            raise RecordingError("Foto wajah wajib direkam.", "A face photo is required.", code="face_required")
+        if exc is not None and has_upload:
+            raise RecordingError(
+                f"{label_id(kind).capitalize()} diunggah sekaligus ditandai tidak direkam: pilih salah satu.",
+                f"{kind} is both uploaded and declared not captured: choose one.", code="exception_conflict")
+        if exc is None and not has_upload:
+            raise RecordingError(
+                f"{label_id(kind).capitalize()} belum direkam: unggah/pindai, atau tandai "
+                "tidak ada/cedera dengan alasannya.",
+                f"{kind} is not captured: upload/scan it, or declare it missing/injured with a reason.",
+                code="capture_missing")
+        if exc is not None:
+            exceptions[kind] = exc
+    # cheap checks on every file first, so a bad file is reported before seconds of extraction
+    content_types = {}
+    for kind in CAPTURE_KINDS:
+        if kind not in exceptions:
+            _check_size(kind, uploads[kind].data)
+            content_types[kind] = _image_type(kind, uploads[kind].data)
+    captured = [] if "signature" in exceptions else [_signature(form.signature)]
+    overridden: list[str] = []
+    for kind in ("face", *FINGER_KINDS):
+        if kind not in exceptions:
+            captured.append(_biometric(kind, uploads[kind], content_type=content_types[kind],
+                                       override=form.override_low_quality, overridden=overridden))
+    return captured, exceptions, overridden

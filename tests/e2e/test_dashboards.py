@@ -23,9 +23,9 @@ def office(db, settings, regions, names):
     from ktpel.seeding.service import seed_district
     from ktpel.web.app import create_app
 
-    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=900, seed=4,
+    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=700, seed=4,
                   today=dt.date(2026, 11, 29))
-    write_history(db, office_code="18.01")
+    write_history(db, office_code="18.01", weeks=3)
     return _signed_in(create_app(settings=settings, side="office", db=db), Role.HEAD)
 
 
@@ -63,7 +63,7 @@ def test_central_dashboard_charts_match_the_database(db, settings, page, live_se
     from ktpel.reports.sources import table
     from ktpel.web.app import create_app
 
-    write_central_history(db)
+    write_central_history(db, weeks=2)
     srv = live_server(_signed_in(create_app(settings=settings, side="central", db=db), Role.CENTER_ADMIN))
     page.goto(srv.url + "/dasbor-pusat")
     page.wait_for_selector("body[data-charts-ready]", state="attached")

@@ -3,14 +3,17 @@
 Each raw score s is mapped to z = -log10 FMR(s): the measured impostor survival function
 (interpolated between stored quantiles, extrapolated past the largest impostor score with an
 exponential tail fitted to the top of the impostor distribution), capped at Z_CAP.
-Under independence of modalities, the fused z (sum over face and every present finger) is
--log10 of the probability that an impostor reaches all these scores at once, so one pair of
-band thresholds serves any combination of modalities.
+Fusion is Fisher's method: with k modalities present and S = Σ z_i · ln 10, an impostor (whose
+per-modality FMRs are independent uniform p-values) reaches S or more with probability
+p = e^(-S) Σ_{j<k} S^j / j!, and the fused score is -log10 p. It is therefore itself on the
+-log10 FMR scale, whatever the number of fingers, so one pair of band thresholds serves any
+combination of modalities (a plain sum of z would inflate the FMR with every finger added).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -67,8 +70,8 @@ class Calibration:
         return self.modalities[modality].z(raw)
 
     def fuse(self, zs: Mapping[str, float]) -> float:
-        """Sum of normalised scores over the modalities present."""
-        return float(sum(zs.values()))
+        """Fisher combination of the modalities' -log10 FMR into one -log10 FMR."""
+        return fisher(list(zs.values()))
 
     def band(self, fused: float) -> Band:
         if fused >= self.hit_z:
@@ -76,6 +79,20 @@ class Calibration:
         if fused >= self.review_z:
             return Band.REVIEW
         return Band.NO_HIT
+
+
+def fisher(zs: list[float]) -> float:
+    """-log10 of P(Σ -ln U_i ≥ Σ z_i ln 10) for k independent uniforms (Gamma(k, 1) tail)."""
+    k = len(zs)
+    if k == 0:
+        return 0.0
+    s = max(sum(zs), 0.0) * math.log(10)
+    if s == 0.0:
+        return 0.0
+    terms = [j * math.log(s) - math.lgamma(j + 1) for j in range(k)]
+    m = max(terms)
+    log_p = -s + m + math.log(sum(math.exp(t - m) for t in terms))
+    return float(max(0.0, -log_p / math.log(10)))
 
 
 def survival_table(impostor: np.ndarray, *, points: int = 200) -> dict:

@@ -17,17 +17,28 @@ def register(app: typer.Typer) -> None:
         import threading
 
         from ktpel.config import get_settings
+        from ktpel.notify.channels import channel_for
+        from ktpel.notify.errors import UnknownChannel
         from ktpel.notify.sender import run_until_stopped, send_once
         from ktpel.store.db import open_database
 
         settings = get_settings()
         if channel:
             settings = settings.model_copy(update={"notify_channel": channel})
+        try:
+            sender_channel = channel_for(settings)  # a misconfigured channel fails now, not at the first message
+        except UnknownChannel as exc:
+            typer.echo(f"{exc.message_id}\n{exc.message_en}", err=True)
+            raise typer.Exit(2) from None
         db = open_database(settings, name="office")
         if once:
-            report = send_once(db, settings, concurrency=concurrency)
+            try:
+                report = send_once(db, settings, channel=sender_channel, concurrency=concurrency)
+            finally:
+                sender_channel.close()
             print(json.dumps(report.as_dict()))
             raise typer.Exit(0 if report.failed == 0 else 1)
+        sender_channel.close()
         stop = threading.Event()
         try:
             run_until_stopped(db, settings, stop=stop, interval_s=interval)

@@ -46,9 +46,9 @@ def _at(day: dt.date, hour: float) -> dt.datetime:
     return (dt.datetime.combine(day, dt.time(0), tzinfo=WIB) + dt.timedelta(hours=hour)).astimezone(dt.timezone.utc)
 
 
-def _outages(start: dt.date, rng: random.Random) -> list[tuple[dt.datetime, dt.datetime, str]]:
+def _outages(start: dt.date, days: int, rng: random.Random) -> list[tuple[dt.datetime, dt.datetime, str]]:
     causes = ["Jaringan VPN terputus", "Pemeliharaan server pusat", "Listrik padam di kantor"]
-    days = sorted(rng.sample(range(3, 52), 4))
+    days = sorted(rng.sample(range(2, max(6, days - 3)), min(4, max(1, days // 14 + 1))))
     return [(_at(start + dt.timedelta(days=d), 9 + rng.random() * 4),
              _at(start + dt.timedelta(days=d), 9 + rng.random() * 4) + dt.timedelta(hours=rng.choice([3, 8, 26, 50])),
              causes[i % len(causes)]) for i, d in enumerate(days)]
@@ -58,7 +58,7 @@ def simulate(*, resident_ids: list[int], start: dt.date, days: int, now: dt.date
              ) -> tuple[list[_Rec], list[tuple[dt.datetime, int]], list[tuple[dt.datetime, dt.datetime, str]]]:
     """The office's weeks, as timestamps: recordings, central decisions, prints limited by blanks, pickups."""
     rng = random.Random(seed)
-    outages = _outages(start, rng)
+    outages = _outages(start, days, rng)
 
     def after_outage(t: dt.datetime) -> dt.datetime:
         for a, b, _ in outages:

@@ -27,7 +27,7 @@ from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
 from ktpel.sync.office_apply import apply_events
 from ktpel.sync.outage import link, record_failure, record_success
-from ktpel.sync.outbox import QUEUED, SENT, content_of, next_queued, queued_count
+from ktpel.sync.outbox import SENT, next_queued, queued_count
 
 log = logging.getLogger("ktpel.sync.agent")
 

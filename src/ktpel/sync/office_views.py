@@ -79,6 +79,7 @@ def sync_now(request: Request, user: User = Depends(requires(*OFFICE_ROLES))):  
         row = s.get(LinkRow, 1)
         if row is not None:
             row.next_attempt_at = None
+        _audit(s, user=user, action="sync.try_now", subject="central")
     return redirect("/sinkron")
 
 
@@ -91,7 +92,20 @@ def demo_central(request: Request, user: User = Depends(supervisors)):  # noqa: 
     if not request.app.state.settings.demo_mode or control is None:
         raise DemoOnly("Hanya tersedia dalam mode demo.", "Only available in demo mode.")
     if control.running():
+        action = "demo.central_stop"
         control.stop()
     else:
+        action = "demo.central_start"
         control.start()
+    with request.app.state.db.unit_of_work() as s:
+        _audit(s, user=user, action=action, subject="central")
     return redirect("/sinkron")
+
+
+def _audit(session, *, user: User, action: str, subject: str) -> None:  # noqa: ANN001
+    import importlib.util
+
+    if importlib.util.find_spec("ktpel.security.audit") is not None:
+        from ktpel.security.audit import record_audit
+
+        record_audit(session, actor=user.username, action=action, subject=subject)

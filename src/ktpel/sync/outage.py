@@ -18,6 +18,8 @@ from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import LinkRow, OfficeAnnouncementRow, OutageRow
 from ktpel.sync.outbox import queued_count
 
+log = logging.getLogger("ktpel.sync.outage")
+
 ENDED_HOOKS: list[str] = ["ktpel.notify.handlers:on_outage_ended"]
 
 

@@ -38,6 +38,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.central.pipeline.views",
         "ktpel.central.resolution.views",
         "ktpel.reports.metrics",
+        "ktpel.central.allocation.views",
     ],
 }
 

@@ -95,3 +95,39 @@ def test_allocate_command_from_a_needs_file(tmp_path):
     needs.write_text("regency_code,backlog\n18.01,banyak\n")
     result = CliRunner().invoke(app, ["central", "allocate", "--stock", "10", "--needs", str(needs)])
     assert result.exit_code == 2 and "baris 2" in result.output
+
+
+def test_central_allocation_page_proposes_charts_and_publishes(settings, db):
+    import datetime as dt
+
+    from fastapi.testclient import TestClient
+
+    from ktpel.security.access import Role, User
+    from ktpel.store.schema.central import NationalRecordRow
+    from ktpel.web.app import create_app
+
+    with db.unit_of_work() as s:
+        for i, office in enumerate(["18.01"] * 30 + ["18.02"] * 10):
+            s.add(NationalRecordRow(id=f"e{i}", packet_id=f"p{i}", office_code=office, nik=f"{i:016d}",
+                                    name="X", birth_place="Y", birth_date=dt.date(1990, 1, 1), sex="L",
+                                    street="Z", templates="{}", state="PRINT_READY"))
+    app = create_app(settings=settings, side="central", db=db)
+
+    @app.middleware("http")
+    async def as_admin(request, call_next):  # stands in for a signed-in session
+        request.state.user = User(id=1, username="admin-pusat", role=Role.CENTER_ADMIN)
+        return await call_next(request)
+
+    client = TestClient(app)
+    page = client.get("/alokasi-blanko", params={"stok": 20, "mendesak": 0})
+    assert page.status_code == 200 and 'id="allocated">20<' in page.text
+    assert "Kabupaten Lampung Selatan" in page.text
+    chart = client.get("/alokasi-blanko/grafik.png", params={"stok": 20, "mendesak": 0})
+    assert chart.content.startswith(b"\x89PNG")
+    done = client.post("/alokasi-blanko", data={"stok": 20, "mendesak": 0}, follow_redirects=False)
+    assert done.status_code == 303
+    with db.unit_of_work() as s:
+        rows = {r.regency_code: r.blanks for r in s.scalars(select(BlankAllocationRow))}
+    assert rows == {"18.01": 15, "18.02": 5}  # equal cover: half of each backlog
+    # the next proposal sees the published blanks as stock on hand
+    assert 'id="allocated">0<' in client.get("/alokasi-blanko", params={"stok": 0}).text

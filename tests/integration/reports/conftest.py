@@ -1,4 +1,4 @@
-"""An office with eight weeks of simulated history, and clients signed in as a given role."""
+"""An office with three weeks of simulated history, and clients signed in as a given role."""
 
 import datetime as dt
 
@@ -24,8 +24,8 @@ def history_db(db, regions, names):
     from ktpel.reports.history import write_history
     from ktpel.seeding.service import seed_district
 
-    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=900, seed=3,
+    seed_district(db, regions=regions, names=names, regency_code="18.01", residents=700, seed=3,
                   today=dt.date(2026, 11, 29))
-    written = write_history(db, office_code="18.01", now=NOW)
-    assert written > 500
+    written = write_history(db, office_code="18.01", now=NOW, weeks=3)
+    assert written > 300
     return db

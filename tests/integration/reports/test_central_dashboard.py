@@ -27,8 +27,8 @@ def test_central_history_fills_every_panel_with_database_numbers(db, settings):
     from ktpel.reports.central_history import write_central_history
     from ktpel.reports.sources import table
 
-    written = write_central_history(db)
-    assert written > 1000 and write_central_history(db) == 0  # idempotent
+    written = write_central_history(db, weeks=2)
+    assert written > 1000 and write_central_history(db, weeks=2) == 0  # idempotent
     c = client_for(create_app(settings=settings, side="central", db=db), Role.AUDITOR)
     body = c.get("/api/v1/dasbor-pusat").json()
     for name in ("kabupaten", "throughput", "latensi_tahap", "adjudikasi", "pasangan_ganda"):

@@ -52,6 +52,9 @@ def test_dashboard_numbers_match_the_database(history_db):
     assert sum(w["n"] for w in weeks) > 0
     reasons = {r["kode"] for r in panels["gagal_ganda"].rows}
     assert reasons == {"EFAC", "DUP"}
+    failed = _count(history_db, select(func.count()).select_from(DomainEventRow)
+                    .where(DomainEventRow.name == "enrollment.fail", DomainEventRow.at >= lo))
+    assert sum(r["jumlah"] for r in panels["gagal_ganda"].rows if r["kode"] == "EFAC") == failed
 
 
 def test_cached_days_give_the_same_answer_as_fresh_ones(history_db):

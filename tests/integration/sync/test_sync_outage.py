@@ -111,3 +111,33 @@ def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
         assert s.scalar(select(func.count()).select_from(DomainEventRow)
                         .where(DomainEventRow.name == "hook.partial")) == 0  # its savepoint rolled back
         assert current_state(s).reachable
+
+
+class FakeCentral:
+    """Stands in for the demo's child process: only the switch logic is under test here."""
+
+    def __init__(self) -> None:
+        self.up = True
+
+    def running(self) -> bool:
+        return self.up
+
+    def stop(self) -> None:
+        self.up = False
+
+    def start(self) -> None:
+        self.up = True
+
+
+def test_demo_switch_stops_and_starts_central_for_a_supervisor(linked, db, office_settings):
+    app = create_app(settings=office_settings.model_copy(update={"demo_mode": True}), side="office", db=db)
+    app.state.demo_central = FakeCentral()
+    operator = authed_client(app, db, Role.OPERATOR)
+    assert 'id="demo-central"' not in operator.get("/sinkron").text
+    supervisor = authed_client(app, db, Role.SUPERVISOR)
+    assert "Demo: hentikan pusat" in supervisor.get("/sinkron").text
+    r = supervisor.post("/sinkron/demo/pusat", data={"csrf_token": supervisor.csrf}, follow_redirects=False)
+    assert r.status_code == 303 and not app.state.demo_central.running()
+    assert "Demo: jalankan pusat" in supervisor.get("/sinkron").text
+    supervisor.post("/sinkron/demo/pusat", data={"csrf_token": supervisor.csrf})
+    assert app.state.demo_central.running()

@@ -145,6 +145,9 @@ def enter_gallery(session: Session, job: PipelineJobRow, ctx: StageContext) -> d
 
 def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     """The 1:N search itself: refresh the gallery, identify the probe (reads only)."""
+    import time
+
+    started = time.perf_counter()
     row = session.get(NationalRecordRow, record_id)
     ctx.mirror.refresh(session)
     probe = [base64.b64decode(v) for v in json.loads(row.templates).values()]
@@ -152,7 +155,8 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
     cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
     decision = max((Band(c["band"]) for c in cands), key=_band_rank, default=Band.NO_HIT)
-    return {"decision": decision.value, "candidates": cands}
+    return {"decision": decision.value, "candidates": cands,
+            "search_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:

@@ -105,37 +105,35 @@ def test_operator_records_a_resident_end_to_end(page, live_server, tmp_path, sha
     assert page.is_visible("#flag") and page.locator("#capture-form").count() == 0
 
 
-def test_webcam_snapshot_goes_through_live_quality(live_server, tmp_path, shared_data, regions, names):
+def test_webcam_snapshot_goes_through_live_quality(browser, live_server, tmp_path, shared_data, regions, names):
     """getUserMedia with Chromium's fake camera (a test pattern, no face): the snapshot is checked and refused."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from ktpel.store.schema.core import ResidentRow
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     db, app = _office(tmp_path, shared_data, regions, names)
     with db.unit_of_work() as s:
         nik = s.scalars(select(ResidentRow.nik).order_by(ResidentRow.nik).limit(1)).one()
     srv = live_server(app)
     args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            context = browser.new_context(locale="id-ID")
-            context.grant_permissions(["camera"], origin=srv.url)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{srv.url}/masuk?next=/rekam/{nik}")
-            page.fill("#username", "loket1")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector("#capture-form")
-            page.click("#camera-start")
-            page.wait_for_selector("#camera-shot:not([hidden])")
-            page.wait_for_timeout(500)  # let the fake camera deliver frames
-            page.click("#camera-shot")
-            page.wait_for_selector("#q-face.bad, #q-face.good")
-            assert page.evaluate("document.getElementById('face').files[0].name") == "webcam.jpg"
-            text = page.inner_text("#q-face")
-            assert "Wajah tidak ditemukan" in text and "rekam ulang" in text
-        finally:
-            browser.close()
+    # a second Chromium from the session's Playwright, started with a fake camera
+    camera_browser = browser.browser_type.launch(executable_path=CHROMIUM, args=args, headless=True)
+    try:
+        context = camera_browser.new_context(locale="id-ID")
+        context.grant_permissions(["camera"], origin=srv.url)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{srv.url}/masuk?next=/rekam/{nik}")
+        page.fill("#username", "loket1")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#capture-form")
+        page.click("#camera-start")
+        page.wait_for_selector("#camera-shot:not([hidden])")
+        page.wait_for_timeout(500)  # let the fake camera deliver frames
+        page.click("#camera-shot")
+        page.wait_for_selector("#q-face.bad, #q-face.good")
+        assert page.evaluate("document.getElementById('face').files[0].name") == "webcam.jpg"
+        text = page.inner_text("#q-face")
+        assert "Wajah tidak ditemukan" in text and "rekam ulang" in text
+    finally:
+        camera_browser.close()

@@ -12,7 +12,7 @@ from ktpel.domain.events import utcnow
 from ktpel.reports import exports, service
 from ktpel.reports.monthly import monthly_report_pdf, resolve_month
 from ktpel.reports.panels import Column
-from ktpel.reports.period import local_today
+from ktpel.reports.period import local_today, resolve_period
 from ktpel.security.access import Role, requires
 from ktpel.web.i18n import lang_of
 from ktpel.web.templating import render
@@ -62,11 +62,13 @@ def office_export(name: str, fmt: str, request: Request, dari: str | None = None
     if fmt not in ("csv", "xlsx"):
         raise service.UnknownTable(f"{name}.{fmt}")
     db, code = _office(request)
+    if name == "rekaman":  # the raw list: no dashboard to compute, rows streamed from the database
+        period = resolve_period(dari=dari, sampai=sampai, today=local_today())
+        rows = exports.record_rows(db, office_code=code, period=period)
+        return export_response(exports.RECORD_COLUMNS, rows, name=f"{name}_{code}_{period.start}_{period.end}",
+                               fmt=fmt, lang=lang_of(request))
     period, data = service.view_office_dashboard(db, office_code=code, dari=dari, sampai=sampai)
     stem = f"{name}_{code}_{period.start.isoformat()}_{period.end.isoformat()}"
-    if name == "rekaman":
-        rows = exports.record_rows(db, office_code=code, period=period)
-        return export_response(exports.RECORD_COLUMNS, rows, name=stem, fmt=fmt, lang=lang_of(request))
     panel = service.panel_of(data, name)
     return export_response(panel.columns, panel.rows, name=stem, fmt=fmt, lang=lang_of(request))
 

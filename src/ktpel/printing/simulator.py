@@ -36,7 +36,7 @@ class Scenario:
     initial_stock: int = 500
     prr_per_day: float = 80.0
     printer_per_day: int = 250
-    recording_to_prr_days: float = 3.0  # mean, lognormal
+    recording_to_prr_days: float = 3.0  # median of a lognormal (σ 0.5)
     counter_delay_days: float = 4.0  # mean wait between the notice and coming to the counter
     outages_per_year: float = 6.0
     outage_days: float = 3.0  # mean length

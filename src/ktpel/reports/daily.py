@@ -92,7 +92,8 @@ def compute_days(session: Session, *, office_code: str, start: dt.date, end: dt.
             out.setdefault(key, dict.fromkeys(METRICS, 0))["blanks_received"] += _blank_count(data)
     # EFAC reasons per day, from the fail events themselves (the reason travels in the event's data)
     for at, data in session.execute(select(DomainEventRow.at, DomainEventRow.data).where(
-            DomainEventRow.name == EVENT_METRICS["failed"], DomainEventRow.at >= lo, DomainEventRow.at < hi)):
+            (DomainEventRow.name + "") == EVENT_METRICS["failed"],  # keep SQLite on the time index
+            DomainEventRow.at >= lo, DomainEventRow.at < hi)):
         key = as_date(at.astimezone(dt.timezone(dt.timedelta(hours=7))))
         reason = str((data or {}).get("reason") or "-")[:120]
         reasons = out.setdefault(key, dict.fromkeys(METRICS, 0)).setdefault("reasons", {})

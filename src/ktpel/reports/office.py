@@ -61,7 +61,7 @@ def waiting_by_class(session: Session, *, office_code: str, today: dt.date) -> l
     row = session.execute(
         select(func.count(), *cols_sql).select_from(CardRow)
         .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
-        .where(ResidentRow.regency_code == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+        .where((ResidentRow.regency_code + "") == office_code, CardRow.state.in_(WAITING_CARD_STATES))
     ).one()
     total = row[0] or 0
     out = [{"kelas": cid, "label": lid, "label_en": len_, "jumlah": int(row[i + 1] or 0)}

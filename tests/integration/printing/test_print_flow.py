@@ -184,6 +184,19 @@ def test_queue_order_follows_the_policy(db, settings, office, config):
         view = service.print_queue(s, regency_code=REG, policy=service.current_policy())
     assert [e.ranked.candidate.card_id for e in view.entries] == [health, elder, first]
     assert view.waiting_not_present == 1 and view.stock.available == 50
+    # an appointment counts from its day on, not before
+    today = dt.datetime.now(dt.timezone.utc).date()
+    booked, later = office.card(), office.card()
+    with db.unit_of_work() as s:
+        for card_id, day in ((booked, today), (later, today + dt.timedelta(days=2))):
+            service.mark_present(s, card_id=card_id, regency_code=REG, actor="op", classes=[], via="appointment",
+                                 appointment_on=day, policy=service.current_policy())
+    with db.unit_of_work() as s:
+        view = service.print_queue(s, regency_code=REG, policy=service.current_policy())
+    ids = [e.ranked.candidate.card_id for e in view.entries]
+    assert booked in ids and later not in ids
+    with pytest.raises(service.NotPresent):
+        start(db, settings, config, later)
 
 
 def test_two_operators_cannot_take_the_last_blank(db, settings, office, config):

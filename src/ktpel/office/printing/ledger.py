@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ktpel.domain.blanks import (
-    Blank, BlankLedger, BlankState, DuplicateSerial, NoBlankAvailable, Reconciliation, SpoilReason,
+    Blank, BlankLedger, BlankState, BlankUnavailable, DuplicateSerial, NoBlankAvailable, Reconciliation, SpoilReason,
     UnknownSerial, days_to_stockout, serial_range, urgent_reserve,
 )
 from ktpel.domain.errors import KtpelError
@@ -86,11 +86,10 @@ def reserve_blank(session: Session, *, card_id: str, serial: str | None = None) 
                 .values(reserved_for=card_id, reserved_at=utcnow())
                 .execution_options(synchronize_session=False)
             ).rowcount
-            if taken != 1:
+            if taken != 1:  # another operator took it between our read and our update
                 session.expire(row)
-                BlankLedger(blanks={serial: _domain(session.get(BlankRow, serial))}).reserve(
-                    card_id=card_id, serial=serial)
-                raise NoBlankAvailable()
+                row = session.get(BlankRow, serial)
+                raise BlankUnavailable(serial, BlankState(row.state), reserved_for=row.reserved_for or "-")
             return serial
         for _ in range(50):
             candidate = session.scalar(

@@ -65,9 +65,13 @@ class Pool:
 
     def templates(self, k: int) -> dict[str, bytes]:
         """Probe k: face k, fingers at positions 1–10 drawn so neighbours differ (impression 1 or 2)."""
+        from ktpel.biometrics.templates import template_from_bytes
+
         out = {"face": self.faces[k % len(self.faces)]}
         for p in range(1, 11):
-            out[f"finger_{p}"] = self.fingers[((k * 7 + p * 3) % 20, 1 + (k // 20) % 2)]
+            t = template_from_bytes(self.fingers[((k * 7 + p * 3) % 20, 1 + (k // 20) % 2)])
+            t.finger_position = p  # what the office's scanner adapter records
+            out[f"finger_{p}"] = t.to_bytes()
         return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,7 @@ def main() -> None:
     ap.add_argument("--throttled-packets", type=int, default=None,
                     help="packets for the throttled run (default: same as --packets)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops central and cleans up
     tmp = Path(tempfile.mkdtemp(prefix="ktpel-bench-sync-"))
     office = Settings(data_dir=tmp / "office", database_url=f"sqlite:///{tmp / 'office.db'}", sync_timeout_s=30)
     central = Settings(data_dir=tmp / "central", database_url=f"sqlite:///{tmp / 'central.db'}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import select
-
 from ktpel.config import Settings
 from ktpel.security.access import Role
 

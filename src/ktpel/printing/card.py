@@ -17,6 +17,7 @@ import segno
 CARD_W_MM, CARD_H_MM = 85.60, 53.98
 MM_TO_PT = 72 / 25.4
 QR_MASK = 2
+QR_X, QR_Y, QR_SIZE = 42.5, 35.8, 17.0  # mm: bottom edge 52.8 of 53.98
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ def _date(iso: str) -> str:
     return f"{d.day:02d}-{d.month:02d}-{d.year}"
 
 
+def _width_mm(text: str, size: float, *, bold: bool) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", size) / MM_TO_PT
+
+
 def _strip_kind(name: str) -> str:
     for prefix in ("Kabupaten ", "Kota "):
         if name.startswith(prefix):
@@ -105,9 +112,13 @@ def layout(*, card: dict, places: dict[str, str], photo: bytes | None, signature
     y = 11.2
     for label, value in rows:
         size = 6.2 if label == "NIK" else 4.6
+        text = str(value).upper()[:40]
+        # values beside the QR shrink to fit before it; the rest may run to the photo
+        room = (QR_X - 1.0 if y > QR_Y - 2.0 else 62.5) - 23.0
+        size = min(size, size * room / max(0.1, _width_mm(text, size, bold=label == "NIK")))
         items.append(Text(3.0, y, label, 4.6 if label != "NIK" else 6.2, bold=label == "NIK"))
-        items.append(Text(21.5, y, ":", size, bold=label == "NIK"))
-        items.append(Text(23.0, y, str(value).upper()[:34], size, bold=label == "NIK"))
+        items.append(Text(21.5, y, ":", 6.2 if label == "NIK" else 4.6, bold=label == "NIK"))
+        items.append(Text(23.0, y, text, round(size, 2), bold=label == "NIK"))
         y += 3.25 if label == "NIK" else 2.95
         if label == "Jenis Kelamin":
             # blood type shares the sex line on a real card
@@ -118,7 +129,7 @@ def layout(*, card: dict, places: dict[str, str], photo: bytes | None, signature
         Text(73.5, 37.0, _strip_kind(regency).upper()[:22], 4.2, anchor="centre"),
         Text(73.5, 39.6, _date(issued_on.isoformat()), 4.2, anchor="centre"),
         Picture(65.0, 40.8, 17.0, 7.5, signature, "TANDA TANGAN"),
-        Qr(44.0, 36.5, 15.5, token),
+        Qr(QR_X, QR_Y, QR_SIZE, token),
     ]
     if specimen:
         items.append(Specimen())
@@ -128,7 +139,8 @@ def layout(*, card: dict, places: dict[str, str], photo: bytes | None, signature
 @lru_cache(maxsize=256)
 def _qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     # a fixed mask: choosing the best of eight is ¾ of the QR cost (and most of a card's render time);
-    # every mask gives a valid symbol, and a ~700-byte token at level M stays well inside version 22
+    # every mask gives a valid symbol. Level M (15 % damage) puts a ~660-byte token at version 20
+    # (97 modules): ~0.175 mm a module in the 17 mm square, two dots of a 300 dpi card printer
     qr = segno.make_qr(payload, error="m", mask=QR_MASK)
     return tuple(tuple(bool(v) for v in row) for row in qr.matrix)
 
@@ -253,10 +265,14 @@ def render_png(face: CardFace, *, dpi: int = 300) -> bytes:
             matrix = _qr_matrix(item.payload)
             n = len(matrix)
             size = round(item.size * px)
-            qr = Image.new("1", (n, n), 1)
-            qr.putdata([0 if dark else 1 for row in matrix for dark in row])
-            img.paste(qr.resize((size, size), Image.NEAREST).convert("RGB"),
-                      (round(item.x * px), round(item.y * px)))
+            # whole pixels per module (a fractional scale smears modules and defeats scanners), centred
+            scale = max(1, size // (n + 2))
+            qr = Image.new("1", (n + 2, n + 2), 1)  # a one-module white margin inside the box
+            qr.putdata([1] * (n + 2) + [v for row in matrix for v in (1, *(0 if d else 1 for d in row), 1)]
+                       + [1] * (n + 2))
+            side = scale * (n + 2)
+            img.paste(qr.resize((side, side), Image.NEAREST).convert("RGB"),
+                      (round(item.x * px) + (size - side) // 2, round(item.y * px) + (size - side) // 2))
     # the preview is always a specimen, whatever the print setting
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     od = ImageDraw.Draw(overlay)

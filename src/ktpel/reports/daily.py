@@ -1,7 +1,7 @@
 """Counts per office-local day, cached for days that are over.
 
 A year of history is a few million event rows; grouping them on every page view would break the 300 ms
-budget. Days older than yesterday no longer change (sync applies late events at the time they arrive),
+budget. A day that is over no longer changes (sync applies late events at the time they arrive),
 so their counts are computed once into `report_cache` and read back as a handful of small rows.
 """
 
@@ -105,10 +105,19 @@ def _key(office_code: str, day: dt.date) -> str:
     return f"daily:v{CACHE_VERSION}:{office_code}:{day.isoformat()}"
 
 
+CLOSE_GRACE = dt.timedelta(minutes=10)
+
+
 def daily_counts(session: Session, *, office_code: str, start: dt.date, end: dt.date,
-                 today: dt.date) -> dict[dt.date, dict]:
-    """Counts per day: cached days read back, missing closed days computed and cached, recent days live."""
-    closed_until = today - dt.timedelta(days=2)  # yesterday may still receive events late tonight
+                 today: dt.date, now: dt.datetime | None = None) -> dict[dt.date, dict]:
+    """Counts per day: cached days read back, missing closed days computed and cached, today live.
+
+    Events are stamped when they happen, so a day that is over gains no rows; yesterday is cached once
+    today is CLOSE_GRACE old, which leaves time for a transaction that straddled midnight to commit.
+    """
+    now = now or utcnow()
+    settled = now >= day_start_utc(today) + CLOSE_GRACE
+    closed_until = today - dt.timedelta(days=1 if settled else 2)
     result: dict[dt.date, dict] = {}
     if start <= closed_until:
         cache_end = min(end, closed_until)

@@ -248,7 +248,7 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
                      now: dt.datetime) -> dict:
     """Every panel of the office dashboard for the period (a dict of Panel by id, plus headline numbers)."""
     first = min(period.start, today - dt.timedelta(days=RATE_DAYS), week_start(today))
-    days = daily_mod.daily_counts(session, office_code=office_code, start=first, end=today, today=today)
+    days = daily_mod.daily_counts(session, office_code=office_code, start=first, end=today, today=today, now=now)
     backlog = backlog_now(session, office_code=office_code)
     blanks = blanks_now(session)
     queued_now = session.scalar(select(func.count()).select_from(EnrollmentRow).where(

@@ -49,7 +49,14 @@ def register(app: typer.Typer) -> None:
         db = open_database(settings, name="office")
         agent = SyncAgent(settings=settings, db=db, central_url=central)
         if once:
-            r = agent.run_once(force=True)
+            from ktpel.cli import console
+            from ktpel.domain.errors import KtpelError
+
+            try:
+                r = agent.run_once(force=True)
+            except KtpelError as exc:
+                console.print(f"[red]✗[/red] {exc.message_id}\n  [dim]{exc.message_en}[/dim]")
+                raise typer.Exit(2)
             print(json.dumps({"sent": r.sent, "applied": r.applied, "reachable": r.reachable,
                               "stopped_because": r.stopped_because}))
             raise typer.Exit(0 if r.reachable else 1)

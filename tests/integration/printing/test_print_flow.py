@@ -125,6 +125,9 @@ def test_refusals_say_why(db, settings, office, config):
     revoked = office.card(state="REVOKED")
     with pytest.raises(service.CardRevoked):
         start(db, settings, config, revoked)
+    duplicate = office.card(revoked=True)  # the resident's other record was kept (data ganda resolved)
+    with pytest.raises(service.CardRevoked):
+        present(db, duplicate)
     with db.unit_of_work() as s:
         assert ledger.reconcile(s).balanced
 

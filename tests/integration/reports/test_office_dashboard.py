@@ -96,6 +96,8 @@ def test_bad_ranges_give_sensible_pages(history_db, settings):
     absurd = c.get("/api/v1/dasbor", params={"dari": "0001-01-01", "sampai": "9999-12-31"}).json()
     assert absurd["period"]["notes"] and absurd["period"]["sampai"] <= "2030-01-01"
     assert c.get("/dasbor", params={"dari": "abc", "sampai": "%00"}).status_code == 200
+    english = c.get("/dasbor", cookies={"lang": "en"})
+    assert english.status_code == 200 and "Office dashboard" in english.text and "Show table" in english.text
 
 
 def test_empty_office_shows_no_data_not_errors(db, settings):

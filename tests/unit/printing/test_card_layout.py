@@ -46,3 +46,34 @@ def test_specimen_mark_on_demo_prints_and_always_on_previews():
     # the preview carries the red mark even when the print setting has it off
     reds = sum(1 for r, g, b in plain.get_flattened_data() if r > 180 and g < 160 and b < 160)
     assert reds > 200
+
+
+def test_card_qr_decodes_to_a_token_central_signed():
+    """Anyone with central's public key verifies the card offline from its QR (read here with OpenCV)."""
+    import cv2
+    import numpy as np
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from PIL import Image
+
+    from ktpel.sync.authorisation import issue, verify
+
+    key = Ed25519PrivateKey.generate()
+    token = issue(signing_key=key, card=CARD)
+    png = render_png(layout(card=CARD, places=PLACES, photo=None, signature=None, token=token,
+                            issued_on=dt.date(2026, 11, 30), specimen=True), dpi=600)
+    pixels = np.array(Image.open(io.BytesIO(png)).convert("L"))
+    data, _, _ = cv2.QRCodeDetector().detectAndDecode(pixels)
+    assert data == token
+    assert verify(data, public_keys=[key.public_key()])["nik"] == CARD["nik"]
+
+
+def test_long_values_beside_the_qr_shrink_to_fit():
+    from ktpel.printing.card import QR_X, QR_Y, Text, _width_mm
+
+    long = dict(CARD, religion="KEPERCAYAAN TERHADAP TUHAN YME", occupation="KARYAWAN BADAN USAHA MILIK NEGARA")
+    f = layout(card=long, places=PLACES, photo=None, signature=None, token="KTA1.p.k.s",
+               issued_on=dt.date(2026, 11, 30), specimen=False)
+    beside = [t for t in f.items if isinstance(t, Text) and t.x == 23.0 and t.y > QR_Y - 2.0]
+    assert any(t.text.startswith("KEPERCAYAAN") for t in beside)
+    for t in beside:
+        assert 23.0 + _width_mm(t.text, t.size, bold=t.bold) <= QR_X - 0.9, t.text

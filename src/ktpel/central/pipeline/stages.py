@@ -78,13 +78,29 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row.father_name = r.get("father_name") or ""
     row.mother_name = r.get("mother_name") or ""
     row.name_key = name_key(r["name"])
-    row.templates = json.dumps({k: base64.b64encode(v).decode("ascii") for k, v in p.templates.items()})
+    row.templates = json.dumps({k: base64.b64encode(_positioned(k, v)).decode("ascii")
+                                for k, v in p.templates.items()})
     row.images = json.dumps({"data": p.images, "types": p.image_types})
     row.exceptions = p.exceptions
     row.captured_at = p.captured_at
     session.flush()
     retired = session.get(RetiredNikRow, row.nik)
     return {"nik_retired": retired is not None, "retired_case": retired.case_id if retired else None}
+
+
+def _positioned(key: str, blob: bytes) -> bytes:
+    """A finger template carries its ISO position (the packet key says it): the 1:N then compares
+    finger with same finger, instead of every finger with every finger, which inflates impostor scores."""
+    if not key.startswith("finger_"):
+        return blob
+    try:
+        t = template_from_bytes(blob)
+    except CorruptTemplate:
+        return blob  # the quality stage reports it
+    if isinstance(t, FingerTemplate) and t.finger_position == 0:
+        t.finger_position = int(key[7:])
+        return t.to_bytes()
+    return blob
 
 
 # -- quality -------------------------------------------------------------------------------------
@@ -108,7 +124,10 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
             reasons.append({"id": f"Templat {key} jenisnya salah.", "en": f"Template {key} has the wrong modality."})
             continue
         if isinstance(t, FingerTemplate):
-            if len(t.minutiae) < MIN_MINUTIAE:
+            if t.finger_position != int(key[7:]):
+                reasons.append({"id": f"Templat {key} berisi jari posisi {t.finger_position}.",
+                                "en": f"Template {key} holds finger position {t.finger_position}."})
+            elif len(t.minutiae) < MIN_MINUTIAE:
                 reasons.append({"id": f"Sidik jari {key[7:]} terlalu sedikit minusi ({len(t.minutiae)}).",
                                 "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)})."})
             else:

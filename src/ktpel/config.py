@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     # security baseline (ktpel.security): sessions, lockout, request size, API tokens
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    # TLS (docs/security.md): the server's certificate and key; a client CA makes it require mutual TLS
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    # the office as a client of central: the CA that signed central's certificate, and its own client cert
+    central_ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
     cookie_secure: bool | None = None  # None: Secure exactly when the request came over TLS
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

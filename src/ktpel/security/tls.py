@@ -56,3 +56,20 @@ def client_ssl_context(*, ca: Path | str, cert: Path | str | None = None, key: P
     elif key is not None:
         raise TlsConfigError("Kunci klien tanpa sertifikat klien.", "A client key was given without a client certificate.")
     return ctx
+
+
+def server_kwargs(settings) -> dict:  # noqa: ANN001
+    """uvicorn TLS arguments from Settings (KTPEL_TLS_CERT/KEY/CLIENT_CA); empty for plain HTTP."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return {}
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise TlsConfigError("Sertifikat dan kunci TLS harus diisi keduanya.",
+                             "Both KTPEL_TLS_CERT and KTPEL_TLS_KEY are needed for TLS.")
+    return uvicorn_ssl_kwargs(cert=settings.tls_cert, key=settings.tls_key, client_ca=settings.tls_client_ca)
+
+
+def client_verify(settings):  # noqa: ANN001, ANN201
+    """httpx `verify=` for calls to central: a pinned CA (and client certificate for mutual TLS) when set."""
+    if settings.central_ca is None:
+        return True
+    return client_ssl_context(ca=settings.central_ca, cert=settings.client_cert, key=settings.client_key)

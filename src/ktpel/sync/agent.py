@@ -17,6 +17,8 @@ import time
 
 import httpx
 
+from ktpel.security.tls import client_verify
+
 from ktpel.config import Settings
 from ktpel.domain.enrollment import Enrollment, EnrollmentState
 from ktpel.domain.events import utcnow
@@ -76,7 +78,7 @@ class SyncAgent:
         self.db = db
         self.office_code = settings.office_regency
         self.central_url = (central_url or self._trusted_url() or settings.central_url).rstrip("/")
-        self.client = client or httpx.Client(timeout=settings.sync_timeout_s)
+        self.client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
         self._last_send = 0.0
 
     def _trusted_url(self) -> str | None:

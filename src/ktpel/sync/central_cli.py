@@ -23,8 +23,10 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         init_keys(settings, side="central")
         db = open_database(settings, name="central")
+        from ktpel.security.tls import server_kwargs
+
         uvicorn.run(create_app(settings=settings, side="central", db=db), host=host or settings.host, port=port,
-                    log_level="warning")
+                    log_level="warning", **server_kwargs(settings))
 
     @app.command("announce")
     def announce(

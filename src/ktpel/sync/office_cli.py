@@ -78,7 +78,12 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         db = open_database(settings, name="office")
+        from ktpel.notify.sender import start_in_background as start_notifier
+        from ktpel.security.tls import server_kwargs
+
+        tls = server_kwargs(settings)
         if not no_sync:
             start_background(settings=settings, db=db)
+        start_notifier(db, settings)
         uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,
-                    port=port or settings.port, log_level="warning")
+                    port=port or settings.port, log_level="warning", **tls)

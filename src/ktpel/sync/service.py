@@ -6,6 +6,8 @@ import datetime as dt
 import hmac
 
 import httpx
+
+from ktpel.security.tls import client_verify
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -92,7 +94,7 @@ def register_with_central(settings: Settings, *, central_url: str, token: str | 
             proof_key.signing, crypto.canonical_json({"office_code": body["office_code"], "keys": keys}))}
     if token:
         body["token"] = token
-    client = client or httpx.Client(timeout=settings.sync_timeout_s)
+    client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
     response = client.post(central_url.rstrip("/") + "/api/v1/sync/register", json=body)
     if response.status_code != 200:
         raise RegistrationFailed(f"Pusat menolak pendaftaran: {response.text[:200]}",

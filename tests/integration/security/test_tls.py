@@ -137,3 +137,26 @@ def test_missing_certificate_files_are_a_clear_error(tmp_path, pki):
     assert kwargs["ssl_ca_certs"] == str(pki["ca"]) and kwargs["ssl_cert_reqs"] == 2
     with pytest.raises(TlsConfigError):
         client_ssl_context(ca=pki["ca"], key=pki["client"][1])
+
+
+def test_settings_drive_mutual_tls_between_office_client_and_central(settings, db, pki):
+    from ktpel.security.tls import client_verify, server_kwargs
+
+    cert, key = pki["server"]
+    central = settings.model_copy(update={"tls_cert": cert, "tls_key": key, "tls_client_ca": pki["ca"]})
+    office = settings.model_copy(update={"central_ca": pki["ca"], "client_cert": pki["client"][0],
+                                         "client_key": pki["client"][1]})
+    assert server_kwargs(settings) == {} and client_verify(settings) is True
+    with pytest.raises(TlsConfigError):
+        server_kwargs(settings.model_copy(update={"tls_cert": cert}))
+    server, thread, url = _serve(create_app(settings=central, side="central", db=db), **server_kwargs(central))
+    try:
+        with httpx.Client(verify=client_verify(office), timeout=10) as c:
+            assert c.get(url + "/api/v1/health").json()["side"] == "central"
+        lacking = office.model_copy(update={"client_cert": None, "client_key": None})
+        with pytest.raises((httpx.HTTPError, OSError)):
+            with httpx.Client(verify=client_verify(lacking), timeout=10) as c:
+                c.get(url + "/api/v1/health")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--reuse", action="store_true", help="time an already seeded database again (no seeding)")
     args = ap.parse_args()
 
     from fastapi.testclient import TestClient
@@ -131,15 +132,17 @@ def main() -> None:
     url = args.database_url
     if url is None:
         target = out / f"office-{args.residents}.db"
-        target.unlink(missing_ok=True)
+        if not args.reuse:
+            target.unlink(missing_ok=True)
         url = f"sqlite:///{target}"
     settings = Settings(data_dir=out / "data", database_url=url)
     db = open_database(settings)
     now = utcnow()
-    t0 = time.perf_counter()
-    enrollments = seed(db, residents=args.residents, days=args.days, now=now)
-    print(f"seeded {args.residents} residents, {enrollments} enrollments over {args.days} days "
-          f"in {time.perf_counter() - t0:.0f} s ({db.engine.dialect.name})")
+    if not args.reuse:
+        t0 = time.perf_counter()
+        enrollments = seed(db, residents=args.residents, days=args.days, now=now)
+        print(f"seeded {args.residents} residents, {enrollments} enrollments over {args.days} days "
+              f"in {time.perf_counter() - t0:.0f} s ({db.engine.dialect.name})")
     app = create_app(settings=settings, side="office", db=db)
 
     @app.middleware("http")

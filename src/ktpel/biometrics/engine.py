@@ -6,8 +6,10 @@ from functools import lru_cache
 from typing import Sequence, Union
 
 from ktpel.biometrics import imageio
-from ktpel.biometrics.errors import BiometricError, CorruptTemplate, ModalityMismatch
-from ktpel.biometrics.face import FaceModel, YuNetSFaceModel, select_single
+import numpy as np
+
+from ktpel.biometrics.errors import BiometricError, CorruptTemplate, FaceTooSmall, ModalityMismatch
+from ktpel.biometrics.face import DetectedFace, FaceModel, YuNetSFaceModel, select_single
 from ktpel.biometrics.fingerprint import FingerprintModel, MindtctMccModel
 from ktpel.biometrics.fingerprint import extract as fpx
 from ktpel.biometrics.fusion import Calibration, load_calibration
@@ -15,6 +17,17 @@ from ktpel.biometrics.quality import QualityReport, face_report, finger_report
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
 FACE_MIN_SIDE = 48
+MIN_EYE_DISTANCE_PX = 12.0  # below this SFace's 112 px alignment has nothing left to see
+
+
+def _usable_face(faces: list[DetectedFace]) -> DetectedFace:
+    face = select_single(faces)
+    eye = float(np.linalg.norm(face.landmarks[1] - face.landmarks[0]))
+    if eye < MIN_EYE_DISTANCE_PX:
+        raise FaceTooSmall(f"eye distance {eye:.1f}px")
+    return face
+
+
 TemplateLike = Union[Template, bytes]
 
 
@@ -45,15 +58,15 @@ class Engine:
         """Quality of a face photo; bad input gives a report with ok=False, never an exception."""
         try:
             bgr = imageio.decode_bgr(image_bytes, min_side=FACE_MIN_SIDE)
-            face = select_single(self.face_model.detect(bgr))
+            face = _usable_face(self.face_model.detect(bgr))
             return face_report(bgr, face)
         except BiometricError as err:
             return QualityReport.rejected(err)
 
     def extract_face(self, image_bytes: bytes) -> FaceTemplate:
-        """Photo bytes → face template (raises NotAnImage, ImageTooSmall, NoFaceFound, MultipleFaces)."""
+        """Photo bytes → face template (NotAnImage, ImageTooSmall, NoFaceFound, MultipleFaces, FaceTooSmall)."""
         bgr = imageio.decode_bgr(image_bytes, min_side=FACE_MIN_SIDE)
-        face = select_single(self.face_model.detect(bgr))
+        face = _usable_face(self.face_model.detect(bgr))
         q = face_report(bgr, face)
         vec = self.face_model.embed(bgr, face)
         return FaceTemplate(vec, self.face_model.model_id, q.score)

@@ -22,10 +22,8 @@ TOP_PAIRS = 25  # the pairs that matter; the long tail is in no one's plan
 
 
 def _name(regions, code: str) -> str:  # noqa: ANN001
-    try:
-        return regions[code].name if regions is not None and code in regions else code
-    except Exception:  # a code the registry does not know is shown as the code itself
-        return code
+    # a code the registry does not know (or no registry) is shown as the code itself
+    return regions[code].name if regions is not None and code in regions else code
 
 
 def _allocations(session: Session, events) -> dict[str, int]:  # noqa: ANN001

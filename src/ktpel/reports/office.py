@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from ktpel.domain.errors import KtpelError
 from ktpel.reports import daily as daily_mod
 from ktpel.reports.panels import Chart, Panel, Series, cols
 from ktpel.reports.period import Period, WIB, day_start_utc, week_start
@@ -44,8 +45,51 @@ def blanks_now(session: Session) -> int | None:
     return max(0, received - used)
 
 
+def _policy():  # noqa: ANN202
+    """The office's print priority policy (printing capability), or None where it is not available."""
+    try:
+        from ktpel.office.printing.service import current_policy
+    except ImportError:
+        return None
+    try:
+        return current_policy()
+    except (KtpelError, OSError):  # an unreadable policy must not take the dashboard down; age classes remain
+        return None
+
+
+def waiting_by_policy(session: Session, *, office_code: str, today: dt.date, policy) -> list[dict]:  # noqa: ANN001
+    """Waiting residents under their highest-weight class: automatic (age) plus what the counter recorded."""
+    waiting = session.execute(
+        select(CardRow.id, ResidentRow.birth_date).select_from(CardRow)
+        .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
+        .where((ResidentRow.regency_code + "") == office_code, CardRow.state.in_(WAITING_CARD_STATES))
+    ).all()
+    claimed: dict[str, list[str]] = {}
+    queue = table("print_queue", "card_id", "classes")
+    if queue is not None and waiting:
+        for card_id, classes in session.execute(
+            select(queue.c.card_id, queue.c.classes).join(CardRow, CardRow.id == queue.c.card_id)
+            .where(CardRow.state.in_(WAITING_CARD_STATES))
+        ):
+            claimed[card_id] = list(classes or [])
+    counts: dict[str, int] = {}
+    for card_id, born in waiting:
+        codes = set(policy.automatic_classes(birth_date=born, today=today)) | set(claimed.get(card_id, []))
+        codes &= set(policy.classes)
+        top = max(codes, key=lambda c: (policy.classes[c].weight, c)) if codes else "umum"
+        counts[top] = counts.get(top, 0) + 1
+    ordered = sorted(policy.classes.values(), key=lambda c: -c.weight)
+    rows = [{"kelas": c.code, "label": c.label_id, "label_en": c.label_en, "jumlah": counts.get(c.code, 0)}
+            for c in ordered]
+    rows.append({"kelas": "umum", "label": "Umum", "label_en": "General", "jumlah": counts.get("umum", 0)})
+    return rows
+
+
 def waiting_by_class(session: Session, *, office_code: str, today: dt.date) -> list[dict]:
-    """Residents waiting for a printed card, by priority class derived from age (17 = new voter, 60+ elderly)."""
+    """Residents waiting for a printed card, by priority class (the print policy's, else by age)."""
+    policy = _policy()
+    if policy is not None:
+        return waiting_by_policy(session, office_code=office_code, today=today, policy=policy)
     def years_ago(n: int) -> dt.date:
         try:
             return today.replace(year=today.year - n)
@@ -265,7 +309,8 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
               title_en="Residents waiting for a card by priority class",
               columns=cols(("label", "Kelas", "Class"), ("jumlah", "Jumlah", "Count")), rows=waiting,
               chart=Chart(kind="bar", x="label", series=[Series("jumlah", "Menunggu", "Waiting", pattern="dots")]),
-              note_id="Kelas dari umur (17 tahun, 60+).", note_en="Class derived from age (17, 60+)."),
+              note_id="Kelas tertinggi menurut kebijakan prioritas cetak (umur otomatis + yang dicatat di loket).",
+              note_en="Highest class under the print priority policy (age, plus what the counter recorded)."),
         stock_panel(days, today=today, blanks=blanks, backlog=backlog),
         series_panel(days, period=period, backlog=backlog, blanks=blanks),
         turnaround_panel(weekly_turnaround(session, office_code=office_code, start=period.start,

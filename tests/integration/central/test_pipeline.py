@@ -137,3 +137,13 @@ def test_same_packet_twice_is_one_job(central, people, db):
     central.receive(p, packet_id="same")
     with db.unit_of_work() as s:
         assert len(s.scalars(select(PipelineJobRow)).all()) == 1
+
+
+def test_finger_template_under_the_wrong_position_fails(central, people, db):
+    bio = people.biometrics(person=1, impression=1)
+    swapped = dict(bio["templates"])
+    swapped["finger_2"] = swapped["finger_1"]  # the right thumb filed as the right index
+    p = make_payload(bio, nik="1801051705900001", name="Budi", templates=swapped)
+    central.receive(p)
+    assert central.worker.drain()[0].outcome == "FAILED"
+    assert "finger_2" in _record(db, p["enrollment_id"]).failure_reason

@@ -33,6 +33,7 @@ def test_dashboard_numbers_match_the_database(history_db):
     waiting = _count(history_db, select(func.count()).select_from(CardRow)
                      .where(CardRow.state.in_(("PRINT_READY", "AUTHORISED"))))
     assert data["backlog"] == waiting
+    assert sum(r["jumlah"] for r in panels["menunggu"].rows) == waiting  # every waiting resident in one class
     from ktpel.reports.sources import table
 
     blanks = table("blanks", "state")
@@ -125,3 +126,20 @@ def test_metrics_on_loopback_only(history_db, settings):
     assert 'ktpel_enrollments{state="PRINT_READY"}' in text
     remote = client_for(create_app(settings=settings, side="office", db=history_db), Role.HEAD, host="10.1.2.3")
     assert remote.get("/metrics").status_code == 403
+
+
+def test_todays_events_show_at_once_while_closed_days_come_from_the_cache(history_db):
+    import datetime as dt
+
+    from ktpel.store.schema.reports import ReportCacheRow
+
+    def printed_today() -> int:
+        data = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=NOW)[1]
+        return next(r for r in data["panels"]["ringkasan"].rows if r["metrik"] == "printed")["hari_ini"]
+
+    before = printed_today()
+    with history_db.unit_of_work() as s:
+        cached = s.scalar(select(func.count()).select_from(ReportCacheRow).where(ReportCacheRow.key.like("daily:%")))
+        s.add(DomainEventRow(name="card.print", subject_id="card-x", data={}, at=NOW - dt.timedelta(minutes=1)))
+    assert cached >= 50  # the closed days of the period were cached by the first view
+    assert printed_today() == before + 1

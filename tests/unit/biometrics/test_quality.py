@@ -78,3 +78,23 @@ def test_real_fingerprint_has_acceptable_quality(engine, finger_bytes):
 def test_real_face_has_acceptable_quality(engine, face_bytes):
     rep = engine.face_quality(face_bytes["s1_1"])
     assert rep.ok and rep.score > 50, rep.reasons
+
+
+def test_face_too_small_in_a_large_photo_is_rejected(engine, face_bytes):
+    import io
+
+    from PIL import Image
+
+    from ktpel.biometrics import FaceTooSmall
+
+    face = Image.open(io.BytesIO(face_bytes["s1_1"])).convert("L").resize((23, 28))
+    canvas = Image.new("L", (640, 480), 90)
+    canvas.paste(face, (300, 200))
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG")
+    try:
+        engine.extract_face(buf.getvalue())
+    except (FaceTooSmall, NoFaceFound) as err:  # either way: typed, never a silent template
+        assert err.code in {"face_too_small", "no_face_found"}
+    else:
+        raise AssertionError("a 23-px face must not give a template")

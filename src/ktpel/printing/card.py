@@ -139,8 +139,8 @@ def layout(*, card: dict, places: dict[str, str], photo: bytes | None, signature
 @lru_cache(maxsize=256)
 def _qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     # a fixed mask: choosing the best of eight is ¾ of the QR cost (and most of a card's render time);
-    # every mask gives a valid symbol. Level M (15 % damage) puts a ~660-byte token at version 20
-    # (97 modules): ~0.175 mm a module in the 17 mm square, two dots of a 300 dpi card printer
+    # every mask gives a valid symbol. Level M (15 % damage) puts the ~280-byte KTQ1 token at version 12
+    # (65 modules): ~0.26 mm a module in the 17 mm square, three dots of a 300 dpi card printer
     qr = segno.make_qr(payload, error="m", mask=QR_MASK)
     return tuple(tuple(bool(v) for v in row) for row in qr.matrix)
 

@@ -57,27 +57,49 @@ def _policy():  # noqa: ANN202
         return None
 
 
+def _years_ago(today: dt.date, n: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - n)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - n, day=28)
+
+
 def waiting_by_policy(session: Session, *, office_code: str, today: dt.date, policy) -> list[dict]:  # noqa: ANN001
-    """Waiting residents under their highest-weight class: automatic (age) plus what the counter recorded."""
-    waiting = session.execute(
-        select(CardRow.id, ResidentRow.birth_date).select_from(CardRow)
-        .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
+    """Waiting residents under their highest-weight class: automatic (age) plus what the counter recorded.
+
+    The age classes are counted in SQL (one aggregate over the waiting cards); only the few residents
+    with classes recorded at the counter are looked at one by one.
+    """
+    born = ResidentRow.birth_date
+    sixty = born <= _years_ago(today, 60)
+    seventeen = and_(born <= _years_ago(today, 17), born > _years_ago(today, 18))
+    total, n60, n17 = session.execute(
+        select(func.count(), func.sum(case((sixty, 1), else_=0)), func.sum(case((seventeen, 1), else_=0)))
+        .select_from(CardRow).join(ResidentRow, ResidentRow.id == CardRow.resident_id)
         .where((ResidentRow.regency_code + "") == office_code, CardRow.state.in_(WAITING_CARD_STATES))
-    ).all()
-    claimed: dict[str, list[str]] = {}
+    ).one()
+    auto = {c.automatic: c.code for c in policy.classes.values() if c.automatic}
+    counts: dict[str, int] = {"umum": total or 0}
+    for kind, n in (("age_60_plus", n60 or 0), ("age_17", n17 or 0)):
+        if kind in auto and n:
+            counts[auto[kind]] = counts.get(auto[kind], 0) + n
+            counts["umum"] -= n
     queue = table("print_queue", "card_id", "classes")
-    if queue is not None and waiting:
-        for card_id, classes in session.execute(
-            select(queue.c.card_id, queue.c.classes).join(CardRow, CardRow.id == queue.c.card_id)
+    if queue is not None:
+        for classes, birth in session.execute(
+            select(queue.c.classes, ResidentRow.birth_date).select_from(queue)
+            .join(CardRow, CardRow.id == queue.c.card_id).join(ResidentRow, ResidentRow.id == CardRow.resident_id)
             .where(CardRow.state.in_(WAITING_CARD_STATES))
         ):
-            claimed[card_id] = list(classes or [])
-    counts: dict[str, int] = {}
-    for card_id, born in waiting:
-        codes = set(policy.automatic_classes(birth_date=born, today=today)) | set(claimed.get(card_id, []))
-        codes &= set(policy.classes)
-        top = max(codes, key=lambda c: (policy.classes[c].weight, c)) if codes else "umum"
-        counts[top] = counts.get(top, 0) + 1
+            automatic = set(policy.automatic_classes(birth_date=birth, today=today))
+            codes = (automatic | set(classes or [])) & set(policy.classes)
+            if not classes or not codes:
+                continue
+            before = max(automatic & set(policy.classes), key=lambda c: (policy.classes[c].weight, c)) \
+                if automatic & set(policy.classes) else "umum"
+            after = max(codes, key=lambda c: (policy.classes[c].weight, c))
+            counts[before] -= 1  # move the resident from the age bucket to the class the counter recorded
+            counts[after] = counts.get(after, 0) + 1
     ordered = sorted(policy.classes.values(), key=lambda c: -c.weight)
     rows = [{"kelas": c.code, "label": c.label_id, "label_en": c.label_en, "jumlah": counts.get(c.code, 0)}
             for c in ordered]

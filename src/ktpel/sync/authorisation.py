@@ -1,8 +1,13 @@
 """Print authorisation: a compact token signed by central that an office prints from, offline.
 
-Format (also on the card's QR): `KTA1.<base64url canonical JSON of the card>.<key id>.<base64url Ed25519 sig>`;
-the signature covers the ASCII bytes `KTA1.<payload>.<key id>`, so anyone with central's public key
-verifies a card without a network.
+Format: `KTA1.<base64url canonical JSON of the card>.<key id>.<base64url Ed25519 sig>`; the signature
+covers the ASCII bytes `KTA1.<payload>.<key id>`.
+
+The card's QR carries a shorter token in the same shape, `KTQ1.…`, signed by the same key over the fields a
+verifier shows (short keys, see QR_KEYS): about 280 characters instead of ~660, so the 17 mm QR is a
+version-12 symbol whose modules a 300 dpi card printer and a phone camera both resolve. Central embeds it
+in the authorisation as `qr`, so an office prints it offline; anyone with central's public key verifies a
+card without a network (`verify_card_qr` accepts both forms).
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ from ktpel.domain.errors import KtpelError
 from ktpel.sync import crypto
 
 PREFIX = "KTA1"
+QR_PREFIX = "KTQ1"
+# what a card's QR proves: who the card belongs to and which card it is (for the revocation list)
+QR_KEYS = {
+    "card_id": "c", "enrollment_id": "e", "nik": "n", "name": "m", "birth_place": "p",
+    "birth_date": "b", "sex": "s", "regency_code": "r", "issued_at": "i",
+}
 CARD_FIELDS = (
     "card_id", "enrollment_id", "nik", "name", "birth_place", "birth_date", "sex", "blood_type",
     "street", "rt", "rw", "village_code", "religion", "marital_status", "occupation", "citizenship",
@@ -38,15 +49,25 @@ def _private(signing_key) -> Ed25519PrivateKey:  # noqa: ANN001
     return signing_key if isinstance(signing_key, Ed25519PrivateKey) else signing_key.signing
 
 
+def _sign(prefix: str, data: dict, private: Ed25519PrivateKey) -> str:
+    kid = crypto.key_id(private.public_key())
+    head = f"{prefix}.{crypto.b64e(crypto.canonical_json(data))}.{kid}"
+    return f"{head}.{crypto.sign(private, head.encode('ascii'))}"
+
+
+def card_qr_token(*, signing_key, card: dict) -> str:  # noqa: ANN001
+    """The compact token printed in the card's QR."""
+    return _sign(QR_PREFIX, {short: card[name] for name, short in QR_KEYS.items()}, _private(signing_key))
+
+
 def issue(*, signing_key, card: dict) -> str:  # noqa: ANN001
-    """Sign `card` (every field of CARD_FIELDS, JSON values) into a token."""
+    """Sign `card` (every field of CARD_FIELDS, JSON values) into a token, with the card's QR token inside."""
     missing = [f for f in CARD_FIELDS if f not in card]
     if missing:
         raise InvalidAuthorisation("missing fields: " + ", ".join(missing))
     private = _private(signing_key)
-    kid = crypto.key_id(private.public_key())
-    head = f"{PREFIX}.{crypto.b64e(crypto.canonical_json(card))}.{kid}"
-    return f"{head}.{crypto.sign(private, head.encode('ascii'))}"
+    signed = {**card, "qr": card_qr_token(signing_key=private, card=card)}
+    return _sign(PREFIX, signed, private)
 
 
 def _keys(public_keys) -> dict[str, Ed25519PublicKey]:  # noqa: ANN001
@@ -57,23 +78,41 @@ def _keys(public_keys) -> dict[str, Ed25519PublicKey]:  # noqa: ANN001
     return {crypto.key_id(k): k for k in public_keys}
 
 
-def verify(token: str, *, public_keys: Mapping[str, Ed25519PublicKey] | Iterable[Ed25519PublicKey]) -> dict:
-    """The signed card dict; raise InvalidAuthorisation unless a trusted key signed exactly this token."""
+def _open(token: str, *, prefix: str, public_keys) -> dict:  # noqa: ANN001
     parts = token.strip().split(".") if isinstance(token, str) else []
-    if len(parts) != 4 or parts[0] != PREFIX:
+    if len(parts) != 4 or parts[0] != prefix:
         raise InvalidAuthorisation("format")
     _, payload, kid, sig = parts
     key = _keys(public_keys).get(kid)
     if key is None:
         raise InvalidAuthorisation("unknown key")
     try:
-        crypto.verify(key, sig, f"{PREFIX}.{payload}.{kid}".encode("ascii"))
+        crypto.verify(key, sig, f"{prefix}.{payload}.{kid}".encode("ascii"))
     except crypto.CryptoError:
         raise InvalidAuthorisation("signature") from None
     try:
-        card = json.loads(crypto.b64d(payload))
+        data = json.loads(crypto.b64d(payload))
     except ValueError:
         raise InvalidAuthorisation("payload") from None
-    if not isinstance(card, dict) or any(f not in card for f in CARD_FIELDS):
+    if not isinstance(data, dict):
+        raise InvalidAuthorisation("payload")
+    return data
+
+
+def verify(token: str, *, public_keys: Mapping[str, Ed25519PublicKey] | Iterable[Ed25519PublicKey]) -> dict:
+    """The signed card dict; raise InvalidAuthorisation unless a trusted key signed exactly this token."""
+    card = _open(token, prefix=PREFIX, public_keys=public_keys)
+    if any(f not in card for f in CARD_FIELDS):
         raise InvalidAuthorisation("payload")
     return card
+
+
+def verify_card_qr(token: str, *, public_keys) -> dict:  # noqa: ANN001
+    """What a card's QR proves (long field names), from a KTQ1 QR token or a full KTA1 authorisation."""
+    text = token.strip() if isinstance(token, str) else ""
+    if text.startswith(PREFIX + "."):
+        return verify(text, public_keys=public_keys)
+    data = _open(text, prefix=QR_PREFIX, public_keys=public_keys)
+    if set(data) != set(QR_KEYS.values()):
+        raise InvalidAuthorisation("payload")
+    return {name: data[short] for name, short in QR_KEYS.items()}

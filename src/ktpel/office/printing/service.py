@@ -276,7 +276,8 @@ def _images(session: Session, enrollment_id: str) -> dict[str, bytes]:
 def _face(session: Session, card: CardRow, signed: dict, *, specimen: bool, today: dt.date):  # noqa: ANN202
     images = _images(session, card.enrollment_id)
     return layout(card=signed, places=_places(signed["village_code"]), photo=images.get("face"),
-                  signature=images.get("signature"), token=card.authorisation or "", issued_on=today,
+                  signature=images.get("signature"), token=signed.get("qr") or card.authorisation or "",
+                  issued_on=today,
                   specimen=specimen)
 
 

@@ -211,7 +211,7 @@ def verify_card(session: Session, *, settings: Settings, payload: str) -> Verifi
     if not keys:
         return Verification("NO_KEYS", reason="no trusted central key")
     try:
-        card = authorisation.verify(token, public_keys=keys)
+        card = authorisation.verify_card_qr(token, public_keys=keys)
     except authorisation.InvalidAuthorisation as exc:
         return Verification("INVALID", reason=exc.reason)
     shown = {k: card.get(k) for k in SHOWN_FIELDS}

@@ -89,7 +89,7 @@ def waiting_by_policy(session: Session, *, office_code: str, today: dt.date, pol
         for classes, birth in session.execute(
             select(queue.c.classes, ResidentRow.birth_date).select_from(queue)
             .join(CardRow, CardRow.id == queue.c.card_id).join(ResidentRow, ResidentRow.id == CardRow.resident_id)
-            .where(CardRow.state.in_(WAITING_CARD_STATES))
+            .where((CardRow.state + "").in_(WAITING_CARD_STATES))  # few queue rows: start from them
         ):
             automatic = set(policy.automatic_classes(birth_date=birth, today=today))
             codes = (automatic | set(classes or [])) & set(policy.classes)
@@ -318,7 +318,7 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
     backlog = backlog_now(session, office_code=office_code)
     blanks = blanks_now(session)
     queued_now = session.scalar(select(func.count()).select_from(EnrollmentRow).where(
-        and_(EnrollmentRow.office_code == office_code, EnrollmentRow.state.in_(("CAPTURED", "QUEUED"))))) or 0
+        and_((EnrollmentRow.office_code + "") == office_code, EnrollmentRow.state.in_(("CAPTURED", "QUEUED"))))) or 0
     outbox = table("sync_outbox", "state")
     packets_queued = None
     if outbox is not None:

@@ -64,7 +64,12 @@ def test_public_keys_round_trip_and_reject_wrong_kid():
 def test_authorisation_round_trip_and_tamper():
     central = KeyPair.generate()
     token = authorisation.issue(signing_key=central, card=CARD)
-    assert authorisation.verify(token, public_keys=[central.signing.public_key()]) == CARD
+    signed = authorisation.verify(token, public_keys=[central.signing.public_key()])
+    assert {k: v for k, v in signed.items() if k != "qr"} == CARD
+    # the card's compact QR token is signed by the same key and names the same card
+    assert authorisation.verify_card_qr(signed["qr"], public_keys=[central.signing.public_key()])["nik"] == CARD["nik"]
+    with pytest.raises(authorisation.InvalidAuthorisation):
+        authorisation.verify_card_qr(signed["qr"], public_keys=[KeyPair.generate().signing.public_key()])
     head, payload, kid, sig = token.split(".")
     forged_payload = crypto.b64e(crypto.canonical_json({**CARD, "name": "lain"}))
     with pytest.raises(authorisation.InvalidAuthorisation):

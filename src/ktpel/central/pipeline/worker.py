@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -183,9 +184,20 @@ def run_workers(*, settings: Settings, n: int, name: str = "central", stop_after
         log.warning("SQLite has one writer: running 1 worker instead of %d", n)
         n = 1
     db.dispose()
+    if n == 1:  # no child process to leave behind when this one is stopped
+        try:
+            _process_main(settings.model_dump(), name, stop_after)
+        except KeyboardInterrupt:
+            pass
+        return 1
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_process_main, args=(settings.model_dump(), name, stop_after), daemon=False)
              for _ in range(n)]
+
+    def _stop(signum, frame):  # noqa: ANN001, ARG001 - SIGTERM stops the children too, never orphans them
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop)
     for p in procs:
         p.start()
     try:
@@ -196,4 +208,6 @@ def run_workers(*, settings: Settings, n: int, name: str = "central", stop_after
             p.terminate()
         for p in procs:
             p.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return n

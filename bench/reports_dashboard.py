@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/reports_dashboard.py [--residents 1000000] [--days 365] [--requests 40]
      [--database-url postgresql://…/empty_db]   (default: a fresh SQLite file under bench/out/)
+     [--reuse]   (time an already seeded database again, without seeding)
 
 Seeds residents (bulk inserts, names encrypted like the real seeding), then a year of recordings that
 walk the real state machine names (queue → sent → receive → PRR | EFAC | DUP; card print → issue) with

@@ -12,8 +12,9 @@ SHOWN = "(sudah ditampilkan — shown at first start)"
 
 OFFICE_DEMO = [("operator", Role.OPERATOR), ("supervisor", Role.SUPERVISOR), ("kadis", Role.HEAD),
                ("auditor", Role.AUDITOR)]
-CENTRAL_DEMO = [("adjudikator", Role.ADJUDICATOR), ("admin-pusat", Role.CENTER_ADMIN),
-                ("auditor-pusat", Role.AUDITOR)]
+# two adjudicators: a "same person" decision needs a second one to confirm it (four-eyes)
+CENTRAL_DEMO = [("adjudikator", Role.ADJUDICATOR), ("adjudikator2", Role.ADJUDICATOR),
+                ("admin-pusat", Role.CENTER_ADMIN), ("auditor-pusat", Role.AUDITOR)]
 
 
 def _ensure(db, *, side: str, users: list[tuple[str, Role]], regency_code: str | None) -> list[tuple]:  # noqa: ANN001

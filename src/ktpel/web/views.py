@@ -15,7 +15,7 @@ router = APIRouter()
 @router.get("/", include_in_schema=False, dependencies=[Depends(public)])
 def home(request: Request) -> RedirectResponse:
     side = request.app.state.side
-    return RedirectResponse("/penduduk" if side == "office" else "/docs", status_code=303)
+    return RedirectResponse("/penduduk" if side == "office" else "/dasbor-pusat", status_code=303)
 
 
 @router.get("/lang/{code}", include_in_schema=False, dependencies=[Depends(public)])

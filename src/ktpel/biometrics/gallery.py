@@ -223,6 +223,9 @@ def merge_top(items: Iterable[tuple[str, float]], limit: int) -> list[tuple[floa
 def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | bytes], *, top_k: int,
                   limit: int) -> list[Candidate]:
     """Fan a probe out to shards, merge candidates globally, score on the owning shards."""
+    # parse once: a template object caches its matcher features, which both phases and every shard use
+    face, fingers = _split(templates)
+    templates = ([face] if face is not None else []) + fingers
     merged: dict[str, dict[str, float]] = {}
     for shard in shards:
         for modality, lst in shard.candidates(templates, limit=limit).items():

@@ -22,7 +22,7 @@ import numpy as np
 
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
-from ktpel.biometrics.fingerprint.descriptor import DESCRIPTOR_DIM, descriptor
+from ktpel.biometrics.fingerprint.descriptor import DESCRIPTOR_DIM
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
@@ -104,7 +104,7 @@ class Gallery:
             pos = f.finger_position or (100 + k)  # unknown positions keep distinct slots
             rec.fingers[pos] = f
         if rec.fingers:
-            vecs = np.stack([descriptor(f.features) for f in rec.fingers.values()])
+            vecs = np.stack([f.index_vector for f in rec.fingers.values()])
             ids = np.array([iid * _FINGER_SLOTS * 16 + n for n in range(len(rec.fingers))], np.int64)
             self._finger_index.add_with_ids(vecs, ids)
         self._records[reference_id] = rec
@@ -129,7 +129,7 @@ class Gallery:
         if face is not None and self._face_index.ntotal:
             out["face"] = self._search(self._face_index, face.embedding[None, :], limit, 1)
         if fingers and self._finger_index.ntotal:
-            q = np.stack([descriptor(f.features) for f in fingers])
+            q = np.stack([f.index_vector for f in fingers])
             out["finger"] = self._search(self._finger_index, q, limit, _FINGER_SLOTS * 16)
         return out
 

@@ -105,6 +105,13 @@ class FingerTemplate:
 
         return prepare(self.minutiae, self.orientation, self.orientation_block)
 
+    @cached_property
+    def index_vector(self):  # noqa: ANN201
+        """The fixed-length descriptor the 1:N index searches, computed once per template object."""
+        from ktpel.biometrics.fingerprint.descriptor import descriptor
+
+        return descriptor(self.features)
+
     def to_bytes(self) -> bytes:
         """Serialise in the versioned KTPB format."""
         m = self.minutiae

@@ -132,7 +132,12 @@ def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  #
     console.print(f"[bold]Cek status[/bold] (/status): NIK {first[0]} + tanda terima {RECEIPTS[0]} → "
                   f"{found.code}: {found.text_id}")
     if first[1]:
-        console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{first[1]}", soft_wrap=True)
+        # what the card's QR holds: the compact central-signed token inside the authorisation
+        from ktpel.sync.authorisation import verify
+        from ktpel.sync.keys import central_public_keys
+
+        payload = verify(first[1], public_keys=central_public_keys(settings)).get("qr", first[1])
+        console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{payload}", soft_wrap=True)
     console.print(f"[dim]Pesan terkirim tercatat di {settings.data_dir / 'notifications.log'}[/dim]")
     start_in_background(office_db, demo)
     return []

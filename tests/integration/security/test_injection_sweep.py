@@ -181,7 +181,7 @@ class Sweep:
         declared = route_roles(route)
         if declared is None or declared == "undeclared" or not declared:
             return self.anonymous, True
-        # the most senior allowed role first, so supervisor-only fields are reached as well
+        # one signed-in role the route allows (by name: the head on the office side)
         for role in sorted(declared, key=lambda r: r.value):
             if role in self.clients:
                 return self.clients[role], True

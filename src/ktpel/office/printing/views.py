@@ -288,7 +288,7 @@ async def pickup_submit(card_id: str, request: Request, user: User = Depends(off
         pickup.verify_and_issue(request.app.state.db, card_id=card_id,
                                 regency_code=request.app.state.settings.office_regency, image=image,
                                 actor=user.username, modality=str(form.get("modalitas", "finger")),
-                                finger_position=int(finger),
+                                finger_position=int(finger) if finger.isascii() and finger.isdigit() else 0,
                                 face_reason=str(form.get("alasan_wajah", "")), source_ip=_ip(request))
     except KtpelError as exc:
         return render(request, "printing/pickup.html", {"nik": str(form.get("nik", "")), "card": None,

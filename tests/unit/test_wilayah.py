@@ -1,9 +1,3 @@
-import time
-from pathlib import Path
-
-from ktpel.reference import load_regions
-
-
 def test_registry_has_every_kemendagri_code(regions):
     assert len(regions) == 91_599
     assert len(regions.children(None)) == 38
@@ -28,9 +22,3 @@ def test_search_by_name_puts_exact_names_first(regions):
     assert hits[0].code == "18.01.06"
     assert all("kalianda" in h.name.lower() for h in hits)
     assert regions.search("   ") == []
-
-
-def test_registry_loads_fast(shared_data: Path):
-    start = time.perf_counter()
-    load_regions(shared_data / "wilayah" / "wilayah.csv")
-    assert time.perf_counter() - start < 0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from functools import lru_cache
 from types import ModuleType
 from typing import Callable
 
@@ -17,6 +18,7 @@ def optional_module(name: str) -> ModuleType | None:
     return importlib.import_module(name) if spec is not None else None
 
 
+@lru_cache(maxsize=256)
 def resolve(path: str) -> Callable:
     """Import "package.module:function" and return the function."""
     module, _, attr = path.partition(":")

@@ -9,7 +9,6 @@ Idempotent: a second run finds the demo receipts and only prints where to look.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import uuid
 
 from sqlalchemy import select
@@ -23,11 +22,11 @@ RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
 
 def _apply(session, *, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
     """Run every handler registered for `kind`, in this one transaction, as the sync agent does."""
+    from ktpel.plugins import resolve
     from ktpel.sync.office_apply import HANDLERS
 
     for path in HANDLERS.get(kind, []):
-        module, _, attr = path.partition(":")
-        getattr(importlib.import_module(module), attr)(session, seq=0, kind=kind, subject_id=subject_id, data=data)
+        resolve(path)(session, seq=0, kind=kind, subject_id=subject_id, data=data)
 
 
 def _demo_signing_key(settings: Settings):  # noqa: ANN202

@@ -57,11 +57,8 @@ def _table(panel: Panel, *, max_rows: int = 40) -> Table:
     return t
 
 
-def _line_chart(panel: Panel, *, keys: list[tuple[str, str, list[int] | None]], width: float = 170 * mm,
-                height: float = 70 * mm) -> Drawing:
-    """Lines told apart by dash pattern, not colour, so the chart survives a black-and-white copier."""
-    d = Drawing(width, height)
-    chart = HorizontalLineChart()
+def _fill_axes(chart, panel: Panel, *, keys: list[tuple], width: float, height: float) -> None:  # noqa: ANN001
+    """Place a chart, give it the panel's series and dated categories (MM-DD), small print labels."""
     chart.x, chart.y, chart.width, chart.height = 35, 30, width - 60, height - 55
     rows = panel.rows or [{}]
     chart.data = [[float(r.get(k) or 0) for r in rows] for k, _, _ in keys]
@@ -71,6 +68,14 @@ def _line_chart(panel: Panel, *, keys: list[tuple[str, str, list[int] | None]], 
     chart.categoryAxis.labels.dy = -12
     chart.valueAxis.labels.fontSize = 6
     chart.valueAxis.valueMin = 0
+
+
+def _line_chart(panel: Panel, *, keys: list[tuple[str, str, list[int] | None]], width: float = 170 * mm,
+                height: float = 70 * mm) -> Drawing:
+    """Lines told apart by dash pattern, not colour, so the chart survives a black-and-white copier."""
+    d = Drawing(width, height)
+    chart = HorizontalLineChart()
+    _fill_axes(chart, panel, keys=keys, width=width, height=height)
     for i, (_, _, dash) in enumerate(keys):
         chart.lines[i].strokeColor = colors.black
         chart.lines[i].strokeWidth = 1.2
@@ -91,15 +96,7 @@ def _bar_chart(panel: Panel, *, keys: list[tuple[str, str, colors.Color]], width
     """Bars in black, grey and white-with-outline: distinct without colour."""
     d = Drawing(width, height)
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 35, 30, width - 60, height - 55
-    rows = panel.rows or [{}]
-    chart.data = [[float(r.get(k) or 0) for r in rows] for k, _, _ in keys]
-    chart.categoryAxis.categoryNames = [str(r.get(panel.chart.x, ""))[5:] for r in rows] if panel.chart else []
-    chart.categoryAxis.labels.angle = 90
-    chart.categoryAxis.labels.fontSize = 5
-    chart.categoryAxis.labels.dy = -12
-    chart.valueAxis.labels.fontSize = 6
-    chart.valueAxis.valueMin = 0
+    _fill_axes(chart, panel, keys=keys, width=width, height=height)
     chart.barSpacing = 0.5
     for i, (_, _, fill) in enumerate(keys):
         chart.bars[i].fillColor = fill

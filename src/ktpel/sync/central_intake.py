@@ -8,16 +8,15 @@ packet, so a packet is either stored with every handler's effect or not at all (
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
+from ktpel.plugins import resolve
 from ktpel.store.db import Database
 from ktpel.store.schema.sync import CentralPacketRow, RejectionRow, SyncOfficeRow
 from ktpel.sync import envelope as env
@@ -33,17 +32,6 @@ HANDLERS: dict[str, list[str]] = {
     "card.issued": [],
     "duplicate.resolution": ["ktpel.central.resolution.service:handle_resolution_packet"],
 }
-
-_cache: dict[str, Callable] = {}
-
-
-def resolve(path: str) -> Callable:
-    fn = _cache.get(path)
-    if fn is None:
-        module, _, attr = path.partition(":")
-        fn = _cache[path] = getattr(importlib.import_module(module), attr)
-    return fn
-
 
 def office_keys(session: Session, office_code: str) -> list[PublicKeys] | None:
     row = session.get(SyncOfficeRow, office_code)

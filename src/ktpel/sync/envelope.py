@@ -97,19 +97,24 @@ def make_receipt(*, packet_id: str, office_code: str, central: KeyPair, received
         "received_at": received_at.isoformat(), "central_kid": central.kid})
 
 
+def _check_central_signature(doc: dict, *, central_keys: list[PublicKeys], code: str, what: str) -> None:
+    """Refuse a document unless a known central key (named by `central_kid`) signed it."""
+    key = next((k for k in central_keys if k.kid == doc.get("central_kid")), None)
+    if key is None:
+        raise Refused(code, f"{what} is signed by an unknown central key")
+    try:
+        crypto.verify_document(key.signing, doc)
+    except crypto.CryptoError:
+        raise Refused(code, f"{what} signature does not verify") from None
+
+
 def verify_receipt(receipt: object, *, packet_id: str, office_code: str, central_keys: list[PublicKeys]) -> dict:
     """A receipt counts only if central signed it for exactly this packet and this office."""
     if not isinstance(receipt, dict) or receipt.get("type") != "receipt":
         raise Refused("bad_receipt", "not a receipt")
     if receipt.get("packet_id") != packet_id or receipt.get("office") != office_code:
         raise Refused("bad_receipt", "the receipt is for another packet or office")
-    key = next((k for k in central_keys if k.kid == receipt.get("central_kid")), None)
-    if key is None:
-        raise Refused("bad_receipt", "the receipt is signed by an unknown central key")
-    try:
-        crypto.verify_document(key.signing, receipt)
-    except crypto.CryptoError:
-        raise Refused("bad_receipt", "the receipt signature does not verify") from None
+    _check_central_signature(receipt, central_keys=central_keys, code="bad_receipt", what="the receipt")
     return receipt
 
 
@@ -133,13 +138,7 @@ def open_events(doc: object, *, office_code: str, after: int, central_keys: list
         raise Refused("bad_events", "not an events batch")
     if doc.get("office") != office_code or doc.get("after") != after:
         raise Refused("bad_events", "the batch is for another office or cursor")
-    key = next((k for k in central_keys if k.kid == doc.get("central_kid")), None)
-    if key is None:
-        raise Refused("bad_events", "signed by an unknown central key")
-    try:
-        crypto.verify_document(key.signing, doc)
-    except crypto.CryptoError:
-        raise Refused("bad_events", "the batch signature does not verify") from None
+    _check_central_signature(doc, central_keys=central_keys, code="bad_events", what="the batch")
     pair = office.find(str(doc.get("recipient_kid")))
     if pair is None:
         raise Refused("bad_events", "sealed for an office key we do not hold")

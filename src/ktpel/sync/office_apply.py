@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.enrollment import Card, CardState, Enrollment, EnrollmentState
 from ktpel.domain.events import DomainEvent, utcnow
+from ktpel.plugins import resolve
 from ktpel.store.db import Database
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.store.schema.sync import OfficeAnnouncementRow
@@ -38,11 +38,6 @@ HANDLERS: dict[str, list[str]] = {
 }
 
 _E = EnrollmentState
-
-
-def _resolve(path: str) -> Callable:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _record(session: Session, events: list[DomainEvent]) -> None:
@@ -85,13 +80,18 @@ def apply_received(session: Session, *, seq: int, kind: str, subject_id: str, da
         _save(session, row, machine)
 
 
+def _to_adjudication(machine: Enrollment, data: dict) -> None:
+    """Catch up to ADJUDICATION when events overtook each other (RECEIVED may be missing)."""
+    _to_received(machine)
+    if machine.state is _E.RECEIVED:
+        machine.send_to_adjudication(score=float(data.get("score", 0.0)))
+
+
 def apply_adjudication(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
     found = _enrollment(session, subject_id)
     if found:
         row, machine = found
-        _to_received(machine)
-        if machine.state is _E.RECEIVED:
-            machine.send_to_adjudication(score=float(data.get("score", 0.0)))
+        _to_adjudication(machine, data)
         _save(session, row, machine)
 
 
@@ -102,8 +102,7 @@ def apply_print_ready(session: Session, *, seq: int, kind: str, subject_id: str,
         return
     row, machine = found
     token = data["authorisation"]
-    card_data = authorisation.verify(token, public_keys=data["_central_keys"]) if "_central_keys" in data \
-        else _unverified(token)
+    card_data = data["_card"] if "_card" in data else _unverified(token)
     _to_received(machine)
     if machine.state in (_E.RECEIVED, _E.ADJUDICATION):
         machine.mark_print_ready(authorisation_id=str(card_data["card_id"]))
@@ -138,9 +137,7 @@ def apply_duplicate(session: Session, *, seq: int, kind: str, subject_id: str, d
     found = _enrollment(session, subject_id)
     if found:
         row, machine = found
-        _to_received(machine)
-        if machine.state is _E.RECEIVED:
-            machine.send_to_adjudication(score=float(data.get("score", 0.0)))
+        _to_adjudication(machine, data)
         if machine.state is _E.ADJUDICATION:
             machine.mark_duplicate(other_enrollment_id=str(data.get("other_enrollment_id", "")))
         _save(session, row, machine)
@@ -198,7 +195,9 @@ def apply_events(db: Database, *, events: list[dict], central_keys: dict | None 
             data = dict(event.get("data") or {})
             if central_keys is not None and event["kind"] == "enrollment.print_ready":
                 try:
-                    authorisation.verify(str(data.get("authorisation", "")), public_keys=central_keys)
+                    # verified once here; the handler takes the signed card from `_card`
+                    data["_card"] = authorisation.verify(str(data.get("authorisation", "")),
+                                                         public_keys=central_keys)
                 except authorisation.InvalidAuthorisation as exc:
                     # never print from a token we cannot verify; record it and keep the stream moving
                     log.error("event %s: %s", event["seq"], exc.message_en)
@@ -206,9 +205,8 @@ def apply_events(db: Database, *, events: list[dict], central_keys: dict | None 
                                          data={"seq": event["seq"], "kind": event["kind"], "reason": exc.reason}))
                     row.event_cursor = event["seq"]
                     continue
-                data["_central_keys"] = central_keys
             for path in HANDLERS.get(event["kind"], []):
-                _resolve(path)(s, seq=event["seq"], kind=event["kind"], subject_id=event["subject_id"],
+                resolve(path)(s, seq=event["seq"], kind=event["kind"], subject_id=event["subject_id"],
                                data=data if path.startswith("ktpel.sync.") else event.get("data") or {})
             row.event_cursor = event["seq"]
         applied += 1

@@ -7,7 +7,6 @@ When an outage ends, every `"module:function"` in ENDED_HOOKS is called as
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
+from ktpel.plugins import resolve
 from ktpel.store.schema.sync import LinkRow, OfficeAnnouncementRow, OutageRow
 from ktpel.sync.outbox import queued_count
 
@@ -117,11 +117,10 @@ def record_success(session: Session) -> OutageRow | None:
     outage.ended_at = now
     session.flush()
     for path in ENDED_HOOKS:
-        module, _, attr = path.partition(":")
         try:
             # a savepoint per hook: a failing hook must not keep receipts from being recorded
             with session.begin_nested():
-                getattr(importlib.import_module(module), attr)(
+                resolve(path)(
                     session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
         except Exception:  # noqa: BLE001 - logged; the outage is still closed
             log.exception("outage-ended hook %s failed", path)

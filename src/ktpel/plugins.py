@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from functools import lru_cache
 from types import ModuleType
 from typing import Callable
 
@@ -18,8 +17,10 @@ def optional_module(name: str) -> ModuleType | None:
     return importlib.import_module(name) if spec is not None else None
 
 
-@lru_cache(maxsize=256)
 def resolve(path: str) -> Callable:
-    """Import "package.module:function" and return the function."""
+    """Import "package.module:function" and return the function.
+
+    Not cached: sys.modules already is the cache, and an entry re-pointed at run time must be honoured.
+    """
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr)

@@ -91,3 +91,25 @@ def test_abis_contract_round_trip(engine, people):
     resp = abis.identify(people["P3"][1])
     assert resp.decision is Band.NO_HIT
     assert resp.to_dict()["decision"] == "no_hit"
+
+
+def test_large_gallery_switches_to_ivf_and_still_finds_and_forgets_the_mate(engine, people, monkeypatch):
+    import faiss
+    import numpy as np
+
+    from ktpel.biometrics import gallery as gallery_mod
+    from ktpel.biometrics.templates import FaceTemplate
+
+    monkeypatch.setattr(gallery_mod, "IVF_FROM", 400)
+    g = Gallery(engine=engine)
+    rng = np.random.default_rng(3)
+    model_id = people["P1"][0][0].model_id
+    for k in range(420):  # strangers: random unit faces, impostor-level cosines with everyone
+        g.insert(f"R{k}", [FaceTemplate(rng.standard_normal(128).astype(np.float32), model_id)])
+    _fill(g, people)
+    assert isinstance(g._face_index, faiss.IndexIVFFlat)
+    res = g.identify(people["P2"][1])
+    assert res[0].reference_id == "P2" and res[0].band is Band.HIT
+    g.delete("P2")
+    assert g._face_index.ntotal == 422
+    assert all(c.reference_id != "P2" for c in g.identify(people["P2"][1]))

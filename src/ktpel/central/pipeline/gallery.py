@@ -58,8 +58,12 @@ class GalleryMirror:
         self.members: set[str] = set()
         self._lock = threading.Lock()
 
-    def refresh(self, session: Session) -> int:
-        """Insert every record numbered since the last refresh; drop revoked ones. Returns how many added."""
+    def refresh(self, session: Session, *, parsed: dict[str, list] | None = None) -> int:
+        """Insert every record numbered since the last refresh; drop revoked ones. Returns how many added.
+
+        `parsed` maps record ids to template objects already parsed (the probe about to be searched):
+        the gallery then holds those same objects, whose matcher features are computed once for both.
+        """
         with self._lock:
             rows = session.execute(
                 select(NationalRecordRow.id, NationalRecordRow.templates, NationalRecordRow.gallery_seq,
@@ -69,7 +73,9 @@ class GalleryMirror:
             added = 0
             for rid, templates, seq, state in rows:
                 if state != "REVOKED":
-                    self.abis.insert(rid, [base64.b64decode(v) for v in json.loads(templates).values()])
+                    known = (parsed or {}).get(rid)
+                    self.abis.insert(rid, known if known is not None
+                                     else [base64.b64decode(v) for v in json.loads(templates).values()])
                     self.members.add(rid)
                     added += 1
                 self.last_seq = max(self.last_seq, seq)

@@ -168,8 +168,9 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
 
     started = time.perf_counter()
     row = session.get(NationalRecordRow, record_id)
-    ctx.mirror.refresh(session)
-    probe = [base64.b64decode(v) for v in json.loads(row.templates).values()]
+    # parsed once: the probe enters the mirror as these objects, so its features are computed once
+    probe = [template_from_bytes(base64.b64decode(v)) for v in json.loads(row.templates).values()]
+    ctx.mirror.refresh(session, parsed={row.id: probe})
     # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
     response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
     cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]

@@ -1,0 +1,405 @@
+"""Compiled (numba) kernels of the MCC-style matcher; mcc.py documents the algorithm.
+
+The kernels reproduce the NumPy formulation operation by operation: same dtypes (float32
+cylinders and similarities, float64 geometry), same evaluation order, no fastmath, and sums
+taken in NumPy's pairwise order, so scores agree with a NumPy evaluation to rounding.
+Nothing is compiled at import; `cache=True` keeps the machine code between processes. The entry
+points release the GIL, as the NumPy code they replace mostly did.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_TWO_PI = 2 * np.pi
+_PW_BLOCK = 128  # NumPy's pairwise-summation block size
+
+
+@njit(cache=True, inline="always")
+def _angdiff(a, b):
+    """Signed difference a-b wrapped to [-π, π), bit for bit NumPy's (a - b + π) % 2π - π.
+
+    Within one turn of the range the floored modulo is x or x + 2π exactly as NumPy computes it;
+    only other values pay for the fmod-based general case.
+    """
+    x = a - b + np.pi
+    if 0.0 <= x < _TWO_PI:
+        return x - np.pi
+    if -_TWO_PI < x < 0.0:
+        return (x + _TWO_PI) - np.pi
+    return x % _TWO_PI - np.pi
+
+
+@njit(cache=True)
+def _block_sum(a, start, n, zero):
+    """NumPy's pairwise-summation leaf (n ≤ 128): eight running sums, then the remainder."""
+    if n < 8:
+        res = zero
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    stop = start + n - n % 8
+    i = start + 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(stop, start + n):
+        res += a[i]
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(a, start, n, zero):
+    """Sum of a[start:start+n] in NumPy's add.reduce order; `zero` fixes the accumulator type.
+
+    NumPy halves ranges over 128 (the half rounded down to a multiple of 8) and adds the halves.
+    That recursion runs on an explicit stack here: numba's on-disk cache breaks recursive
+    functions (numba issue #6061).
+    """
+    if n <= _PW_BLOCK:
+        return _block_sum(a, start, n, zero)
+    todo_start = np.empty(128, np.int64)
+    todo_n = np.empty(128, np.int64)  # -1 marks "add the last two partial sums"
+    partial = np.full(128, zero)
+    todo_start[0], todo_n[0] = start, n
+    top, depth = 1, 0
+    while top:
+        top -= 1
+        s0, m = todo_start[top], todo_n[top]
+        if m < 0:
+            depth -= 1
+            partial[depth - 1] = partial[depth - 1] + partial[depth]
+        elif m <= _PW_BLOCK:
+            partial[depth] = _block_sum(a, s0, m, zero)
+            depth += 1
+        else:
+            half = m // 2
+            half -= half % 8
+            todo_start[top], todo_n[top] = 0, -1  # runs after both halves (LIFO)
+            todo_start[top + 1], todo_n[top + 1] = s0 + half, m - half
+            todo_start[top + 2], todo_n[top + 2] = s0, half  # left half first
+            top += 3
+    return partial[0]
+
+
+# --- cylinders -------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d):
+    """(ND, cells) summed spatial × directional Gaussians of minutia m's neighbours.
+
+    Cell q is at (g[cell_i[q]], g[cell_j[q]]) in m's frame. Distances are rotation invariant, so
+    the spatial Gaussian separates along that frame's axes: 2·len(g) exponentials per
+    neighbour instead of one per cell.
+    """
+    ncell, nd, ng = cell_i.size, bins.size, g.size
+    ks, kd = 2 * sigma_s**2, 2 * sigma_d**2
+    acc = np.zeros((nd, ncell))
+    ex, ey, cs = np.empty(ng), np.empty(ng), np.empty(ncell)
+    c, s = math.cos(theta[m]), math.sin(theta[m])
+    for t in range(xy.shape[0]):
+        if t == m:
+            continue
+        dx, dy = xy[t, 0] - xy[m, 0], xy[t, 1] - xy[m, 1]
+        ux, uy = c * dx + s * dy, -s * dx + c * dy  # neighbour t in m's frame
+        for a in range(ng):
+            ex[a] = math.exp(-((g[a] - ux) ** 2) / ks)
+            ey[a] = math.exp(-((g[a] - uy) ** 2) / ks)
+        for q in range(ncell):
+            cs[q] = ex[cell_i[q]] * ey[cell_j[q]]
+        dth = _angdiff(theta[t], theta[m])
+        for k in range(nd):
+            cd = math.exp(-_angdiff(bins[k], dth) ** 2 / kd)
+            for q in range(ncell):
+                acc[k, q] += cs[q] * cd
+    return acc
+
+
+@njit(cache=True)
+def _squash_into(acc, row):
+    """Sigmoid of the (ND, cells) votes into row (cell-major, float32), then unit L2 norm.
+
+    The norm is summed in float32 in NumPy's order, as np.linalg.norm does on float32 rows.
+    """
+    nd, ncell = acc.shape
+    sq = np.empty(row.size, np.float32)
+    for q in range(ncell):
+        for k in range(nd):
+            v = np.float32(1.0 / (1.0 + math.exp(-20.0 * (acc[k, q] - 0.3))))
+            row[q * nd + k] = v
+            sq[q * nd + k] = v * v
+    norm = np.float32(math.sqrt(_pairwise_sum(sq, 0, sq.size, np.float32(0.0))))
+    norm = max(norm, np.float32(1e-6))
+    for e in range(row.size):
+        row[e] = row[e] / norm
+
+
+@njit(cache=True, nogil=True)  # threads (bulk enrolment) run in parallel
+def cylinders(xy, theta, g, cell_i, cell_j, bins, sigma_s, sigma_d):
+    """(n, cells·ND) float32 unit rows, one per minutia; see mcc.cylinders."""
+    n = xy.shape[0]
+    out = np.empty((n, cell_i.size * bins.size), np.float32)
+    for m in range(n):
+        _squash_into(_votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d), out[m])
+    return out
+
+
+# --- matching --------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _top_pairs(sim, k):
+    """Row and column of the k largest similarities (as a set; ties keep the earliest)."""
+    na, nb = sim.shape
+    ii, jj = np.empty(k, np.int64), np.empty(k, np.int64)
+    val = np.empty(k, np.float32)
+    n, lo = 0, 0  # pairs kept so far, slot of the smallest kept value
+    for i in range(na):
+        for j in range(nb):
+            v = sim[i, j]
+            if n < k:
+                ii[n], jj[n], val[n] = i, j, v
+                if v < val[lo]:
+                    lo = n
+                n += 1
+            elif v > val[lo]:
+                ii[lo], jj[lo], val[lo] = i, j, v
+                for r in range(k):
+                    if val[r] < val[lo]:
+                        lo = r
+    return ii, jj
+
+
+@njit(cache=True)
+def _rank(values, count):
+    """Indices of the `count` largest values, largest first (ties: lower index first)."""
+    taken = np.zeros(values.size, np.bool_)
+    out = np.empty(min(count, values.size), np.int64)
+    for r in range(out.size):
+        best = -1
+        for m in range(values.size):
+            if not taken[m] and (best < 0 or values[m] > values[best]):
+                best = m
+        taken[best] = True
+        out[r] = best
+    return out
+
+
+@njit(cache=True, inline="always")
+def _row_weights(px, py, th, t, sim, bx, by, thb, dtol, atol, colmax, wrow):
+    """Best weight of A's minutia t, moved to (px, py, th), against B's minutiae.
+
+    Also raises B's column maxima in colmax and stores the weights in wrow (row t of w).
+    """
+    best = 0.0
+    for u in range(bx.size):
+        d2 = (px - bx[u]) ** 2 + (py - by[u]) ** 2
+        if d2 < dtol**2 and abs(_angdiff(th, thb[u])) < atol:
+            sv = max(sim[t, u], np.float32(0.0))
+            w = sv * (1.0 - 0.5 * math.sqrt(d2) / dtol)
+            wrow[u] = w
+            best = max(best, w)
+            colmax[u] = max(colmax[u], w)
+    return best
+
+
+@njit(cache=True, inline="always")
+def _seed_alignment(tha, thb, i, j):
+    """Rotation taking minutia i of A onto minutia j of B, with its cos and sin."""
+    phi = thb[j] - tha[i]
+    return phi, math.cos(phi), math.sin(phi)
+
+
+@njit(cache=True)
+def _seed_weights(xa, tha, bx, by, thb, sim, ii, jj, dtol, atol):
+    """Weight of each seed alignment: min over the two prints of the summed best pair weights."""
+    na, nb = xa.shape[0], bx.size
+    per = np.empty(ii.size)
+    rowmax = np.empty(na)
+    colmax = np.empty(nb)
+    wrow = np.empty(nb)
+    for m in range(ii.size):
+        i, j = ii[m], jj[m]
+        phi, c, s = _seed_alignment(tha, thb, i, j)
+        colmax[:] = 0.0
+        for t in range(na):
+            ax, ay = xa[t, 0] - xa[i, 0], xa[t, 1] - xa[i, 1]
+            px = c * ax - s * ay + bx[j]
+            py = s * ax + c * ay + by[j]
+            rowmax[t] = _row_weights(px, py, tha[t] + phi, t, sim, bx, by, thb, dtol, atol,
+                                     colmax, wrow)
+        per[m] = min(_pairwise_sum(rowmax, 0, na, 0.0), _pairwise_sum(colmax, 0, nb, 0.0))
+    return per
+
+
+@njit(cache=True)
+def _pair_weight(xa, tha, bx, by, thb, sim, phi, t_x, t_y, dtol, atol, w, rowmax):
+    """Weight of the alignment p_B = R(phi) p_A + t; fills w (n_a, n_b) and its row maxima."""
+    na, nb = xa.shape[0], bx.size
+    c, s = math.cos(phi), math.sin(phi)
+    colmax = np.zeros(nb)
+    w[:, :] = 0.0
+    for t in range(na):
+        px = c * xa[t, 0] - s * xa[t, 1] + t_x
+        py = s * xa[t, 0] + c * xa[t, 1] + t_y
+        rowmax[t] = _row_weights(px, py, tha[t] + phi, t, sim, bx, by, thb, dtol, atol,
+                                 colmax, w[t])
+    return min(_pairwise_sum(rowmax, 0, na, 0.0), _pairwise_sum(colmax, 0, nb, 0.0))
+
+
+@njit(cache=True)
+def _refine(xa, xb, w, rowmax):
+    """Kabsch fit on the pairs that are their row's best (row-major order, like np.nonzero).
+
+    Returns (ok, phi, tx, ty); ok is False with under 3 pairs.
+    """
+    na, nb = w.shape
+    ia = np.empty(na * nb, np.int64)
+    ib = np.empty(na * nb, np.int64)
+    p = 0
+    for t in range(na):
+        for u in range(nb):
+            if w[t, u] > 0 and w[t, u] == rowmax[t]:
+                ia[p], ib[p] = t, u
+                p += 1
+    if p < 3:
+        return False, 0.0, 0.0, 0.0
+    ca0 = ca1 = cb0 = cb1 = 0.0
+    for q in range(p):  # mean over axis 0 accumulates sequentially in NumPy
+        ca0 += xa[ia[q], 0]
+        ca1 += xa[ia[q], 1]
+        cb0 += xb[ib[q], 0]
+        cb1 += xb[ib[q], 1]
+    ca0, ca1, cb0, cb1 = ca0 / p, ca1 / p, cb0 / p, cb1 / p
+    cross = np.empty(p)
+    dot = np.empty(2 * p)  # np.sum(qa * qb) runs over the flattened (p, 2) product
+    for q in range(p):
+        qa0, qa1 = xa[ia[q], 0] - ca0, xa[ia[q], 1] - ca1
+        qb0, qb1 = xb[ib[q], 0] - cb0, xb[ib[q], 1] - cb1
+        cross[q] = qa0 * qb1 - qa1 * qb0
+        dot[2 * q], dot[2 * q + 1] = qa0 * qb0, qa1 * qb1
+    # libm atan2: NumPy's SIMD arctan2 may differ in the last bit, the one known rounding gap
+    phi = math.atan2(_pairwise_sum(cross, 0, p, 0.0), _pairwise_sum(dot, 0, 2 * p, 0.0))
+    c, s = math.cos(phi), math.sin(phi)
+    return True, phi, cb0 - (c * ca0 - s * ca1), cb1 - (s * ca0 + c * ca1)
+
+
+@njit(cache=True)
+def _inside_count(px, py, hull, pad):
+    """How many points lie inside the convex polygon `hull` grown by pad (either winding)."""
+    h = hull.shape[0]
+    if h < 3:
+        return 0
+    area2 = np.empty(h)
+    for e in range(h):
+        f = (e + 1) % h
+        area2[e] = hull[e, 0] * hull[f, 1] - hull[f, 0] * hull[e, 1]
+    sign = -1.0 if _pairwise_sum(area2, 0, h, 0.0) < 0 else 1.0
+    count = 0
+    for q in range(px.size):
+        inside = True
+        for e in range(h):
+            f = (e + 1) % h
+            ex, ey = hull[f, 0] - hull[e, 0], hull[f, 1] - hull[e, 1]
+            length = math.sqrt(ex * ex + ey * ey) + 1e-9
+            cr = (ex * (py[q] - hull[e, 1]) - ey * (px[q] - hull[e, 0])) / length
+            if sign * cr < -pad:
+                inside = False
+                break
+        count += inside
+    return count
+
+
+@njit(cache=True)
+def _orientation_agreement(o_xy, o_th, grid, block, phi, tx, ty, min_blocks):
+    """Mean cos 2Δθ of A's field moved onto B's grid; 0 when under min_blocks blocks overlap."""
+    c, s = math.cos(phi), math.sin(phi)
+    rows, cols = grid.shape
+    vals = np.empty(o_th.size)
+    n = 0
+    for q in range(o_th.size):
+        qx = c * o_xy[q, 0] - s * o_xy[q, 1] + tx
+        qy = s * o_xy[q, 0] + c * o_xy[q, 1] + ty
+        bi, bj = math.floor(qy / block), math.floor(qx / block)
+        if 0 <= bi < rows and 0 <= bj < cols and not np.isnan(grid[bi, bj]):
+            vals[n] = math.cos(2 * (o_th[q] + phi - grid[bi, bj]))
+            n += 1
+    if n == 0 or n < min_blocks:
+        return 0.0
+    return _pairwise_sum(vals, 0, n, 0.0) / n
+
+
+@njit(cache=True)
+def _overlaps(xa, bx, by, hulla, hullb, i, j, c, s, pad):
+    """Minutiae of A inside B's hull and of B inside A's moved hull, seed alignment i → j."""
+    na = xa.shape[0]
+    px, py = np.empty(na), np.empty(na)
+    for t in range(na):
+        ax, ay = xa[t, 0] - xa[i, 0], xa[t, 1] - xa[i, 1]
+        px[t] = c * ax - s * ay + bx[j]
+        py[t] = s * ax + c * ay + by[j]
+    hull_t = np.empty_like(hulla)
+    for e in range(hulla.shape[0]):
+        hx, hy = hulla[e, 0] - xa[i, 0], hulla[e, 1] - xa[i, 1]
+        hull_t[e, 0] = c * hx - s * hy + bx[j]
+        hull_t[e, 1] = s * hx + c * hy + by[j]
+    return _inside_count(px, py, hullb, pad), _inside_count(bx, by, hull_t, pad)
+
+
+@njit(cache=True)
+def _refined(xa, tha, xb, bx, by, thb, sim, weight, tr, dtol, atol):
+    """(weight, transform) after one Kabsch refit on the alignment's pairs, if that weighs more."""
+    w, rowmax = np.empty((xa.shape[0], bx.size)), np.empty(xa.shape[0])
+    _pair_weight(xa, tha, bx, by, thb, sim, tr[0], tr[1], tr[2], dtol, atol, w, rowmax)
+    ok, phi, tx, ty = _refine(xa, xb, w, rowmax)
+    if ok:
+        w2 = _pair_weight(xa, tha, bx, by, thb, sim, phi, tx, ty, dtol, atol, w, rowmax)
+        if w2 > weight:
+            return w2, (phi, tx, ty)
+    return weight, tr
+
+
+@njit(cache=True, nogil=True)  # threads (bulk enrolment) run in parallel
+def match(xa, tha, hulla, o_xy, o_th, xb, thb, hullb, grid, block, has_field, sim, params):
+    """(score, phi, tx, ty) of print A against print B; both have at least 3 minutiae.
+
+    params = (topk, dtol, atol, kmin, hull_pad, consolidate, refine, orient_gain, orient_ref,
+    orient_min_blocks). has_field is False when either print lacks an orientation field.
+    """
+    topk, dtol, atol, kmin, pad, consolidate, refine, gain, ref, min_blocks = params
+    na, nb = xa.shape[0], xb.shape[0]
+    bx, by = xb[:, 0].copy(), xb[:, 1].copy()  # contiguous columns keep the pair loops tight
+    ii, jj = _top_pairs(sim, min(topk, na * nb))
+    per = _seed_weights(xa, tha, bx, by, thb, sim, ii, jj, dtol, atol)
+    best = (0.0, 0.0, 0.0, 0.0)
+    for m in _rank(per, consolidate):
+        weight = per[m]
+        if weight <= 0.0:
+            break
+        i, j = ii[m], jj[m]
+        phi, c, s = _seed_alignment(tha, thb, i, j)
+        na_ov, nb_ov = _overlaps(xa, bx, by, hulla, hullb, i, j, c, s, pad)
+        tr = (phi, bx[j] - (c * xa[i, 0] - s * xa[i, 1]), by[j] - (s * xa[i, 0] + c * xa[i, 1]))
+        if refine:
+            weight, tr = _refined(xa, tha, xb, bx, by, thb, sim, weight, tr, dtol, atol)
+        o = ref
+        if has_field:
+            o = _orientation_agreement(o_xy, o_th, grid, block, tr[0], tr[1], tr[2], min_blocks)
+        score = weight**2 / (max(na_ov, kmin) * max(nb_ov, kmin)) * math.exp(gain * (o - ref))
+        if score > best[0]:
+            best = (score, tr[0], tr[1], tr[2])
+    return best

@@ -18,10 +18,10 @@ database, as in production).
   otherwise isotropic noise around their mean direction (weight 0.3), L2-normalised: the mixture
   whose pairs score like photos of two different ORL people (see synthetic_faces).
 - Ten fingers (positions 1–10) drawn by a hash of (identity, position) from a pool of 400 grown
-  fingers. A grown finger (SFinGe's method, simplified): a real FVC B impression (FVC2002 DB1_B,
-  FVC2000 DB4_B, 160 in turn) is mirrored left–right (the field of a finger of the other hand);
-  its ridge orientation, ridge period and foreground are measured by the engine's enhancer; a
-  new ridge pattern is grown from random noise by eight rounds of oriented Gabor filtering along
+  fingers. A grown finger (SFinGe's method, simplified): a real FVC2002 DB1_B impression (the 80
+  in turn) is mirrored left–right (the field of a finger of the other hand) and warped at random
+  (scale ±15 %, rotation ±17°, elastic shift ≤ 30 px: singular points move apart); its ridge
+  orientation, ridge period and foreground are measured by the engine's enhancer; a new ridge pattern is grown from random noise by eight rounds of oriented Gabor filtering along
   that field; the image goes through the real extractor (quality gate included). Minutiae
   appear where grown ridges end or split, so each is a new finger. Pools are cached in bench/out/.
   The identities' fingers are scored 1:1 by the real matcher whenever the identity is a
@@ -35,9 +35,9 @@ Probes:
 - latency (idle queue): real people, ORL photo 1 of subject k and ten real FVC fingers (finger
   (7k + 3p) mod 20 at position p, impression 1), one at a time;
 - burst (all queued at once) and paced (one every 1/rate s): new synthetic identities made the
-  same way (fingers from a second pool that no gallery identity uses, no two probes sharing a
-  finger at a position), and every 20th a second recording of a latency person (ORL photo 2,
-  impression 2 of the same fingers, another NIK): a planted duplicate that must reach adjudication.
+  same way (fingers from a second pool, grown on FVC2000 DB4_B fields, that no gallery identity
+  uses; no two probes share a finger at a position), and every 20th a second recording of a
+  latency person (ORL photo 2, impression 2 of the same fingers, another NIK): a planted duplicate that must reach adjudication.
 Figures: p50/p95 recording → decision with an idle queue and under the paced load; decisions/s of
 the burst (probes / wall time from the first packet handed to intake to the last decision).
 Goal: p95 < 5 s and ≥ 12 decisions/s.
@@ -127,15 +127,32 @@ def synthetic_faces(rng: np.random.Generator, n: int, *, mean: np.ndarray, chol:
 
 # -- synthetic fingers: ridges grown along a real orientation field (SFinGe's method, simplified) --
 
+def warp(gray: np.ndarray, rng: np.random.Generator, *, shift_px: float = 30.0) -> np.ndarray:
+    """Random anisotropic scale (±15 %), rotation (±17°) and a smooth elastic displacement of up to
+    `shift_px`: the singular points move relative to each other, so two fingers grown from one
+    source impression do not share them (they would match: same core, same delta)."""
+    import cv2
+
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), float(np.degrees(rng.uniform(-0.3, 0.3))), 1.0)
+    m[:, :2] *= rng.uniform(0.85, 1.15, 2)[None, :]
+    g = cv2.warpAffine(gray, m, (w, h), borderValue=255)
+    dx, dy = (cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 40) for _ in range(2))
+    dx *= shift_px / np.abs(dx).max()
+    dy *= shift_px / np.abs(dy).max()
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(g, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=255)
+
+
 def grow_finger_image(gray: np.ndarray, rng: np.random.Generator, *, iterations: int = 8) -> np.ndarray:
-    """Mirror a real impression, take its ridge orientation, period and foreground, then grow a new
-    ridge pattern from noise by repeated oriented Gabor filtering along that field. The minutiae
-    appear where the grown ridges end or split: new ones each time, so a new finger."""
+    """Mirror and warp a real impression, take its ridge orientation, period and foreground, then
+    grow a new ridge pattern from noise by repeated oriented Gabor filtering along that field. The
+    minutiae appear where the grown ridges end or split: new ones each time, so a new finger."""
     from scipy import fft as sfft
 
     from ktpel.biometrics.fingerprint.enhance import GABOR_SIGMA, N_ORIENTATIONS, enhance
 
-    g = np.ascontiguousarray(gray[:, ::-1])
+    g = warp(np.ascontiguousarray(gray[:, ::-1]), rng)
     enh = enhance(g)
     h, w = g.shape
     fh, fw = sfft.next_fast_len(h + 32), sfft.next_fast_len(w + 32)
@@ -164,21 +181,20 @@ def grow_finger_image(gray: np.ndarray, rng: np.random.Generator, *, iterations:
 
 
 def synthetic_finger_pool(shared: Path, *, source: str, seed: int, count: int, cache: Path) -> list[bytes]:
-    """`count` grown fingers (KTPB bytes, position 0) on the fields of one FVC B set's 80 impressions
-    in turn; cached. Gallery and probes grow on different sets: two fingers grown on one field share
-    its singular points, which real fingers of two people never share exactly."""
+    """`count` grown fingers (KTPB bytes, position 0) on warped fields of one FVC B set's 80
+    impressions in turn; cached. Gallery and probes grow on different sets."""
     import cv2
     from rich.progress import track
 
     from ktpel.biometrics import get_engine
     from ktpel.biometrics.errors import BiometricError
 
-    path = cache / f"synthetic-fingers-v1-{source}-{seed}-{count}.npy"
+    path = cache / f"synthetic-fingers-v3-{source}-{seed}-{count}.npy"
+    sources = sorted((shared / "fingerprints" / source).glob("*.tif"))
     if path.exists():
         return [bytes(b) for b in np.load(path, allow_pickle=True)]
     eng = get_engine()
     rng = np.random.default_rng(seed)
-    sources = sorted((shared / "fingerprints" / source).glob("*.tif"))
     out: list[bytes] = []
     for k in track(range(10 * count), description=f"growing {count} synthetic fingers", transient=True):
         if len(out) == count:
@@ -365,16 +381,22 @@ def calibration_check(real: RealPool, gallery_pool: list[bytes], probe_pool: lis
     gal_faces = [FaceTemplate(v, real.model_id) for v in
                  synthetic_faces(rng, 50, mean=real.face_mean, chol=real.face_chol)]
     probes = {"real_probes": (list(real.fingers.values())[::2], list(real.faces.values())),
-              "synthetic_probes": ([template_from_bytes(b) for b in probe_pool[:20]],
+              "synthetic_probes": ([template_from_bytes(b) for b in probe_pool[:40]],
                                    [FaceTemplate(v, real.model_id) for v in
                                     synthetic_faces(rng, 40, mean=real.face_mean, chol=real.face_chol)])}
     out: dict = {"expected_if_impostor_like": {"z_ge_1": 0.1, "z_ge_2": 0.01, "z_ge_3": 0.001}}
     for who, (fingers, faces) in probes.items():
         zf = np.array([cal.normalise("finger", eng.compare_fingers(t, g)) for t in fingers for g in gal])
         zc = np.array([cal.normalise("face", eng.compare_faces(f, g)) for f in faces for g in gal_faces])
-        out[who] = {name: {"pairs": len(z), **{f"z_ge_{k}": round(float(np.mean(z >= k)), 4) for k in (1, 2, 3)}}
-                    for name, z in (("finger", zf), ("face", zc))}
+        out[who] = {name: _shares(z) for name, z in (("finger", zf), ("face", zc))}
+    pf = probes["synthetic_probes"][0]  # probes meet each other in the gallery too
+    out["probes_among_themselves"] = {"finger": _shares(np.array(
+        [cal.normalise("finger", eng.compare_fingers(x, y)) for i, x in enumerate(pf) for y in pf[i + 1:]]))}
     return out
+
+
+def _shares(z: np.ndarray) -> dict:
+    return {"pairs": len(z), **{f"z_ge_{k}": round(float(np.mean(z >= k)), 4) for k in (1, 2, 3)}}
 
 
 def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, tmp: Path,

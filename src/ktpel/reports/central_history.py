@@ -1,7 +1,7 @@
 """`ktpel demo` history on the central side: eight weeks of the province's regencies in central's tables.
 
-Writes records as the pipeline leaves them (decided, jobs done), stage runs, adjudications (a few still
-open), duplicate cases across regencies, published blank allocations and printed reports: the tables of
+Writes records as the pipeline leaves them (decided, jobs done), stage runs, adjudications (all decided:
+the open queue holds only the demo's real items), duplicate cases across regencies, published blank allocations and printed reports: the tables of
 the central, sync and printing capabilities, looked up by name so a missing one is skipped. No pipeline
 work is left queued, so the demo's real pipeline never picks up a history row.
 """
@@ -74,17 +74,20 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                     r["state"], r["failure_reason"] = "FAILED", rng.choice(FAIL_REASONS)
                 elif roll < 0.08 and records:
                     other = rng.choice(records)  # people record twice anywhere
-                    r["state"] = "DUPLICATE" if captured < now - dt.timedelta(days=3) else "ADJUDICATION"
-                    if r["state"] == "ADJUDICATION":
-                        r["decided_at"] = None
+                    # every history item is decided: history rows carry no photos or fingerprints, so an
+                    # open one would sit in the real /adjudikasi queue with nothing to compare
+                    same = rng.random() < 0.7
+                    r["state"] = "DUPLICATE" if same else "PRINT_READY"
                     adjs.append({"id": f"hist-adj-{n}", "record_id": r["id"], "candidate_id": other["id"],
                                  "reason": "biometric_review", "band": "review", "fused_z": round(rng.uniform(3, 6), 2),
-                                 "scores": {}, "demographic": {}, "urgency": 0.0,
-                                 "status": "open" if r["state"] == "ADJUDICATION" else "decided",
-                                 "first_decision": None, "first_by": None, "first_reason": None, "first_at": None,
-                                 "final_decision": None if r["state"] == "ADJUDICATION" else "same",
-                                 "final_by": None if r["state"] == "ADJUDICATION" else "adjudikator.demo",
-                                 "final_reason": None, "decided_at": r["decided_at"], "version": 1,
+                                 "scores": {}, "demographic": {}, "urgency": 0.0, "status": "decided",
+                                 "first_decision": "same" if same else None,
+                                 "first_by": "adjudikator.demo" if same else None,
+                                 "first_reason": "riwayat demo" if same else None,
+                                 "first_at": r["decided_at"] - dt.timedelta(hours=1) if same else None,
+                                 "final_decision": "same" if same else "different",
+                                 "final_by": "adjudikator2.demo" if same else "adjudikator.demo",
+                                 "final_reason": "riwayat demo", "decided_at": r["decided_at"], "version": 1,
                                  "created_at": r["received_at"] + dt.timedelta(minutes=10)})
                     if r["state"] == "DUPLICATE":
                         cases.append({"id": f"hist-case-{n}", "record_a": r["id"], "record_b": other["id"],
@@ -92,7 +95,7 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                                       "opened_by": "adjudikator.demo", "opened_at": decided, "status": "closed",
                                       "kept_record_id": other["id"], "revoked_record_id": r["id"],
                                       "resolved_at_office": code, "resolved_by": "petugas.demo",
-                                      "closed_at": decided + dt.timedelta(days=2)})
+                                      "closed_at": min(decided + dt.timedelta(days=2), now)})
                 records.append(r)
                 jobs.append({"packet_id": r["packet_id"], "record_id": r["id"], "office_code": code, "payload": "{}",
                              "stage": "decide", "status": "done", "attempts": 1, "worker_id": "riwayat",

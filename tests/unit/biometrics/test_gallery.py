@@ -113,3 +113,47 @@ def test_large_gallery_switches_to_ivf_and_still_finds_and_forgets_the_mate(engi
     g.delete("P2")
     assert g._face_index.ntotal == 422
     assert all(c.reference_id != "P2" for c in g.identify(people["P2"][1]))
+
+
+def _face_at(engine, probe_face, *, z: float):
+    """A face whose cosine with the probe sits at the calibrated z (= −log10 FMR)."""
+    import numpy as np
+
+    from ktpel.biometrics.templates import FaceTemplate
+
+    lo, hi = -1.0, 1.0
+    for _ in range(60):  # z rises with the cosine: bisect
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if engine.calibration.normalise("face", mid) < z else (lo, mid)
+    cos = hi
+    p = probe_face.embedding.astype(np.float64)
+    o = np.random.default_rng(1).standard_normal(p.size)
+    o -= (o @ p) * p
+    o /= np.linalg.norm(o)
+    return FaceTemplate((cos * p + np.sqrt(1 - cos**2) * o).astype(np.float32), probe_face.model_id)
+
+
+def _positioned(t, position):
+    from ktpel.biometrics.templates import FingerTemplate
+
+    return FingerTemplate(t.minutiae, t.width, t.height, t.ppi, position, t.quality, t.orientation,
+                          t.orientation_block)
+
+
+@pytest.mark.parametrize(("face_z", "scored_fingers"), [(2.5, 2), (6.5, 3)])
+def test_sequential_scoring_stops_on_noise_fingers_unless_the_fused_score_reaches_review(
+        engine, people, finger_templates, face_z, scored_fingers):
+    probe_face = people["P1"][1][0]
+    probe = [probe_face] + [_positioned(finger_templates[f"{f}_1"], p)
+                            for p, f in enumerate((101, 102, 103), start=1)]
+    # a stranger: the face at face_z, at each position another finger than the probe's (noise level)
+    stranger = [_face_at(engine, probe_face, z=face_z)] + [
+        _positioned(finger_templates[f"{f}_2"], p) for p, f in enumerate((102, 103, 101), start=1)]
+    g = Gallery(engine=engine)
+    g.insert("X", stranger)
+    (c,) = g.score(probe, ["X"])
+    fingers = [k for k in c.raw if k.startswith("finger_")]
+    assert len(fingers) == scored_fingers
+    assert max(c.normalised["finger_1"], c.normalised["finger_2"]) < 1.0  # both first fingers: noise
+    if scored_fingers == 2:  # a strong face alone would have kept going under the old rule; the band is no_hit
+        assert c.normalised["face"] > 1.0 and c.band is Band.NO_HIT

@@ -1,10 +1,12 @@
-"""Fellegi–Sunter record linkage (pure): comparison vectors, m/u by EM, match weights that explain.
+"""Fellegi–Sunter record linkage (pure): comparison vectors and match weights that explain.
 
 Each field comparison falls into a level (0 = disagree … k = exact). For a pair, the match weight is
 Σ log2(m_l / u_l) over fields, with m_l = P(level | same person) and u_l = P(level | different people).
-u is estimated from random pairs (almost all random pairs are different people); m and the prior λ by
-EM over the blocked candidate pairs, u held fixed — the same scheme Splink uses. The result explains
-a candidate (which fields agree, how much each weighs) and prioritises adjudication; it never
+m/u are trained by Splink on DuckDB over the national records (`splink_training.py`: u from random
+pairs, m and λ by EM over blocked pairs); this module only applies a trained `Model`, so the worker
+scores a probe without I/O. Splink's comparison levels are SQL written to give exactly `compare()`'s
+levels, which is why similarity here is a Levenshtein ratio (DuckDB computes the same one). The result
+explains a candidate (which fields agree, how much each weighs) and prioritises adjudication; it never
 rejects anyone on its own.
 """
 
@@ -12,24 +14,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import random
+import unicodedata
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 from ktpel.central.dedup.phonetic import name_keys, normalise_name
 
 # field -> number of levels (level 0 = disagree, highest = exact)
 FIELDS: dict[str, int] = {
-    "name": 4,  # 0 differ, 1 shares a phonetic word, 2 similar (ratio ≥ .85), 3 exact
+    "name": 4,  # 0 differ, 1 shares a phonetic word, 2 similar (ratio ≥ NAME_SIMILAR), 3 exact
     "birth_date": 3,  # 0 differ, 1 one of day/month/year differs or day/month swapped, 2 exact
-    "birth_place": 3,  # 0 differ, 1 phonetic equal, 2 exact
+    "birth_place": 3,  # 0 differ, 1 shares a phonetic word, 2 exact
     "sex": 2,
-    "father_name": 3,  # 0 differ, 1 phonetic/similar, 2 exact  (missing on either side: not counted)
+    "father_name": 3,  # 0 differ, 1 shares a phonetic word, 2 exact  (missing on either side: not counted)
     "mother_name": 3,
     "address": 4,  # 0 other village, 1 same district, 2 same village, 3 same village + similar street
 }
-# weak but reasonable starting points (m for the top level; the rest share what is left)
+NAME_SIMILAR = 0.85  # Levenshtein ratio of two normalised names
+STREET_SIMILAR = 0.8  # Levenshtein ratio of two streets (ASCII, lower case)
+# weak but reasonable priors (m for the top level; the rest share what is left): the model until
+# there are records to train on, and the value of any level Splink could not estimate
 _M_START = {"name": 0.9, "birth_date": 0.85, "birth_place": 0.8, "sex": 0.98, "father_name": 0.8,
             "mother_name": 0.8, "address": 0.6}
 
@@ -50,8 +54,27 @@ class Person:
     street: str = ""
 
 
-def _similar(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio() if a and b else 0.0
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insert, delete, substitute: 1 each), as DuckDB's `levenshtein`."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def similarity(a: str, b: str) -> float:
+    """1 − distance / longer length: the same double arithmetic as the SQL in splink_training."""
+    return 1 - levenshtein(a, b) / max(len(a), len(b)) if a and b else 0.0
+
+
+def street_key(street: str) -> str:
+    """A street as compared: ASCII, lower case (SQL and Python then count the same characters)."""
+    return unicodedata.normalize("NFKD", street or "").encode("ascii", "ignore").decode("ascii").lower()
 
 
 def _name_level(a: str, b: str, *, levels: int) -> int | None:
@@ -60,7 +83,7 @@ def _name_level(a: str, b: str, *, levels: int) -> int | None:
         return None
     if na == nb:
         return levels - 1
-    if levels == 4 and _similar(na, nb) >= 0.85:
+    if levels == 4 and similarity(na, nb) >= NAME_SIMILAR:
         return 2
     if name_keys(na) & name_keys(nb):
         return 1
@@ -90,7 +113,8 @@ def compare(a: Person, b: Person) -> dict[str, int]:
             out[f] = lv
     if a.village_code and b.village_code:
         if a.village_code == b.village_code:
-            out["address"] = 3 if _similar(a.street.lower(), b.street.lower()) >= 0.8 else 2
+            similar = similarity(street_key(a.street), street_key(b.street)) >= STREET_SIMILAR
+            out["address"] = 3 if similar else 2
         else:
             out["address"] = 1 if a.village_code[:8] == b.village_code[:8] else 0
     return out
@@ -136,75 +160,15 @@ class Model:
         return {"m": self.m, "u": self.u, "prior": self.prior, "trained_on": self.trained_on}
 
 
-def _estimate_u(people: Sequence[Person], *, samples: int, rng: random.Random) -> dict[str, list[float]]:
-    counts = {f: [1.0] * k for f, k in FIELDS.items()}  # add-one smoothing
-    n = len(people)
-    for _ in range(samples):
-        a, b = people[rng.randrange(n)], people[rng.randrange(n)]
-        if a.id == b.id:
-            continue
-        for f, lv in compare(a, b).items():
-            counts[f][lv] += 1
-    return {f: [c / sum(cs) for c in cs] for f, cs in counts.items()}
-
-
-def train(people: Sequence[Person], pairs: Iterable[tuple[Person, Person]], *, iterations: int = 20,
-          u_samples: int = 20000, seed: int = 7) -> Model:
-    """u from random pairs, then m and λ by EM over the blocked candidate pairs."""
-    model = Model.default()
-    if len(people) < 50:
-        return model  # too few records: keep the priors rather than fit noise
-    rng = random.Random(seed)
-    model.u = _estimate_u(people, samples=u_samples, rng=rng)
-    vectors = [compare(a, b) for a, b in pairs]
-    if len(vectors) < 20:
-        model.trained_on = {"records": len(people), "pairs": len(vectors), "em": False}
-        return model
-    for _ in range(iterations):
-        mc = {f: [0.5] * k for f, k in FIELDS.items()}  # light smoothing keeps m off zero
-        total_p = 0.0
-        logit_prior = math.log2(model.prior / (1 - model.prior))
-        for v in vectors:
-            w = model.score(v) + logit_prior
-            p = 1.0 / (1.0 + 2.0 ** (-max(min(w, 60), -60)))
-            total_p += p
-            for f, lv in v.items():
-                mc[f][lv] += p
-        model.m = {f: [c / sum(cs) for c in cs] for f, cs in mc.items()}
-        model.prior = min(max(total_p / len(vectors), 1e-6), 0.5)
-    model.trained_on = {"records": len(people), "pairs": len(vectors), "em": True, "iterations": iterations}
-    return model
-
-
-def block_key_birth(p: Person) -> str:
-    return p.birth_date.isoformat()
-
-
 def block_keys(p: Person) -> list[str]:
-    """Blocking keys: exact birth date, or (birth year, a phonetic word of the name)."""
+    """Blocking keys: exact birth date, or (birth year, a phonetic word of the name).
+
+    Splink's training rules block on the same keys; the worker's SQL (`service.find_candidates`) on the
+    birth date, or the birth year + the first word's key (plus NIK equality).
+    """
     keys = ["d:" + p.birth_date.isoformat()]
     keys += [f"n:{p.birth_date.year}:{k}" for k in sorted(name_keys(p.name))]
     return keys
-
-
-def blocked_pairs(people: Sequence[Person], *, max_block: int = 200) -> list[tuple[Person, Person]]:
-    """Candidate pairs sharing a blocking key (oversized blocks are skipped: they say nothing)."""
-    blocks: dict[str, list[Person]] = {}
-    for p in people:
-        for k in block_keys(p):
-            blocks.setdefault(k, []).append(p)
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for members in blocks.values():
-        if len(members) > max_block:
-            continue
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
-                if key not in seen:
-                    seen.add(key)
-                    out.append((a, b))
-    return out
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,25 @@
-"""Demographic dedup over the national records: NIK collision and Fellegi–Sunter candidates."""
+"""Demographic dedup over the national records: NIK collision and Fellegi–Sunter candidates.
+
+Splink on DuckDB trains the model (`splink_training`); scoring a probe stays the pure `fs.match`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.central.dedup import fellegi_sunter as fs
+from ktpel.central.dedup.splink_training import train_with_splink
 from ktpel.store.schema.central import NationalRecordRow
 
 # records that still stand for a person (FAILED ones will be re-recorded; REVOKED ones are gone)
 LIVE_STATES = ("RECEIVED", "PRINT_READY", "ADJUDICATION", "DUPLICATE")
 _MAX_TRAIN = 20000
+_MIN_TRAIN = 50  # below this EM would fit noise: the priors stay
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, fs.Model]] = {}
 
@@ -25,11 +31,17 @@ def person_of(row: NationalRecordRow) -> fs.Person:
 
 
 def train_model(session: Session, *, limit: int = _MAX_TRAIN) -> fs.Model:
-    """Fit m/u on (a sample of) the national records, blocking on birth date and name sounds."""
+    """Fit m/u on the most recent national records, blocking on birth date and name sounds."""
     rows = session.scalars(select(NationalRecordRow).order_by(NationalRecordRow.received_at.desc())
                            .limit(limit)).all()
-    people = [person_of(r) for r in rows]
-    return fs.train(people, fs.blocked_pairs(people))
+    return model_for([person_of(r) for r in rows])
+
+
+def model_for(people: Sequence[fs.Person]) -> fs.Model:
+    """Splink-trained model, or the priors while there are too few records to train on."""
+    if len(people) < _MIN_TRAIN:
+        return fs.Model.default()
+    return train_with_splink(people)
 
 
 def current_model(session: Session, *, db_key: str) -> fs.Model:

@@ -65,10 +65,12 @@ class Worker:
 
     def run_job(self, job_id: int) -> JobOutcome:
         """Run the job's remaining stages; poison → dead letter, other errors → retry with backoff."""
+        upcoming: str | None = None  # the stage the last commit moved the job to (None: not known yet)
         while True:
             stage = "?"
             try:
-                self._search_ahead(job_id)
+                if upcoming in (None, "biometric"):  # the other stages need no read-ahead transaction
+                    self._search_ahead(job_id)
                 with self.db.unit_of_work() as s:
                     job = queue.hold(s, job_id=job_id, worker_id=self.worker_id)
                     stage = job.stage
@@ -91,6 +93,7 @@ class Worker:
                         job.lease_until = None
                     else:
                         job.stage = queue.STAGES[nxt]
+                    upcoming = job.stage
                 if self.crash_after == stage:
                     raise SystemExit(f"simulated crash after {stage}")
             except queue.LeaseLost:

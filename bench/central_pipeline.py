@@ -37,7 +37,10 @@ Probes:
 - burst (all queued at once) and paced (one every 1/rate s): new synthetic identities made the
   same way (fingers from a second pool, grown on FVC2000 DB4_B fields, that no gallery identity
   uses; no two probes share a finger at a position), and every 20th a second recording of a
-  latency person (ORL photo 2, impression 2 of the same fingers, another NIK): a planted duplicate that must reach adjudication.
+  latency person (ORL photo 2, impression 2 of the same fingers, same demographics, another NIK):
+  a planted duplicate that must reach adjudication.
+- demographics: residents of a synthetic Lampung Selatan made by the project's seeding generator
+  (real region codes, Indonesian names from ../shared/data), as office recording sends them.
 Figures: p50/p95 recording → decision with an idle queue and under the paced load; decisions/s of
 the burst (probes / wall time from the first packet handed to intake to the last decision).
 Goal: p95 < 5 s and ≥ 12 decisions/s.
@@ -257,17 +260,39 @@ class SyntheticPeople:
         return out
 
 
-def payload(templates: dict[str, bytes], *, k: int, nik_salt: int = 0) -> dict:
+def residents(shared: Path, *, count: int, seed: int = 3) -> list[dict]:
+    """Demographics of `count` residents of a synthetic Lampung Selatan: the project's seeding generator
+    (real region codes, Indonesian names from ../shared/data), adults only, as office recording sends them."""
+    from ktpel.reference import names, regions
+    from ktpel.seeding.generator import DistrictGenerator
+
+    today = dt.date.today()
+    gen = DistrictGenerator(regions=regions(shared), regency_code="18.01", names=names(shared), seed=seed, today=today)
+    out: list[dict] = []
+    while len(out) < count:
+        for fam in gen.families(residents=count):
+            for r in fam.members:
+                if r.eligible_for_card(today=today) and len(out) < count:
+                    out.append({"nik": r.nik, "kk_number": r.kk_number, "name": r.name, "birth_place": r.birth_place,
+                                "birth_date": r.birth_date.isoformat(), "sex": r.sex.value,
+                                "village_code": r.address.village_code, "street": r.address.street,
+                                "father_name": r.father_name, "mother_name": r.mother_name})
+    return out
+
+
+def payload(templates: dict[str, bytes], *, resident: dict, k: int) -> dict:
     eid = "B-" + uuid.uuid4().hex[:16]
     return {
         "format": "ktpel.enrollment", "version": 1, "enrollment_id": eid, "office_code": "18.01",
-        "receipt_number": f"BENCH-{k:06d}-{nik_salt}", "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "resident": {"nik": f"18{1 + nik_salt % 9}105{1 + k % 28:02d}0590{k % 10000:04d}",
-                     "name": f"Penduduk Uji {k}", "birth_place": "Kalianda",
-                     "birth_date": f"1990-05-{1 + k % 28:02d}", "sex": "L", "village_code": "18.01.05.2001",
-                     "street": f"Jl. {k}", "father_name": "Ahmad", "mother_name": "Siti"},
-        "templates": {kk: _b64(v) for kk, v in templates.items()}, "images": {}, "exceptions": {},
+        "receipt_number": f"BENCH-{k:06d}", "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "resident": resident, "templates": {kk: _b64(v) for kk, v in templates.items()}, "images": {},
+        "exceptions": {},
     }
+
+
+def recorded_again(resident: dict) -> dict:
+    """The same person at another counter, given another NIK (how a data-ganda pair starts)."""
+    return {**resident, "nik": resident["nik"][:12] + f"{(int(resident['nik'][12:]) + 5000) % 10000:04d}"}
 
 
 # -- the workers' gallery ------------------------------------------------------------------------
@@ -428,10 +453,11 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
         ready.get(timeout=1800)
     build_s = time.perf_counter() - t0
     people = SyntheticPeople(real, probe_pool, seed=size)
+    demo = residents(shared, count=a.people + a.burst + int(a.rate * a.paced_s))
     kinds: dict[str, str] = {}  # enrollment id -> expected: unique | duplicate
 
-    def submit(templates: dict[str, bytes], *, k: int, salt: int, kind: str) -> None:
-        p = payload(templates, k=k, nik_salt=salt)
+    def submit(templates: dict[str, bytes], *, k: int, resident: dict, kind: str) -> None:
+        p = payload(templates, resident=resident, k=k)
         kinds[p["enrollment_id"]] = kind
         with db.unit_of_work() as s:
             handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
@@ -457,21 +483,22 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
     try:
         # 1. idle queue: real people one at a time
         for k in range(a.people):
-            submit(real.person(k), k=k, salt=0, kind="unique")
+            submit(real.person(k), k=k, resident=demo[k], kind="unique")
             wait_for(k + 1)
         idle = latencies(0)
         # 2. burst: all queued at once
         mark = a.people
 
-        def next_probe(j: int) -> tuple[dict[str, bytes], str]:
+        def next_probe(j: int) -> tuple[dict[str, bytes], dict, str]:
             if j % DUP_EVERY == DUP_EVERY - 1:
-                return real.person((j // DUP_EVERY) % a.people, second=True), "duplicate"
-            return people.next(), "unique"
+                k = (j // DUP_EVERY) % a.people
+                return real.person(k, second=True), recorded_again(demo[k]), "duplicate"
+            return people.next(), demo[a.people + j], "unique"
 
         probes = [next_probe(j) for j in range(a.burst)]
         t1 = time.perf_counter()
-        for j, (tpl, kind) in enumerate(probes):
-            submit(tpl, k=1000 + j, salt=1 + j // 1000, kind=kind)
+        for j, (tpl, res, kind) in enumerate(probes):
+            submit(tpl, k=1000 + j, resident=res, kind=kind)
         wait_for(mark + a.burst)
         burst_wall = time.perf_counter() - t1
         # 3. paced: one probe every 1/rate s
@@ -480,9 +507,9 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
         n_paced = int(a.rate * a.paced_s)
         paced = [next_probe(a.burst + j) for j in range(n_paced)]
         t2 = time.perf_counter()
-        for j, (tpl, kind) in enumerate(paced):
+        for j, (tpl, res, kind) in enumerate(paced):
             time.sleep(max(0.0, t2 + j / a.rate - time.perf_counter()))
-            submit(tpl, k=5000 + j, salt=5 + j // 1000, kind=kind)
+            submit(tpl, k=5000 + j, resident=res, kind=kind)
         wait_for(mark + a.burst + n_paced)
         under_load = latencies(last_id)
         with db.unit_of_work() as s:

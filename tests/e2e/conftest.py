@@ -67,8 +67,13 @@ def page(browser):
     context = browser.new_context(locale="id-ID", accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
+    # every page a test visits must live within the Content-Security-Policy (no inline style or script)
+    blocked: list[str] = []
+    pg.on("console", lambda m: blocked.append(f"{pg.url}: {m.text}")
+          if m.type == "error" and "Content Security Policy" in m.text else None)
     yield pg
     context.close()
+    assert not blocked, "CSP violations:\n" + "\n".join(blocked)
 
 
 @pytest.fixture

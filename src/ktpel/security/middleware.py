@@ -36,8 +36,8 @@ log = logging.getLogger("ktpel.security")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 LOGIN_PATH = "/masuk"
 PRE_COOKIE = "ktpel_pre"
-# inline styles are allowed because some pages carry style attributes (layout only); scripts never inline
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+# no inline scripts or styles anywhere: every page's CSS and JS is a file (injection cannot style or script)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
        "form-action 'self'; frame-ancestors 'none'")
 # the API docs pages load Swagger/ReDoc from their own script tags; they show no resident data

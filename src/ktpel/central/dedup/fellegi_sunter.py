@@ -159,6 +159,13 @@ class Model:
     def as_dict(self) -> dict:
         return {"m": self.m, "u": self.u, "prior": self.prior, "trained_on": self.trained_on}
 
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Model":
+        """The model as_dict() wrote (stored in the database, shared by every worker)."""
+        return cls(m={f: [float(x) for x in v] for f, v in d["m"].items()},
+                   u={f: [float(x) for x in v] for f, v in d["u"].items()},
+                   prior=float(d["prior"]), trained_on=dict(d.get("trained_on") or {}))
+
 
 def block_keys(p: Person) -> list[str]:
     """Blocking keys: exact birth date, or (birth year, a phonetic word of the name).

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.dedup import fellegi_sunter as fs
 from ktpel.central.dedup.splink_training import train_with_splink
-from ktpel.store.schema.central import NationalRecordRow
+from ktpel.store.schema.central import DedupModelRow, NationalRecordRow
 
 # records that still stand for a person (FAILED ones will be re-recorded; REVOKED ones are gone)
 LIVE_STATES = ("RECEIVED", "PRINT_READY", "ADJUDICATION", "DUPLICATE")
@@ -44,17 +44,45 @@ def model_for(people: Sequence[fs.Person]) -> fs.Model:
     return train_with_splink(people)
 
 
-def current_model(session: Session, *, db_key: str) -> fs.Model:
-    """The model for this database, retrained when the number of records has doubled since."""
+def _due(trained_on: int, n: int) -> bool:
+    """Retrain when the national records have doubled since (and by at least _MIN_TRAIN)."""
+    return n >= max(2 * trained_on, trained_on + _MIN_TRAIN)
+
+
+def stored_model(session: Session) -> DedupModelRow | None:
+    """The latest model any worker (or `ktpel central dedup-train`) stored."""
+    return session.scalars(select(DedupModelRow).order_by(DedupModelRow.id.desc()).limit(1)).first()
+
+
+def retrain(session: Session, *, db_key: str, trained_by: str) -> DedupModelRow:
+    """Train on the national records now and store the model for every worker."""
+    n = session.scalar(select(func.count()).select_from(NationalRecordRow)) or 0
+    model = train_model(session)
+    row = DedupModelRow(records=n, model=model.as_dict(), trained_by=trained_by[:120])
+    session.add(row)
+    session.flush()
+    with _lock:
+        _cache[db_key] = (n, model)
+    return row
+
+
+def current_model(session: Session, *, db_key: str, trained_by: str = "worker") -> fs.Model:
+    """The model for this database: this process's copy, else the stored one, else trained now.
+
+    Stored in the database so N workers train once between them (each used to train its own), and a
+    restarted worker starts with the model at once instead of training before its first job."""
     n = session.scalar(select(func.count()).select_from(NationalRecordRow)) or 0
     with _lock:
         cached = _cache.get(db_key)
-        if cached is not None and n < max(2 * cached[0], cached[0] + 50):
-            return cached[1]
-    model = train_model(session)
-    with _lock:
-        _cache[db_key] = (n, model)
-    return model
+    if cached is not None and not _due(cached[0], n):
+        return cached[1]
+    row = stored_model(session)
+    if row is not None and not _due(row.records, n):
+        model = fs.Model.from_dict(row.model)
+        with _lock:
+            _cache[db_key] = (row.records, model)
+        return model
+    return fs.Model.from_dict(retrain(session, db_key=db_key, trained_by=trained_by).model)
 
 
 def find_candidates(session: Session, *, record: NationalRecordRow, model: fs.Model,

@@ -1,4 +1,5 @@
-"""`ktpel central worker`: run the dedup pipeline; `ktpel central pipeline-status`: the counts as JSON."""
+"""`ktpel central worker`: run the dedup pipeline; `ktpel central pipeline-status`: the counts as JSON;
+`ktpel central dedup-train`: train the demographic model now (workers otherwise retrain when due)."""
 
 from __future__ import annotations
 
@@ -47,5 +48,22 @@ def register(app: typer.Typer) -> None:
             dead = dead_letters(s)
             print(json.dumps({"stages": [st.__dict__ for st in stats["stages"]], "outcomes": stats["outcomes"],
                               "decisions_per_minute": stats["decisions_per_minute"],
+                              "dedup_model": stats["model"],
                               "dead_letters": [{"id": j.id, "stage": j.stage, "error": (j.last_error or "")[:300]}
                                                for j in dead]}, ensure_ascii=False))
+
+    @app.command("dedup-train")
+    def dedup_train() -> None:
+        """Train the demographic dedup model (Splink on DuckDB) on the national records and store it."""
+        from ktpel.central.dedup.service import retrain
+        from ktpel.cli import console
+        from ktpel.config import get_settings
+        from ktpel.store.db import open_database
+
+        db = open_database(get_settings(), name="central")
+        with console.status("Melatih model demografis (training the demographic model)…"):
+            with db.unit_of_work() as s:
+                row = retrain(s, db_key=db.url, trained_by="ktpel central dedup-train")
+                out = {"id": row.id, "records": row.records, "trained_on": row.model.get("trained_on", {}),
+                       "prior": row.model.get("prior")}
+        print(json.dumps(out, ensure_ascii=False))

@@ -108,8 +108,20 @@ def start_demo_pipeline(*, settings, office_db, console=None) -> list:  # noqa: 
     except Exception as exc:  # noqa: BLE001 - the demo still runs without the scenario
         log.warning("demo data-ganda scenario not prepared: %s", exc)
         nik = None
+    model = None
+    try:  # trained here, not in the worker's first job: the demo's duplicate is then caught at once
+        from ktpel.central.dedup.service import current_model, stored_model
+
+        with central_db.unit_of_work() as s:
+            current_model(s, db_key=central_db.url, trained_by="ktpel demo")
+            model = stored_model(s)
+    except Exception as exc:  # noqa: BLE001 - the worker trains it itself then
+        log.warning("demo dedup model not trained: %s", exc)
     finally:
         central_db.dispose()
+    if console is not None and model is not None:
+        console.print(f"[green]✓[/green] pusat: model demografis siap (demographic model: "
+                      f"{model.model.get('trained_on', {}).get('engine', 'prior')}, {model.records} rekaman)")
     if console is not None and nik:
         console.print(f"[green]✓[/green] pusat: rekaman kedua (kantor {SECOND_OFFICE}, NIK {nik}) dari penduduk "
                       "demo pertama — lihat /adjudikasi di pusat (data ganda)")

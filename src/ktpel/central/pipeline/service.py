@@ -52,7 +52,19 @@ def pipeline_stats(session: Session, *, window_minutes: int = 10, now: dt.dateti
         PipelineJobRow.status == queue.FINISHED, PipelineJobRow.finished_at >= since)) or 0
     return {"stages": stages, "outcomes": {k or "-": v for k, v in outcomes.items()},
             "decisions_per_minute": round(decided_recent / window_minutes, 2), "window_minutes": window_minutes,
-            "at": now}
+            "at": now, "model": dedup_model_summary(session)}
+
+
+def dedup_model_summary(session: Session) -> dict | None:
+    """Which demographic model the workers apply: when, on how many records, by which engine."""
+    from ktpel.central.dedup.service import stored_model
+
+    row = stored_model(session)
+    if row is None:
+        return None
+    trained = row.model.get("trained_on") or {}
+    return {"id": row.id, "records": row.records, "trained_at": row.trained_at.isoformat(timespec="seconds"),
+            "trained_by": row.trained_by, "engine": trained.get("engine", "priors (too few records to train)")}
 
 
 def dead_letters(session: Session, *, limit: int = 100) -> list[PipelineJobRow]:

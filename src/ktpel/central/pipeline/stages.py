@@ -146,7 +146,7 @@ def demographic(session: Session, job: PipelineJobRow, ctx: StageContext) -> dic
     if not job.results.get("quality", {}).get("ok", False):
         return {"skipped": True, "candidates": []}
     row = session.get(NationalRecordRow, job.record_id)
-    model = dedup.current_model(session, db_key=ctx.db_key)
+    model = dedup.current_model(session, db_key=ctx.db_key, trained_by=ctx.worker_id)
     found = dedup.find_candidates(session, record=row, model=model)
     return {"candidates": [m.as_dict() for m in found],
             "nik_collisions": [m.other_id for m in found if m.nik_collision]}

@@ -39,6 +39,7 @@ def api_stats(request: Request) -> dict:
         return {
             "stages": [st.__dict__ for st in stats["stages"]], "outcomes": stats["outcomes"],
             "decisions_per_minute": stats["decisions_per_minute"], "window_minutes": stats["window_minutes"],
+            "dedup_model": stats["model"],
             "dead_letters": [{"id": j.id, "packet_id": j.packet_id, "record_id": j.record_id,
                               "office_code": j.office_code, "stage": j.stage, "attempts": j.attempts,
                               "error": j.last_error} for j in dead],

@@ -174,3 +174,17 @@ class CentralCounterRow(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DedupModelRow(Base):
+    """A demographic dedup model trained on the national records (m/u per field level, no PII).
+
+    Stored so that every worker applies the same model and only one trains it when it is due."""
+
+    __tablename__ = "central_dedup_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    records: Mapped[int] = mapped_column(Integer)  # national records when it was trained
+    model: Mapped[dict] = mapped_column(JSON)
+    trained_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    trained_by: Mapped[str] = mapped_column(String(120), default="")

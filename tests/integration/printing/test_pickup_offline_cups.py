@@ -7,6 +7,7 @@ import stat
 import pytest
 from sqlalchemy import select
 
+from ktpel.biometrics import get_engine
 from ktpel.office.printing import pickup, service
 from ktpel.printing.drivers import PrintingConfig, PrinterError
 from ktpel.store.schema.core import CardRow
@@ -148,3 +149,24 @@ def test_preview_is_a_card_sized_png_with_photo(db, settings, office, shared_dat
     # the photo box is not the blank's pale blue any more
     px = img.getpixel((int(img.width * 0.85), int(img.height * 0.40)))
     assert px != (214, 232, 246)
+
+
+def test_pickup_by_face_issues_to_the_enrolled_person_and_refuses_another(db, settings, office, shared_data):
+    """Where prints fail (worn or injured fingers), the face with a written reason: same person → issued."""
+    orl = shared_data / "faces" / "att_orl"
+    enrolled = (orl / "s7" / "1.pgm").read_bytes()
+    template = get_engine().extract_face(enrolled).to_bytes()
+    card_id = office.card(captures={"face": (enrolled, template)})
+    _print(db, settings, PrintingConfig(spool_dir=settings.data_dir / "spool"), card_id)
+    with pytest.raises(pickup.PickupRefused):
+        pickup.verify_and_issue(db, card_id=card_id, regency_code=REG, image=(orl / "s8" / "2.pgm").read_bytes(),
+                                actor="op", modality="face", face_reason="sidik jari aus (petani)")
+    result = pickup.verify_and_issue(db, card_id=card_id, regency_code=REG, image=(orl / "s7" / "4.pgm").read_bytes(),
+                                     actor="op", modality="face", face_reason="sidik jari aus (petani)")
+    assert result.matched and result.modality == "face" and result.state == "ISSUED"
+    with db.unit_of_work() as s:
+        checks = s.scalars(select(PickupCheckRow).order_by(PickupCheckRow.id)).all()
+        assert [(c.modality, c.matched, c.finger_position) for c in checks] == [("face", False, None),
+                                                                                 ("face", True, None)]
+        assert checks[1].note == "sidik jari aus (petani)"
+        assert s.get(CardRow, card_id).state == "ISSUED"

@@ -69,9 +69,17 @@ def _gate(request: Request) -> IntakeGate:
 
 
 def _ring(request: Request) -> keymod.Keyring:
+    """Central's keyring, read again whenever its file changes: `ktpel keys rotate --side central`
+    takes effect on the next request, without a restart (one stat() per request)."""
+    settings = request.app.state.settings
+    try:
+        stamp = keymod.keyring_path(settings, side="central").stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = None  # load_keyring raises the clear error
     ring = getattr(request.app.state, "sync_ring", None)
-    if ring is None:
-        ring = request.app.state.sync_ring = keymod.load_keyring(request.app.state.settings, side="central")
+    if ring is None or getattr(request.app.state, "sync_ring_stamp", None) != stamp:
+        ring = request.app.state.sync_ring = keymod.load_keyring(settings, side="central")
+        request.app.state.sync_ring_stamp = stamp
     return ring
 
 

@@ -57,8 +57,14 @@ def test_new_office_keys_without_proof_are_refused(linked, central_client, offic
 
 def test_central_rotation_is_learned_from_a_list_signed_by_a_trusted_key(linked, central_settings, central_client,
                                                                         office_settings):
-    rotate_keys(central_settings, side="central")
-    central_client.app.state.sync_ring = None  # central restarts with its new key
+    def served() -> str:
+        return str(central_client.get("/api/v1/sync/keys").json())
+
+    old_kid = load_keyring(central_settings, side="central").active.kid
+    assert old_kid in served()
+    rotate_keys(central_settings, side="central")  # the running central picks it up: no restart
+    new_kid = load_keyring(central_settings, side="central").active.kid
+    assert new_kid != old_kid and new_kid in served()
     register_with_central(office_settings, central_url="http://central.test", client=central_client)
     trusted = {k.kid for k in load_central_trust(office_settings)}
     assert {p.kid for p in load_keyring(central_settings, side="central").pairs} <= trusted

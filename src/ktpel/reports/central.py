@@ -225,9 +225,47 @@ def duplicate_pairs_panel(session: Session, *, period: Period, regions) -> Panel
                  chart=Chart(kind="bar", x="pasangan", series=[Series("jumlah", "Pasangan", "Pairs", pattern="dots")]))
 
 
+def outage_panel(session: Session, *, period: Period, regions) -> Panel:  # noqa: ANN001
+    """Connection outages per regency in the period, as the offices reported them once back online."""
+    packets = table("central_packets", "office_code", "kind", "payload")
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    stats: dict[str, dict] = {}
+    if packets is not None:
+        for code, payload in session.execute(select(packets.c.office_code, packets.c.payload)
+                                             .where(packets.c.kind == "outage.report")):
+            try:
+                p = json.loads(payload)
+                started, ended = dt.datetime.fromisoformat(p["started_at"]), dt.datetime.fromisoformat(p["ended_at"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a malformed report says nothing about the period
+            if not (lo <= as_utc(ended) < hi):
+                continue
+            hours = max(0.0, (ended - started).total_seconds() / 3600)
+            r = stats.setdefault(code, {"kode": code, "kabupaten": _name(regions, code), "jumlah": 0,
+                                        "total_jam": 0.0, "terlama_jam": 0.0, "terakhir_selesai": ""})
+            r["jumlah"] += 1
+            r["total_jam"] = round(r["total_jam"] + hours, 1)
+            r["terlama_jam"] = round(max(r["terlama_jam"], hours), 1)
+            r["terakhir_selesai"] = max(r["terakhir_selesai"], as_utc(ended).isoformat(timespec="minutes"))
+    return Panel(
+        id="gangguan", title_id="Gangguan koneksi per kabupaten/kota", title_en="Connection outages per regency",
+        columns=cols(("kode", "Kode", "Code"), ("kabupaten", "Kabupaten/Kota", "Regency"),
+                     ("jumlah", "Gangguan", "Outages"), ("total_jam", "Total (jam)", "Total (hours)"),
+                     ("terlama_jam", "Terlama (jam)", "Longest (hours)"),
+                     ("terakhir_selesai", "Terakhir pulih", "Last restored")),
+        rows=sorted(stats.values(), key=lambda r: (-r["total_jam"], r["kode"])), available=packets is not None,
+        chart=Chart(kind="bar", x="kabupaten", series=[Series("total_jam", "Total (jam)", "Total (hours)",
+                                                              pattern="hatch")]),
+        note_id="Dilaporkan kantor setelah koneksi pulih; gangguan yang masih berlangsung tampak di "
+                "\u201cjam tanpa kontak\u201d.",
+        note_en="Reported by each office once it is back online; an outage still going on shows as "
+                "hours without contact.")
+
+
 def central_dashboard(session: Session, *, period: Period, now: dt.datetime, regions=None) -> dict:  # noqa: ANN001
     """Every panel of the central dashboard for the period."""
     panels = [regency_panel(session, period=period, now=now, regions=regions),
+              outage_panel(session, period=period, regions=regions),
               *pipeline_panels(session, period=period, now=now),
               adjudication_panel(session, now=now),
               duplicate_pairs_panel(session, period=period, regions=regions)]

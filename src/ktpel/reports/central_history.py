@@ -9,6 +9,7 @@ work is left queued, so the demo's real pipeline never picks up a history row.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 from sqlalchemy import insert, select
@@ -119,6 +120,21 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                                 "published": True, "created_by": "pusat.demo",
                                 "created_at": dt.datetime.combine(start + dt.timedelta(days=14 * k), dt.time(2),
                                                                   tzinfo=dt.timezone.utc)})
+    # connection outages the offices reported once back online (kind outage.report, as sync delivers it)
+    outages = []
+    for code_i, code in enumerate(REGENCIES):
+        for k in range(rng.randint(0, 2) + (3 if code_i % 5 == 2 else 0)):  # some regencies' links are poor
+            began = dt.datetime.combine(start + dt.timedelta(days=rng.randint(0, weeks * 7 - 4)),
+                                        dt.time(rng.randint(0, 23)), tzinfo=WIB).astimezone(dt.timezone.utc)
+            ended = began + dt.timedelta(hours=rng.choice([0.5, 2, 5, 9, 26, 70]) * rng.uniform(0.6, 1.4))
+            if ended > now:
+                continue
+            payload = {"outage_id": k + 1, "started_at": began.isoformat(), "ended_at": ended.isoformat(),
+                       "duration_s": round((ended - began).total_seconds(), 1), "cause": "ConnectError",
+                       "queued_at_start": rng.randint(0, 40), "queued_at_end": rng.randint(20, 400)}
+            outages.append({"packet_id": f"hist-outage-{code}-{k}", "office_code": code, "kind": "outage.report",
+                            "subject_id": f"outage-{k + 1}", "payload": json.dumps(payload),
+                            "created_at": ended, "received_at": ended + dt.timedelta(minutes=1), "receipt": "{}"})
     # the pipeline's stage timings of the last eight days: what the latency panel and metrics show
     for j in jobs:
         if j["finished_at"] >= now - dt.timedelta(days=8):
@@ -139,7 +155,8 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                 s.execute(insert(runs_t), [{**{k: v for k, v in r.items() if k != "_packet"}, "job_id": ids[r["_packet"]]}
                                            for r in runs])
         for name, rows in (("central_adjudications", adjs), ("central_duplicate_cases", cases),
-                           ("printed_reports", printed), ("blank_allocations", allocations)):
+                           ("printed_reports", printed), ("blank_allocations", allocations),
+                           ("central_packets", outages)):
             t = table(name)
             if t is not None and rows:
                 for chunk in range(0, len(rows), 2000):

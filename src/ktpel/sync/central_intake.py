@@ -30,6 +30,7 @@ HANDLERS: dict[str, list[str]] = {
     "enrollment": ["ktpel.central.pipeline.intake:handle_enrollment"],
     "card.printed": ["ktpel.central.allocation.printed:record_card_printed"],
     "card.issued": [],
+    "outage.report": [],  # kept in central_packets; the national dashboard reads outage periods from there
     "duplicate.resolution": ["ktpel.central.resolution.service:handle_resolution_packet"],
 }
 

@@ -20,7 +20,7 @@ from ktpel.sync.outbox import queued_count
 
 log = logging.getLogger("ktpel.sync.outage")
 
-ENDED_HOOKS: list[str] = ["ktpel.notify.handlers:on_outage_ended"]
+ENDED_HOOKS: list[str] = ["ktpel.notify.handlers:on_outage_ended", "ktpel.sync.outage:report_to_central"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,21 @@ def record_success(session: Session) -> OutageRow | None:
         except Exception:  # noqa: BLE001 - logged; the outage is still closed
             log.exception("outage-ended hook %s failed", path)
     return outage
+
+
+def report_to_central(session: Session, *, outage_id: object, started_at: dt.datetime, ended_at: dt.datetime,
+                      **_: object) -> None:
+    """ENDED hook: the closed outage goes to central as a packet (kind `outage.report`), so the national
+    view shows when and how long each regency was cut off, not only when it was last heard from."""
+    from ktpel.sync.outbox import enqueue_packet
+
+    outage = session.get(OutageRow, outage_id)
+    enqueue_packet(session, kind="outage.report", subject_id=f"outage-{outage_id}", payload={
+        "outage_id": outage_id, "started_at": started_at.isoformat(), "ended_at": ended_at.isoformat(),
+        "duration_s": round((ended_at - started_at).total_seconds(), 1),
+        "cause": (outage.cause if outage is not None else "")[:200],
+        "queued_at_start": outage.queued_at_start if outage is not None else 0,
+        "queued_at_end": queued_count(session)})
 
 
 def outage_history(session: Session, *, limit: int = 20) -> list[OutageRow]:

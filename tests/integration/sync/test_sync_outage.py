@@ -141,3 +141,33 @@ def test_demo_switch_stops_and_starts_central_for_a_supervisor(linked, db, offic
     assert "Demo: jalankan pusat" in supervisor.get("/sinkron").text
     supervisor.post("/sinkron/demo/pusat", data={"csrf_token": supervisor.csrf})
     assert app.state.demo_central.running()
+
+
+def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, office_settings, central_client,
+                                                                  central_db):
+    """The office reports the closed outage as a packet; central's dashboard shows when and how long."""
+    import datetime as dt
+
+    import httpx
+
+    from ktpel.reports.central import outage_panel
+    from ktpel.reports.period import Period
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    down = SyncAgent(settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
+    with db.unit_of_work() as s:
+        queued_enrollment(s, n=0)
+    assert not down.run_once(force=True).reachable
+    with db.unit_of_work() as s:  # the outage began three hours ago
+        s.scalar(select(OutageRow)).started_at -= dt.timedelta(hours=3)
+    back = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    back.run_once(force=True)
+    back.run_once(force=True)  # the report queued while closing the outage goes out with the next drain
+    with central_db.unit_of_work() as s:
+        (report,) = s.scalars(select(CentralPacketRow).where(CentralPacketRow.kind == "outage.report")).all()
+        assert report.office_code == "18.01"
+        today = dt.date.today()
+        panel = outage_panel(s, period=Period(start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1)),
+                             regions=None)
+    (row,) = panel.rows
+    assert row["kode"] == "18.01" and row["jumlah"] == 1 and 2.9 < row["total_jam"] < 3.2

@@ -60,7 +60,14 @@ def test_outage_banner_notice_and_recovery(page, live_server, tmp_path, shared_d
     assert dl.value.path().read_bytes().startswith(b"%PDF")
 
     live_server(create_app(settings=central, side="central", db=central_db), port=central_port)
-    assert agent.run_once(force=True).sent == 4
+    assert agent.run_once(force=True).sent == 5  # the four waiting, and the report of the outage just ended
+    from sqlalchemy import select
+
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    with central_db.unit_of_work() as s:
+        assert s.scalars(select(CentralPacketRow.kind).where(CentralPacketRow.kind == "outage.report")).all() \
+            == ["outage.report"]
     page.goto(f"{srv.url}/sinkron")
     assert page.locator("#outage-banner").count() == 0
     assert page.get_attribute("#link-state", "data-reachable") == "1"

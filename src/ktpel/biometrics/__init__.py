@@ -14,7 +14,6 @@ _NATIVE = Path(sys.prefix) / "lib" / "ktpel-native" / "libafis_lfs.so"
 if not os.environ.get("AFIS_LFS_LIB") and _NATIVE.is_file():
     os.environ["AFIS_LFS_LIB"] = str(_NATIVE)
 
-from ktpel.biometrics.engine import Engine, get_engine  # noqa: E402
 from ktpel.biometrics.errors import (  # noqa: E402
     BiometricError,
     BlankImage,
@@ -33,6 +32,16 @@ from ktpel.biometrics.errors import (  # noqa: E402
 from ktpel.biometrics.fusion import Band  # noqa: E402
 from ktpel.biometrics.quality import QualityReport  # noqa: E402
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, template_from_bytes  # noqa: E402
+
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the engine (OpenCV, SciPy, the face model) loads on use
+    if name in ("Engine", "get_engine"):
+        from ktpel.biometrics import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'ktpel.biometrics' has no attribute {name!r}")
+
 
 __all__ = [
     "Band", "BiometricError", "BlankImage", "CorruptTemplate", "Engine", "FaceTemplate", "FaceTooSmall",

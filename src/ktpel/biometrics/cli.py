@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ktpel.biometrics.engine import get_engine
-from ktpel.biometrics.errors import BiometricError
-from ktpel.biometrics.evaluate import eval_face, eval_fingerprint
+# the engine (OpenCV, SciPy, FAISS, the face model) is imported by the commands that use it, not here:
+# every `ktpel` invocation imports this module to list its commands
+if TYPE_CHECKING:
+    from ktpel.biometrics.errors import BiometricError
+
+
+def get_engine():  # noqa: ANN201
+    from ktpel.biometrics.engine import get_engine as engine
+
+    return engine()
+
 
 app = typer.Typer(help="Biometrics: evaluation, 1:1 comparison and quality checks.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure accuracy and speed on a folder of images.", no_args_is_help=True)
@@ -45,6 +53,8 @@ def _print_eval(summary: dict, as_json: bool) -> None:
 def eval_fingerprint_cmd(directory: Path = typer.Argument(..., exists=True, file_okay=False),
                          as_json: bool = typer.Option(False, "--json")) -> None:
     """Files `<finger>_<impression>.<tif|png|bmp|jpg>`: same finger = genuine pair."""
+    from ktpel.biometrics.evaluate import eval_fingerprint
+
     _print_eval(_progress_runner(eval_fingerprint, directory), as_json)
 
 
@@ -52,6 +62,8 @@ def eval_fingerprint_cmd(directory: Path = typer.Argument(..., exists=True, file
 def eval_face_cmd(directory: Path = typer.Argument(..., exists=True, file_okay=False),
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """One folder per identity: same folder = genuine pair; no-face images count as failures."""
+    from ktpel.biometrics.evaluate import eval_face
+
     _print_eval(_progress_runner(eval_face, directory), as_json)
 
 
@@ -68,6 +80,8 @@ def compare_cmd(a: Path = typer.Argument(..., exists=True, dir_okay=False),
                 kind: str = typer.Option("auto", help="face, finger or auto"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Compare two images (or two KTPB template files) and say whether they match at FMR 0.1 %."""
+    from ktpel.biometrics.errors import BiometricError
+
     eng = get_engine()
     da, db = a.read_bytes(), b.read_bytes()
     try:

@@ -57,3 +57,30 @@ def test_below_the_training_floor_the_priors_are_stored_and_reported(db, regions
         assert model.as_dict() == service.fs.Model.default().as_dict()
         summary = dedup_model_summary(s)
     assert summary["records"] == 10 and summary["engine"].startswith("priors")
+
+
+def test_a_nik_collision_and_same_day_births_survive_the_blocking_cap(db):
+    from ktpel.central.dedup.phonetic import name_key
+
+    def rec(rid: str, *, nik: str, name: str, born: dt.date) -> NationalRecordRow:
+        return NationalRecordRow(id=rid, packet_id=rid, office_code="18.01", nik=nik, name=name, birth_place="KALIANDA",
+                                 birth_date=born, sex="P", street="", name_key=name_key(name), templates="{}",
+                                 state="PRINT_READY")
+
+    day = dt.date(1990, 7, 5)
+    with db.unit_of_work() as s:
+        probe = rec("probe", nik="1801054507900001", name="SITI RAHAYU", born=day)
+        s.add(probe)
+        s.add(rec("sameday", nik="1801054507900099", name="NURUL HIDAYAH", born=day))
+        s.flush()
+        # then many namesakes of the same birth year (the block a common first name makes), received later
+        for k in range(8):
+            s.add(rec(f"namesake{k}", nik=f"18010545079{k + 10:05d}", name=f"SITI AMINAH {k}",
+                      born=dt.date(1990, 3, 1 + k)))
+        s.add(rec("collision", nik=probe.nik, name="DEWI LESTARI", born=dt.date(1971, 1, 1)))
+    with db.unit_of_work() as s:
+        found = service.find_candidates(s, record=s.get(NationalRecordRow, "probe"), model=service.fs.Model.default(),
+                                        block_limit=1)
+    # the collision lies outside every block and is still found, first; the one record the cap lets
+    # through is the same-day birth, not one of the namesakes recorded before it
+    assert [m.other_id for m in found] == ["collision", "sameday"] and found[0].nik_collision

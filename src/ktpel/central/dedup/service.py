@@ -9,7 +9,7 @@ import datetime as dt
 import threading
 from typing import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.central.dedup import fellegi_sunter as fs
@@ -86,16 +86,22 @@ def current_model(session: Session, *, db_key: str, trained_by: str = "worker") 
 
 
 def find_candidates(session: Session, *, record: NationalRecordRow, model: fs.Model,
-                    limit: int = 10) -> list[fs.DemographicMatch]:
-    """Records sharing the NIK or a blocking key (birth date, or birth year + name sound), scored."""
+                    limit: int = 10, block_limit: int = 500) -> list[fs.DemographicMatch]:
+    """Records sharing the NIK or a blocking key (birth date, or birth year + name sound), scored.
+
+    A NIK collision is always found, however large the blocks (it alone sends a record to a person);
+    of the blocked records, those born the same day come before those sharing only a name sound in the
+    birth year, so the cap cuts the weakest evidence first."""
+    live = (NationalRecordRow.id != record.id, NationalRecordRow.state.in_(LIVE_STATES))
+    same_nik = list(session.scalars(select(NationalRecordRow).where(*live, NationalRecordRow.nik == record.nik)))
     year_lo = dt.date(record.birth_date.year, 1, 1)
     year_hi = dt.date(record.birth_date.year, 12, 31)
+    same_day = NationalRecordRow.birth_date == record.birth_date
     q = (select(NationalRecordRow)
-         .where(NationalRecordRow.id != record.id, NationalRecordRow.state.in_(LIVE_STATES))
-         .where(or_(NationalRecordRow.nik == record.nik,
-                    NationalRecordRow.birth_date == record.birth_date,
-                    (NationalRecordRow.name_key == record.name_key)
+         .where(*live, NationalRecordRow.nik != record.nik)
+         .where(or_(same_day, (NationalRecordRow.name_key == record.name_key)
                     & (NationalRecordRow.birth_date.between(year_lo, year_hi))))
-         .limit(500))
-    others = [person_of(r) for r in session.scalars(q)]
+         .order_by(case((same_day, 0), else_=1), NationalRecordRow.received_at.desc())
+         .limit(block_limit))
+    others = [person_of(r) for r in [*same_nik, *session.scalars(q)]]
     return fs.match(person_of(record), others, model=model, min_weight=0.0, limit=limit)

@@ -29,7 +29,8 @@ def _stored(db) -> int:
         return s.scalar(select(func.count()).select_from(DedupModelRow))
 
 
-def test_one_worker_trains_the_others_load_the_stored_model_until_records_double(db, regions, names):
+def test_one_worker_trains_the_others_load_the_stored_model_until_records_double(db, regions, names, monkeypatch):
+    monkeypatch.setattr(service, "RECHECK_S", 0.0)  # count on every call (workers count once a minute)
     _add_records(db, regions, names, count=80, seed=1)
     with db.unit_of_work() as s:
         first = service.current_model(s, db_key=db.url + "#a", trained_by="worker-a")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Sequence
 
 from sqlalchemy import case, func, or_, select
@@ -22,6 +23,8 @@ _MAX_TRAIN = 20000
 _MIN_TRAIN = 50  # below this EM would fit noise: the priors stay
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, fs.Model]] = {}
+_checked: dict[str, float] = {}  # db_key -> when this process last counted the records
+RECHECK_S = 60.0  # how often a worker asks whether the records have doubled (a retrain is due)
 
 
 def person_of(row: NationalRecordRow) -> fs.Person:
@@ -71,9 +74,14 @@ def current_model(session: Session, *, db_key: str, trained_by: str = "worker") 
 
     Stored in the database so N workers train once between them (each used to train its own), and a
     restarted worker starts with the model at once instead of training before its first job."""
-    n = session.scalar(select(func.count()).select_from(NationalRecordRow)) or 0
     with _lock:
         cached = _cache.get(db_key)
+        checked = _checked.get(db_key, 0.0)
+    if cached is not None and time.monotonic() - checked < RECHECK_S:
+        return cached[1]  # counting a national table on every probe would cost more than the probe
+    n = session.scalar(select(func.count()).select_from(NationalRecordRow)) or 0
+    with _lock:
+        _checked[db_key] = time.monotonic()
     if cached is not None and not _due(cached[0], n):
         return cached[1]
     row = stored_model(session)

@@ -121,6 +121,9 @@ def test_kill9_of_office_and_central_at_random_points(two_sides, tmp_path):
                 central_proc = start_central(central, port=port, log=tmp_path / "central.log")
         _wait_until(lambda: _count(office_db, EnrollmentRow, EnrollmentRow.state == "RECEIVED") == PACKETS,
                     timeout=90, what="every enrollment RECEIVED")
+        # the report of the last outage is queued when central answers again: let it go out too
+        _wait_until(lambda: _count(office_db, OutboxRow, OutboxRow.state != "SENT") == 0, timeout=60,
+                    what="the outbox to empty")
     finally:
         sender.kill9()
         central_proc.kill9()
@@ -144,7 +147,9 @@ def test_lossy_link_drops_stalls_truncates_and_delays(two_sides, tmp_path):
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             agent.run_once(force=True)
-            if _count(office_db, EnrollmentRow, EnrollmentRow.state == "RECEIVED") == PACKETS:
+            # done when every recording is RECEIVED and the outage reports the faults caused went out too
+            if _count(office_db, EnrollmentRow, EnrollmentRow.state == "RECEIVED") == PACKETS \
+                    and _count(office_db, OutboxRow, OutboxRow.state != "SENT") == 0:
                 break
     finally:
         proxy.close()

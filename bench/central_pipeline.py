@@ -153,30 +153,19 @@ def grow_finger_image(gray: np.ndarray, rng: np.random.Generator, *, iterations:
     minutiae appear where the grown ridges end or split: new ones each time, so a new finger."""
     from scipy import fft as sfft
 
-    from ktpel.biometrics.fingerprint.enhance import GABOR_SIGMA, N_ORIENTATIONS, enhance
+    from ktpel.biometrics.fingerprint.enhance import GABOR_SIGMA, apply_bank, enhance, gabor_bank, orientation_bins
 
     g = warp(np.ascontiguousarray(gray[:, ::-1]), rng)
     enh = enhance(g)
     h, w = g.shape
-    fh, fw = sfft.next_fast_len(h + 32), sfft.next_fast_len(w + 32)
-    sigma, half = 1.6 * GABOR_SIGMA * enh.period, int(round(2.56 * enh.period))
-    yv, xv = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
-    q = np.round((enh.theta % np.pi) / (np.pi / N_ORIENTATIONS)).astype(np.int32) % N_ORIENTATIONS
-    bank = []
-    for k in range(N_ORIENTATIONS):
-        a = k * np.pi / N_ORIENTATIONS
-        xr, yr = xv * np.cos(a) + yv * np.sin(a), -xv * np.sin(a) + yv * np.cos(a)
-        kern = np.exp(-(xr**2 + yr**2) / (2 * sigma**2)) * np.cos(2 * np.pi * xr / enh.period)
-        pad = np.zeros((fh, fw), np.float32)
-        pad[: 2 * half + 1, : 2 * half + 1] = kern - kern.mean()
-        bank.append(sfft.rfft2(np.roll(pad, (-half, -half), axis=(0, 1))))
+    fft_shape = (sfft.next_fast_len(h + 32), sfft.next_fast_len(w + 32))
+    q = orientation_bins(enh.theta)
+    # the engine's own filters, wider (1.6×): growing ridges needs more context than enhancing them
+    bank = gabor_bank(period=enh.period, sigma=1.6 * GABOR_SIGMA * enh.period, half=int(round(2.56 * enh.period)),
+                      fft_shape=fft_shape, used=q)
     img = rng.standard_normal((h, w)).astype(np.float32)
     for _ in range(iterations):
-        spec, out = sfft.rfft2(img, s=(fh, fw)), np.zeros_like(img)
-        for k, kern in enumerate(bank):
-            sel = q == k
-            if sel.any():
-                out[sel] = sfft.irfft2(spec * kern, s=(fh, fw))[:h, :w][sel]
+        out = apply_bank(sfft.rfft2(img, s=fft_shape), bank, q, shape=(h, w), fft_shape=fft_shape)
         img = np.clip(2.0 * out / (np.std(out[enh.mask]) + 1e-6), -1, 1)
     im = np.clip(127 - 110 * img, 0, 255)
     im[~enh.mask] = 255

@@ -227,12 +227,14 @@ def duplicate_pairs_panel(session: Session, *, period: Period, regions) -> Panel
 
 def outage_panel(session: Session, *, period: Period, regions) -> Panel:  # noqa: ANN001
     """Connection outages per regency in the period, as the offices reported them once back online."""
-    packets = table("central_packets", "office_code", "kind", "payload")
+    packets = table("central_packets", "office_code", "kind", "payload", "received_at")
     lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
     stats: dict[str, dict] = {}
     if packets is not None:
+        # a report arrives after its outage ended: older packets cannot fall in the period (payloads are
+        # encrypted, so the end time itself is only read after the query)
         for code, payload in session.execute(select(packets.c.office_code, packets.c.payload)
-                                             .where(packets.c.kind == "outage.report")):
+                                             .where(packets.c.kind == "outage.report", packets.c.received_at >= lo)):
             try:
                 p = json.loads(payload)
                 started, ended = dt.datetime.fromisoformat(p["started_at"]), dt.datetime.fromisoformat(p["ended_at"])

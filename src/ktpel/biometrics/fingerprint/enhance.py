@@ -74,6 +74,46 @@ def _period(spec_mag: np.ndarray, shape: tuple[int, int]) -> float:
     return float(np.clip(1.0 / freq, MIN_PERIOD, MAX_PERIOD))
 
 
+def orientation_bins(theta: np.ndarray) -> np.ndarray:
+    """Per pixel, the nearest of the N_ORIENTATIONS filter directions."""
+    return np.round((theta % np.pi) / (np.pi / N_ORIENTATIONS)).astype(np.int32) % N_ORIENTATIONS
+
+
+def gabor_bank(*, period: float, sigma: float, half: int, fft_shape: tuple[int, int],
+               used: np.ndarray | None = None) -> list[np.ndarray | None]:
+    """Spectra of the oriented even Gabor filters (zero mean), one per direction; None where `used`
+    (orientation bins) never asks for that direction."""
+    fh, fw = fft_shape
+    yv, xv = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    present = set(np.unique(used).tolist()) if used is not None else set(range(N_ORIENTATIONS))
+    bank: list[np.ndarray | None] = []
+    for k in range(N_ORIENTATIONS):
+        if k not in present:
+            bank.append(None)
+            continue
+        a = k * np.pi / N_ORIENTATIONS
+        xr = xv * np.cos(a) + yv * np.sin(a)
+        yr = -xv * np.sin(a) + yv * np.cos(a)
+        kern = np.exp(-(xr**2 + yr**2) / (2 * sigma**2)) * np.cos(2 * np.pi * xr / period)
+        kern -= kern.mean()
+        kpad = np.zeros((fh, fw), np.float32)
+        kpad[: 2 * half + 1, : 2 * half + 1] = kern
+        bank.append(sfft.rfft2(np.roll(kpad, (-half, -half), axis=(0, 1))))
+    return bank
+
+
+def apply_bank(spec: np.ndarray, bank: list[np.ndarray | None], bins: np.ndarray, *, shape: tuple[int, int],
+               fft_shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel filtered by the filter of its own direction (spec: the image's padded rfft2)."""
+    h, w = shape
+    out = np.zeros(shape, np.float32)
+    for k, kern in enumerate(bank):
+        sel = bins == k
+        if kern is not None and sel.any():
+            out[sel] = sfft.irfft2(spec * kern, s=fft_shape)[:h, :w][sel]
+    return out
+
+
 def enhance(gray: np.ndarray) -> Enhanced:
     """Normalise, estimate orientation and ridge period, then apply an oriented Gabor bank."""
     g = gray.astype(np.float32)
@@ -90,25 +130,10 @@ def enhance(gray: np.ndarray) -> Enhanced:
     fh, fw = sfft.next_fast_len(h + 32), sfft.next_fast_len(w + 32)
     spec = sfft.rfft2(norm, s=(fh, fw))
     period = _period(np.abs(sfft.rfft2(norm)), (h, w))
-    sigma = GABOR_SIGMA * period
-    half = int(round(1.6 * period))
-    yv, xv = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
-    q = np.round((theta % np.pi) / (np.pi / N_ORIENTATIONS)).astype(np.int32) % N_ORIENTATIONS
-    out = np.zeros_like(norm)
-    for k in range(N_ORIENTATIONS):
-        sel = q == k
-        if not sel.any():
-            continue
-        a = k * np.pi / N_ORIENTATIONS
-        xr = xv * np.cos(a) + yv * np.sin(a)
-        yr = -xv * np.sin(a) + yv * np.cos(a)
-        kern = np.exp(-(xr**2 + yr**2) / (2 * sigma**2)) * np.cos(2 * np.pi * xr / period)
-        kern -= kern.mean()
-        kpad = np.zeros((fh, fw), np.float32)
-        kpad[: 2 * half + 1, : 2 * half + 1] = kern
-        kpad = np.roll(kpad, (-half, -half), axis=(0, 1))
-        resp = sfft.irfft2(spec * sfft.rfft2(kpad), s=(fh, fw))[:h, :w]
-        out[sel] = resp[sel]
+    q = orientation_bins(theta)
+    bank = gabor_bank(period=period, sigma=GABOR_SIGMA * period, half=int(round(1.6 * period)),
+                      fft_shape=(fh, fw), used=q)
+    out = apply_bank(spec, bank, q, shape=(h, w), fft_shape=(fh, fw))
     scale = float(np.std(out[mask])) + 1e-6
     img = np.clip(127.0 + 60.0 * out / scale, 0, 255)
     img[~mask] = 255.0

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.allocation.plan import Plan, RegencyNeed, allocate, with_urgent_estimate
 from ktpel.domain.errors import KtpelError
+from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.printing import BlankAllocationRow, PrintedReportRow
 
 SERIAL_PREFIX = "KTP-"
@@ -45,7 +46,7 @@ def needs_from_database(session: Session, *, names: dict[str, str] | None = None
     printed = select(PrintedReportRow.card_id)
     backlog = dict(session.execute(
         select(NationalRecordRow.office_code, func.count())
-        .where(NationalRecordRow.state == "PRINT_READY",
+        .where(NationalRecordRow.state == NationalRecordState.PRINT_READY.value,
                (NationalRecordRow.card_id.is_(None)) | (NationalRecordRow.card_id.not_in(printed)))
         .group_by(NationalRecordRow.office_code)).all())
     sent = dict(session.execute(select(BlankAllocationRow.regency_code, func.sum(BlankAllocationRow.blanks))

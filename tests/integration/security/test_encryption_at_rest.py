@@ -12,8 +12,8 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, select, te
 from typer.testing import CliRunner
 
 from ktpel.security import rotation
-from ktpel.security.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.seeding.service import seed_district
+from ktpel.store.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.store.schema.core import ResidentRow
 from ktpel.store.types import EncryptedBytes
 

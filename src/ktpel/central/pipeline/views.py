@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from ktpel.central.pipeline import service
 from ktpel.security.access import Role, User, requires
-from ktpel.web.app import redirect
+from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 
 router = APIRouter()

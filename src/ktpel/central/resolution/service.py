@@ -21,6 +21,7 @@ from ktpel.domain.events import utcnow
 from ktpel.domain.national_record import LIVE_STATES, NationalRecordState
 from ktpel.store.schema.central import DuplicateCaseRow, NationalRecordRow, RetiredNikRow
 from ktpel.store.schema.core import DomainEventRow
+from ktpel.sync.wiring import HandlerContext
 
 LIVE = tuple(s.value for s in LIVE_STATES)
 
@@ -154,8 +155,8 @@ def resolve_case(session: Session, *, settings: Settings, case_id: str, keep_enr
     return case
 
 
-def handle_resolution_packet(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str,
-                             payload: dict) -> None:
+def handle_resolution_packet(session: Session, *, context: HandlerContext, packet_id: str, office_code: str,
+                             kind: str, subject_id: str, payload: dict) -> None:
     """Intake handler for kind `duplicate.resolution` (action `choose` or `open`).
 
     A packet is never refused for a business reason (the office would resend it forever): a choice
@@ -165,18 +166,18 @@ def handle_resolution_packet(session: Session, *, packet_id: str, office_code: s
     action = payload.get("action") if isinstance(payload, dict) else None
     try:
         with session.begin_nested():  # a refusal leaves nothing half-written
-            _apply_resolution(session, action=action, payload=payload, office_code=office_code)
+            _apply_resolution(session, settings=context.settings, action=action, payload=payload,
+                              office_code=office_code)
     except (KtpelError, KeyError) as exc:
         message = exc.message_en if isinstance(exc, KtpelError) else f"missing field {exc}"
         session.add(DomainEventRow(name="duplicate.resolution_refused", subject_id=str(subject_id)[:40],
                                    data={"packet_id": packet_id, "office_code": office_code, "error": message}))
 
 
-def _apply_resolution(session: Session, *, action: object, payload: dict, office_code: str) -> None:
-    from ktpel.config import get_settings
-
+def _apply_resolution(session: Session, *, settings: Settings, action: object, payload: dict,
+                      office_code: str) -> None:
     if action == "choose":
-        resolve_case(session, settings=_SETTINGS.get("current") or get_settings(),
+        resolve_case(session, settings=settings,
                      case_id=str(payload["case_id"]), keep_enrollment_id=str(payload["keep_enrollment_id"]),
                      office_code=office_code, chosen_by=str(payload.get("chosen_by", "")))
     elif action == "open":
@@ -185,12 +186,3 @@ def _apply_resolution(session: Session, *, action: object, payload: dict, office
                               reason=str(payload.get("reason", "")))
     else:
         raise CaseInvalid("Tindakan paket tidak dikenal.", f"unknown action {action!r}")
-
-
-# the intake handler has no settings argument: the central app/worker sets them here once
-_SETTINGS: dict[str, Settings] = {}
-
-
-def use_settings(settings: Settings) -> None:
-    """Tell the intake handler which settings (keys) central runs with."""
-    _SETTINGS["current"] = settings

@@ -9,7 +9,6 @@ USED, reported to central by the outbox) or spoiled (blank SPOILED, card stays A
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,16 +19,23 @@ from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
 from ktpel.domain.blanks import BlankState, SpoilReason
-from ktpel.domain.enrollment import Card, CardState
+from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError, NotFound
-from ktpel.domain.events import DomainEvent, utcnow
+from ktpel.domain.events import utcnow
+from ktpel.domain.print_job import PrintJobState
 from ktpel.domain.priority import Candidate, Policy, Ranked, parse_policy, rank
+from ktpel.notify.outbox import enqueue
+from ktpel.office.enrollment.service import enrolled_images
 from ktpel.office.printing import ledger
+from ktpel.office.printing.repository import Cards
 from ktpel.printing.card import layout, render_pdf, render_png
 from ktpel.printing.drivers import PrintingConfig, get_driver
 from ktpel.security.audit import record_audit
-from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
+from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.printing import PrintingSettingRow, PrintJobRow, PrintQueueRow
+from ktpel.store.schema.sync import OutboxRow
+from ktpel.sync.outage import current_state
+from ktpel.sync.outbox import enqueue_packet
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "printing" / "policies" / "default.yaml"
 
@@ -108,12 +114,6 @@ def set_present_only(session: Session, *, enabled: bool, actor: str, source_ip: 
 
 
 # --- queue ---------------------------------------------------------------------------------------------
-
-def _store_events(session: Session, events: list[DomainEvent]) -> None:
-    for e in events:
-        session.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
-    events.clear()
-
 
 def _card_of(session: Session, *, card_id: str, regency_code: str) -> tuple[CardRow, ResidentRow]:
     found = session.execute(
@@ -263,10 +263,6 @@ def _places(village_code: str) -> dict[str, str]:
 
 
 def _images(session: Session, enrollment_id: str) -> dict[str, bytes]:
-    if importlib.util.find_spec("ktpel.office.enrollment.service") is None:
-        return {}
-    from ktpel.office.enrollment.service import enrolled_images
-
     try:
         return enrolled_images(session, enrollment_id=enrollment_id)
     except NotFound:
@@ -291,10 +287,6 @@ def preview_card(session: Session, *, card_id: str, regency_code: str, settings:
 
 
 def _central_unreachable(session: Session) -> bool:
-    if importlib.util.find_spec("ktpel.sync.outage") is None:
-        return False
-    from ktpel.sync.outage import current_state
-
     return not current_state(session).reachable
 
 
@@ -328,7 +320,7 @@ def start_print(session: Session, *, card_id: str, regency_code: str, settings: 
     pdf = render_pdf(_face(session, card, signed, specimen=config.specimen, today=today),
                      title=f"KTP-El {resident.nik}")
     sent = get_driver(config, data_dir=settings.data_dir).send(pdf, job_id=job_id, title=f"KTP-El {job_id}")
-    job = PrintJobRow(id=job_id, card_id=card_id, blank_serial=blank, state="SENT", driver=sent.driver,
+    job = PrintJobRow(id=job_id, card_id=card_id, blank_serial=blank, state=PrintJobState.SENT.value, driver=sent.driver,
                       destination=sent.destination, operator=actor, offline=_central_unreachable(session),
                       created_at=utcnow())
     session.add(job)
@@ -343,17 +335,13 @@ def _open_job(session: Session, job_id: str) -> PrintJobRow:
     job = session.scalar(select(PrintJobRow).where(PrintJobRow.id == job_id).with_for_update())
     if job is None:
         raise NotFound("Pekerjaan cetak tidak ditemukan.", f"No print job {job_id}.")
-    if job.state != "SENT":
+    if job.state != PrintJobState.SENT.value:
         raise JobNotOpen(f"Pekerjaan cetak ini sudah selesai ({job.state}).",
                          f"This print job is already closed ({job.state}).")
     return job
 
 
 def _report_printed(session: Session, *, card: CardRow, job: PrintJobRow, office_code: str) -> str | None:
-    if importlib.util.find_spec("ktpel.sync.outbox") is None:
-        return None
-    from ktpel.sync.outbox import enqueue_packet
-
     return enqueue_packet(session, kind="card.printed", subject_id=card.id, payload={
         "card_id": card.id, "enrollment_id": card.enrollment_id, "blank_serial": job.blank_serial,
         "printed_at": card.printed_at.isoformat() if card.printed_at else utcnow().isoformat(),
@@ -362,10 +350,6 @@ def _report_printed(session: Session, *, card: CardRow, job: PrintJobRow, office
 
 
 def _notify_printed(session: Session, *, resident_id: int) -> None:
-    if importlib.util.find_spec("ktpel.notify.outbox") is None:
-        return
-    from ktpel.notify.outbox import enqueue
-
     enqueue(session, resident_id=resident_id, trigger="card_printed", variables={})
 
 
@@ -375,20 +359,21 @@ def confirm_printed(session: Session, *, job_id: str, regency_code: str, actor: 
     job = _open_job(session, job_id)
     card, resident = _card_of(session, card_id=job.card_id, regency_code=regency_code)
     _check_printable(card, resident)
-    machine = Card(id=card.id, state=CardState(card.state))
+    cards = Cards(session)
+    machine = cards.machine_of(card)
     machine.print(blank_serial=job.blank_serial)
     ledger.use_blank(session, serial=job.blank_serial, card_id=card.id, actor=actor)
-    card.state, card.blank_serial, card.printed_at = machine.state.value, job.blank_serial, utcnow()
-    job.state, job.finished_at = "PRINTED", utcnow()
+    card.printed_at = utcnow()
+    job.state, job.finished_at = PrintJobState.PRINTED.value, utcnow()
     queued = session.get(PrintQueueRow, card.id)
     if queued is not None:
         queued.left_at = utcnow()
-    _store_events(session, machine.events)
+    cards.save(machine)
     session.flush()
     job.report_packet_id = _report_printed(session, card=card, job=job, office_code=regency_code)
     _notify_printed(session, resident_id=resident.id)
     record_audit(session, actor=actor, action="printing.printed", subject=f"card:{card.id}",
-                 before={"state": "AUTHORISED"}, after={"state": card.state, "blank": job.blank_serial},
+                 before={"state": CardState.AUTHORISED.value}, after={"state": card.state, "blank": job.blank_serial},
                  source_ip=source_ip)
     return card
 
@@ -404,7 +389,7 @@ def confirm_spoiled(session: Session, *, job_id: str, regency_code: str, reason:
         raise KtpelError("Alasan rusak harus salah cetak, macet, rusak fisik, atau cetak uji.",
                          "The reason must be misprint, jam, damaged or test.", code="spoil_reason") from None
     ledger.spoil_blank(session, serial=job.blank_serial, reason=reason_, actor=actor)
-    job.state, job.reason, job.finished_at = "SPOILED", reason_.value, utcnow()
+    job.state, job.reason, job.finished_at = PrintJobState.SPOILED.value, reason_.value, utcnow()
     record_audit(session, actor=actor, action="printing.spoiled", subject=f"blank:{job.blank_serial}",
                  after={"job": job.id, "card": job.card_id, "reason": reason_.value}, source_ip=source_ip)
     return job
@@ -415,7 +400,7 @@ def cancel_job(session: Session, *, job_id: str, regency_code: str, actor: str) 
     job = _open_job(session, job_id)
     _card_of(session, card_id=job.card_id, regency_code=regency_code)
     ledger.release_blank(session, serial=job.blank_serial)
-    job.state, job.finished_at = "CANCELLED", utcnow()
+    job.state, job.finished_at = PrintJobState.CANCELLED.value, utcnow()
     record_audit(session, actor=actor, action="printing.cancelled", subject=f"job:{job.id}",
                  after={"blank": job.blank_serial})
     return job
@@ -424,20 +409,20 @@ def cancel_job(session: Session, *, job_id: str, regency_code: str, actor: str) 
 def spoil_printed_card(session: Session, *, card_id: str, regency_code: str, reason: str, actor: str) -> CardRow:
     """A printed card found faulty before hand-over: its blank is spoiled and the card may print again."""
     card, _ = _card_of(session, card_id=card_id, regency_code=regency_code)
-    machine = Card(id=card.id, state=CardState(card.state))
-    machine.blank_serial = card.blank_serial
+    cards = Cards(session)
+    machine = cards.machine_of(card)
     serial = card.blank_serial
     machine.spoil(reason=reason)
     ledger.spoil_blank(session, serial=serial or "", reason=SpoilReason(reason), actor=actor)
-    card.state, card.blank_serial, card.printed_at = machine.state.value, None, None
-    _store_events(session, machine.events)
+    card.printed_at = None
+    cards.save(machine)
     record_audit(session, actor=actor, action="printing.card_spoiled", subject=f"card:{card.id}",
-                 before={"state": "PRINTED", "blank": serial}, after={"state": card.state, "reason": reason})
+                 before={"state": CardState.PRINTED.value, "blank": serial}, after={"state": card.state, "reason": reason})
     return card
 
 
 def open_jobs(session: Session) -> list[PrintJobRow]:
-    return list(session.scalars(select(PrintJobRow).where(PrintJobRow.state == "SENT")
+    return list(session.scalars(select(PrintJobRow).where(PrintJobRow.state == PrintJobState.SENT.value)
                                 .order_by(PrintJobRow.created_at)))
 
 
@@ -474,10 +459,8 @@ def apply_blanks_allocated(session: Session, *, seq: int, kind: str, subject_id:
 def report_states(session: Session, *, jobs: list[PrintJobRow]) -> dict[str, str]:
     """Where each printed job's `card.printed` report stands in the outbox: QUEUED, or SENT (central signed)."""
     ids = [j.report_packet_id for j in jobs if j.report_packet_id]
-    if not ids or importlib.util.find_spec("ktpel.store.schema.sync") is None:
+    if not ids:
         return {}
-    from ktpel.store.schema.sync import OutboxRow
-
     return dict(session.execute(select(OutboxRow.packet_id, OutboxRow.state)
                                 .where(OutboxRow.packet_id.in_(ids))).all())
 

@@ -17,7 +17,7 @@ from ktpel.office.enrollment import views as enrollment_views
 from ktpel.office.notices import views as notices_views
 from ktpel.office.printing import central_events as printing
 from ktpel.office.printing import views as printing_views
-from ktpel.office.printing.service import apply_blanks_allocated
+from ktpel.office.printing.central_events import apply_blanks_allocated
 from ktpel.office.public import views as public_views
 from ktpel.office.residents import views as residents_views
 from ktpel.reports import metrics as metrics_views

@@ -51,7 +51,7 @@ def blanks_now(session: Session) -> int | None:
 def _policy():  # noqa: ANN202
     """The office's print priority policy (printing capability), or None where it is not available."""
     try:
-        from ktpel.office.printing.service import current_policy
+        from ktpel.office.printing.policy import current_policy
     except ImportError:
         return None
     try:

@@ -13,6 +13,7 @@ from ktpel.sync import service
 from ktpel.sync.notice import counter_notice_pdf
 from ktpel.sync.outage import current_state, outage_history
 from ktpel.web.templating import render
+from ktpel.sync.schemas import SyncStatus
 
 router = APIRouter()
 officers = Depends(requires(*OFFICE_ROLES))
@@ -53,7 +54,7 @@ def counter_notice(request: Request) -> Response:
                     headers={"Content-Disposition": 'inline; filename="pengumuman-loket.pdf"'})
 
 
-@router.get("/api/v1/sync/status", tags=["sync"], dependencies=[officers])
+@router.get("/api/v1/sync/status", tags=["sync"], dependencies=[officers], response_model=SyncStatus)
 def sync_status(request: Request) -> dict:
     """Reachability of central, queued packets, last success and the current announcement."""
     with request.app.state.db.unit_of_work() as s:

@@ -1,4 +1,4 @@
-"""Office printing's reaction to central's events: the card of a PRR enrollment, a revoked card.
+"""Office printing's reaction to central's events: the card of a PRR enrollment, a revoked card, blanks.
 
 Registered in `ktpel.office.composition`, run by sync in the transaction that advances its cursor.
 The Card machine decides every transition; the repository saves state, events and audit (`sync:central`).
@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.enrollment import Card, CardState
 from ktpel.office.enrollment.central_events import signed_card
+from ktpel.office.printing import ledger
 from ktpel.office.printing.repository import Cards
+from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import EnrollmentRow
 
 ACTOR = "sync:central"
@@ -46,3 +48,13 @@ def on_revocation(session: Session, *, seq: int, kind: str, subject_id: str, dat
     if card is not None and card.state is not CardState.REVOKED:
         card.revoke(reason=str(data.get("reason", "")))
         cards.save(card, actor=ACTOR)
+
+
+def apply_blanks_allocated(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+    """Office side of `blanks.allocated`: central's batch for this office is booked into the ledger once."""
+    if not data.get("first_serial") or not int(data.get("count") or 0):
+        return
+    ledger.receive_batch(session, first_serial=data["first_serial"], last_serial=data["last_serial"],
+                         actor="pusat", source="central", allocation_ref=f"{data.get('plan_id')}:{subject_id}")
+    record_audit(session, actor="pusat", action="blanks.received", subject=f"allocation:{subject_id}",
+                 after={"first": data["first_serial"], "last": data["last_serial"], "count": data["count"]})

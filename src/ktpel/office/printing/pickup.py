@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
+from ktpel.office.printing.queue import _card_of
 from ktpel.office.printing.repository import Cards
-from ktpel.office.printing.service import _card_of
 from ktpel.security.audit import record_audit
 from ktpel.store.db import Database
 from ktpel.store.schema.printing import PickupCheckRow

@@ -127,7 +127,7 @@ class _Templates:
         self.keys = None
 
     def keyring(self):
-        from ktpel.security.fields import FieldKeyring
+        from ktpel.store.fields import FieldKeyring
 
         if self.keys is None:
             self.keys = FieldKeyring.generate()

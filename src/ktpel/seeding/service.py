@@ -10,9 +10,9 @@ from sqlalchemy import func, insert, literal_column, select
 from ktpel.domain import clock
 from ktpel.domain.resident import Resident
 from ktpel.domain.wilayah import RegionRegistry
-from ktpel.security.fields import cipher, name_tokens
 from ktpel.seeding.generator import DistrictGenerator, Family
 from ktpel.store.db import Database
+from ktpel.store.fields import cipher, name_tokens
 from ktpel.store.schema.core import ResidentNameTokenRow, ResidentRow
 
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from ktpel.domain.clock import now as clock_now
 from ktpel.central.allocation import service as allocation
 from ktpel.central.allocation.plan import RegencyNeed
+from ktpel.office import composition as office_composition
 from ktpel.office.printing import ledger
 from ktpel.store.schema.printing import BlankAllocationRow, BlankBatchRow
 
@@ -24,7 +25,7 @@ def test_published_allocation_books_the_batch_once_at_the_office(db):
         plan_id = allocation.save_plan(s, plan=plan, actor="admin-pusat", publish=True)
         events = events_after(s, office_code="18.01", after=0)
     assert [e["kind"] for e in events] == ["blanks.allocated"]
-    assert apply_events(db, events=events) == 1
+    assert apply_events(db, handlers=office_composition.SYNC, events=events) == 1
     with db.unit_of_work() as s:
         batch = s.scalars(select(BlankBatchRow)).one()
         mine = s.scalars(select(BlankAllocationRow).where(BlankAllocationRow.regency_code == "18.01")).one()

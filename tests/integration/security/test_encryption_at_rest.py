@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from ktpel.domain.clock import today_wib
 from ktpel.security import rotation
-from ktpel.security.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.seeding.service import seed_district
+from ktpel.store.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.store.schema.core import ResidentRow
 from ktpel.store.types import EncryptedBytes
 

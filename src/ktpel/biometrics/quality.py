@@ -47,15 +47,16 @@ class QualityReport:
     reasons: list[str] = field(default_factory=list)
     measures: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # accepted, but worth the operator's attention
+    refused: str = ""  # error code when the image could not be used at all (no face, two subjects …)
 
     @classmethod
     def rejected(cls, err: BiometricError) -> "QualityReport":
         """A zero-score report carrying a typed error's code and messages."""
-        return cls(0.0, False, [f"{err.code}: {err.message_id} / {err.message_en}"], {})
+        return cls(0.0, False, [f"{err.code}: {err.message_id} / {err.message_en}"], {}, refused=err.code)
 
     def to_dict(self) -> dict:
         return {"score": self.score, "ok": self.ok, "reasons": list(self.reasons), "measures": self.measures,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "refused": self.refused}
 
 
 def face_report(bgr: np.ndarray, face: DetectedFace, *, other_faces: int = 0,

@@ -51,3 +51,33 @@ def test_face_template_with_second_embedding_round_trips(engine, bio_data):
     assert isinstance(back, FaceTemplate) and back.aux_model_id == t.aux_model_id
     assert np.allclose(back.aux, t.aux) and np.allclose(back.embedding, t.embedding)
     assert engine.compare_faces(back, t) == pytest.approx(engine.compare_faces(t, t), abs=1e-5)
+
+
+def _face(x: float, y: float, size: float, score: float = 0.9):
+    from ktpel.biometrics.face import DetectedFace
+
+    # a frontal layout: eyes at 30 %/70 % width, 40 % height; nose centre; mouth corners at 75 % height
+    lm = np.array([[x + 0.3 * size, y + 0.4 * size], [x + 0.7 * size, y + 0.4 * size],
+                   [x + 0.5 * size, y + 0.6 * size], [x + 0.35 * size, y + 0.75 * size],
+                   [x + 0.65 * size, y + 0.75 * size]], np.float32)
+    return DetectedFace((x, y, size, size * 1.2), lm, score)
+
+
+def test_a_big_face_at_the_edge_does_not_beat_a_centred_subject():
+    from ktpel.biometrics.face import select_subject
+
+    centred, edge = _face(250, 150, 100), _face(0, 0, 110)  # the edge face is even larger
+    choice = select_subject([edge, centred], width=600, height=450)
+    assert choice.face is centred and choice.others == (edge,) and choice.runner_up_ratio < 0.75
+
+
+def test_two_equal_faces_equally_off_centre_are_refused_and_size_alone_decides_nothing():
+    from ktpel.biometrics.face import select_subject
+
+    with pytest.raises(MultipleFaces):
+        select_subject([_face(100, 150, 100), _face(400, 150, 100)], width=600, height=450)
+    # a face with implausible landmarks (eyes collapsed together: a profile or a false detection)
+    junk = _face(250, 150, 100)
+    junk = type(junk)(junk.box, np.tile(junk.landmarks[2], (5, 1)), 0.9)
+    choice = select_subject([junk, _face(60, 160, 90)], width=600, height=450)
+    assert choice.face is not junk

@@ -78,8 +78,9 @@ def assess(kind: str, data: bytes) -> dict:
     if report.refused:  # the image is unusable: say which problem, not a score
         idn, en = report.reasons[0].split(": ", 1)[1].split(" / ", 1)
         out["refused"] = report.refused
-        out["prompt_id"] = f"Foto {label_id(kind)} ditolak: {idn}"
-        out["prompt_en"] = f"{kind} refused: {en}"
+        again_id, again_en = ("", "") if "ulang" in idn else (f" {RECAPTURE_ID}", f" {RECAPTURE_EN}")
+        out["prompt_id"] = f"{label_id(kind).capitalize()} ditolak: {idn}{again_id}"
+        out["prompt_en"] = f"{kind} refused: {en}{again_en}"
     elif not report.ok:
         out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
         out["prompt_en"] = f"{kind} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"

@@ -140,7 +140,7 @@ def face_only(eng) -> None:  # noqa: ANN001
                                   "impostor_mean": float(np.mean(imp_f)), "impostor_std": float(np.std(imp_f))}
     doc["measured"]["att_orl"] = orl  # accuracy only: speed is bench/bio_eval.py's
     doc["about"] = doc["about"].split(" Face:")[0] + (" Face: impostor survival over ORL + ORL composites "
-                                                      "(fused SFace-flip + dlib score), see bench/bio_calibrate.py.")
+                                                      "(fused SFace + dlib score), see bench/bio_calibrate.py.")
     OUT.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     json.dump({"verify": doc["verify"]["face"], "score_stats": doc["score_stats"]["face"]}, sys.stdout, indent=1)
     print()

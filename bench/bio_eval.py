@@ -1,6 +1,6 @@
 """Evaluation figures for FVC2002 DB1_B, FVC2000 DB4_B, ORL and ORL composites, with same-run baselines.
 
-Run: .venv/bin/python bench/bio_eval.py [--faces-only]   (one JSON object per line, then a summary table)
+Run: .venv/bin/python bench/bio_eval.py [--faces-only | --fingers-only]   (one JSON object per line, then a summary table)
 The engine figures come from the same code as `ktpel bio eval`, on one core (OpenCV single-threaded).
 Fingerprint baseline: afis native NBIS MINDTCT on the raw image + Bozorth3, same pairs.
 Face baseline: off-the-shelf SFace alone on the largest face (no subject rule, no flip, no fusion),
@@ -112,7 +112,7 @@ def main() -> None:
         print(json.dumps({"set": name, **ours}))
         rows.append((name, ours))
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {"att_orl": DATA / "faces" / "att_orl",
+        sets = {} if "--fingers-only" in sys.argv else {"att_orl": DATA / "faces" / "att_orl",
                 "att_orl_composites": orl_composites(DATA / "faces" / "att_orl", Path(tmp))}
         for name, d in sets.items():
             face = eval_face(d, engine=eng).summary()

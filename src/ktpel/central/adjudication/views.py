@@ -13,6 +13,7 @@ from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, requires
 from ktpel.web.app import redirect
 from ktpel.web.templating import render
+from ktpel.web.params import Limit
 
 router = APIRouter()
 readers = requires(Role.ADJUDICATOR, Role.CENTER_ADMIN)
@@ -93,7 +94,7 @@ class DecisionIn(BaseModel):
 
 
 @router.get("/api/v1/adjudications", tags=["adjudication"], dependencies=[Depends(readers)])
-def api_queue(request: Request, limit: int = 100) -> dict:
+def api_queue(request: Request, limit: Limit = 100) -> dict:
     """Open adjudication items, most urgent first."""
     with request.app.state.db.unit_of_work() as s:
         items = service.queue(s, limit=min(max(limit, 1), 500))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -13,11 +12,13 @@ from starlette.datastructures import UploadFile
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.resident import BloodType, MaritalStatus, Religion
 from ktpel.office.enrollment import service
+from ktpel.office.enrollment.schemas import ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, parse_demographics_json
 from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
 from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.templating import render
+from ktpel.web.params import PageNumber
 
 router = APIRouter()
 RECORDERS = (Role.OPERATOR, Role.SUPERVISOR)
@@ -70,7 +71,7 @@ async def _uploads(form, form_obj: service.CaptureForm) -> None:  # noqa: ANN001
 
 # -- pages ---------------------------------------------------------------------------------------------
 @router.get("/rekam", include_in_schema=False, dependencies=[Depends(recorder)])
-def find_page(request: Request, q: str = "", lahir: str | None = None, page: int = Query(1, ge=1)):  # noqa: ANN201
+def find_page(request: Request, q: str = "", lahir: str | None = None, page: PageNumber = 1):  # noqa: ANN201
     """Find the resident to record: NIK, KK number, or name (+ birth date)."""
     settings = request.app.state.settings
     result, error = None, None
@@ -256,7 +257,7 @@ async def create_enrollment(request: Request, user: User = Depends(recorder)) ->
     """Record a resident without a browser: multipart `demographics` JSON + face, finger_1…10, signature."""
     form = await request.form(**FORM_LIMITS)
     try:
-        capture = service.capture_from_json(_demographics(form.get("demographics")))
+        capture = service.capture_from_json(parse_demographics_json(form.get("demographics")))
         await _uploads(form, capture)
         result = await run_in_threadpool(
             service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
@@ -268,17 +269,6 @@ async def create_enrollment(request: Request, user: User = Depends(recorder)) ->
             "receipt_number": result.receipt_number, "approval_reasons": result.approval_reasons,
             "created": result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)
-
-
-def _demographics(raw) -> dict:  # noqa: ANN001
-    try:
-        demo = json.loads(raw or "")
-        if not isinstance(demo, dict):
-            raise ValueError
-    except ValueError:
-        raise RecordingError("Kolom 'demographics' harus objek JSON.", "'demographics' must be a JSON object.",
-                             code="demographics_invalid") from None
-    return demo
 
 
 @router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(officer)])

@@ -17,6 +17,7 @@ from ktpel.office.notices import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
 from ktpel.web.app import redirect
 from ktpel.web.templating import render
+from ktpel.web.params import RowId
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -65,7 +66,7 @@ def add_turned_away(request: Request, nik: str = Form(...), next: str | None = F
 
 
 @router.post("/panggilan/{call_id}/hasil", include_in_schema=False)
-def log_call(call_id: int, request: Request, outcome: str = Form(...), note: str = Form(""),
+def log_call(call_id: RowId, request: Request, outcome: str = Form(...), note: str = Form(""),
              user: User = Depends(officers)):  # noqa: ANN201
     """Record how a call went (reached, no answer, wrong number)."""
     with request.app.state.db.unit_of_work() as s:

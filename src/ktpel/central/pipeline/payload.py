@@ -63,6 +63,26 @@ def _b64map(section: object, *, name: str, allowed: tuple[str, ...] | None) -> d
     return out
 
 
+def _check_image(key: str, data: bytes) -> None:
+    from ktpel.biometrics import imageio
+    from ktpel.biometrics.errors import BiometricError
+
+    try:
+        imageio.probe(data)
+    except BiometricError as err:
+        raise _poison(f"gambar {key} ditolak ({err.code})", f"image {key} refused ({err.code})") from None
+
+
+def _check_name(name: str) -> None:
+    from ktpel.domain.names import NameInvalid, normalise_name
+
+    try:
+        if normalise_name(name) != name:
+            raise _poison("nama belum dinormalkan", "resident.name is not normalised")
+    except NameInvalid as err:
+        raise _poison(f"nama tidak sah: {err.message_id}", f"resident.name refused: {err.message_en}") from None
+
+
 def parse(payload: object, *, packet_office: str, subject_id: str) -> EnrollmentPacket:
     """Check shape and types of an enrollment payload; raise PoisonPacket with the first problem."""
     if not isinstance(payload, dict):
@@ -97,6 +117,7 @@ def parse(payload: object, *, packet_office: str, subject_id: str) -> Enrollment
     nik = res["nik"]
     if len(nik) != 16 or not nik.isdigit():
         raise _poison("NIK bukan 16 angka", "NIK is not 16 digits")
+    _check_name(res["name"])
     if res["sex"] not in ("L", "P"):
         raise _poison("jenis kelamin bukan L/P", "sex is not L or P")
     try:
@@ -104,7 +125,8 @@ def parse(payload: object, *, packet_office: str, subject_id: str) -> Enrollment
     except ValueError:
         raise _poison("tanggal lahir tidak valid", "birth_date is not an ISO date") from None
     templates = _b64map(payload.get("templates", {}), name="templates", allowed=TEMPLATE_KEYS)
-    _b64map(payload.get("images", {}), name="images", allowed=None)  # checked, kept as text
+    for key, image in _b64map(payload.get("images", {}), name="images", allowed=None).items():
+        _check_image(key, image)  # kept as base64 text, but never bigger than the decoding policy allows
     exceptions = payload.get("exceptions") or {}
     if not isinstance(exceptions, dict):
         raise _poison("exceptions bukan objek", "exceptions is not an object")

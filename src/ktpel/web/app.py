@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ktpel.config import Settings, get_settings
 from ktpel.store.db import Database, open_database
-from ktpel.web import problems
+from ktpel.web import openapi, problems
 
 Side = Literal["office", "central"]
 
@@ -61,6 +61,7 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in ROUTERS[side]:
         app.include_router(importlib.import_module(module).router)
+    openapi.install(app)
     return app
 
 

@@ -61,8 +61,8 @@ def _payload(name: str) -> dict:
             "templates": {}, "images": {}, "exceptions": {}}
 
 
-@pytest.mark.parametrize("name", HOSTILE + ["siti aminah"])
+@pytest.mark.parametrize("name", HOSTILE)
 def test_central_intake_dead_letters_a_packet_with_a_hostile_name(name):
     with pytest.raises(PoisonPacket):
         parse(_payload(name), packet_office="18.01", subject_id="e1")
-    assert parse(_payload("SITI AMINAH"), packet_office="18.01", subject_id="e1").resident["name"] == "SITI AMINAH"
+    assert parse(_payload(" siti  aminah"), packet_office="18.01", subject_id="e1").resident["name"] == "SITI AMINAH"

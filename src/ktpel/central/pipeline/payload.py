@@ -73,12 +73,12 @@ def _check_image(key: str, data: bytes) -> None:
         raise _poison(f"gambar {key} ditolak ({err.code})", f"image {key} refused ({err.code})") from None
 
 
-def _check_name(name: str) -> None:
+def _checked_name(name: str) -> str:
+    """The name by Dukcapil's rule (normalised); a name outside it (bidi, emoji, controls) is poison."""
     from ktpel.domain.names import NameInvalid, normalise_name
 
     try:
-        if normalise_name(name) != name:
-            raise _poison("nama belum dinormalkan", "resident.name is not normalised")
+        return normalise_name(name)
     except NameInvalid as err:
         raise _poison(f"nama tidak sah: {err.message_id}", f"resident.name refused: {err.message_en}") from None
 
@@ -117,7 +117,7 @@ def parse(payload: object, *, packet_office: str, subject_id: str) -> Enrollment
     nik = res["nik"]
     if len(nik) != 16 or not nik.isdigit():
         raise _poison("NIK bukan 16 angka", "NIK is not 16 digits")
-    _check_name(res["name"])
+    res = {**res, "name": _checked_name(res["name"])}
     if res["sex"] not in ("L", "P"):
         raise _poison("jenis kelamin bukan L/P", "sex is not L or P")
     try:

@@ -136,3 +136,25 @@ QUALITY_REQUEST_BODY = {
     "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["image"], "properties": {"image": _FILE}}}},
 }
+
+
+class QualityOut(BaseModel):
+    """Live quality of one capture."""
+
+    kind: str
+    score: float
+    ok: bool
+    reasons: list[str]
+    prompt_id: str | None = None
+    prompt_en: str | None = None
+
+
+class EnrollmentOut(BaseModel):
+    """What POST /api/v1/enrollments answers."""
+
+    enrollment_id: str
+    state: str
+    quality: dict[str, dict]
+    receipt_number: str
+    approval_reasons: list[str]
+    created: bool

@@ -12,7 +12,9 @@ from starlette.datastructures import UploadFile
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.resident import BloodType, MaritalStatus, Religion
 from ktpel.office.enrollment import service
-from ktpel.office.enrollment.schemas import ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, parse_demographics_json
+from ktpel.office.enrollment.schemas import (
+    ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, EnrollmentOut, QualityOut, parse_demographics_json,
+)
 from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
 from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
@@ -217,7 +219,8 @@ def receipt(enrollment_id: str, request: Request) -> Response:
 
 
 # -- API -----------------------------------------------------------------------------------------------
-@router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)])
+@router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)],
+             openapi_extra={"requestBody": QUALITY_REQUEST_BODY}, response_model=QualityOut)
 async def quality(kind: str, request: Request):  # noqa: ANN201
     """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt."""
     if kind not in ("face", "finger"):
@@ -233,7 +236,9 @@ async def quality(kind: str, request: Request):  # noqa: ANN201
         return _api_problem(exc)
 
 
-@router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)])
+@router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)],
+             responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "The scanned image"}, 504: {"description": "No finger scanned in time"}})
 async def scan_finger(position: int, request: Request, timeout: float = Query(1.0, gt=0, le=30)) -> Response:
     """One finger from the counter's scanner (folder adapter at <data_dir>/scanner): the image bytes.
 
@@ -252,7 +257,10 @@ async def scan_finger(position: int, request: Request, timeout: float = Query(1.
     return Response(data, media_type="application/octet-stream")
 
 
-@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201)
+@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201,
+             openapi_extra={"requestBody": ENROLLMENT_REQUEST_BODY},
+             responses={201: {"model": EnrollmentOut, "description": "Recorded"},
+                        200: {"model": EnrollmentOut, "description": "The same form again: its first recording"}})
 async def create_enrollment(request: Request, user: User = Depends(recorder)) -> JSONResponse:
     """Record a resident without a browser: multipart `demographics` JSON + face, finger_1…10, signature."""
     form = await request.form(**FORM_LIMITS)

@@ -156,7 +156,9 @@ def save_template_api(trigger: str, request: Request, body: dict, user: User = D
 
 
 # called by the SMS/WhatsApp provider, authenticated by the body's HMAC: no user role may call it
-@router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)])
+@router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)],
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object", "description": "The provider's delivery report (HMAC-signed)"}}}}})
 async def delivery_reports(request: Request) -> dict:
     """Provider webhook (HMAC-signed, see ktpel.notify.delivery): delivered / read / undelivered."""
     body = await request.body()

@@ -65,6 +65,11 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
     return app
 
 
+def office_app() -> FastAPI:
+    """The office app from KTPEL_* settings (uvicorn's factory for `ktpel office serve --workers N`)."""
+    return create_app(side="office")
+
+
 def db_of(request: Request) -> Database:
     return request.app.state.db
 

@@ -76,7 +76,7 @@ def _fuzz(app, tokens: dict[str, str | None]) -> tuple[int, list[str]]:  # noqa:
                     if resp.status_code >= 500 and str(resp.status_code) not in _declared(case):
                         failures.append(f"{who} {case.method} {case.formatted_path} -> {resp.status_code}"
                                         f"\n  {case.as_curl_command()[:400]}")
-                    elif resp.status_code >= 400 and case.path.startswith("/api/") and resp.status_code != 401 \
+                    elif resp.status_code >= 400 and case.path.startswith("/api/") \
                             and not _ctype(resp).startswith("application/problem+json"):
                         failures.append(f"{who} {case.method} {case.formatted_path} -> {resp.status_code} "
                                         f"as {_ctype(resp)} (not a problem)")

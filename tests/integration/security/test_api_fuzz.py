@@ -22,7 +22,7 @@ from ktpel.security.access import CENTRAL_ROLES, OFFICE_ROLES
 from ktpel.security.service import issue_token
 from tests.auth_fixtures import make_user
 
-FUZZ_EXAMPLES = int(os.environ.get("KTPEL_FUZZ_EXAMPLES", "8"))
+FUZZ_EXAMPLES = int(os.environ.get("KTPEL_FUZZ_EXAMPLES", "6"))
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 

@@ -117,8 +117,9 @@ def _receive(request: Request, envelope: dict) -> JSONResponse:
     busy = gate.enter()
     if busy is not None:
         status, after = busy
-        return JSONResponse({"code": "busy", "status": status, "detail": "central is shedding load"},
-                            status_code=status, headers={"Retry-After": f"{after:.2f}"})
+        return JSONResponse({"type": "urn:ktpel:problem:busy", "title": "busy", "code": "busy", "status": status,
+                             "detail": "central is shedding load"}, status_code=status,
+                            media_type="application/problem+json", headers={"Retry-After": f"{after:.2f}"})
     try:
         s = request.app.state.settings
         receipt, again = central_intake.receive_packet(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ktpel.web.openapi import inline_schema
+
 
 class SealedBox(BaseModel):
     """X25519 + HKDF-SHA256 + AES-256-GCM box for central's encryption key (base64 fields)."""
@@ -87,22 +89,6 @@ class RegistrationIn(BaseModel):
             if not value.isprintable():
                 raise ValueError("must be printable")
         return value
-
-
-def inline_schema(model: type[BaseModel]) -> dict:
-    """The model's JSON schema with nested models written in place (no references to resolve)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node):  # noqa: ANN001, ANN202
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(v) for v in node]
-        return node
-    return resolve(schema)
 
 
 def body_of(model: type[BaseModel]) -> dict:

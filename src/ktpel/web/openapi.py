@@ -52,6 +52,22 @@ PROBLEM_STATUSES = {
 _REF = {"$ref": "#/components/schemas/Problem"}
 
 
+def inline_schema(model: type[BaseModel]) -> dict:
+    """The model's JSON schema with nested models written in place (no references to resolve)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):  # noqa: ANN001, ANN202
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+    return resolve(schema)
+
+
 def _document(app: FastAPI) -> dict:
     spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from ktpel.domain.errors import KtpelError, ValidationFailed
 from ktpel.domain.names import MAX_NAME_LENGTH, NAME_PATTERN
 from ktpel.office.enrollment.policy import CAPTURE_KINDS, MAX_UPLOAD_BYTES
+from ktpel.web.openapi import inline_schema
 
 CaptureKind = Literal[CAPTURE_KINDS]  # type: ignore[valid-type]
 FingerPosition = Annotated[int, Field(ge=1, le=10)]
@@ -124,6 +125,7 @@ ENROLLMENT_REQUEST_BODY = {
             "type": "object", "required": ["demographics", "face"],
             "properties": {
                 "demographics": {"type": "string", "contentMediaType": "application/json",
+                                 "contentSchema": inline_schema(DemographicsIn),
                                  "description": "JSON text of the DemographicsIn schema"},
                 "face": _FILE, "signature": _FILE, **{f"finger_{i}": _FILE for i in range(1, 11)},
             },

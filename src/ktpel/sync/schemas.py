@@ -40,7 +40,7 @@ class PacketReceipt(BaseModel):
     duplicate: bool
 
 
-_B64_32 = r"^[A-Za-z0-9+/]{43}=$"  # 32 raw key bytes in standard base64
+_B64_32 = r"^[A-Za-z0-9_-]{43}$"  # 32 raw key bytes, URL-safe base64 without padding (crypto.b64e)
 
 
 class _Ascii(BaseModel):

@@ -114,6 +114,23 @@ def run_locust(spec_path: str) -> None:
 
 
 # -- the orchestrator ----------------------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in the server's process group (all workers):
+    a figure the machine's other load does not inflate, unlike wall-clock latency."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -202,9 +219,12 @@ def one_run(args: argparse.Namespace) -> dict:
                 "spawn_rate": 10, "seconds": args.seconds, "think_min": args.think_min, "think_max": args.think_max,
                 "record_weight": args.record_weight, "out": str(base / "stats.json")}
         (base / "spec.json").write_text(json.dumps(spec))
+        cpu_before = group_cpu_s(server.pid)
         subprocess.run([sys.executable, __file__, "--locust-run", str(base / "spec.json")], check=True,
                        timeout=args.seconds + 180)
         stats = json.loads((base / "stats.json").read_text())
+        server_cpu = group_cpu_s(server.pid) - cpu_before
+        load = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -218,7 +238,7 @@ def one_run(args: argparse.Namespace) -> dict:
             with psycopg.connect(args.pg_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return {"backend": args.backend, "workers": args.workers, "users": args.users, "seconds": args.seconds,
-            "stats": stats}
+            "server_cpu_s": round(server_cpu, 1), "load_average": round(load, 1), "stats": stats}
 
 
 def report(result: dict) -> None:
@@ -237,6 +257,10 @@ def report(result: dict) -> None:
                 pages_p95.append(s["p95_ms"])
     worst = max(pages_p95) if pages_p95 else 0
     print(f"worst page p95 (recording and sign-in excluded): {worst:.0f} ms (goal < 300), errors {errors} (goal 0)")
+    total = stats["TOTAL"]["requests"] or 1
+    print(f"server CPU {result['server_cpu_s']} s for {total} requests = {1000 * result['server_cpu_s'] / total:.0f} ms "
+          f"CPU per request (all pages and recordings); machine load average {result['load_average']} "
+          f"on {os.cpu_count()} cores")
     for e in stats.get("_errors", []):
         print("  error:", e)
 

@@ -89,3 +89,20 @@ def test_nul_in_a_counter_form_field_is_refused_with_400(office, images):
 def test_huge_page_numbers_are_refused(office, path):
     resp = office.client.get(path, headers=office.headers())
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:300])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("meta", ["[1, 2]", '{"phones": ' + "[" * 5000 + "]" * 5000 + "}", '{"missing_fingers": {"abc": "x"}}'],
+                         ids=["list", "nested", "bad-key"])
+def test_bulk_import_reports_a_malformed_resident_json_and_goes_on(office, tmp_path, regions, meta):
+    from ktpel.office.enrollment.bulk import import_folder
+    from ktpel.office.enrollment.samples import write_sample_folder
+    from ktpel.security.access import Role, User
+
+    niks = office.unrecorded_niks(2)
+    folder = write_sample_folder(shared_data=office.settings.shared_data, niks=niks, target=tmp_path / "batch")
+    (folder / niks[0] / "resident.json").write_text(meta, encoding="utf-8")
+    report = import_folder(office.db, settings=office.settings, regions=regions, folder=folder,
+                           operator=User(id=1, username="op1", role=Role.OPERATOR, regency_code="18.01"))
+    assert len(report.recorded) == 1
+    assert [(f["nik"], f["code"]) for f in report.failed] == [(niks[0], "demographics_invalid")]

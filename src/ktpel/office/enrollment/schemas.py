@@ -93,7 +93,9 @@ def _failed(exc: ValidationError) -> ValidationFailed:
         where = ".".join(str(x) for x in e["loc"]) or "demographics"
         errors.append(KtpelError(f"Isian '{where}' tidak valid: {e['msg']}.", f"{where}: {e['msg']}.",
                                  code="demographics_invalid"))
-    return ValidationFailed(errors)
+    failed = ValidationFailed(errors)
+    failed.code = "demographics_invalid"  # one code for every malformed demographics, the fields in `errors`
+    return failed
 
 
 def parse_demographics_json(raw: object) -> DemographicsIn:

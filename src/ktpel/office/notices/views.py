@@ -184,5 +184,8 @@ def delivery_reports_handshake(request: Request) -> Response:
     q = request.query_params
     secret = request.app.state.settings.notify_webhook_secret
     if not secret or q.get("hub.mode") != "subscribe" or not hmac.compare_digest(q.get("hub.verify_token", ""), secret):
-        return Response(status_code=401)
+        from ktpel.web.problems import problem
+
+        return problem(status=401, title="webhook_verify_failed", code="webhook_verify_failed",
+                       detail="The subscription check does not carry our verify token.")
     return Response(q.get("hub.challenge", ""), media_type="text/plain")

@@ -96,3 +96,15 @@ class UnknownReference(BiometricError):
     code = "unknown_reference"
     message_id = "Referensi tidak ada di galeri."
     message_en = "The reference id is not in the gallery."
+
+
+class ImageTooLarge(BiometricError):
+    code = "image_too_large"
+    message_id = "Resolusi gambar terlalu besar."
+    message_en = "The image has too many pixels."
+
+
+class DecoderBusy(BiometricError):
+    code = "decoder_busy"
+    message_id = "Server sedang sibuk memproses gambar; coba lagi sebentar."
+    message_en = "The server is busy decoding images; try again shortly."

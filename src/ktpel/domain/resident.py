@@ -8,6 +8,7 @@ from enum import Enum
 
 from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError, ValidationFailed
+from ktpel.domain.names import NameInvalid, normalise_name
 from ktpel.domain.nik import Nik, Sex, check_matches, parse_nik
 from ktpel.domain.wilayah import RegionRegistry
 
@@ -110,12 +111,12 @@ def validate_resident(
         errors.append(_field_error(
             "kk_invalid", "Nomor KK harus 16 digit angka.", "A family card number has 16 digits."
         ))
-    if not resident.name.strip():
-        errors.append(_field_error("name_empty", "Nama wajib diisi.", "Name is required."))
-    elif len(resident.name) > 100:
-        errors.append(_field_error(
-            "name_too_long", "Nama paling banyak 100 huruf.", "Name is at most 100 characters."
-        ))
+    try:
+        if normalise_name(resident.name) != resident.name:
+            errors.append(_field_error("name_not_normalised", "Nama belum dinormalkan (huruf besar, NFC, spasi "
+                                       "tunggal).", "Name is not normalised (upper-case, NFC, single spaces)."))
+    except NameInvalid as exc:
+        errors.append(exc)
     village = regions.get(resident.address.village_code)
     if village is None or village.level != 4:
         errors.append(_field_error(

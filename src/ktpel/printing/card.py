@@ -253,7 +253,10 @@ def render_png(face: CardFace, *, dpi: int = 300) -> bytes:
             box = (round(item.x * px), round(item.y * px), round((item.x + item.w) * px),
                    round((item.y + item.h) * px))
             if item.data:
-                pic = Image.open(io.BytesIO(item.data)).convert("RGB")
+                from ktpel.biometrics import imageio
+
+                with imageio.open_bounded(item.data) as decoded:  # the one decoding policy (pixel cap, budget)
+                    pic = decoded.convert("RGB")
                 pic.thumbnail((box[2] - box[0], box[3] - box[1]))
                 img.paste(pic, (box[0] + (box[2] - box[0] - pic.width) // 2,
                                 box[1] + (box[3] - box[1] - pic.height) // 2))

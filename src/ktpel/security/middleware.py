@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 
 from ktpel.security import service
 from ktpel.security.audit import record_audit_now
+from ktpel.web.inputs import multipart_text_has_nul
 
 log = logging.getLogger("ktpel.security")
 
@@ -214,7 +215,9 @@ class SecurityMiddleware:
             inner_receive = self._replay(body, receive)
             ctype = headers.get("content-type", "").lower()
             if (ctype.startswith("application/x-www-form-urlencoded") and (b"%00" in body or b"\x00" in body)
-                    or "json" in ctype and b"\\u0000" in body):
+                    or "json" in ctype and b"\\u0000" in body
+                    or ctype.startswith("multipart/form-data") and multipart_text_has_nul(
+                        body, content_type=headers.get("content-type", ""))):
                 await run_in_threadpool(record_audit_now, db, actor=actor, action="request.rejected",
                                         subject=f"{method} {path}"[:200], source_ip=ip)
                 await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",

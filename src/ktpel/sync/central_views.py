@@ -8,6 +8,7 @@ import time
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
@@ -17,6 +18,7 @@ from ktpel.sync import central_intake, service
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
 from ktpel.sync.events import events_after
+from ktpel.sync.schemas import PacketEnvelope, PacketReceipt, RegistrationIn, body_of
 from ktpel.sync.wiring import HandlerContext
 from ktpel.web.templating import render
 
@@ -91,7 +93,8 @@ def _refusal(exc: env.Refused) -> JSONResponse:
                         status_code=exc.http_status, media_type="application/problem+json")
 
 
-@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=NODES)
+@router.post("/api/v1/sync/packets", tags=["sync"], dependencies=NODES, openapi_extra=body_of(PacketEnvelope),
+             responses={200: {"model": PacketReceipt, "description": "Central's signed receipt"}})
 async def receive_packet(request: Request) -> JSONResponse:
     """Store one signed, sealed packet and answer with central's signed receipt (same packet → same receipt)."""
     envelope = await _signed_body(request)
@@ -116,8 +119,9 @@ def _receive(request: Request, envelope: dict) -> JSONResponse:
     busy = gate.enter()
     if busy is not None:
         status, after = busy
-        return JSONResponse({"code": "busy", "status": status, "detail": "central is shedding load"},
-                            status_code=status, headers={"Retry-After": f"{after:.2f}"})
+        return JSONResponse({"type": "urn:ktpel:problem:busy", "title": "busy", "code": "busy", "status": status,
+                             "detail": "central is shedding load"}, status_code=status,
+                            media_type="application/problem+json", headers={"Retry-After": f"{after:.2f}"})
     try:
         s = request.app.state.settings
         receipt, again = central_intake.receive_packet(
@@ -132,7 +136,9 @@ def _receive(request: Request, envelope: dict) -> JSONResponse:
     return JSONResponse({"receipt": receipt, "duplicate": again})
 
 
-@router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES)
+@router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES,
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                             "description": "Events after the cursor, sealed to the office"}})
 def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
     """The events of the calling office after its cursor, sealed to it and signed by central."""
     db = request.app.state.db
@@ -158,7 +164,9 @@ def central_keys(request: Request) -> dict:
     return service.signed_key_list(_ring(request))
 
 
-@router.post("/api/v1/sync/register", tags=["sync"], dependencies=NODES)
+@router.post("/api/v1/sync/register", tags=["sync"], dependencies=NODES, openapi_extra=body_of(RegistrationIn),
+             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                              "description": "Central's signed public keys"}})
 async def register(request: Request) -> JSONResponse:
     """Enrolment of an office: its public keys in, central's signed public keys out."""
     body = await _signed_body(request)
@@ -169,12 +177,23 @@ async def register(request: Request) -> JSONResponse:
 
 def _register(request: Request, body: dict) -> JSONResponse:
     try:
+        checked = RegistrationIn.model_validate(body)
+    except ValidationError as exc:
+        return _refusal(env.Refused("registration_invalid", "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)[:10]),
+            status=422))
+    try:
         with request.app.state.db.unit_of_work() as s:
-            answer = service.accept_registration(s, settings=request.app.state.settings, request=body)
+            answer = service.accept_registration(s, settings=request.app.state.settings,
+                                                 request=checked.model_dump(exclude_none=True))
     except KtpelError as exc:
         central_intake.log_rejection(request.app.state.db, reason="registration", detail=exc.message_en,
-                                     office_code=str(body.get("office_code", "")))
-        return JSONResponse({"code": exc.code, "detail": exc.message_en}, status_code=403)
+                                     office_code=checked.office_code)
+        return _refusal(env.Refused(exc.code, exc.message_en, status=403))
+    except (ValueError, KeyError):  # a key that is not a key, a proof that does not verify
+        central_intake.log_rejection(request.app.state.db, reason="registration", detail="unusable keys",
+                                     office_code=checked.office_code)
+        return _refusal(env.Refused("registration_invalid", "the keys or the proof are not usable", status=422))
     return JSONResponse(answer)
 
 

@@ -69,7 +69,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
-              no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent.")) -> None:
+              no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent."),
+              workers: int = typer.Option(1, "--workers", min=1, max=16,
+                                          help="Web worker processes (the sync agent and notifier run once, "
+                                               "in the supervising process).")) -> None:
         """Serve the office web UI with the sync agent in a background thread."""
         import uvicorn
 
@@ -86,5 +89,10 @@ def register(app: typer.Typer) -> None:
         if not no_sync:
             start_background(handlers=office_composition.SYNC, settings=settings, db=db)
         start_notifier(db, settings)
+        if workers > 1:
+            # each worker builds its own app and database pool from the same KTPEL_* settings
+            uvicorn.run("ktpel.web.app:office_app", factory=True, workers=workers, host=host or settings.host,
+                        port=port or settings.port, log_level="warning", **tls)
+            return
         uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,
                     port=port or settings.port, log_level="warning", **tls)

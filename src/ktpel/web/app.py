@@ -18,7 +18,7 @@ from ktpel.office import composition as office
 from ktpel.security import web as security_web
 from ktpel.store.db import Database, open_database
 from ktpel.sync import banner
-from ktpel.web import problems
+from ktpel.web import openapi, problems
 
 Side = Literal["office", "central"]
 
@@ -43,4 +43,10 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
         app.state.intake = central.INTAKE  # the packet handlers central's sync intake runs
     for router in (office if side == "office" else central).ROUTERS:
         app.include_router(router)
+    openapi.install(app)
     return app
+
+
+def office_app() -> FastAPI:
+    """The office app from KTPEL_* settings (uvicorn's factory for `ktpel office serve --workers N`)."""
+    return create_app(side="office")

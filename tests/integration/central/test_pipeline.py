@@ -34,7 +34,7 @@ def test_unique_resident_becomes_print_ready_with_a_signed_authorisation(central
     assert rec.state == "PRINT_READY" and rec.gallery_seq == 1
     [ev] = central.events(office_code="18.01", kind="enrollment.print_ready")
     card = verify(ev["data"]["authorisation"], public_keys=central_public_keys(settings))
-    assert card["nik"] == "1801051705900001" and card["name"] == "Budi Santoso"
+    assert card["nik"] == "1801051705900001" and card["name"] == "BUDI SANTOSO"  # normalised at intake (domain.names)
     assert card["enrollment_id"] == p["enrollment_id"] and card["card_id"] == ev["data"]["card_id"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -13,6 +12,7 @@ from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
+from ktpel.web.params import Limit
 
 router = APIRouter()
 readers = requires(Role.ADJUDICATOR, Role.CENTER_ADMIN)
@@ -58,13 +58,19 @@ def decide_form(item_id: str, request: Request, decision: str = Form(...), reaso
 
 
 _MEDIA = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+DISPLAY_MAX_SIDE = 1600  # a comparison view shows two images side by side
 
 
 @router.get("/adjudikasi/{item_id}/gambar/{record_id}/{key}", include_in_schema=False,
             dependencies=[Depends(readers)])
 def image(item_id: str, record_id: str, key: str, request: Request) -> Response:
-    """A record's face, signature or fingerprint as PNG (fingerprint scanners give TIFF/PGM browsers cannot show)."""
-    from PIL import Image, UnidentifiedImageError
+    """A record's face, signature or fingerprint as PNG (fingerprint scanners give TIFF/PGM browsers cannot show).
+
+    Decoded under the one image policy (pixel cap before decoding, decode budget) and served at most
+    DISPLAY_MAX_SIDE px on its longer side: an adjudicator's browser never receives a pixel bomb.
+    """
+    from ktpel.biometrics import imageio
+    from ktpel.biometrics.errors import BiometricError
 
     with request.app.state.db.unit_of_work() as s:
         item = service.get_item(s, adjudication_id=item_id)
@@ -72,16 +78,15 @@ def image(item_id: str, record_id: str, key: str, request: Request) -> Response:
             raise KtpelError("Gambar bukan bagian dari kasus ini.", "Image is not part of this item.",
                              code="not_found")
         data, ctype = service.image_of(s, record_id=record_id, key=key)
-    if ctype in _MEDIA:
-        return Response(data, media_type=ctype, headers={"Cache-Control": "private, no-store"})
     try:
-        img = Image.open(io.BytesIO(data))
-        out = io.BytesIO()
-        img.convert("L" if img.mode in ("L", "I;16", "1", "P") else "RGB").save(out, format="PNG")
-    except (UnidentifiedImageError, OSError):
+        header = imageio.probe(data)
+        if ctype in _MEDIA and max(header.width, header.height) <= DISPLAY_MAX_SIDE:
+            return Response(data, media_type=ctype, headers={"Cache-Control": "private, no-store"})
+        png = imageio.display_png(data, max_side=DISPLAY_MAX_SIDE)
+    except BiometricError:
         raise KtpelError("Gambar tidak dapat dibaca.", "The stored image cannot be decoded.",
                          code="image_unreadable") from None
-    return Response(out.getvalue(), media_type="image/png", headers={"Cache-Control": "private, no-store"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 
 # -- API -------------------------------------------------------------------------------------------
@@ -93,7 +98,7 @@ class DecisionIn(BaseModel):
 
 
 @router.get("/api/v1/adjudications", tags=["adjudication"], dependencies=[Depends(readers)])
-def api_queue(request: Request, limit: int = 100) -> dict:
+def api_queue(request: Request, limit: Limit = 100) -> dict:
     """Open adjudication items, most urgent first."""
     with request.app.state.db.unit_of_work() as s:
         items = service.queue(s, limit=min(max(limit, 1), 500))

@@ -63,6 +63,26 @@ def _first_problem(exc: ValidationError) -> PoisonPacket:
     return _poison(f"{where} tidak valid", f"{where} {message}")
 
 
+def _check_image(key: str, data: bytes) -> None:
+    from ktpel.biometrics import imageio
+    from ktpel.biometrics.errors import BiometricError
+
+    try:
+        imageio.probe(data)
+    except BiometricError as err:
+        raise _poison(f"gambar {key} ditolak ({err.code})", f"image {key} refused ({err.code})") from None
+
+
+def _checked_name(name: str) -> str:
+    """The name by Dukcapil's rule (normalised); a name outside it (bidi, emoji, controls) is poison."""
+    from ktpel.domain.names import NameInvalid, normalise_name
+
+    try:
+        return normalise_name(name)
+    except NameInvalid as err:
+        raise _poison(f"nama tidak sah: {err.message_id}", f"resident.name refused: {err.message_en}") from None
+
+
 def parse(payload: object, *, packet_office: str, subject_id: str) -> EnrollmentPacket:
     """Read an enrollment payload with the versioned packet models; raise PoisonPacket with the first problem."""
     if not isinstance(payload, dict):
@@ -81,10 +101,13 @@ def parse(payload: object, *, packet_office: str, subject_id: str) -> Enrollment
     if packet.office_code != packet_office:
         raise _poison("kode kantor tidak sama dengan pengirim", f"office_code {packet.office_code!r} is not the "
                       f"sender {packet_office!r}")
+    resident = {**packet.resident.model_dump(), "name": _checked_name(packet.resident.name)}
+    for key, image in packet.decoded("images").items():
+        _check_image(key, image)  # kept as base64 text, but never bigger than the decoding policy allows
     return EnrollmentPacket(
         enrollment_id=packet.enrollment_id, office_code=packet.office_code,
         receipt_number=packet.receipt_number or "", captured_at=packet.captured,
-        resident=packet.resident.model_dump(), birth_date=packet.resident.birth,
+        resident=resident, birth_date=packet.resident.birth,
         templates=packet.decoded("templates"), images=dict(packet.images), image_types=dict(packet.image_types),
         exceptions=dict(packet.exceptions),
     )

@@ -9,13 +9,14 @@ from ktpel.security.access import Role, User, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 from ktpel.central.pipeline.schemas import PipelineStats, RetriedJob
+from ktpel.web.params import OptionalRowId, RowId
 
 router = APIRouter()
 admins = requires(Role.CENTER_ADMIN)
 
 
 @router.get("/pipeline", include_in_schema=False, dependencies=[Depends(admins)])
-def pipeline_page(request: Request, retried: int | None = None):  # noqa: ANN201
+def pipeline_page(request: Request, retried: OptionalRowId = None):  # noqa: ANN201
     with request.app.state.db.unit_of_work() as s:
         stats = service.pipeline_stats(s)
         dead = service.dead_letters(s)
@@ -23,7 +24,7 @@ def pipeline_page(request: Request, retried: int | None = None):  # noqa: ANN201
 
 
 @router.post("/pipeline/jobs/{job_id}/ulang", include_in_schema=False)
-def retry(job_id: int, request: Request, user: User = Depends(admins)):  # noqa: ANN201
+def retry(job_id: RowId, request: Request, user: User = Depends(admins)):  # noqa: ANN201
     """Send a dead letter back to the queue."""
     with request.app.state.db.unit_of_work() as s:
         service.retry_dead_letter(s, job_id=job_id, actor=user.username,
@@ -48,7 +49,7 @@ def api_stats(request: Request) -> dict:
 
 
 @router.post("/api/v1/pipeline/jobs/{job_id}/retry", tags=["pipeline"], response_model=RetriedJob)
-def api_retry(job_id: int, request: Request, user: User = Depends(admins)) -> dict:
+def api_retry(job_id: RowId, request: Request, user: User = Depends(admins)) -> dict:
     with request.app.state.db.unit_of_work() as s:
         job = service.retry_dead_letter(s, job_id=job_id, actor=user.username,
                                         source_ip=request.client.host if request.client else None)

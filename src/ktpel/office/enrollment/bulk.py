@@ -61,8 +61,10 @@ def form_from_folder(folder: Path) -> service.CaptureForm:
     meta_path = folder / "resident.json"
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    except ValueError:
-        raise KtpelError("resident.json bukan JSON yang valid.", "resident.json is not valid JSON.",
+        if not isinstance(meta, dict):
+            raise ValueError("not an object")
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
+        raise KtpelError("resident.json bukan objek JSON yang valid.", "resident.json is not a valid JSON object.",
                          code="demographics_invalid") from None
     meta["nik"] = folder.name
     digest = hashlib.sha256(folder.name.encode())

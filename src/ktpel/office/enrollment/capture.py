@@ -6,11 +6,9 @@ first so a bad file is reported before the extraction starts.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
-from PIL import Image, UnidentifiedImageError
-
+from ktpel.biometrics import imageio
 from ktpel.office.enrollment.policy import (
     CAPTURE_KINDS, FINGER_KINDS, MAX_UPLOAD_BYTES, CaptureException, RecordingError, UploadTooLarge, label_id,
     parse_exception,
@@ -96,7 +94,9 @@ def _check_size(kind: str, data: bytes) -> None:
                               f"The {kind} file is empty. {RECAPTURE_EN}", code="empty_upload")
 
 
-def _rejected(kind: str, err) -> CaptureRejected:  # noqa: ANN001 - a BiometricError
+def _rejected(kind: str, err) -> RecordingError:  # noqa: ANN001 - a BiometricError
+    if err.code == "decoder_busy":
+        return _decode_refused(kind, err)
     return CaptureRejected(
         f"{label_id(kind).capitalize()}: {err.message_id} {RECAPTURE_ID}",
         f"{kind}: {err.message_en} {RECAPTURE_EN}",
@@ -104,18 +104,51 @@ def _rejected(kind: str, err) -> CaptureRejected:  # noqa: ANN001 - a BiometricE
     )
 
 
-def _image_type(kind: str, data: bytes) -> str:
-    """Content type of an image, refusing anything PIL cannot fully decode (truncated files too)."""
+class DecoderBusy(RecordingError):
+    """Every decode slot is taken for longer than the policy waits: try again (nothing was stored)."""
+
+    code = "decoder_busy"
+    http_status = 503
+
+
+def _decode_refused(kind: str, err) -> RecordingError:  # noqa: ANN001 - a BiometricError of imageio
+    from ktpel.biometrics.errors import DecoderBusy as Busy, ImageTooLarge
+
+    if isinstance(err, Busy):
+        return DecoderBusy("Server sedang sibuk memproses gambar; kirim ulang sebentar lagi.",
+                           "The server is busy decoding images; send again shortly.")
+    if isinstance(err, ImageTooLarge):
+        mpx = imageio.MAX_PIXELS // 1_000_000
+        return CaptureRejected(
+            f"Resolusi {label_id(kind)} terlalu besar (paling banyak {mpx} megapiksel). {RECAPTURE_ID}",
+            f"The {kind} image has too many pixels (at most {mpx} megapixels). {RECAPTURE_EN}",
+            code="image_too_large")
+    return CaptureRejected(
+        f"Berkas {label_id(kind)} bukan gambar yang dapat dibaca (rusak atau terpotong). {RECAPTURE_ID}",
+        f"The {kind} file is not a readable image (corrupt or truncated). {RECAPTURE_EN}",
+        code="not_an_image")
+
+
+def _probe(kind: str, data: bytes) -> None:
+    from ktpel.biometrics.errors import BiometricError
+
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = (img.format or "").lower()
-            img.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise CaptureRejected(
-            f"Berkas {label_id(kind)} bukan gambar yang dapat dibaca (rusak atau terpotong). {RECAPTURE_ID}",
-            f"The {kind} file is not a readable image (corrupt or truncated). {RECAPTURE_EN}",
-            code="not_an_image",
-        ) from None
+        imageio.probe(data)
+    except BiometricError as err:
+        raise _decode_refused(kind, err) from None
+
+
+def _image_type(kind: str, data: bytes) -> str:
+    """Content type of an image, refusing what the decoding policy refuses: too many pixels (read from the
+    header, before decoding), anything PIL cannot fully decode (truncated files too)."""
+    from ktpel.biometrics.errors import BiometricError
+
+    try:
+        fmt = imageio.probe(data).format
+        with imageio.open_bounded(data):
+            pass
+    except BiometricError as err:
+        raise _decode_refused(kind, err) from None
     return {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "bmp": "image/bmp",
             "ppm": "image/x-portable-graymap", "webp": "image/webp", "gif": "image/gif"}.get(
         fmt, "application/octet-stream")
@@ -150,9 +183,13 @@ def _biometric(kind: str, upload: Upload, *, content_type: str, override: bool,
 def _signature(upload: Upload) -> _Captured:
     _check_size("signature", upload.data)
     content_type = _image_type("signature", upload.data)
-    with Image.open(io.BytesIO(upload.data)) as img:
-        gray = img.convert("L")
-        lo, hi = gray.getextrema()
+    from ktpel.biometrics.errors import BiometricError
+
+    try:
+        with imageio.open_bounded(upload.data) as img:
+            lo, hi = img.convert("L").getextrema()
+    except BiometricError as err:
+        raise _decode_refused("signature", err) from None
     if hi - lo < 40:  # a blank pad: nothing was drawn
         raise CaptureRejected(f"Tanda tangan kosong. {RECAPTURE_ID}", f"The signature is blank. {RECAPTURE_EN}",
                               code="blank_signature")
@@ -193,6 +230,9 @@ def process_captures(form: CaptureForm) -> tuple[list[_Captured], dict[str, Capt
     for kind in CAPTURE_KINDS:
         if kind not in exceptions:
             _check_size(kind, uploads[kind].data)
+            _probe(kind, uploads[kind].data)  # headers only: a pixel bomb anywhere is refused before decoding
+    for kind in CAPTURE_KINDS:
+        if kind not in exceptions:
             content_types[kind] = _image_type(kind, uploads[kind].data)
     captured = [] if "signature" in exceptions else [_signature(form.signature)]
     overridden: list[str] = []

@@ -22,6 +22,7 @@ from ktpel.config import Settings
 from ktpel.domain.enrollment import EnrollmentState
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.events import DomainEvent, utcnow
+from ktpel.domain.names import NameInvalid, normalise_name
 from ktpel.domain.nik import Sex, parse_nik
 from ktpel.domain.resident import (
     Address, BloodType, Citizenship, FamilyRole, MaritalStatus, Religion, Resident, validate_resident,
@@ -101,7 +102,7 @@ def _domain_resident(row: ResidentRow, corrections: dict[str, str]) -> Resident:
         birth = values["birth_date"]
         birth = birth if isinstance(birth, dt.date) else dt.date.fromisoformat(str(birth))
         return Resident(
-            nik=row.nik, kk_number=row.kk_number, name=str(values["name"]).upper(),
+            nik=row.nik, kk_number=row.kk_number, name=_name(values["name"]),
             birth_place=str(values["birth_place"]).upper(), birth_date=birth, sex=Sex(values["sex"]),
             blood_type=BloodType(values["blood_type"]),
             address=Address(street=str(values["street"]), rt=str(values["rt"]), rw=str(values["rw"]),
@@ -113,6 +114,14 @@ def _domain_resident(row: ResidentRow, corrections: dict[str, str]) -> Resident:
     except ValueError as exc:
         raise RecordingError(f"Isian data penduduk tidak valid: {exc}.", f"Invalid demographic value: {exc}.",
                              code="demographics_invalid") from None
+
+
+def _name(raw: object) -> str:
+    """The name normalised by Dukcapil's rule; an invalid one is kept for validate_resident to report."""
+    try:
+        return normalise_name(str(raw))
+    except NameInvalid:
+        return str(raw)
 
 
 def parse_phone(raw: str) -> str:
@@ -394,20 +403,24 @@ __all__ = [
 ]
 
 
-def capture_from_json(demo: dict) -> CaptureForm:
-    """The API's demographics JSON as a capture form (files are added separately)."""
-    phones = []
-    for p in demo.get("phones") or []:
-        phones.append((p, False) if isinstance(p, str) else (str(p.get("number", "")), bool(p.get("consent"))))
-    exceptions = dict(demo.get("exceptions") or {})
-    for pos, reason in (demo.get("missing_fingers") or {}).items():
-        exceptions[f"finger_{int(pos)}"] = reason if isinstance(reason, dict) else {"kind": "missing",
-                                                                                     "reason": str(reason)}
+def capture_from_json(demo: object) -> CaptureForm:
+    """The API's demographics (decoded JSON, or the parsed model) as a capture form; files come separately."""
+    from ktpel.office.enrollment.schemas import DemographicsIn, parse_demographics
+
+    model = demo if isinstance(demo, DemographicsIn) else parse_demographics(demo)
+    phones = [(p, False) if isinstance(p, str) else (p.number, p.consent) for p in model.phones]
+
+    def exception(value: object) -> dict | str:
+        return value.model_dump() if hasattr(value, "model_dump") else value
+
+    exceptions: dict[str, dict | str] = {k: exception(v) for k, v in model.exceptions.items()}
+    for pos, reason in model.missing_fingers.items():
+        exceptions[f"finger_{pos}"] = (exception(reason) if not isinstance(reason, str)
+                                       else {"kind": "missing", "reason": reason})
     return CaptureForm(
-        nik=str(demo.get("nik", "")), form_token=str(demo.get("form_token") or new_form_token()),
-        exceptions=exceptions,
-        corrections={k: demo[k] for k in CORRECTABLE if demo.get(k) not in (None, "")},
-        phones=phones, override_low_quality=bool(demo.get("override_low_quality")),
+        nik=model.nik, form_token=model.form_token or new_form_token(), exceptions=exceptions,
+        corrections={k: getattr(model, k) for k in CORRECTABLE if getattr(model, k) not in (None, "")},
+        phones=phones, override_low_quality=model.override_low_quality,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -13,12 +12,16 @@ from starlette.datastructures import UploadFile
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.resident import BloodType, MaritalStatus, Religion
 from ktpel.office.enrollment import service
+from ktpel.office.enrollment.schemas import (
+    ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, EnrollmentOut, QualityOut, parse_demographics_json,
+)
 from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
 from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.templating import render
-from ktpel.office.enrollment.schemas import EnrollmentCreated, EnrollmentOut
+from ktpel.office.enrollment.schemas import EnrollmentView
+from ktpel.web.params import PageNumber
 
 router = APIRouter()
 RECORDERS = (Role.OPERATOR, Role.SUPERVISOR)
@@ -71,7 +74,7 @@ async def _uploads(form, form_obj: service.CaptureForm) -> None:  # noqa: ANN001
 
 # -- pages ---------------------------------------------------------------------------------------------
 @router.get("/rekam", include_in_schema=False, dependencies=[Depends(recorder)])
-def find_page(request: Request, q: str = "", lahir: str | None = None, page: int = Query(1, ge=1)):  # noqa: ANN201
+def find_page(request: Request, q: str = "", lahir: str | None = None, page: PageNumber = 1):  # noqa: ANN201
     """Find the resident to record: NIK, KK number, or name (+ birth date)."""
     settings = request.app.state.settings
     result, error = None, None
@@ -217,7 +220,8 @@ def receipt(enrollment_id: str, request: Request) -> Response:
 
 
 # -- API -----------------------------------------------------------------------------------------------
-@router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)])
+@router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)],
+             openapi_extra={"requestBody": QUALITY_REQUEST_BODY}, response_model=QualityOut)
 async def quality(kind: str, request: Request):  # noqa: ANN201
     """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt."""
     if kind not in ("face", "finger"):
@@ -233,7 +237,9 @@ async def quality(kind: str, request: Request):  # noqa: ANN201
         return _api_problem(exc)
 
 
-@router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)])
+@router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)],
+             responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "The scanned image"}, 504: {"description": "No finger scanned in time"}})
 async def scan_finger(position: int, request: Request, timeout: float = Query(1.0, gt=0, le=30)) -> Response:
     """One finger from the counter's scanner (folder adapter at <data_dir>/scanner): the image bytes.
 
@@ -252,12 +258,15 @@ async def scan_finger(position: int, request: Request, timeout: float = Query(1.
     return Response(data, media_type="application/octet-stream")
 
 
-@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201, response_model=EnrollmentCreated)
+@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201,
+             openapi_extra={"requestBody": ENROLLMENT_REQUEST_BODY},
+             responses={201: {"model": EnrollmentOut, "description": "Recorded"},
+                        200: {"model": EnrollmentOut, "description": "The same form again: its first recording"}})
 async def create_enrollment(request: Request, user: User = Depends(recorder)) -> JSONResponse:
     """Record a resident without a browser: multipart `demographics` JSON + face, finger_1…10, signature."""
     form = await request.form(**FORM_LIMITS)
     try:
-        capture = service.capture_from_json(_demographics(form.get("demographics")))
+        capture = service.capture_from_json(parse_demographics_json(form.get("demographics")))
         await _uploads(form, capture)
         result = await run_in_threadpool(
             service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
@@ -271,19 +280,8 @@ async def create_enrollment(request: Request, user: User = Depends(recorder)) ->
     return JSONResponse(body, status_code=201 if result.created else 200)
 
 
-def _demographics(raw) -> dict:  # noqa: ANN001
-    try:
-        demo = json.loads(raw or "")
-        if not isinstance(demo, dict):
-            raise ValueError
-    except ValueError:
-        raise RecordingError("Kolom 'demographics' harus objek JSON.", "'demographics' must be a JSON object.",
-                             code="demographics_invalid") from None
-    return demo
-
-
 @router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(officer)],
-            response_model=EnrollmentOut)
+            response_model=EnrollmentView)
 def read_enrollment(enrollment_id: str, request: Request) -> dict:
     """An enrollment of this office: state (with the office code), receipt number, quality, exceptions."""
     settings = request.app.state.settings

@@ -17,6 +17,7 @@ from ktpel.office.notices import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
+from ktpel.web.params import RowId
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -65,7 +66,7 @@ def add_turned_away(request: Request, nik: str = Form(...), next: str | None = F
 
 
 @router.post("/panggilan/{call_id}/hasil", include_in_schema=False)
-def log_call(call_id: int, request: Request, outcome: str = Form(...), note: str = Form(""),
+def log_call(call_id: RowId, request: Request, outcome: str = Form(...), note: str = Form(""),
              user: User = Depends(officers)):  # noqa: ANN201
     """Record how a call went (reached, no answer, wrong number)."""
     with request.app.state.db.unit_of_work() as s:
@@ -155,7 +156,9 @@ def save_template_api(trigger: str, request: Request, body: dict, user: User = D
 
 
 # called by the SMS/WhatsApp provider, authenticated by the body's HMAC: no user role may call it
-@router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)])
+@router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)],
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object", "description": "The provider's delivery report (HMAC-signed)"}}}}})
 async def delivery_reports(request: Request) -> dict:
     """Provider webhook (HMAC-signed, see ktpel.notify.delivery): delivered / read / undelivered."""
     body = await request.body()
@@ -181,5 +184,8 @@ def delivery_reports_handshake(request: Request) -> Response:
     q = request.query_params
     secret = request.app.state.settings.notify_webhook_secret
     if not secret or q.get("hub.mode") != "subscribe" or not hmac.compare_digest(q.get("hub.verify_token", ""), secret):
-        return Response(status_code=401)
+        from ktpel.web.problems import problem
+
+        return problem(status=401, title="webhook_verify_failed", code="webhook_verify_failed",
+                       detail="The subscription check does not carry our verify token.")
     return Response(q.get("hub.challenge", ""), media_type="text/plain")

@@ -19,6 +19,7 @@ from ktpel.security.access import OFFICE_ROLES, Role, User, public, requires
 from ktpel.store.schema.printing import PrintJobRow
 from ktpel.web.problems import status_for
 from ktpel.web.templating import render
+from ktpel.web.params import Limit
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -322,7 +323,7 @@ class Outcome(BaseModel):
 
 
 @router.get("/api/v1/print-queue", tags=["printing"], dependencies=[Depends(officers)])
-def queue_api(request: Request, limit: int = 100) -> dict:
+def queue_api(request: Request, limit: Limit = 100) -> dict:
     """The print queue in policy order with stock on hand."""
     policy = service.current_policy(_config(request))
     with request.app.state.db.unit_of_work() as s:

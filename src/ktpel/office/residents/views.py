@@ -11,6 +11,7 @@ from ktpel.office.residents import service
 from ktpel.reference import regions
 from ktpel.security.access import OFFICE_ROLES, requires
 from ktpel.web.templating import render
+from ktpel.web.params import PageNumber
 
 router = APIRouter()
 officers = Depends(requires(*OFFICE_ROLES))
@@ -27,7 +28,7 @@ def _parse_date(raw: str | None) -> dt.date | None:
 
 
 @router.get("/penduduk", include_in_schema=False, dependencies=[officers])
-def search_page(request: Request, q: str = "", lahir: str | None = None, page: int = Query(1, ge=1)):  # noqa: ANN201
+def search_page(request: Request, q: str = "", lahir: str | None = None, page: PageNumber = 1):  # noqa: ANN201
     """Search form and results; an empty query shows the form only."""
     settings = request.app.state.settings
     result, error = None, None
@@ -63,7 +64,7 @@ def detail_page(nik: str, request: Request):  # noqa: ANN201
 
 @router.get("/api/v1/residents", tags=["residents"], dependencies=[officers])
 def search_api(request: Request, q: str, birth_date: dt.date | None = None,
-               page: int = Query(1, ge=1), page_size: int = Query(25, ge=1, le=200)) -> dict:
+               page: PageNumber = 1, page_size: int = Query(25, ge=1, le=200)) -> dict:
     """Residents of this office's regency by NIK, KK number or name words, paginated."""
     settings = request.app.state.settings
     with request.app.state.db.unit_of_work() as s:

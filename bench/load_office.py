@@ -1,0 +1,300 @@
+"""Figure: 50 counter operators against `ktpel office serve` (locust, headless, loopback): p50/p95 per page.
+
+Each simulated operator signs in through the real form, then, with a think time between actions:
+searches residents (/penduduk, /rekam), opens a resident's capture page, looks at the print queue
+(/cetak and /api/v1/print-queue), and now and then records a resident with real images (ORL face,
+ten FVC2002 fingers, a drawn signature) through the counter form. Goal: p95 < 300 ms for pages
+(recording excluded), 0 errors.
+
+    .venv/bin/python bench/load_office.py --backend sqlite --workers 1 --seconds 60
+    .venv/bin/python bench/load_office.py --backend postgresql --workers 2 \\
+        --pg-url postgresql://postgres@127.0.0.1:55432/postgres
+    .venv/bin/python bench/load_office.py --matrix            # sqlite/postgresql × 1/2 workers
+
+The orchestrator seeds the district, creates the operators and starts the server; locust runs in a child
+process (it monkey-patches sockets with gevent, which the database drivers must not see).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+OPERATORS_PASSWORD = "operator-sandi-beban-1"
+
+
+# -- the locust side (child process) -------------------------------------------------------------------
+def run_locust(spec_path: str) -> None:
+    import random
+    import re
+
+    import gevent
+    from locust import HttpUser, between, task
+    from locust.env import Environment
+
+    spec = json.loads(Path(spec_path).read_text())
+    images = {k: Path(v).read_bytes() for k, v in spec["images"].items()}
+    niks: list[str] = list(spec["niks"])
+    to_record: list[str] = list(spec["unrecorded"])
+    users = iter(spec["users"])
+    csrf_field = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+    class Operator(HttpUser):
+        host = spec["url"]
+        wait_time = between(spec["think_min"], spec["think_max"])
+
+        def on_start(self) -> None:
+            page = self.client.get("/masuk", name="/masuk")
+            token = csrf_field.search(page.text).group(1)
+            self.client.post("/masuk", name="/masuk [POST]", allow_redirects=False,
+                             data={"username": next(users), "password": OPERATORS_PASSWORD, "csrf_token": token,
+                                   "next": "/"})
+            self.csrf = self.client.get("/api/v1/me", name="/api/v1/me").json()["csrf_token"]
+
+        @task(6)
+        def search(self) -> None:
+            nik = random.choice(niks)
+            self.client.get(f"/penduduk?q={nik[:12]}", name="/penduduk?q=")
+
+        @task(3)
+        def find_to_record(self) -> None:
+            self.client.get(f"/rekam?q={random.choice(niks)}", name="/rekam?q=")
+
+        @task(3)
+        def capture_page(self) -> None:
+            self.client.get(f"/rekam/{random.choice(niks)}", name="/rekam/{nik}")
+
+        @task(2)
+        def print_queue(self) -> None:
+            self.client.get("/cetak", name="/cetak")
+
+        @task(1)
+        def print_queue_api(self) -> None:
+            self.client.get("/api/v1/print-queue", name="/api/v1/print-queue")
+
+        @task(spec["record_weight"])
+        def record(self) -> None:
+            if not to_record:
+                return
+            nik = to_record.pop()
+            files = [(k, (f"{k}.bin", v, "application/octet-stream")) for k, v in images.items()]
+            with self.client.post(f"/rekam/{nik}", name="/rekam/{nik} [POST record]", files=files,
+                                  data={"form_token": uuid.uuid4().hex, "csrf_token": self.csrf},
+                                  allow_redirects=False, catch_response=True) as resp:
+                if resp.status_code != 303:
+                    resp.failure(f"recording answered {resp.status_code}")
+
+    env = Environment(user_classes=[Operator])
+    runner = env.create_local_runner()
+    runner.start(spec["users_n"], spawn_rate=spec["spawn_rate"])
+    gevent.spawn_later(spec["seconds"], runner.quit)
+    runner.greenlet.join()
+    out = {}
+    for (name, method), entry in sorted(env.stats.entries.items()):
+        out[f"{method} {name}"] = {
+            "requests": entry.num_requests, "failures": entry.num_failures,
+            "p50_ms": entry.get_response_time_percentile(0.50), "p95_ms": entry.get_response_time_percentile(0.95),
+            "rps": round(entry.total_rps, 1)}
+    total = env.stats.total
+    out["TOTAL"] = {"requests": total.num_requests, "failures": total.num_failures,
+                    "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
+                    "rps": round(total.total_rps, 1)}
+    out["_errors"] = [f"{e.method} {e.name}: {e.error} x{e.occurrences}" for e in env.stats.errors.values()][:20]
+    Path(spec["out"]).write_text(json.dumps(out))
+
+
+# -- the orchestrator ----------------------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in the server's process group (all workers):
+    a figure the machine's other load does not inflate, unlike wall-clock latency."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(args: argparse.Namespace, base: Path) -> tuple[dict, str | None]:
+    import datetime as dt
+
+    from PIL import Image, ImageDraw
+    from sqlalchemy import select
+
+    from ktpel.config import Settings, find_shared_data
+    from ktpel.reference import names as load_names, regions as load_regions
+    from ktpel.security.access import Role
+    from ktpel.security.fields import FieldKeyring
+    from ktpel.security.service import add_user
+    from ktpel.seeding.service import seed_district
+    from ktpel.store.db import open_database
+    from ktpel.store.schema.core import ResidentRow
+
+    shared = find_shared_data() or Path("/work/shared/data")
+    pg_name = None
+    if args.backend == "sqlite":
+        url = f"sqlite:///{base}/office.db"
+    else:
+        import psycopg
+
+        pg_name = f"ktpel_load_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        url = f"{args.pg_url.rsplit('/', 1)[0]}/{pg_name}"
+    data = base / "data"
+    (data / "keys").mkdir(parents=True)
+    (data / "keys" / "field.keys").write_text(FieldKeyring.generate().dumps())
+    settings = Settings(data_dir=data, database_url=url, shared_data=shared)
+    db = open_database(settings, name="office")
+    seed_district(db, regions=load_regions(shared), names=load_names(shared), regency_code="18.01",
+                  residents=args.residents, seed=11, today=dt.date(2026, 11, 29))
+    users = []
+    with db.unit_of_work() as s:
+        for i in range(args.users):
+            name = f"op{i:02d}"
+            add_user(s, username=name, role=Role.OPERATOR, regency_code="18.01", password=OPERATORS_PASSWORD)
+            users.append(name)
+        niks = list(s.scalars(select(ResidentRow.nik).order_by(ResidentRow.nik)))
+    db.dispose()
+    face = shared / "faces" / "att_orl" / "s1" / "1.pgm"
+    fingers = sorted((shared / "fingerprints" / "FVC2002_DB1_B").glob("*_1.tif"))[:10]
+    sig = Image.new("L", (480, 160), 255)
+    ImageDraw.Draw(sig).line([(20, 120), (80, 40), (140, 110), (200, 50), (300, 100), (420, 60)], fill=0, width=3)
+    sig_path = base / "signature.png"
+    buf = io.BytesIO()
+    sig.save(buf, "PNG")
+    sig_path.write_bytes(buf.getvalue())
+    images = {"face": str(face), "signature": str(sig_path), **{f"finger_{i}": str(p) for i, p in enumerate(fingers, 1)}}
+    env = {**os.environ, "KTPEL_DATA_DIR": str(data), "KTPEL_DATABASE_URL": url, "KTPEL_SHARED_DATA": str(shared),
+           "KTPEL_OFFICE_REGENCY": "18.01"}
+    return {"env": env, "niks": niks, "images": images, "users": users}, pg_name
+
+
+def one_run(args: argparse.Namespace) -> dict:
+    import httpx
+
+    base = Path(tempfile.mkdtemp(prefix="ktpel-load-"))
+    prep, pg_name = prepare(args, base)
+    port = free_port()
+    cmd = [sys.executable, "-m", "ktpel.cli", "office", "serve", "--port", str(port), "--no-sync",
+           "--workers", str(args.workers)]
+    log = open(base / "server.log", "ab")
+    server = subprocess.Popen(cmd, env=prep["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError((base / "server.log").read_text()[-2000:])
+            time.sleep(0.2)
+        half = len(prep["niks"]) // 2
+        spec = {"url": f"http://127.0.0.1:{port}", "images": prep["images"], "niks": prep["niks"][:half],
+                "unrecorded": prep["niks"][half:], "users": prep["users"], "users_n": args.users,
+                "spawn_rate": 10, "seconds": args.seconds, "think_min": args.think_min, "think_max": args.think_max,
+                "record_weight": args.record_weight, "out": str(base / "stats.json")}
+        (base / "spec.json").write_text(json.dumps(spec))
+        cpu_before = group_cpu_s(server.pid)
+        subprocess.run([sys.executable, __file__, "--locust-run", str(base / "spec.json")], check=True,
+                       timeout=args.seconds + 180)
+        stats = json.loads((base / "stats.json").read_text())
+        server_cpu = group_cpu_s(server.pid) - cpu_before
+        load = os.getloadavg()[0]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    return {"backend": args.backend, "workers": args.workers, "users": args.users, "seconds": args.seconds,
+            "server_cpu_s": round(server_cpu, 1), "load_average": round(load, 1), "stats": stats}
+
+
+def report(result: dict) -> None:
+    stats = result["stats"]
+    print(f"\n{result['backend']}, {result['workers']} worker(s), {result['users']} operators, {result['seconds']} s")
+    print(f"{'page':44} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p95 ms':>7} {'req/s':>6}")
+    pages_p95 = []
+    errors = 0
+    for name, s in stats.items():
+        if name.startswith("_"):
+            continue
+        print(f"{name:44} {s['requests']:>8} {s['failures']:>6} {s['p50_ms']:>7.0f} {s['p95_ms']:>7.0f} {s['rps']:>6}")
+        if name != "TOTAL":
+            errors += s["failures"]
+            if "record" not in name and "/masuk" not in name:
+                pages_p95.append(s["p95_ms"])
+    worst = max(pages_p95) if pages_p95 else 0
+    print(f"worst page p95 (recording and sign-in excluded): {worst:.0f} ms (goal < 300), errors {errors} (goal 0)")
+    total = stats["TOTAL"]["requests"] or 1
+    print(f"server CPU {result['server_cpu_s']} s for {total} requests = {1000 * result['server_cpu_s'] / total:.0f} ms "
+          f"CPU per request (all pages and recordings); machine load average {result['load_average']} "
+          f"on {os.cpu_count()} cores")
+    for e in stats.get("_errors", []):
+        print("  error:", e)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--locust-run":
+        run_locust(sys.argv[2])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--pg-url", default=os.environ.get("KTPEL_TEST_PG_URL"))
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--residents", type=int, default=5000)
+    ap.add_argument("--think-min", type=float, default=0.5)
+    ap.add_argument("--think-max", type=float, default=3.0)
+    ap.add_argument("--record-weight", type=int, default=1)
+    ap.add_argument("--matrix", action="store_true", help="sqlite and postgresql, 1 and 2 workers")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    runs = []
+    combos = ([("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)] if args.matrix
+              else [(args.backend, args.workers)])
+    for backend, workers in combos:
+        args.backend, args.workers = backend, workers
+        if backend == "postgresql" and not args.pg_url:
+            ap.error("--pg-url (or KTPEL_TEST_PG_URL) is needed for PostgreSQL")
+        result = one_run(args)
+        runs.append(result)
+        report(result)
+    if args.json:
+        print(json.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()

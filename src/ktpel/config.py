@@ -62,7 +62,6 @@ class Settings(BaseSettings):
     sync_catchup_threshold: int = 20  # a queue this long at drain start also counts as catch-up
     central_max_inflight: int = 0  # concurrent intake requests before 503 + Retry-After; 0 = no limit
     central_rate_per_s: float = 0.0  # intake packets/s before 429 + Retry-After; 0 = no limit
-    sync_registration_token: str | None = None  # when set, offices must present it to register
     sync_replay_window_days: int = 60
     demo_mode: bool = False
     # notifications (ktpel.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp

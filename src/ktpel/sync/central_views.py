@@ -183,6 +183,26 @@ def intake_page(request: Request, user: User = Depends(admin)):  # noqa: ANN201
     return render(request, "sync/central.html", {"o": overview, "error": None})
 
 
+@router.post("/pusat/sinkron/token", include_in_schema=False)
+def issue_token(request: Request, kabupaten: str = Form(...), jam: float = Form(72.0),
+                user: User = Depends(admin)):  # noqa: ANN201
+    """Issue a one-time enrolment token for one office of a regency; the page shows it once."""
+    token, error = None, None
+    try:
+        with request.app.state.db.unit_of_work() as s:
+            token = service.issue_enrolment_token(s, regency_code=kabupaten.strip(), issued_by=user.username,
+                                                  valid_hours=jam)
+            _audit(s, user=user, action="sync.enrolment_token", subject=kabupaten.strip()[:5])
+    except KtpelError as exc:
+        error = exc
+    with request.app.state.db.unit_of_work() as s:
+        overview = service.central_overview(s)
+    return render(request, "sync/central.html",
+                  {"o": overview, "error": None, "token_error": error,
+                   "new_token": None if token is None else {"token": token, "regency": kabupaten.strip()}},
+                  status_code=200 if error is None else 422)
+
+
 @router.post("/pusat/sinkron/pengumuman", include_in_schema=False)
 def announce(request: Request, mulai: str = Form(...), selesai: str = Form(""), pesan: str = Form(...),
              pesan_en: str = Form(""), user: User = Depends(admin)):  # noqa: ANN201

@@ -83,7 +83,12 @@ class Settings(BaseSettings):
     notify_smtp_from: str = "noreply@ktpel.invalid"
     notify_smtp_to: str = "{phone}@sms-gateway.invalid"  # email-to-SMS gateway address
     status_limit_per_ip: int = 20  # public status lookups per IP per minute
-    status_limit_per_nik: int = 5  # public status lookups per NIK per hour
+    status_limit_per_nik: int = 5  # failed public status lookups per (NIK, client address) per hour
+    status_nik_slowdown_after: int = 10  # failed lookups of one NIK (all addresses) per hour before slowing it
+    status_nik_slowdown_s: int = 20  # then: one lookup of that NIK per this many seconds (never a lockout)
+    status_global_failures_per_min: int = 300  # failed lookups per minute, all NIKs, before a short pause
+    # reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated); empty = none
+    trusted_proxies: str = ""
     notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
 
     def resolved_database_url(self, *, name: str = "office") -> str:

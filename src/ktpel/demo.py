@@ -107,7 +107,9 @@ def run_demo(
     app = create_app(settings=settings, side="office", db=office_db)
     app.state.demo_central = central
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        from ktpel.security.tls import server_kwargs
+
+        uvicorn.run(app, host=host, port=port, log_level="warning", **server_kwargs(settings))
     finally:
         stop_sync.set()
         supervisor().stop_all()  # central and the pipeline worker

@@ -149,6 +149,10 @@ def demo(
 
 
 def main() -> None:
+    import os
+
+    # population data, keys and logs: every file this process makes is private (0600, directories 0700)
+    os.umask(0o077)
     app()
 
 

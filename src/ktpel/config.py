@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{self.data_dir / (name + '.db')}"
+        from ktpel.security.files import private_file
+
+        # the file exists (0600, in a 0700 directory) before SQLite opens it; its WAL inherits the mode
+        path = private_file(self.data_dir / (name + ".db"))
+        return f"sqlite:///{path}"
 
     def resolved_shared_data(self) -> Path:
         path = self.shared_data or find_shared_data()

@@ -116,7 +116,7 @@ class Supervisor:
     # -- on the supervisor thread ---------------------------------------------------------------------
 
     def _spawn(self, child: Child) -> None:
-        child.log_path.parent.mkdir(parents=True, exist_ok=True)
+        child.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(child.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log_file:
             child.proc = subprocess.Popen(child.argv, env=child.env, stdout=log_file, stderr=subprocess.STDOUT,

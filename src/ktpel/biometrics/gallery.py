@@ -12,6 +12,7 @@ identify() runs in two phases so a gallery split into shards answers exactly lik
 from __future__ import annotations
 
 import json
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,9 +218,11 @@ class Gallery:
     def save(self, directory: Path) -> None:
         """Write `manifest.json` + `templates.bin` (length-prefixed KTPB records)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         manifest = {"format": "ktpel-gallery", "version": 1, "references": []}
-        with open(directory / "templates.bin.tmp", "wb") as fh:
+        # biometric templates: readable by the owner only
+        fd = os.open(directory / "templates.bin.tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             for ref, rec in self._records.items():
                 blobs = ([rec.face.to_bytes()] if rec.face is not None else []) + \
                         [f.to_bytes() for f in rec.fingers.values()]

@@ -16,8 +16,9 @@ for real with tests/auth_fixtures.py.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import hmac
+import ipaddress
+import os
 import json
 import logging
 import secrets
@@ -61,10 +62,13 @@ def _server_secret(settings) -> bytes:  # noqa: ANN001
     path = Path(settings.data_dir) / "keys" / "session.key"
     if path.is_file():
         return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ktpel.security.files import private_dir
+
+    private_dir(path.parent)
     key = secrets.token_bytes(32)
-    path.write_bytes(key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
     return key
 
 

@@ -10,9 +10,10 @@ from sqlalchemy import select, text
 
 from ktpel.office.residents.service import family_of, search_residents
 from ktpel.store.db import alembic_config
-from ktpel.store.schema.core import ResidentRow
+from ktpel.store.schema.core import CardRow, ResidentRow
 
 KK = "1801052911260007"
+AUTH = "KTA1.eyJuYW1lIjoiU0lUSSBBTUlOQUgifQ.kid.sig"  # a token whose payload names the holder
 PLAIN = {"kk_number": KK, "religion": "KATHOLIK", "marital_status": "CERAI HIDUP", "occupation": "NELAYAN/PERIKANAN",
          "blood_type": "AB", "family_role": "FAMILI LAIN"}
 
@@ -50,6 +51,14 @@ def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
     with db.engine.begin() as conn:
         _insert_plain_resident(conn, "1801051705900001")
         assert conn.execute(text("SELECT religion FROM residents")).scalar() == "KATHOLIK"
+        rid = conn.execute(text("SELECT id FROM residents")).scalar()
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        conn.execute(text("INSERT INTO enrollments (id, resident_id, office_code, state, receipt_number, operator, "
+                          "quality, exceptions, created_at, updated_at) VALUES ('E-1', :rid, '18.01', 'PRINT_READY', "
+                          "'RCP-1', 'op', '{}', '{}', :now, :now)"), {"rid": rid, "now": now})
+        conn.execute(text("INSERT INTO cards (id, enrollment_id, resident_id, state, authorisation, created_at, "
+                          "updated_at) VALUES ('C-1', 'E-1', :rid, 'AUTHORISED', :auth, :now, :now)"),
+                     {"rid": rid, "now": now, "auth": AUTH})
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")
@@ -58,11 +67,14 @@ def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
         stored = bytes(raw[column])
         assert plain.encode() not in stored and stored[:1] != plain[:1].encode(), column
     assert raw["kk_index"] and KK not in raw["kk_index"]
+    with db.engine.connect() as conn:
+        assert AUTH.encode() not in bytes(conn.execute(text("SELECT authorisation FROM cards")).scalar())
     with db.unit_of_work() as s:
         row = s.scalar(select(ResidentRow).where(ResidentRow.nik == "1801051705900001"))
         assert {c: getattr(row, c) for c in PLAIN} == PLAIN
         assert [r.nik for r in search_residents(s, text=KK, regency_code="18.01").items] == ["1801051705900001"]
         assert [r.nik for r in family_of(s, kk_number=KK, regency_code="18.01")] == ["1801051705900001"]
+        assert s.scalar(select(CardRow.authorisation)) == AUTH
 
 
 def test_new_rows_are_written_encrypted_with_their_index(db):

@@ -116,7 +116,7 @@ class CardRow(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     blank_serial: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
-    authorisation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authorisation: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)  # its payload names the holder
     printed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     issued_by: Mapped[str | None] = mapped_column(String(60), nullable=True)

@@ -1,5 +1,6 @@
 """privacy: encrypt the personal columns still in clear (KK number, blood type, religion, marital status,
-occupation, family role) on residents and central_records; KK search through a keyed blind index
+occupation, family role) on residents and central_records, and cards.authorisation; KK search through a
+keyed blind index
 
 Existing rows are re-encrypted here with the field cipher (AES-256-GCM, the active key), in batches.
 
@@ -58,56 +59,62 @@ def _rewrite(table: str, pk: str, cols: list[str], *, encrypt: bool, kk_index: b
         last = rows[-1][pk]
 
 
-def _swap(table: str, cols: list[str], *, new_type, drop_indexes=(), create_indexes=(), nullable_new=()) -> None:  # noqa: ANN001
-    with op.batch_alter_table(table, schema=None) as batch:
-        for name in drop_indexes:
-            batch.drop_index(name)
-        for col in cols:
-            batch.drop_column(col)
-    with op.batch_alter_table(table, schema=None) as batch:
-        for col in cols:
-            batch.alter_column(f"{col}__new", new_column_name=col, existing_type=new_type, nullable=False)
+def _swap(table: str, cols: list[str], *, new_type, drop_indexes=(), create_indexes=(), nullable_new=(),  # noqa: ANN001
+          nullable: bool = False) -> None:
+    """Replace each column by its `__new` copy. No table is rebuilt: SQLite's batch mode would drop and
+    recreate `residents`, which foreign keys from enrollments/cards forbid (and PRAGMA foreign_keys cannot
+    be turned off inside the migration's transaction). SQLite ≥ 3.35 drops and renames columns in place;
+    there the new columns stay nullable (SQLite cannot add NOT NULL afterwards; the models always write)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for name in drop_indexes:
+        op.drop_index(name, table_name=table)
+    for col in cols:
+        if sqlite:
+            op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{col}"')
+            op.execute(f'ALTER TABLE "{table}" RENAME COLUMN "{col}__new" TO "{col}"')
+        else:
+            op.drop_column(table, col)
+            op.alter_column(table, f"{col}__new", new_column_name=col, existing_type=new_type, nullable=nullable)
+    if not sqlite:
         for col in nullable_new:
-            batch.alter_column(col, existing_type=sa.String(length=32), nullable=False)
-        for name, columns in create_indexes:
-            batch.create_index(name, columns, unique=False)
+            op.alter_column(table, col, existing_type=sa.String(length=32), nullable=False)
+    for name, columns in create_indexes:
+        op.create_index(name, table, columns, unique=False)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("residents", schema=None) as batch:
-        for col in RESIDENTS:
-            batch.add_column(sa.Column(f"{col}__new", sa.LargeBinary(), nullable=True))
-        batch.add_column(sa.Column("kk_index", sa.String(length=32), nullable=True))
+    for col in RESIDENTS:
+        op.add_column("residents", sa.Column(f"{col}__new", sa.LargeBinary(), nullable=True))
+    op.add_column("residents", sa.Column("kk_index", sa.String(length=32), nullable=True))
     _rewrite("residents", "id", RESIDENTS, encrypt=True, kk_index=True)
     _swap("residents", RESIDENTS, new_type=sa.LargeBinary(), drop_indexes=["ix_residents_kk_number"],
           create_indexes=[("ix_residents_kk_index", ["kk_index"])], nullable_new=["kk_index"])
 
-    with op.batch_alter_table("central_records", schema=None) as batch:
-        for col in NATIONAL:
-            batch.add_column(sa.Column(f"{col}__new", sa.LargeBinary(), nullable=True))
+    for col in NATIONAL:
+        op.add_column("central_records", sa.Column(f"{col}__new", sa.LargeBinary(), nullable=True))
     _rewrite("central_records", "id", NATIONAL, encrypt=True, kk_index=False)
     _swap("central_records", NATIONAL, new_type=sa.LargeBinary())
+
+    # the print authorisation is a signed token whose payload (base64, not secret) holds name and address
+    op.add_column("cards", sa.Column("authorisation__new", sa.LargeBinary(), nullable=True))
+    _rewrite("cards", "id", ["authorisation"], encrypt=True, kk_index=False)
+    _swap("cards", ["authorisation"], new_type=sa.LargeBinary(), nullable=True)
 
 
 def downgrade() -> None:
     sizes = {"kk_number": 16, "blood_type": 2, "religion": 40, "marital_status": 20, "occupation": 60,
              "family_role": 20}
+    op.add_column("cards", sa.Column("authorisation__new", sa.Text(), nullable=True))
+    _rewrite("cards", "id", ["authorisation"], encrypt=False, kk_index=False)
+    _swap("cards", ["authorisation"], new_type=sa.Text(), nullable=True)
     for table, cols in (("central_records", NATIONAL), ("residents", RESIDENTS)):
-        with op.batch_alter_table(table, schema=None) as batch:
-            for col in cols:
-                batch.add_column(sa.Column(f"{col}__new", sa.String(length=sizes[col]), nullable=True))
+        for col in cols:
+            op.add_column(table, sa.Column(f"{col}__new", sa.String(length=sizes[col]), nullable=True))
         _rewrite(table, "id", cols, encrypt=False, kk_index=False)
-        drop = ["ix_residents_kk_index"] if table == "residents" else []
-        with op.batch_alter_table(table, schema=None) as batch:
-            for name in drop:
-                batch.drop_index(name)
-            if table == "residents":
-                batch.drop_column("kk_index")
-            for col in cols:
-                batch.drop_column(col)
-        with op.batch_alter_table(table, schema=None) as batch:
-            for col in cols:
-                batch.alter_column(f"{col}__new", new_column_name=col, existing_type=sa.String(length=sizes[col]),
-                                   nullable=False)
+        if table == "residents":
+            op.drop_index("ix_residents_kk_index", table_name="residents")
+            op.drop_column("residents", "kk_index")
+        for col in cols:
+            _swap(table, [col], new_type=sa.String(length=sizes[col]))
         if table == "residents":
             op.create_index("ix_residents_kk_number", "residents", ["kk_number"], unique=False)

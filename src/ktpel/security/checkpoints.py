@@ -58,14 +58,16 @@ def verify_checkpoint_signature(doc: dict, *, public_keys: dict) -> bool:
     from ktpel.domain.errors import KtpelError
     from ktpel.sync import crypto
 
-    key = public_keys.get(doc.get("kid")) if isinstance(doc, dict) else None
+    kid = doc.get("kid") if isinstance(doc, dict) else None
+    key = public_keys.get(kid) if isinstance(kid, str) else None
     if key is None or doc.get("type") != CHECKPOINT_TYPE:
         return False
     try:
         crypto.verify_document(key, doc)
     except (KtpelError, ValueError, TypeError):
         return False
-    return isinstance(doc.get("seq"), int) and isinstance(doc.get("hash"), str)
+    return (type(doc.get("seq")) is int and 0 < doc["seq"] < 2**31 and isinstance(doc.get("hash"), str)
+            and len(doc["hash"]) == 64)
 
 
 def _side_keys(settings: Settings, side: str):  # noqa: ANN202
@@ -148,7 +150,9 @@ def check_against(session: Session, checkpoints: list[dict], *, public_keys: dic
     last_seq = session.scalar(select(AuditEntryRow.seq).order_by(AuditEntryRow.seq.desc()).limit(1)) or 0
     best_seq = 0
     for doc in checkpoints:
-        if isinstance(doc, dict) and doc.get("kid") not in public_keys and "unreadable" not in doc:
+        if not isinstance(doc, dict):
+            doc = {"unreadable": str(doc)[:80]}
+        if isinstance(doc.get("kid"), str) and doc["kid"] not in public_keys:
             continue  # signed by a key retired since: it can no longer vouch for anything
         if not verify_checkpoint_signature(doc, public_keys=public_keys):
             problems.append(ChainProblem(

@@ -129,3 +129,16 @@ def test_central_keeps_its_own_signed_head(linked, central_db, central_settings)
     with central_db.unit_of_work() as s:
         assert verify_chain(s).ok
         assert "truncated" in {p.kind for p in verify_anchored(s, settings=central_settings, side="central").problems}
+
+
+def test_junk_checkpoints_are_refused_not_crashed(linked, central_client, central_db):
+    bodies = [{}, {"node": "18.01"}, {"node": ["18.01"]}, {"node": "18.01", "kid": ["x"], "seq": "1"},
+              {"node": "18.01", "type": "audit.checkpoint", "kid": "abc", "seq": 2**70, "hash": "0" * 64, "sig": 1},
+              {"node": "99.99", "kid": "abc"}]
+    for body in bodies:
+        r = central_client.post("/api/v1/sync/audit-checkpoint", json=body)
+        assert r.status_code in (401, 403, 409), (body, r.status_code)
+    assert central_client.post("/api/v1/sync/audit-checkpoint", content=b"[1,2]",
+                               headers={"content-type": "application/json"}).status_code == 401
+    with central_db.unit_of_work() as s:
+        assert s.scalar(select(AuditCheckpointRow)) is None

@@ -272,7 +272,11 @@ class SyncAgent:
         anchor outside this database (docs/security.md). A refusal is logged, never fatal."""
         from ktpel.security.checkpoints import write_checkpoint
 
-        doc = write_checkpoint(self.settings, self.db, side="office")
+        try:
+            doc = write_checkpoint(self.settings, self.db, side="office")
+        except OSError as exc:  # a full or read-only disk must not stop the packets
+            log.error("audit checkpoint not written: %s", exc)
+            return None
         if doc is None or (doc.get("seq"), doc.get("hash")) == self._checkpoint_sent:
             return None
         response = self._call("POST", "/api/v1/sync/audit-checkpoint", json=doc)

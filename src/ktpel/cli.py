@@ -118,19 +118,27 @@ def seed(
 def demo(
     residents: int = typer.Option(5000, min=100, help="Residents to seed on the first run."),
     port: int = typer.Option(8000, help="Office web UI port."),
+    central_port: Optional[int] = typer.Option(None, help="Central's port (default: --port + 1)."),
     host: str = typer.Option("127.0.0.1"),
     fresh: bool = typer.Option(False, help="Delete the demo data and start over."),
     data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its files."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the demo and exit."),
 ) -> None:
     """Office and central on SQLite, seeded with Lampung Selatan, served on http://127.0.0.1:8000."""
-    from ktpel.demo import run_demo
+    from ktpel.demo import DemoFailed, run_demo
 
-    run_demo(residents=residents, port=port, host=host, fresh=fresh, data_dir=data_dir,
-             serve=not no_serve, console=console, progress_bar=progress_bar)
+    try:
+        run_demo(residents=residents, port=port, host=host, fresh=fresh, data_dir=data_dir, central_port=central_port,
+                 serve=not no_serve, console=console, progress_bar=progress_bar)
+    except DemoFailed:
+        raise typer.Exit(3)
 
 
 def main() -> None:
+    import os
+
+    # population data, keys and logs: every file this process makes is private (0600, directories 0700)
+    os.umask(0o077)
     app()
 
 

@@ -62,7 +62,6 @@ class Settings(BaseSettings):
     sync_catchup_threshold: int = 20  # a queue this long at drain start also counts as catch-up
     central_max_inflight: int = 0  # concurrent intake requests before 503 + Retry-After; 0 = no limit
     central_rate_per_s: float = 0.0  # intake packets/s before 429 + Retry-After; 0 = no limit
-    sync_registration_token: str | None = None  # when set, offices must present it to register
     sync_replay_window_days: int = 60
     demo_mode: bool = False
     # notifications (ktpel.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp
@@ -84,14 +83,22 @@ class Settings(BaseSettings):
     notify_smtp_from: str = "noreply@ktpel.invalid"
     notify_smtp_to: str = "{phone}@sms-gateway.invalid"  # email-to-SMS gateway address
     status_limit_per_ip: int = 20  # public status lookups per IP per minute
-    status_limit_per_nik: int = 5  # public status lookups per NIK per hour
+    status_limit_per_nik: int = 5  # failed public status lookups per (NIK, client address) per hour
+    status_nik_slowdown_after: int = 10  # failed lookups of one NIK (all addresses) per hour before slowing it
+    status_nik_slowdown_s: int = 20  # then: one lookup of that NIK per this many seconds (never a lockout)
+    status_global_failures_per_min: int = 300  # failed lookups per minute, all NIKs, before a short pause
+    # reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated); empty = none
+    trusted_proxies: str = ""
     notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{self.data_dir / (name + '.db')}"
+        from ktpel.security.files import private_file
+
+        # the file exists (0600, in a 0700 directory) before SQLite opens it; its WAL inherits the mode
+        path = private_file(self.data_dir / (name + ".db"))
+        return f"sqlite:///{path}"
 
     def resolved_shared_data(self) -> Path:
         path = self.shared_data or find_shared_data()

@@ -32,9 +32,23 @@ DEMO_STEPS: list[Callable] = [
 ]
 
 
+class DemoFailed(RuntimeError):
+    """The demo could not start (its central did not come up as itself)."""
+
+
+def demo_settings(*, base: Settings, data_dir: Path, port: int, host: str, central_port: int | None) -> Settings:
+    """The demo's settings: office on `port`, its own central on `central_port` (default port + 1),
+    so a second demo with another --port moves both servers."""
+    central_port = central_port or port + 1
+    if central_port == port:
+        raise DemoFailed(f"--central-port must differ from --port ({port})")
+    return Settings(**{**base.model_dump(), "data_dir": data_dir, "port": port, "host": host,
+                       "central_url": f"http://{host}:{central_port}", "database_url": None, "demo_mode": True})
+
+
 def run_demo(
     *, residents: int, port: int, host: str, fresh: bool, data_dir: Path | None, serve: bool,
-    console: Console, progress_bar: Callable,
+    console: Console, progress_bar: Callable, central_port: int | None = None,
 ) -> None:
     from ktpel.reference import names, regions
     from ktpel.seeding.service import seed_district
@@ -46,8 +60,7 @@ def run_demo(
     data_dir = data_dir or (base.data_dir / "demo")
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
-    settings = Settings(**{**base.model_dump(), "data_dir": data_dir, "port": port, "host": host,
-                           "database_url": None, "demo_mode": True})
+    settings = demo_settings(base=base, data_dir=data_dir, port=port, host=host, central_port=central_port)
     reg = regions(settings.resolved_shared_data())
     office_db = open_database(settings, name="office")
     with office_db.unit_of_work() as s:
@@ -74,6 +87,7 @@ def run_demo(
     from ktpel.web.app import create_app
 
     from ktpel.sync.agent import start_background
+    from ktpel.supervisor import supervisor
     from ktpel.sync.demo import DemoCentral, exit_on_sigterm
 
     # central runs as a child process (its own data_dir/central.db) so /sinkron can stop and restart it
@@ -81,12 +95,19 @@ def run_demo(
     central = DemoCentral(settings=settings, log_path=data_dir / "central.log")
     central.start()
     console.print(f"[bold green]Central[/bold green]: {settings.central_url}/pusat/sinkron  (log {data_dir / 'central.log'})")
-    central.wait_ready(timeout=60)
+    if not central.wait_ready(timeout=90):
+        supervisor().stop_all()
+        console.print(f"[red]✗[/red] Pusat demo tidak siap di {settings.central_url} (port dipakai proses lain? "
+                      f"pakai --central-port) — the demo's central did not come up as itself; see "
+                      f"{data_dir / 'central.log'}")
+        raise DemoFailed(f"demo central not ready at {settings.central_url}")
     _, stop_sync = start_background(handlers=office_composition.SYNC, settings=settings, db=office_db)
     app = create_app(settings=settings, side="office", db=office_db)
     app.state.demo_central = central
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        from ktpel.security.tls import server_kwargs
+
+        uvicorn.run(app, host=host, port=port, log_level="warning", **server_kwargs(settings))
     finally:
         stop_sync.set()
-        central.stop()
+        supervisor().stop_all()  # central and the pipeline worker

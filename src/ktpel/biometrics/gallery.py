@@ -21,6 +21,7 @@ postings of its indexed fingers; matcher features (cylinders) are computed only 
 from __future__ import annotations
 
 import json
+import os
 import struct
 import sys
 from dataclasses import dataclass
@@ -311,9 +312,11 @@ class Gallery:
     def save(self, directory: Path) -> None:
         """Write `manifest.json` + `templates.bin` (length-prefixed KTPB records, compact values)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         manifest = {"format": "ktpel-gallery", "version": 1, "references": []}
-        with open(directory / "templates.bin.tmp", "wb") as fh:
+        # biometric templates: readable by the owner only
+        fd = os.open(directory / "templates.bin.tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             for ref in self._int_of:
                 blobs = [t.to_bytes() for t in self.templates_of(ref)]
                 manifest["references"].append({"id": ref, "templates": len(blobs)})

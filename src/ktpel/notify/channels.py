@@ -8,6 +8,7 @@ answer cannot become a second SMS at a provider that honours it.
 from __future__ import annotations
 
 import json
+import os
 import smtplib
 import sys
 import threading
@@ -43,8 +44,19 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
+def mask_phone(number: str) -> str:
+    """+6281234567801 → +62812******01: enough to tell messages apart, not to call anyone."""
+    digits = number or ""
+    keep_head, keep_tail = (6 if digits.startswith("+") else 5), 2
+    if len(digits) <= keep_head + keep_tail:
+        return "*" * len(digits)
+    return digits[:keep_head] + "*" * (len(digits) - keep_head - keep_tail) + digits[-keep_tail:]
+
+
 class FileChannel:
-    """Appends one JSON line per message to a log file (and prints it when `echo`): the demo default."""
+    """Appends one *masked* JSON line per message to a log file (and prints it when `echo`): the demo
+    default. No personal data in log files: the recipient is masked and the body is only counted and
+    hashed; the full message stays in the encrypted outbox (/notifikasi)."""
 
     name = "file"
 
@@ -54,14 +66,21 @@ class FileChannel:
         self._lock = threading.Lock()
 
     def send(self, message: Outgoing) -> str:
-        line = json.dumps({"id": message.id, "at": utcnow().isoformat(), "to": message.to,
-                           "trigger": message.trigger, "body": message.body}, ensure_ascii=False)
+        import hashlib
+
+        to = mask_phone(message.to)
+        line = json.dumps({"id": message.id, "at": utcnow().isoformat(), "to": to, "trigger": message.trigger,
+                           "chars": len(message.body),
+                           "body_sha256": hashlib.sha256(message.body.encode("utf-8")).hexdigest()[:16]},
+                          ensure_ascii=False)
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as fh:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
         if self.echo:
-            print(f"[SMS → {message.to}] {message.body}", file=sys.stderr)
+            print(f"[SMS → {to}] {message.trigger} ({len(message.body)} karakter; isi di /notifikasi)",
+                  file=sys.stderr)
         return f"file:{message.id}"
 
     def close(self) -> None:

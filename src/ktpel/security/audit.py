@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -63,6 +64,23 @@ def entry_hash(*, prev_hash: str, seq: int, at: dt.datetime, actor: str, action:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical.encode("utf-8")).hexdigest()
 
 
+_NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
+
+def pseudonymise_subject(subject: str) -> str:
+    """A NIK (or KK number: any 16-digit run) in a subject becomes `nik:<keyed hash>`: entries about one
+    resident still group and can be searched (the search applies the same rule), but the audit log does
+    not become a list of NIKs. The key is the field cipher's blind-index key."""
+    def _hash(match: re.Match) -> str:
+        try:
+            from ktpel.security.fields import cipher
+
+            return "nik:" + cipher().blind_index("audit-nik:" + match.group(0))[:16]
+        except RuntimeError:  # no cipher configured (no database open): never write the number
+            return "nik:?"
+    return _NIK_LIKE.sub(_hash, subject)
+
+
 def _clip(text: str | None, limit: int) -> str | None:
     return None if text is None else str(text)[:limit]
 
@@ -72,7 +90,7 @@ def record_audit(session: Session, *, actor: str, action: str, subject: str, bef
     """Append one hash-chained entry in the caller's transaction; returns its sequence number."""
     actor_s = _clip(actor or "-", 64)
     action_s = _clip(action, 80)
-    subject_s = _clip(subject or "-", 200)
+    subject_s = _clip(pseudonymise_subject(str(subject or "-")), 200)
     ip = _clip(source_ip, 64)
     # lock the head first: concurrent writers queue here instead of forking the chain
     bumped = session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq + 1))
@@ -101,7 +119,8 @@ def record_audit_now(db, *, actor: str, action: str, subject: str, before: dict 
             record_audit(session, actor=actor, action=action, subject=subject, before=before, after=after,
                          source_ip=source_ip)
     except Exception:  # noqa: BLE001 - a refusal must still be answered if the audit write fails
-        log.exception("audit entry could not be written: %s %s %s", actor, action, subject)
+        log.exception("audit entry could not be written: %s %s %s", actor, action,
+                      pseudonymise_subject(str(subject or "-")))
 
 
 @dataclass(frozen=True)
@@ -181,7 +200,7 @@ def _filtered(query: AuditQuery):  # noqa: ANN202
         # a prefix search: "login" finds login.ok, login.failed, login.locked
         stmt = stmt.where(AuditEntryRow.action.startswith(query.action, autoescape=True))
     if query.subject:
-        stmt = stmt.where(AuditEntryRow.subject.contains(query.subject, autoescape=True))
+        stmt = stmt.where(AuditEntryRow.subject.contains(pseudonymise_subject(query.subject), autoescape=True))
     if query.since:
         stmt = stmt.where(AuditEntryRow.at >= query.since)
     if query.until:

@@ -141,13 +141,18 @@ def users_token(
 
 
 @audit_app.command("verify")
-def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Walk the whole chain; exit 1 and name the entries where it was edited, cut or reordered."""
-    from ktpel.security.audit import verify_chain
+def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                 with_central: bool = typer.Option(False, "--with-central",
+                                                   help="Office: also check against the checkpoints central holds.")) -> None:
+    """Walk the whole chain and compare it with this side's signed checkpoints (data_dir/audit/); exit 1
+    and name the entries where it was edited, rewritten, cut or reordered."""
+    from ktpel.security.checkpoints import verify_anchored
 
     db = _db(side)
     with db.unit_of_work() as s:
-        report = verify_chain(s)
+        report = verify_anchored(s, settings=get_settings(), side=side)
+        if with_central and side == "office":
+            report.problems.extend(_central_problems(s, db))
     if as_json:
         print(json.dumps({"ok": report.ok, "entries": report.entries,
                           "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
@@ -158,6 +163,35 @@ def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json",
             console.print(f"[red]✗[/red] #{p.seq} {p.message_id}\n  [dim]{p.message_en}[/dim]")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _central_problems(session, db) -> list:  # noqa: ANN001
+    from ktpel.security.checkpoints import check_against
+    from ktpel.sync.agent import SyncAgent, Unreachable
+    from ktpel.sync.keys import load_keyring
+
+    settings = get_settings()
+    try:
+        docs = SyncAgent(settings=settings, db=db).central_checkpoints()
+    except Unreachable as exc:
+        console.print(f"[red]✗[/red] pusat tidak dapat dihubungi — central unreachable: {exc}")
+        raise typer.Exit(3)
+    mine = {p.kid: p.signing.public_key() for p in load_keyring(settings, side="office").pairs}
+    return check_against(session, docs, public_keys=mine, source="central")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(side: str = SIDE) -> None:
+    """Sign the current audit head with this side's key and append it to data_dir/audit/ (run from cron;
+    the office agent and central's intake also do it on every sync)."""
+    from ktpel.security.checkpoints import checkpoint_path, write_checkpoint
+
+    doc = write_checkpoint(get_settings(), _db(side), side=side)
+    if doc is None:
+        console.print("[yellow]![/yellow] belum ada entri audit atau kunci — no audit entries or no keys yet")
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/green] titik periksa #{doc['seq']} {doc['hash'][:16]}… → "
+                  f"{checkpoint_path(get_settings(), side=side)}")
 
 
 @audit_app.command("export")

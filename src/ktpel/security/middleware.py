@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import os
 import json
 import logging
 import secrets
@@ -61,10 +63,13 @@ def _server_secret(settings) -> bytes:  # noqa: ANN001
     path = Path(settings.data_dir) / "keys" / "session.key"
     if path.is_file():
         return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ktpel.security.files import private_dir
+
+    private_dir(path.parent)
     key = secrets.token_bytes(32)
-    path.write_bytes(key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
     return key
 
 
@@ -81,9 +86,39 @@ def cookie_secure(settings, scope) -> bool:  # noqa: ANN001
     return settings.cookie_secure if settings.cookie_secure is not None else is_tls(scope)
 
 
+def _trusted(address: str, proxies: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(p.strip(), strict=False) for p in proxies.split(",") if p.strip())
+    except ValueError:
+        return False
+
+
+def forwarded_client(peer: str | None, forwarded_for: str, *, trusted_proxies: str) -> str | None:
+    """The client address: the TCP peer, unless the peer is a configured proxy (KTPEL_TRUSTED_PROXIES);
+    then the right-most X-Forwarded-For address that is not itself a trusted proxy. A header from any
+    other peer is ignored, so nobody picks their own address for the rate limits and the audit."""
+    if not peer or not trusted_proxies or not forwarded_for or not _trusted(peer, trusted_proxies):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a garbled header: trust nothing in it
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    return peer
+
+
 def client_ip(scope) -> str | None:  # noqa: ANN001
     client = scope.get("client")
-    return client[0] if client else None
+    peer = client[0] if client else None
+    app = scope.get("app")
+    proxies = getattr(getattr(getattr(app, "state", None), "settings", None), "trusted_proxies", "") or ""
+    if not proxies:
+        return peer
+    xff = ", ".join(v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for")
+    return forwarded_client(peer, xff, trusted_proxies=proxies)
 
 
 def _has_nul(path: str, query: bytes) -> bool:

@@ -59,13 +59,17 @@ def client_ssl_context(*, ca: Path | str, cert: Path | str | None = None, key: P
 
 
 def server_kwargs(settings) -> dict:  # noqa: ANN001
-    """uvicorn TLS arguments from Settings (KTPEL_TLS_CERT/KEY/CLIENT_CA); empty for plain HTTP."""
+    """uvicorn arguments from Settings: TLS (KTPEL_TLS_CERT/KEY/CLIENT_CA) when set, and never uvicorn's own
+    proxy-header handling (it trusts X-Forwarded-For from loopback by default, which let any local client
+    choose its address); ktpel reads forwarded headers only from KTPEL_TRUSTED_PROXIES itself."""
+    base = {"proxy_headers": False}
     if settings.tls_cert is None and settings.tls_key is None:
-        return {}
+        return base
     if settings.tls_cert is None or settings.tls_key is None:
         raise TlsConfigError("Sertifikat dan kunci TLS harus diisi keduanya.",
                              "Both KTPEL_TLS_CERT and KTPEL_TLS_KEY are needed for TLS.")
-    return uvicorn_ssl_kwargs(cert=settings.tls_cert, key=settings.tls_key, client_ca=settings.tls_client_ca)
+    return {**base, **uvicorn_ssl_kwargs(cert=settings.tls_cert, key=settings.tls_key,
+                                         client_ca=settings.tls_client_ca)}
 
 
 def client_verify(settings):  # noqa: ANN001, ANN201

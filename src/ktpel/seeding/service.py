@@ -49,12 +49,16 @@ def _used_prefixes(db: Database, *, regency_code: str) -> tuple[dict[str, int], 
     niks: dict[str, int] = {}
     kks: dict[str, int] = {}
     with db.unit_of_work() as s:
-        for column, found in ((ResidentRow.nik, niks), (ResidentRow.kk_number, kks)):
-            # literal positions: PostgreSQL must see GROUP BY and SELECT as the same expression
-            head = func.substr(column, literal_column("1"), literal_column("12"))
-            tail = func.substr(column, literal_column("13"), literal_column("4"))
-            rows = s.execute(select(head, func.max(tail)).where(column.like(prefix + "%")).group_by(head))
-            found.update({p: int(m) for p, m in rows})
+        column = ResidentRow.nik
+        # literal positions: PostgreSQL must see GROUP BY and SELECT as the same expression
+        head = func.substr(column, literal_column("1"), literal_column("12"))
+        tail = func.substr(column, literal_column("13"), literal_column("4"))
+        rows = s.execute(select(head, func.max(tail)).where(column.like(prefix + "%")).group_by(head))
+        niks.update({p: int(m) for p, m in rows})
+        # KK numbers are encrypted at rest: read them back (decrypted) for the regency's families
+        for kk in s.scalars(select(ResidentRow.kk_number).where(ResidentRow.regency_code == regency_code)):
+            if kk and kk.startswith(prefix) and kk[12:16].isdigit():
+                kks[kk[:12]] = max(kks.get(kk[:12], 0), int(kk[12:16]))
     return niks, kks
 
 

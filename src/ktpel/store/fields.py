@@ -112,7 +112,9 @@ class FieldKeyring:
 
 def write_keyring(path: Path, ring: FieldKeyring) -> None:
     """Write a key file atomically (readers never see half a file), readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ktpel.security.files import private_dir
+
+    private_dir(path.parent)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

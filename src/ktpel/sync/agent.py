@@ -80,6 +80,7 @@ class SyncAgent:
         self.central_url = (central_url or self._trusted_url() or settings.central_url).rstrip("/")
         self.client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
         self._last_send = 0.0
+        self._checkpoint_sent: tuple | None = None
 
     def _trusted_url(self) -> str | None:
         path = keymod.central_trust_path(self.settings)
@@ -260,6 +261,44 @@ class SyncAgent:
             if len(events) < batch:
                 return applied
 
+    def send_audit_checkpoint(self) -> dict | None:
+        """Sign our audit head, keep it in the local append-only file and hand it to central: the
+        anchor outside this database (docs/security.md). A refusal is logged, never fatal."""
+        from ktpel.security.checkpoints import write_checkpoint
+
+        try:
+            doc = write_checkpoint(self.settings, self.db, side="office")
+        except OSError as exc:  # a full or read-only disk must not stop the packets
+            log.error("audit checkpoint not written: %s", exc)
+            return None
+        if doc is None or (doc.get("seq"), doc.get("hash")) == self._checkpoint_sent:
+            return None
+        response = self._call("POST", "/api/v1/sync/audit-checkpoint", json=doc)
+        self._checkpoint_sent = (doc.get("seq"), doc.get("hash"))  # a refusal is logged once, not every round
+        if response.status_code != 200:
+            log.error("central refused our audit checkpoint #%s: %s", doc.get("seq"), response.text[:200])
+            return None
+        return doc
+
+    def central_checkpoints(self) -> list[dict]:
+        """Our checkpoints as central holds them (verified: signed by a central key we trust)."""
+        from ktpel.sync import crypto
+
+        ring = keymod.load_keyring(self.settings, side="office")
+        path = "/api/v1/sync/audit-checkpoints"
+        response = self._call("GET", path, headers=env.request_headers(method="GET", path=path,
+                                                                       office_code=self.office_code, key=ring.active))
+        doc = self._json(response)
+        trusted = {k.kid: k.signing for k in keymod.central_keys(self.settings)}
+        key = trusted.get(doc.get("central_kid"))
+        if response.status_code != 200 or key is None or doc.get("office") != self.office_code:
+            raise Unreachable(f"audit checkpoints: HTTP {response.status_code}")
+        try:
+            crypto.verify_document(key, doc)
+        except crypto.CryptoError as exc:
+            raise Unreachable("audit checkpoints: central's signature does not verify") from exc
+        return list(doc.get("checkpoints") or [])
+
     def run_once(self, *, force: bool = False, stop: threading.Event | None = None) -> SyncReport:
         """One round: send what is queued, then pull events. Honors backoff unless `force`."""
         if not force and not self.due():
@@ -268,6 +307,7 @@ class SyncAgent:
         if report.stopped_because in ("empty", "stopped"):
             try:
                 report.applied = self.pull_events()
+                self.send_audit_checkpoint()
                 with self.db.unit_of_work() as s:
                     record_success(s, ended_hooks=self.handlers.outage_ended)
             except Busy as exc:

@@ -57,3 +57,37 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]✗[/red] {getattr(exc, 'message_id', exc)}")
             raise typer.Exit(2)
         console.print(f"[green]✓[/green] pengumuman #{ann_id} dikirim ke semua kantor")
+
+    @app.command("enrolment-token")
+    def enrolment_token(
+        regency: str = typer.Option(..., "--regency", help="Regency code of the office, e.g. 18.02."),
+        hours: float = typer.Option(72.0, "--hours", help="Valid for this many hours (one use)."),
+        issued_by: str = typer.Option("cli", "--by", help="Who issues it (center_admin username), for the audit."),
+    ) -> None:
+        """Issue a one-time enrolment token for one office of a regency (printed once; only its hash is kept)."""
+        from ktpel.cli import console
+        from ktpel.domain.errors import KtpelError
+        from ktpel.store.db import open_database
+        from ktpel.sync.service import issue_enrolment_token
+
+        db = open_database(get_settings(), name="central")
+        try:
+            with db.unit_of_work() as s:
+                token = issue_enrolment_token(s, regency_code=regency, issued_by=issued_by, valid_hours=hours)
+                _audit_cli(s, actor=issued_by, action="sync.enrolment_token", subject=regency)
+        except KtpelError as exc:
+            console.print(f"[red]✗[/red] {exc.message_id}\n  [dim]{exc.message_en}[/dim]")
+            raise typer.Exit(2)
+        console.print(f"[green]✓[/green] token pendaftaran untuk {regency} (sekali pakai, {hours:g} jam) — "
+                      "enrolment token, shown once:")
+        print(token)
+        console.print(f"Di kantor / at the office: KTPEL_OFFICE_REGENCY={regency} ktpel office register "
+                      "--central URL --token TOKEN")
+
+
+def _audit_cli(session, *, actor: str, action: str, subject: str) -> None:  # noqa: ANN001
+    from ktpel.plugins import optional_module
+
+    audit = optional_module("ktpel.security.audit")
+    if audit is not None:
+        audit.record_audit(session, actor=actor, action=action, subject=subject)

@@ -124,3 +124,42 @@ def packet_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(CentralPacketRow.office_code, func.count())
                            .group_by(CentralPacketRow.office_code))
     return {code: n for code, n in rows}
+
+
+def accept_audit_checkpoint(session: Session, *, doc: dict) -> None:
+    """Keep an office's signed audit head. Refused: unknown office or key, bad signature, and a head
+    that goes back (`audit_rewound`) or changes a head already seen (`audit_rewritten`) — the signs of
+    an office database whose audit chain was rewritten; both land in `sync_rejections`."""
+    from ktpel.security.checkpoints import verify_checkpoint_signature
+    from ktpel.store.schema.sync import AuditCheckpointRow
+
+    code = doc.get("node")
+    keys = office_keys(session, code) if isinstance(code, str) else None
+    if keys is None:
+        raise env.Refused("unknown_office", "office not registered", status=403)
+    if not verify_checkpoint_signature(doc, public_keys={k.kid: k.signing for k in keys}) or \
+            doc.get("side") != "office":
+        raise env.Refused("bad_signature", "audit checkpoint not signed by the office's key", status=403)
+    seq, head_hash = doc["seq"], doc["hash"]
+    last = session.scalar(select(AuditCheckpointRow).where(AuditCheckpointRow.office_code == code)
+                          .order_by(AuditCheckpointRow.seq.desc(), AuditCheckpointRow.id.desc()).limit(1))
+    if last is not None and seq < last.seq:
+        raise env.Refused("audit_rewound", f"audit head #{seq} is behind checkpoint #{last.seq} held by central",
+                          status=409)
+    if last is not None and seq == last.seq:
+        if head_hash != last.head_hash:
+            raise env.Refused("audit_rewritten", f"audit head #{seq} differs from the one central holds",
+                              status=409)
+        return
+    session.add(AuditCheckpointRow(office_code=code, seq=seq, head_hash=head_hash[:64], at=str(doc.get("at"))[:40],
+                                   kid=str(doc["kid"])[:32], sig=str(doc["sig"])))
+
+
+def office_checkpoints(session: Session, *, office_code: str) -> list[dict]:
+    """The signed checkpoints central holds for an office, oldest first (to verify that office's chain)."""
+    from ktpel.store.schema.sync import AuditCheckpointRow
+
+    rows = session.scalars(select(AuditCheckpointRow).where(AuditCheckpointRow.office_code == office_code)
+                           .order_by(AuditCheckpointRow.seq))
+    return [{"v": 1, "type": "audit.checkpoint", "side": "office", "node": r.office_code, "seq": r.seq,
+             "hash": r.head_hash, "at": r.at, "kid": r.kid, "sig": r.sig} for r in rows]

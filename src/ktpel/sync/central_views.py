@@ -133,7 +133,42 @@ def _receive(request: Request, envelope: dict) -> JSONResponse:
         return _refusal(exc)
     finally:
         gate.leave()
+    _central_checkpoint(request)
     return JSONResponse({"receipt": receipt, "duplicate": again})
+
+
+def _central_checkpoint(request: Request) -> None:
+    """Central's own head, signed into its append-only file at most every 30 s while packets arrive."""
+    from ktpel.security.checkpoints import write_checkpoint
+
+    try:
+        write_checkpoint(request.app.state.settings, request.app.state.db, side="central", min_interval_s=30.0)
+    except Exception:  # noqa: BLE001 - a receipt already committed must still be answered
+        import logging
+
+        logging.getLogger("ktpel.audit").exception("central audit checkpoint not written")
+
+
+@router.post("/api/v1/sync/audit-checkpoint", tags=["sync"], dependencies=NODES)
+async def audit_checkpoint(request: Request) -> JSONResponse:
+    """An office's signed audit head, kept at central; one that goes back or changes history is refused."""
+    body = await _signed_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    return await run_in_threadpool(_audit_checkpoint, request, body)
+
+
+def _audit_checkpoint(request: Request, doc: dict) -> JSONResponse:
+    db = request.app.state.db
+    remote = request.client.host if request.client else ""
+    try:
+        with db.unit_of_work() as s:
+            central_intake.accept_audit_checkpoint(s, doc=doc)
+    except env.Refused as exc:
+        central_intake.log_rejection(db, reason=exc.reason, detail=exc.detail, remote=remote,
+                                     office_code=str(doc.get("node", ""))[:40])
+        return _refusal(exc)
+    return JSONResponse({"ok": True, "seq": doc["seq"]})
 
 
 @router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES,
@@ -156,6 +191,25 @@ def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONRes
     ring = _ring(request)
     return JSONResponse(env.seal_events(events=events, office_code=code, after=max(0, after),
                                         central=ring.active, office=office[-1]))
+
+
+@router.get("/api/v1/sync/audit-checkpoints", tags=["sync"], dependencies=NODES)
+def office_audit_checkpoints(request: Request) -> JSONResponse:
+    """The signed audit checkpoints central holds for the calling office, signed again by central, so
+    `ktpel audit verify --with-central` can check the office's chain against a copy it cannot edit."""
+    from ktpel.sync import crypto
+
+    db = request.app.state.db
+    try:
+        with db.unit_of_work() as s:
+            code = env.verify_request(request.headers, method="GET", path=request.url.path,
+                                      office_keys_of=lambda c: central_intake.office_keys(s, c))
+            docs = central_intake.office_checkpoints(s, office_code=code)
+    except env.Refused as exc:
+        return _refusal(exc)
+    ring = _ring(request)
+    return JSONResponse(crypto.sign_document(ring.active.signing, {
+        "v": 1, "type": "audit.checkpoints", "office": code, "central_kid": ring.active.kid, "checkpoints": docs}))
 
 
 @router.get("/api/v1/sync/keys", tags=["sync"], dependencies=[Depends(public)])
@@ -203,6 +257,26 @@ def intake_page(request: Request, user: User = Depends(admin)):  # noqa: ANN201
     with request.app.state.db.unit_of_work() as s:
         overview = service.central_overview(s)
     return render(request, "sync/central.html", {"o": overview, "error": None})
+
+
+@router.post("/pusat/sinkron/token", include_in_schema=False)
+def issue_token(request: Request, kabupaten: str = Form(...), jam: float = Form(72.0),
+                user: User = Depends(admin)):  # noqa: ANN201
+    """Issue a one-time enrolment token for one office of a regency; the page shows it once."""
+    token, error = None, None
+    try:
+        with request.app.state.db.unit_of_work() as s:
+            token = service.issue_enrolment_token(s, regency_code=kabupaten.strip(), issued_by=user.username,
+                                                  valid_hours=jam)
+            _audit(s, user=user, action="sync.enrolment_token", subject=kabupaten.strip()[:5])
+    except KtpelError as exc:
+        error = exc
+    with request.app.state.db.unit_of_work() as s:
+        overview = service.central_overview(s)
+    return render(request, "sync/central.html",
+                  {"o": overview, "error": None, "token_error": error,
+                   "new_token": None if token is None else {"token": token, "regency": kabupaten.strip()}},
+                  status_code=200 if error is None else 422)
 
 
 @router.post("/pusat/sinkron/pengumuman", include_in_schema=False)

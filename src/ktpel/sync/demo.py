@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ktpel.config import Settings
+from ktpel.domain.errors import KtpelError
 from ktpel.security import demo as security_demo
 
 
@@ -32,16 +31,6 @@ def prepare_central(*, settings: Settings, office_db, console=None) -> list[tupl
         central_db.dispose()
 
 
-def _die_with_parent() -> None:
-    """Linux: the child central gets SIGTERM when the demo dies, even by kill -9."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks stop the child central (uvicorn re-raises it)."""
     def _raise(signum, frame):  # noqa: ANN001
@@ -51,15 +40,18 @@ def exit_on_sigterm() -> None:
 
 
 class DemoCentral:
-    """`ktpel central serve` over data_dir/central.db in a child process, so the demo can show an outage."""
+    """`ktpel central serve` over data_dir/central.db as a supervised child, so the demo can show an outage.
+
+    The child is started by the process-wide supervisor thread, never by the request thread that asked
+    (see ktpel.supervisor), and readiness means *our* central answers: the one holding this data_dir's
+    central key, not whatever else listens on the port."""
 
     def __init__(self, *, settings: Settings, log_path: Path) -> None:
         url = urlparse(settings.central_url)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 8001
         self.settings = settings
         self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self.lock = threading.Lock()
+        self.name = f"central:{settings.data_dir}"
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "KTPEL_DATABASE_URL"}
@@ -67,38 +59,49 @@ class DemoCentral:
         return env
 
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        from ktpel.supervisor import supervisor
+
+        return supervisor().running(self.name)
+
+    @property
+    def pid(self) -> int | None:
+        from ktpel.supervisor import supervisor
+
+        return supervisor().pid(self.name)
 
     def start(self) -> None:
-        with self.lock:
-            if self.running():
-                return
-            log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ktpel.cli", "central", "serve", "--host", self.host, "--port", str(self.port)],
-                env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent)
+        from ktpel.supervisor import supervisor
+
+        supervisor().start(name=self.name, log_path=self.log_path, env=self._env(), argv=[
+            sys.executable, "-m", "ktpel.cli", "central", "serve", "--host", self.host, "--port", str(self.port)])
 
     def stop(self) -> None:
-        with self.lock:
-            if not self.running():
-                return
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=8)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        from ktpel.supervisor import supervisor
 
-    def wait_ready(self, *, timeout: float = 60) -> bool:
+        supervisor().stop(self.name)
+
+    def is_ours(self, *, timeout: float = 1.0) -> bool:
+        """Whether the central answering on our port holds our central key (signed key list, verified)."""
         import httpx
 
+        from ktpel.sync.keys import load_keyring
+        from ktpel.sync.service import RegistrationFailed, accept_key_list
+
+        ours = load_keyring(self.settings, side="central").publics()
+        try:
+            doc = httpx.get(f"http://{self.host}:{self.port}/api/v1/sync/keys", timeout=timeout).json()
+            served = accept_key_list(doc, trusted=ours)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, RegistrationFailed, KtpelError):
+            return False
+        return {k.kid for k in served} == {k.kid for k in ours}
+
+    def wait_ready(self, *, timeout: float = 60) -> bool:
+        """True once our own child answers as our central; False if it exits or another one answers."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.running():
-            try:
-                if httpx.get(f"http://{self.host}:{self.port}/api/v1/health", timeout=1).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
+        first = self.pid
+        # a child that exits (port taken…) is not waited for again after the supervisor restarts it
+        while time.monotonic() < deadline and self.running() and self.pid == first:
+            if self.is_ours():
+                return True
             time.sleep(0.2)
         return False

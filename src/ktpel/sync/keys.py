@@ -113,7 +113,9 @@ def keyring_path(settings: Settings, *, side: str) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a secret file readable by its owner only, atomically (a crash leaves the old file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ktpel.security.files import private_dir
+
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

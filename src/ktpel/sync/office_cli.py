@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
     @app.command("register")
     def register_office(
         central: Optional[str] = typer.Option(None, "--central", help="Central's URL (default: settings)."),
-        token: Optional[str] = typer.Option(None, help="Registration token, when central requires one."),
+        token: Optional[str] = typer.Option(None, help="One-time enrolment token from central's admin (needed for a new office)."),
     ) -> None:
         """Exchange public keys with central (creates this office's keys first if needed)."""
         from ktpel.cli_console import console

@@ -111,7 +111,13 @@ def test_roles_the_queue_and_pipeline_pages_require(app, db, twice):
     adj = authed_client(app, db, Role.ADJUDICATOR)
     assert adj.get("/pipeline").status_code == 403
     assert admin.get("/adjudikasi").status_code == 200
-    _, _, item_id = twice
+    first, _, item_id = twice
+    # issue 20 item 11: the data-center admin sees the queue, never the dossier (parents, street, images)
+    assert f'href="/adjudikasi/{item_id}"' not in admin.get("/adjudikasi").text
+    assert admin.get(f"/adjudikasi/{item_id}").status_code == 403
+    assert admin.get(f"/api/v1/adjudications/{item_id}").status_code == 403
+    assert admin.get(f"/adjudikasi/{item_id}/gambar/{first['enrollment_id']}/face").status_code == 403
+    assert adj.get(f"/api/v1/adjudications/{item_id}").status_code == 200
     refused = admin.post(f"/api/v1/adjudications/{item_id}/decision",
                          json={"decision": "different", "reason": "x", "version": 1}, headers={"X-CSRF-Token": admin.csrf})
     assert refused.status_code == 403

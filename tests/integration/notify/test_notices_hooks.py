@@ -137,7 +137,12 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings, clock
     settings.notify_channel = "file"
     send_once(db, settings)
     log = (settings.data_dir / "notifications.log").read_text()
-    assert f"Halo CITRA, datang ke {settings.office_name}, bawa tanda terima perekaman dan KK." in log
+    assert "print_ready" in log and "CITRA" not in log  # the log line is masked (no personal data)
+    from ktpel.store.schema.notify import NotifyMessageRow
+
+    with db.unit_of_work() as s:
+        body = s.scalars(select(NotifyMessageRow.body)).one()
+    assert f"Halo CITRA, datang ke {settings.office_name}, bawa tanda terima perekaman dan KK." in body
 
 
 def test_only_the_head_of_office_edits_templates(db, settings):

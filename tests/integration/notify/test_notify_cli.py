@@ -37,7 +37,8 @@ def test_notify_once_sends_the_due_messages_to_the_log(db, settings):
     out = _run(settings, KTPEL_NOTIFY_CHANNEL="file")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["sent"] == 1
-    assert "FAJAR" in (settings.data_dir / "notifications.log").read_text()
+    logged = (settings.data_dir / "notifications.log").read_text()
+    assert "print_ready" in logged and "FAJAR" not in logged  # sent, and logged masked
     again = _run(settings, KTPEL_NOTIFY_CHANNEL="file")
     assert json.loads(again.stdout)["sent"] == 0
 

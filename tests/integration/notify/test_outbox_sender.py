@@ -224,7 +224,14 @@ def test_console_channel_appends_to_notifications_log(db, settings, daytime):
     lines = (settings.data_dir / "notifications.log").read_text().splitlines()
     assert len(lines) == 1
     entry = json.loads(lines[0])
-    assert entry["trigger"] == "card_printed" and "DEWI" in entry["body"] and "(EN)" in entry["body"]
+    # issue 20 item 9: no personal data in log files — the line is masked, the message stays in the outbox
+    [msg] = _messages(db)
+    assert entry["trigger"] == "card_printed" and "body" not in entry and entry["chars"] == len(msg.body)
+    assert "DEWI" not in lines[0] and msg.recipient not in lines[0] and entry["to"][-2:] == msg.recipient[-2:]
+    assert "DEWI" in msg.body and "(EN)" in msg.body
+    import stat
+
+    assert stat.S_IMODE((settings.data_dir / "notifications.log").stat().st_mode) == 0o600
 
 
 def test_smtp_channel_mails_the_sms_gateway_address(db, settings, daytime):

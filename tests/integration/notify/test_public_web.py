@@ -69,16 +69,23 @@ def test_both_fields_are_required(app):
     assert resp.status_code == 422 and resp.json()["code"] == "lookup_invalid"
 
 
-def test_guessing_receipts_for_one_nik_is_rate_limited_even_for_the_right_one(app, db, settings):
+def _from(app, ip: str, body: dict):  # noqa: ANN001, ANN202
+    return TestClient(app, client=(ip, 40000)).post("/api/v1/public/status", json=body)
+
+
+def test_guessing_receipts_stops_the_guesser_but_never_locks_out_the_resident(app, db, settings):
+    """Issue 20 item 8: five wrong receipts for a NIK used to refuse the correct one for an hour."""
     with db.unit_of_work() as s:
         r, _ = add_resident(s, receipt="RCP-0003")
         nik = r.nik
-    client = TestClient(app)
-    answers = [_post(app, "/api/v1/public/status", {"nik": nik, "receipt_number": f"RCP-{i:04d}9"})
+    answers = [_from(app, "203.0.113.5", {"nik": nik, "receipt_number": f"RCP-{i:04d}9"})
                for i in range(settings.status_limit_per_nik)]
     assert all(a.status_code == 200 and a.json()["found"] is False for a in answers)
-    blocked = _post(app, "/api/v1/public/status", {"nik": nik, "receipt_number": "RCP-0003"})
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    blocked = _from(app, "203.0.113.5", {"nik": nik, "receipt_number": "RCP-0004"})
+    assert blocked.status_code == 429 and 0 < int(blocked.headers["Retry-After"]) <= 3601
+    # the resident, elsewhere, with the right receipt: found, not locked out
+    resident = _from(app, "198.51.100.7", {"nik": nik, "receipt_number": "RCP-0003"})
+    assert resident.status_code == 200 and resident.json()["found"] is True
     from sqlalchemy import func, select
 
     from ktpel.store.schema.notify import StatusLookupRow
@@ -87,6 +94,73 @@ def test_guessing_receipts_for_one_nik_is_rate_limited_even_for_the_right_one(ap
         logged = s.scalar(select(func.count()).select_from(StatusLookupRow).where(StatusLookupRow.found.is_(False)))
         assert logged == settings.status_limit_per_nik
         assert nik not in {h for h in s.scalars(select(StatusLookupRow.nik_hash))}
+
+
+def test_a_distributed_guess_slows_the_nik_down_for_seconds_not_an_hour(app, db, settings):
+    from sqlalchemy import update
+
+    from ktpel.domain.events import utcnow
+    from ktpel.store.schema.notify import StatusLookupRow
+
+    import datetime as dt
+
+    with db.unit_of_work() as s:
+        r, _ = add_resident(s, receipt="RCP-0005")
+        nik = r.nik
+    for i in range(settings.status_nik_slowdown_after):  # one wrong guess from each of many addresses
+        assert _from(app, f"203.0.113.{i + 1}", {"nik": nik, "receipt_number": "RCP-99999"}).status_code == 200
+    slowed = _from(app, "198.51.100.7", {"nik": nik, "receipt_number": "RCP-0005"})
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) <= settings.status_nik_slowdown_s + 1
+    with db.unit_of_work() as s:  # the pause has passed
+        s.execute(update(StatusLookupRow).values(at=utcnow() - dt.timedelta(seconds=settings.status_nik_slowdown_s + 1)))
+    found = _from(app, "198.51.100.7", {"nik": nik, "receipt_number": "RCP-0005"})
+    assert found.status_code == 200 and found.json()["found"] is True
+
+
+def test_forwarded_for_is_believed_only_from_a_configured_proxy(app, settings):
+    settings.status_limit_per_ip = 2
+    spoofed = [TestClient(app, client=("198.51.100.9", 1)).post(
+        "/api/v1/public/status", headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        json={"nik": f"18010501019{i:05d}", "receipt_number": "RCP-0001"}).status_code for i in range(4)]
+    assert spoofed == [200, 200, 429, 429]  # the header from an ordinary client changes nothing
+    settings.trusted_proxies = "127.0.0.1/32"
+    proxied = [TestClient(app, client=("127.0.0.1", 1)).post(
+        "/api/v1/public/status", headers={"X-Forwarded-For": f"192.0.2.{i}, 127.0.0.1"},
+        json={"nik": f"18010501029{i:05d}", "receipt_number": "RCP-0001"}).status_code for i in range(4)]
+    assert proxied == [200, 200, 200, 200]  # behind our proxy, each visitor is counted as themselves
+
+
+def test_real_server_ignores_forwarded_for_from_loopback(app, settings):
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 by default; the serve commands turn that off."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from ktpel.security.tls import server_kwargs
+
+    settings.status_limit_per_ip = 2
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **server_kwargs(settings)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    try:
+        codes = [httpx.post(f"http://127.0.0.1:{port}/api/v1/public/status", headers={"X-Forwarded-For": f"10.1.0.{i}"},
+                            json={"nik": f"18010501039{i:05d}", "receipt_number": "RCP-0001"}).status_code
+                 for i in range(4)]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert codes == [200, 200, 429, 429]
 
 
 def test_one_ip_trying_many_niks_is_rate_limited(app, settings):

@@ -55,8 +55,9 @@ def seeded(db, regions, names):
 
 
 def _plaintexts(person) -> list[bytes]:
+    # issue 20 item 9: the KK number and occupation were plaintext columns
     return [person.name.encode(), person.birth_place.encode(), person.street.encode(),
-            person.mother_name.encode()]
+            person.mother_name.encode(), person.kk_number.encode(), person.occupation.encode()]
 
 
 def test_raw_database_holds_no_plaintext_name_image_or_template(db, seeded):

@@ -146,7 +146,7 @@ def test_settings_drive_mutual_tls_between_office_client_and_central(settings, d
     central = settings.model_copy(update={"tls_cert": cert, "tls_key": key, "tls_client_ca": pki["ca"]})
     office = settings.model_copy(update={"central_ca": pki["ca"], "client_cert": pki["client"][0],
                                          "client_key": pki["client"][1]})
-    assert server_kwargs(settings) == {} and client_verify(settings) is True
+    assert server_kwargs(settings) == {"proxy_headers": False} and client_verify(settings) is True
     with pytest.raises(TlsConfigError):
         server_kwargs(settings.model_copy(update={"tls_cert": cert}))
     server, thread, url = _serve(create_app(settings=central, side="central", db=db), **server_kwargs(central))

@@ -15,8 +15,11 @@ from ktpel.web.templating import render
 from ktpel.web.params import Limit
 
 router = APIRouter()
+# the queue (ids, scores, waiting time) is operational; the dossier behind an item (names, parents,
+# street, faces, fingers, signatures) is for adjudicators only (least privilege, docs/security.md)
 readers = requires(Role.ADJUDICATOR, Role.CENTER_ADMIN)
 deciders = requires(Role.ADJUDICATOR)
+dossier = requires(Role.ADJUDICATOR)
 
 
 def _ip(request: Request) -> str | None:
@@ -31,7 +34,7 @@ def queue_page(request: Request, done: str | None = None):  # noqa: ANN201
     return render(request, "central/adjudication_queue.html", {"items": items, "done": done})
 
 
-@router.get("/adjudikasi/{item_id}", include_in_schema=False, dependencies=[Depends(readers)])
+@router.get("/adjudikasi/{item_id}", include_in_schema=False, dependencies=[Depends(dossier)])
 def compare_page(item_id: str, request: Request):  # noqa: ANN201
     with request.app.state.db.unit_of_work() as s:
         view = service.compare_records(s, adjudication_id=item_id)
@@ -62,7 +65,7 @@ DISPLAY_MAX_SIDE = 1600  # a comparison view shows two images side by side
 
 
 @router.get("/adjudikasi/{item_id}/gambar/{record_id}/{key}", include_in_schema=False,
-            dependencies=[Depends(readers)])
+            dependencies=[Depends(dossier)])
 def image(item_id: str, record_id: str, key: str, request: Request) -> Response:
     """A record's face, signature or fingerprint as PNG (fingerprint scanners give TIFF/PGM browsers cannot show).
 
@@ -105,7 +108,7 @@ def api_queue(request: Request, limit: Limit = 100) -> dict:
     return {"items": [{**i.__dict__, "created_at": i.created_at.isoformat()} for i in items]}
 
 
-@router.get("/api/v1/adjudications/{item_id}", tags=["adjudication"], dependencies=[Depends(readers)])
+@router.get("/api/v1/adjudications/{item_id}", tags=["adjudication"], dependencies=[Depends(dossier)])
 def api_item(item_id: str, request: Request) -> dict:
     with request.app.state.db.unit_of_work() as s:
         v = service.compare_records(s, adjudication_id=item_id)

@@ -85,21 +85,9 @@ def inject_second_office_recording(*, settings, office_db, central_db) -> str | 
     return payload["resident"]["nik"]
 
 
-def _die_with_parent() -> None:
-    """Linux: the worker gets SIGTERM when the demo process dies, even by kill -9."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def start_demo_pipeline(*, settings, office_db, console=None) -> list:  # noqa: ANN001
     """Demo step: a pipeline worker process over the demo central, and the data-ganda scenario."""
     import os
-    import subprocess
     import sys
 
     from ktpel.store.db import open_database
@@ -133,12 +121,13 @@ def start_demo_pipeline(*, settings, office_db, console=None) -> list:  # noqa: 
     # a process of its own: the 1:N search is CPU-bound and must not share the office server's threads
     env = {k: v for k, v in os.environ.items() if k != "KTPEL_DATABASE_URL"}
     env.update({"KTPEL_DATA_DIR": str(settings.data_dir), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-    log_file = open(settings.data_dir / "pipeline.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "ktpel.cli", "central", "worker", "-n", "1"], env=env,
-                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=_die_with_parent)
-    _started[key] = proc
+    from ktpel.supervisor import supervisor
+
+    # started by the supervisor's long-lived thread: it dies with the demo, and is restarted if it crashes
+    child = supervisor().start(name=f"pipeline:{key}", log_path=settings.data_dir / "pipeline.log", env=env,
+                               argv=[sys.executable, "-m", "ktpel.cli", "central", "worker", "-n", "1"])
+    _started[key] = child
     if console is not None:
-        console.print(f"[green]✓[/green] pusat: pekerja pipeline berjalan (pipeline worker, pid {proc.pid}, "
+        console.print(f"[green]✓[/green] pusat: pekerja pipeline berjalan (pipeline worker, pid {child.proc.pid}, "
                       f"log {settings.data_dir / 'pipeline.log'})")
     return []

@@ -3,8 +3,9 @@
 Rate limits (both answer 429):
 - per IP: an in-process sliding window (Settings.status_limit_per_ip lookups a minute), plus a DB-backed
   count of failed lookups per IP in the last hour (3 × that limit) that holds across processes/restarts;
-- per NIK: DB-backed, Settings.status_limit_per_nik failed lookups in the last hour. Failed lookups are
-  what guessing produces; a resident who gets the pair right is not slowed by earlier correct lookups.
+- per (NIK, address), per NIK across addresses (a slow-down, never a lockout) and globally: see
+  `_check_limits`. Failed lookups are what guessing produces; a resident who gets the pair right is never
+  locked out by someone else's wrong guesses.
 NIKs are never stored in the lookup log, only a keyed hash (the field cipher's blind index).
 """
 
@@ -135,6 +136,49 @@ def _failures(session: Session, *, column, value: str, since: dt.datetime) -> in
                           .where(column == value, StatusLookupRow.found.is_(False), StatusLookupRow.at >= since)) or 0
 
 
+def _retry_after(oldest: dt.datetime | None, *, window: dt.timedelta, now: dt.datetime) -> int:
+    return max(1, int(((oldest + window) - now).total_seconds()) + 1) if oldest else int(window.total_seconds())
+
+
+def _check_limits(session: Session, *, settings: Settings, nik_hash: str, ip: str, now: dt.datetime) -> None:
+    """Guessing is limited without ever locking a resident out of their own status:
+    - per (NIK, address): `status_limit_per_nik` failures an hour stop *that* guesser, not the resident
+      at the counter or on their phone (someone typing wrong receipts cannot lock a NIK);
+    - per address: 3 × `status_limit_per_ip` failures an hour, across NIKs;
+    - per NIK over all addresses (a distributed guess): after `status_nik_slowdown_after` failures an hour,
+      one lookup of that NIK per `status_nik_slowdown_s` — a wait of seconds, never an hour;
+    - globally: over `status_global_failures_per_min` failures a minute, a short pause for everyone."""
+    hour = dt.timedelta(hours=1)
+    failed = (StatusLookupRow.found.is_(False), StatusLookupRow.at >= now - hour)
+
+    def count_oldest(*where) -> tuple[int, dt.datetime | None]:  # noqa: ANN002
+        n, oldest = session.execute(select(func.count(), func.min(StatusLookupRow.at))
+                                    .where(*failed, *where)).one()
+        return int(n or 0), oldest
+
+    n, oldest = count_oldest(StatusLookupRow.nik_hash == nik_hash, StatusLookupRow.ip == ip)
+    if n >= settings.status_limit_per_nik:
+        log.warning("status lookup rate-limited (NIK+address) ip=%s nik_hash=%s", ip, nik_hash[:12])
+        raise RateLimited(retry_after=_retry_after(oldest, window=hour, now=now))
+    n, oldest = count_oldest(StatusLookupRow.ip == ip)
+    if n >= settings.status_limit_per_ip * 3:
+        log.warning("status lookup rate-limited (address, database) ip=%s", ip)
+        raise RateLimited(retry_after=_retry_after(oldest, window=hour, now=now))
+    n, _ = count_oldest(StatusLookupRow.nik_hash == nik_hash)
+    if n >= settings.status_nik_slowdown_after:
+        last = session.scalar(select(func.max(StatusLookupRow.at)).where(StatusLookupRow.nik_hash == nik_hash))
+        spacing = dt.timedelta(seconds=settings.status_nik_slowdown_s)
+        if last is not None and now - last < spacing:
+            log.warning("status lookup slowed (NIK, all addresses) ip=%s nik_hash=%s", ip, nik_hash[:12])
+            raise RateLimited(retry_after=_retry_after(last, window=spacing, now=now))
+    minute = dt.timedelta(minutes=1)
+    n = session.scalar(select(func.count()).select_from(StatusLookupRow)
+                       .where(StatusLookupRow.found.is_(False), StatusLookupRow.at >= now - minute)) or 0
+    if n >= settings.status_global_failures_per_min:
+        log.warning("status lookup slowed (global failures) ip=%s", ip)
+        raise RateLimited(retry_after=5)
+
+
 def lookup_status(session: Session, *, settings: Settings, nik: str, receipt_number: str, ip: str,
                   limiter: SlidingWindow | None = None) -> PublicStatus:
     """The status for a NIK + receipt pair; any mismatch is the same "not found" answer, and logged."""
@@ -148,12 +192,7 @@ def lookup_status(session: Session, *, settings: Settings, nik: str, receipt_num
             raise RateLimited(retry_after=int(wait) + 1)
     nik_hash = cipher().blind_index("status-nik:" + nik)
     now = utcnow()
-    if (_failures(session, column=StatusLookupRow.nik_hash, value=nik_hash, since=now - dt.timedelta(hours=1))
-            >= settings.status_limit_per_nik
-            or _failures(session, column=StatusLookupRow.ip, value=ip, since=now - dt.timedelta(hours=1))
-            >= settings.status_limit_per_ip * 3):
-        log.warning("status lookup rate-limited (per NIK/IP, database) ip=%s nik_hash=%s", ip, nik_hash[:12])
-        raise RateLimited(retry_after=3600)
+    _check_limits(session, settings=settings, nik_hash=nik_hash, ip=ip, now=now)
     row = session.execute(
         select(EnrollmentRow.state, EnrollmentRow.id)
         .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)

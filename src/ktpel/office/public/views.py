@@ -17,7 +17,9 @@ router = APIRouter()
 
 
 def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    # the security middleware's address: the peer, or X-Forwarded-For only from KTPEL_TRUSTED_PROXIES
+    ip = getattr(request.state, "source_ip", None)
+    return ip or (request.client.host if request.client else "unknown")
 
 
 def _limiter(request: Request) -> service.SlidingWindow:

@@ -11,7 +11,7 @@ from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.enrollment import EnrollmentState as E
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.store.fields import cipher, name_tokens
-from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentNameTokenRow, ResidentRow
+from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentNameTokenRow, ResidentRow, kk_index
 from sqlalchemy.orm import Session
 
 
@@ -122,7 +122,7 @@ def _query_for(text: str, *, regency_code: str) -> Select:
             )
         # a 16-digit number may be a NIK or a family card (KK) number
         if len(digits) == 16:
-            return query.where((ResidentRow.nik == digits) | (ResidentRow.kk_number == digits))
+            return query.where((ResidentRow.nik == digits) | (ResidentRow.kk_index == kk_index(digits)))
         return query.where(ResidentRow.nik.like(digits + "%"))
     tokens = name_tokens(text)
     if not tokens:
@@ -176,7 +176,7 @@ def get_resident(session: Session, *, nik: str, regency_code: str) -> ResidentRo
 def family_of(session: Session, *, kk_number: str, regency_code: str) -> list[ResidentSummary]:
     rows = session.scalars(
         select(ResidentRow)
-        .where(ResidentRow.kk_number == kk_number, ResidentRow.regency_code == regency_code)
+        .where(ResidentRow.kk_index == kk_index(kk_number), ResidentRow.regency_code == regency_code)
         .order_by(ResidentRow.birth_date)
     ).all()
     return _summaries(session, list(rows))

@@ -5,42 +5,60 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Boolean, JSON
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
 from ktpel.store.types import EncryptedText, UtcDateTime
 
 
+def kk_index(kk_number: str) -> str:
+    """Keyed blind index of a family card (KK) number: search by KK without storing it in clear."""
+    from ktpel.security.fields import cipher
+
+    return cipher().blind_index("kk:" + (kk_number or "").strip())
+
+
+def _kk_index_default(context) -> str:  # noqa: ANN001 - Core inserts (seeding) that give only kk_number
+    return kk_index(context.get_current_parameters().get("kk_number") or "")
+
+
 class ResidentRow(Base):
-    """A resident (penduduk) of the office's regency; names and street encrypted at rest."""
+    """A resident (penduduk) of the office's regency. Every personal column is encrypted at rest except
+    those docs/security.md justifies (NIK, birth date and sex — the NIK encodes both — and region codes)."""
 
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nik: Mapped[str] = mapped_column(String(16), unique=True)
-    kk_number: Mapped[str] = mapped_column(String(16), index=True)
+    kk_number: Mapped[str] = mapped_column(EncryptedText)
+    kk_index: Mapped[str] = mapped_column(String(32), index=True, default=_kk_index_default)
     name: Mapped[str] = mapped_column(EncryptedText)
     birth_place: Mapped[str] = mapped_column(EncryptedText)
     birth_date: Mapped[dt.date] = mapped_column(Date, index=True)
     sex: Mapped[str] = mapped_column(String(1))
-    blood_type: Mapped[str] = mapped_column(String(2))
+    blood_type: Mapped[str] = mapped_column(EncryptedText)
     street: Mapped[str] = mapped_column(EncryptedText)
     rt: Mapped[str] = mapped_column(String(3))
     rw: Mapped[str] = mapped_column(String(3))
     village_code: Mapped[str] = mapped_column(String(13))
     district_code: Mapped[str] = mapped_column(String(8), index=True)
     regency_code: Mapped[str] = mapped_column(String(5), index=True)
-    religion: Mapped[str] = mapped_column(String(40))
-    marital_status: Mapped[str] = mapped_column(String(20))
-    occupation: Mapped[str] = mapped_column(String(60))
+    religion: Mapped[str] = mapped_column(EncryptedText)
+    marital_status: Mapped[str] = mapped_column(EncryptedText)
+    occupation: Mapped[str] = mapped_column(EncryptedText)
     citizenship: Mapped[str] = mapped_column(String(3), default="WNI")
-    family_role: Mapped[str] = mapped_column(String(20))
+    family_role: Mapped[str] = mapped_column(EncryptedText)
     father_name: Mapped[str] = mapped_column(EncryptedText, default="")
     mother_name: Mapped[str] = mapped_column(EncryptedText, default="")
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    @validates("kk_number")
+    def _index_kk(self, key: str, value: str) -> str:  # noqa: ARG002
+        self.kk_index = kk_index(value)
+        return value
 
 
 class ResidentNameTokenRow(Base):
@@ -98,7 +116,7 @@ class CardRow(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     blank_serial: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
-    authorisation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authorisation: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)  # its payload names the holder
     printed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     issued_by: Mapped[str | None] = mapped_column(String(60), nullable=True)

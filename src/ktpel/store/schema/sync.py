@@ -156,3 +156,33 @@ class AnnouncementRow(Base):
     message_en: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EnrolmentTokenRow(Base):
+    """A one-time token a center_admin issued so one office of one regency can register (only its hash)."""
+
+    __tablename__ = "sync_enrolment_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    regency_code: Mapped[str] = mapped_column(String(5), index=True)
+    issued_by: Mapped[str] = mapped_column(String(60), default="")
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    used_by_kid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AuditCheckpointRow(Base):
+    """An office's signed audit head as it arrived with a sync round: the anchor outside its database."""
+
+    __tablename__ = "sync_audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(5), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))  # as signed (ISO 8601)
+    kid: Mapped[str] = mapped_column(String(32))
+    sig: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

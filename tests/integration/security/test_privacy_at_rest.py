@@ -1,0 +1,142 @@
+"""Issue 20 item 9: personal columns once in clear (KK number, religion, marital status, occupation, blood
+type, family role) are encrypted at rest, existing rows included (migration privacy_0001), and search by
+KK still works through the keyed blind index."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, text
+
+from ktpel.office.residents.service import family_of, search_residents
+from ktpel.store.db import alembic_config
+from ktpel.store.schema.core import CardRow, ResidentRow
+
+KK = "1801052911260007"
+AUTH = "KTA1.eyJuYW1lIjoiU0lUSSBBTUlOQUgifQ.kid.sig"  # a token whose payload names the holder
+PLAIN = {"kk_number": KK, "religion": "KATHOLIK", "marital_status": "CERAI HIDUP", "occupation": "NELAYAN/PERIKANAN",
+         "blood_type": "AB", "family_role": "FAMILI LAIN"}
+
+
+def _insert_plain_resident(conn, nik: str) -> None:  # noqa: ANN001
+    conn.execute(text(
+        "INSERT INTO residents (nik, kk_number, name, birth_place, birth_date, sex, blood_type, street, rt, rw, "
+        "village_code, district_code, regency_code, religion, marital_status, occupation, citizenship, family_role, "
+        "father_name, mother_name, revoked, created_at, updated_at) VALUES (:nik, :kk_number, :enc, :enc, :bd, 'L', "
+        ":blood_type, :enc, '001', '002', '18.01.05.2001', '18.01.05', '18.01', :religion, :marital_status, "
+        ":occupation, 'WNI', :family_role, :enc, :enc, :f, :now, :now)"),
+        {**PLAIN, "nik": nik, "enc": _enc("NAMA"), "bd": dt.date(1990, 5, 17), "f": False,
+         "now": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)})
+
+
+def _enc(value: str) -> bytes:
+    from ktpel.security.fields import cipher
+
+    return cipher().encrypt(value.encode())
+
+
+def _raw(db, nik: str) -> dict:  # noqa: ANN001
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM residents WHERE nik = :nik"), {"nik": nik}).mappings().one()
+    return dict(row)
+
+
+def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
+    from alembic import command
+
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:  # the schema as it was before the fix, with a row written then
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy@base")
+    with db.engine.begin() as conn:
+        _insert_plain_resident(conn, "1801051705900001")
+        assert conn.execute(text("SELECT religion FROM residents")).scalar() == "KATHOLIK"
+        rid = conn.execute(text("SELECT id FROM residents")).scalar()
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        conn.execute(text("INSERT INTO enrollments (id, resident_id, office_code, state, receipt_number, operator, "
+                          "quality, exceptions, created_at, updated_at) VALUES ('E-1', :rid, '18.01', 'PRINT_READY', "
+                          "'RCP-1', 'op', '{}', '{}', :now, :now)"), {"rid": rid, "now": now})
+        conn.execute(text("INSERT INTO cards (id, enrollment_id, resident_id, state, authorisation, created_at, "
+                          "updated_at) VALUES ('C-1', 'E-1', :rid, 'AUTHORISED', :auth, :now, :now)"),
+                     {"rid": rid, "now": now, "auth": AUTH})
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+    raw = _raw(db, "1801051705900001")
+    for column, plain in PLAIN.items():
+        stored = bytes(raw[column])
+        assert plain.encode() not in stored and stored[:1] != plain[:1].encode(), column
+    assert raw["kk_index"] and KK not in raw["kk_index"]
+    with db.engine.connect() as conn:
+        assert AUTH.encode() not in bytes(conn.execute(text("SELECT authorisation FROM cards")).scalar())
+    with db.unit_of_work() as s:
+        row = s.scalar(select(ResidentRow).where(ResidentRow.nik == "1801051705900001"))
+        assert {c: getattr(row, c) for c in PLAIN} == PLAIN
+        assert [r.nik for r in search_residents(s, text=KK, regency_code="18.01").items] == ["1801051705900001"]
+        assert [r.nik for r in family_of(s, kk_number=KK, regency_code="18.01")] == ["1801051705900001"]
+        assert s.scalar(select(CardRow.authorisation)) == AUTH
+
+
+def test_new_rows_are_written_encrypted_with_their_index(db):
+    with db.unit_of_work() as s:
+        s.add(ResidentRow(nik="1801055705900002", name="SITI", birth_place="KALIANDA", birth_date=dt.date(1990, 5, 17),
+                          sex="P", street="JL. MAWAR", rt="001", rw="001", village_code="18.01.05.2001",
+                          district_code="18.01.05", regency_code="18.01", citizenship="WNI", **PLAIN))
+    raw = _raw(db, "1801055705900002")
+    assert all(plain.encode() not in bytes(raw[c]) for c, plain in PLAIN.items())
+    with db.unit_of_work() as s:
+        assert [r.nik for r in search_residents(s, text=KK, regency_code="18.01").items] == ["1801055705900002"]
+
+
+def _mode(path) -> int:  # noqa: ANN001
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_data_files_are_0600_and_directories_0700(tmp_path, shared_data):
+    import os
+    import subprocess
+    import sys
+
+    from ktpel.config import Settings
+    from ktpel.store.db import open_database
+
+    old = os.umask(0o022)  # a permissive umask, as on a default server
+    try:
+        settings = Settings(data_dir=tmp_path / "fresh" / "data", shared_data=shared_data)
+        db = open_database(settings, name="office")
+        with db.unit_of_work() as s:
+            s.add(ResidentRow(nik="1801055705900003", name="A", birth_place="B", birth_date=dt.date(1990, 5, 17),
+                              sex="P", street="C", rt="001", rw="001", village_code="18.01.05.2001",
+                              district_code="18.01.05", regency_code="18.01", citizenship="WNI", **PLAIN))
+        data = settings.data_dir
+        assert _mode(data) == 0o700 and _mode(data / "office.db") == 0o600
+        assert all(_mode(p) == 0o600 for p in data.glob("office.db-*"))
+        assert _mode(data / "keys") == 0o700 and _mode(data / "keys" / "field.keys") == 0o600
+        db.dispose()
+    finally:
+        os.umask(old)
+    # the CLI makes every file private whatever the umask it was started with
+    env = {**os.environ, "KTPEL_DATA_DIR": str(tmp_path / "cli"), "KTPEL_SHARED_DATA": str(shared_data)}
+    env.pop("KTPEL_DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", "import os; os.umask(0o022); from ktpel.cli import main; main()",
+                          "keys", "init", "--side", "office"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert _mode(tmp_path / "cli" / "keys") == 0o700
+    assert _mode(tmp_path / "cli" / "keys" / "sync_office.json") == 0o600
+
+
+def test_audit_subjects_carry_no_nik(db):
+    from ktpel.security.audit import AuditQuery, record_audit, search_audit
+    from ktpel.store.schema.security import AuditEntryRow
+
+    nik = "1801051705900001"
+    with db.unit_of_work() as s:
+        record_audit(s, actor="op", action="resident.correct", subject=nik)
+        record_audit(s, actor="op", action="access.not_found", subject=f"GET /penduduk/{nik}")
+    with db.unit_of_work() as s:
+        subjects = list(s.scalars(select(AuditEntryRow.subject)))
+        assert not any(nik in x for x in subjects) and all("nik:" in x for x in subjects)
+        found, total = search_audit(s, query=AuditQuery(subject=nik))  # an auditor still finds them by NIK
+        assert total == 2

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     status_limit_per_ip: int = 20  # public status lookups per IP per minute
     status_limit_per_nik: int = 5  # public status lookups per NIK per hour
     notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
+    # central's ABIS (ktpel.central.abis): inproc | ray://local | ray://auto | ray://HOST:PORT
+    abis: str = "inproc"
+    abis_shards: int = 2
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

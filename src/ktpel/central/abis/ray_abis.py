@@ -94,6 +94,7 @@ class ShardActor:
         self.core = ShardCore(shard=self.core.shard, shards=self.core.shards)
         return self.core.rebuild_from_database(self.database(database))
 
+    @ray.method(max_task_retries=0)  # a retried crash would kill the restarted actor again
     def crash(self) -> None:
         """Fault tests: die as a killed process would (Ray restarts the actor)."""
         import os
@@ -152,9 +153,18 @@ class RayAbis:
             raise RuntimeError(f"ABIS shards disagree on the shard count: {[s['shards'] for s in stats]}")
         return cls(actors)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, wait_s: float = 20.0) -> None:
+        """Kill the shard actors and wait until their names are free again."""
         for a in self.actors:
             ray.kill(a, no_restart=True)
+        deadline = time.monotonic() + wait_s
+        for k in range(len(self.actors)):
+            while time.monotonic() < deadline:
+                try:
+                    ray.get_actor(actor_name(k), namespace=NAMESPACE)
+                except ValueError:
+                    break
+                time.sleep(0.1)
 
     # -- the Abis contract ---------------------------------------------------------------------------
     def _owner(self, reference_id: str):  # noqa: ANN202

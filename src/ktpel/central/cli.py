@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "ktpel.sync.central_cli",
     "ktpel.central.pipeline.cli",
     "ktpel.central.allocation.cli",
+    "ktpel.central.abis.cli",
 ]
 for _m in COMMAND_MODULES:
     if (_mod := optional_module(_m)) is not None:

@@ -19,7 +19,7 @@ def _mix(people, *, face_of: tuple[int, int], fingers_of: tuple[int, int]) -> di
     return {"templates": templates, "images": images}
 
 
-def test_finger_only_and_face_only_duplicates_reach_adjudication_with_their_reason(central, people, db):
+def test_finger_only_and_face_only_duplicates_reach_adjudication_with_their_reason(central, people, db, settings):
     first = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
     second = make_payload(people.biometrics(person=2, impression=1), nik="1801054203850002", name="Sri Wahyuni",
                           sex="P", birth_date="1985-03-02")
@@ -43,6 +43,18 @@ def test_finger_only_and_face_only_duplicates_reach_adjudication_with_their_reas
     assert (a.reason, a.candidate_id, a.scores["conflict"]) == ("modality_conflict", first["enrollment_id"], FINGER_ONLY)
     assert (b.reason, b.candidate_id, b.scores["conflict"]) == ("modality_conflict", second["enrollment_id"], FACE_ONLY)
     assert b.urgency >= 50  # at least as urgent as a review, whatever the fused band
+
+    # the adjudicator sees the reason (Bahasa first) and, for same face / other fingers, the twin note
+    from ktpel.security.access import Role
+    from ktpel.web.app import create_app
+    from tests.auth_fixtures import authed_client
+
+    client = authed_client(create_app(settings=settings, side="central", db=db), db, Role.ADJUDICATOR)
+    assert "konflik modalitas" in client.get("/adjudikasi").text
+    twin = client.get(f"/adjudikasi/{b.id}").text
+    assert "konflik modalitas" in twin and "Kemungkinan kembar" in twin
+    fingers = client.get(f"/adjudikasi/{a.id}").text
+    assert "Sidik jari sama, wajah berbeda" in fingers and "Kemungkinan kembar" not in fingers
 
 
 def test_conflict_rule_needs_both_modalities_and_scales_the_face_with_the_gallery():

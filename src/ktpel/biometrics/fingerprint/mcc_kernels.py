@@ -403,3 +403,95 @@ def match(xa, tha, hulla, o_xy, o_th, xb, thb, hullb, grid, block, has_field, si
         if score > best[0]:
             best = (score, tr[0], tr[1], tr[2])
     return best
+
+
+# --- binary cylinders for the 1:N index (fingerprint/index.py) ---------------------------------
+
+
+@njit(cache=True, nogil=True)
+def cylinder_bits(xy, theta, g, cell_i, cell_j, bins, sigma_s, sigma_d, thresh, radius):
+    """(n, cells·ND) uint8 bits (vote sum > thresh) and each minutia's neighbour count within radius."""
+    n = xy.shape[0]
+    nd, ncell = bins.size, cell_i.size
+    bits = np.zeros((n, ncell * nd), np.uint8)
+    neighbours = np.zeros(n, np.int64)
+    for m in range(n):
+        acc = _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d)
+        for q in range(ncell):
+            for k in range(nd):
+                if acc[k, q] > thresh:
+                    bits[m, q * nd + k] = 1
+        for t in range(n):
+            if t != m and (xy[t, 0] - xy[m, 0]) ** 2 + (xy[t, 1] - xy[m, 1]) ** 2 <= radius**2:
+                neighbours[m] += 1
+    return bits, neighbours
+
+
+@njit(cache=True, inline="always")
+def _push(buf, n, v):
+    """Append v to a growable int32 buffer holding n items; returns the (maybe new) buffer."""
+    if n == buf.size:
+        nb = np.empty(2 * buf.size, np.int32)
+        nb[:n] = buf[:n]
+        buf = nb
+    buf[n] = v
+    return buf
+
+
+@njit(cache=True, nogil=True)
+def lsh_search(pkeys, seg_keys, seg_tab, seg_starts, seg_owners, alive, power):
+    """(owners, Σ_a (c_a / L)^power) of every live owner colliding with probe cylinder hashes.
+
+    pkeys (m, L) uint32; each segment holds, per table t, sorted unique keys in
+    keys[tab[t]:tab[t+1]] and bucket k's owners in owners[starts[k]:starts[k+1]]. c_a counts the
+    tables in which probe cylinder a shares a bucket with at least one cylinder of the owner.
+    """
+    m, L = pkeys.shape
+    n = alive.size
+    cnt = np.zeros(n, np.int32)
+    stamp = np.full(n, -1, np.int64)
+    score = np.zeros(n)
+    seen = np.zeros(n, np.uint8)
+    now = np.empty(256, np.int32)
+    every = np.empty(1024, np.int32)
+    n_every = 0
+    for a in range(m):
+        n_now = 0
+        for t in range(L):
+            key = pkeys[a, t]
+            if key == 0:
+                continue  # empty cells only: never stored
+            tag = a * L + t
+            for s in range(len(seg_keys)):
+                keys, tab = seg_keys[s], seg_tab[s]
+                lo, hi = tab[t], tab[t + 1]
+                end = hi
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if keys[mid] < key:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo < end and keys[lo] == key:
+                    starts, owners = seg_starts[s], seg_owners[s]
+                    for p in range(starts[lo], starts[lo + 1]):
+                        o = owners[p]
+                        if alive[o] and stamp[o] != tag:
+                            stamp[o] = tag
+                            if cnt[o] == 0:
+                                now = _push(now, n_now, o)
+                                n_now += 1
+                            cnt[o] += 1
+        for i in range(n_now):
+            o = now[i]
+            score[o] += (cnt[o] / L) ** power
+            cnt[o] = 0
+            if not seen[o]:
+                seen[o] = 1
+                every = _push(every, n_every, o)
+                n_every += 1
+    out = every[:n_every].copy()
+    vals = np.empty(n_every)
+    for i in range(n_every):
+        vals[i] = score[out[i]]
+    return out, vals

@@ -1,0 +1,225 @@
+"""Fingerprint indexing by MCC locality-sensitive hashing (Cappelli, Ferrara & Maltoni, TPAMI 2011).
+
+1. Every minutia gets a BINARY cylinder: the MCC grid (INDEX_NS × INDEX_NS cells within RADIUS,
+   INDEX_ND direction bins) around it, a cell bit set when the Gaussian votes of its neighbours pass
+   VOTE_THRESHOLD. Minutiae with fewer than MIN_NEIGHBOURS neighbours inside the cylinder carry too
+   little structure and are neither indexed nor used as probes (the paper's "valid cylinder" rule).
+2. TABLES hash functions, each a fixed random subset of HASH_BITS of the cylinder's bits (the
+   paper's bit-sampling LSH for the Hamming distance): two cylinders at Hamming distance d out of n
+   bits collide in one table with probability (1 − d/n)^HASH_BITS, so mated minutiae collide in
+   several tables and unrelated ones almost never.
+3. Each table is a posting list per hash value: the int32 owner ids (a gallery record) of the
+   minutiae that hashed there.
+4. A probe finger's score for an owner: for each probe cylinder a, c_a = the number of tables in
+   which a collides with at least one of the owner's cylinders; score = Σ_a (c_a / TABLES)^POWER / n_a
+   (the paper's normalisation: the per-cylinder collision share raised to a power that damps chance
+   collisions, averaged over the probe's cylinders). The score depends only on the probe and that
+   owner's postings, never on the rest of the gallery, so shards answer exactly like one index.
+
+Storage is an LSM-style list of immutable sorted segments (unique keys, bucket starts, owner ids);
+inserts go to a small pending buffer, flushed into a segment before a search; segments of similar
+size are merged, and merges drop removed owners (removal only clears an alive flag). Memory: 4 bytes
+per posting (+ 12 bytes per non-empty bucket), i.e. TABLES × 4 bytes per indexed minutia.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ktpel.biometrics.fingerprint import mcc
+
+INDEX_NS = 8
+INDEX_ND = 6
+VOTE_THRESHOLD = 0.35
+MIN_NEIGHBOURS = 3
+HASH_BITS = 18
+TABLES = 24
+POWER = 3.0
+MAX_MINUTIAE = 48  # per finger: the ones with most neighbours (central, well supported)
+PENDING_MAX = 4096  # fingers buffered before they become a segment
+_SEED = 2011_05_01
+
+
+def _grid(ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ds = 2 * mcc.RADIUS / ns
+    g = (np.arange(ns) - (ns - 1) / 2) * ds
+    ci, cj = np.meshgrid(np.arange(ns), np.arange(ns), indexing="ij")
+    ci, cj = ci.ravel(), cj.ravel()
+    keep = g[ci] ** 2 + g[cj] ** 2 <= mcc.RADIUS**2
+    return g, ci[keep], cj[keep]
+
+
+_G, _CI, _CJ = _grid(INDEX_NS)
+_BINS = -np.pi + (np.arange(INDEX_ND) + 0.5) * 2 * np.pi / INDEX_ND
+BITS = _CI.size * INDEX_ND
+# fixed seed: every installation hashes the same way, so saved indexes and shards agree
+_HASH_IDX = np.stack([np.random.default_rng(_SEED + t).choice(BITS, HASH_BITS, replace=False)
+                      for t in range(TABLES)])
+_WEIGHTS = (np.uint32(1) << np.arange(HASH_BITS, dtype=np.uint32)).astype(np.uint32)
+
+
+def cylinder_bits(minutiae: np.ndarray) -> np.ndarray:
+    """(k, BITS) uint8 binary cylinders of the informative minutiae (k ≤ MAX_MINUTIAE)."""
+    m = np.asarray(minutiae, dtype=np.float64)
+    if len(m) < MIN_NEIGHBOURS + 1:
+        return np.zeros((0, BITS), np.uint8)
+    xy = np.ascontiguousarray(m[:, :2])
+    th = np.ascontiguousarray(m[:, 2])
+    bits, nb = mcc._kernels().cylinder_bits(xy, th, _G, _CI, _CJ, _BINS, mcc.SIGMA_S, mcc.SIGMA_D,
+                                            VOTE_THRESHOLD, mcc.RADIUS)
+    keep = np.nonzero(nb >= MIN_NEIGHBOURS)[0]
+    if keep.size > MAX_MINUTIAE:
+        keep = np.sort(keep[np.argsort(-nb[keep], kind="stable")[:MAX_MINUTIAE]])
+    return bits[keep]
+
+
+def hash_keys(bits: np.ndarray) -> np.ndarray:
+    """(k, TABLES) uint32 hash values of binary cylinders."""
+    if len(bits) == 0:
+        return np.zeros((0, TABLES), np.uint32)
+    sel = bits[:, _HASH_IDX].astype(np.uint32)  # (k, TABLES, HASH_BITS)
+    return (sel * _WEIGHTS).sum(axis=2, dtype=np.uint32)
+
+
+def finger_keys(minutiae: np.ndarray) -> np.ndarray:
+    """Hash keys of one finger's minutiae: what the index stores and what a probe looks up."""
+    return hash_keys(cylinder_bits(minutiae))
+
+
+@dataclass
+class _Segment:
+    """Immutable sorted postings: for table t, keys[tab[t]:tab[t+1]] are its non-empty buckets."""
+
+    keys: np.ndarray  # uint32
+    tab: np.ndarray  # (TABLES+1,) int64
+    starts: np.ndarray  # (len(keys)+1,) int64
+    owners: np.ndarray  # int32
+
+    @property
+    def postings(self) -> int:
+        return int(self.owners.size)
+
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.tab.nbytes + self.starts.nbytes + self.owners.nbytes)
+
+    def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = np.diff(self.starts)
+        table = np.repeat(np.repeat(np.arange(TABLES), np.diff(self.tab)), counts)
+        return table, np.repeat(self.keys, counts), self.owners
+
+
+def _build(table: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> _Segment:
+    combo = (table.astype(np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
+    order = np.lexsort((owners, combo))  # by (table, key), owners ascending inside a bucket
+    combo, owners = combo[order], owners[order].astype(np.int32)
+    first = np.ones(combo.size, bool)
+    first[1:] = combo[1:] != combo[:-1]
+    ukeys = combo[first]
+    starts = np.append(np.nonzero(first)[0], combo.size).astype(np.int64)
+    tab = np.searchsorted(ukeys >> np.uint64(32), np.arange(TABLES + 1, dtype=np.uint64)).astype(np.int64)
+    return _Segment((ukeys & np.uint64(0xFFFFFFFF)).astype(np.uint32), tab, starts, owners)
+
+
+class FingerIndex:
+    """MCC-LSH postings of one finger position; owners are int ids (≥ 0) given by the caller.
+
+    add(owner, keys) is idempotent for an owner already present with the same keys only through
+    the caller (the gallery gives a re-inserted reference a new owner id and removes the old one).
+    """
+
+    def __init__(self) -> None:
+        self._segments: list[_Segment] = []
+        self._pending: list[tuple[int, np.ndarray]] = []
+        self._alive = np.zeros(1024, np.uint8)
+        self._count = 0
+        self._dead_postings = 0
+        self._lock = threading.Lock()
+        self._kernel_args: tuple | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _grow(self, owner: int) -> None:
+        if owner >= self._alive.size:
+            n = max(owner + 1, 2 * self._alive.size)
+            self._alive = np.concatenate([self._alive, np.zeros(n - self._alive.size, np.uint8)])
+
+    def add(self, owner: int, keys: np.ndarray) -> None:
+        """Index one finger (keys from finger_keys) under owner; several fingers may share an owner."""
+        with self._lock:
+            self._grow(owner)
+            if not self._alive[owner]:
+                self._count += 1
+            self._alive[owner] = 1
+            if len(keys):
+                self._pending.append((owner, np.asarray(keys, np.uint32)))
+                if len(self._pending) >= PENDING_MAX:
+                    self._flush()
+
+    def remove(self, owner: int) -> None:
+        """Forget an owner (no-op when absent); its postings go at the next merge."""
+        with self._lock:
+            if owner < self._alive.size and self._alive[owner]:
+                self._alive[owner] = 0
+                self._count -= 1
+
+    def postings(self) -> int:
+        return sum(s.postings for s in self._segments) + sum(k.size for _, k in self._pending)
+
+    def nbytes(self) -> int:
+        """Bytes held by the postings, bucket tables and the alive flags."""
+        return (sum(s.nbytes() for s in self._segments) + sum(k.nbytes for _, k in self._pending)
+                + int(self._alive.nbytes))
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        owners = np.concatenate([np.full(k.size, o, np.int32) for o, k in self._pending])
+        keys = np.concatenate([k.reshape(-1) for _, k in self._pending])
+        table = np.concatenate([np.tile(np.arange(TABLES), len(k)) for _, k in self._pending])
+        self._pending = []
+        live = keys != 0  # an all-zero key (empty cells only) says nothing: not stored, not looked up
+        self._segments.append(_build(table[live], keys[live], owners[live]))
+        # merge while the newer segment is at least half the older one (log-many segments)
+        while len(self._segments) >= 2 and self._segments[-2].postings <= 2 * self._segments[-1].postings:
+            b, a = self._segments.pop(), self._segments.pop()
+            self._segments.append(self._merge([a, b]))
+        self._kernel_args = None
+
+    def _merge(self, segs: list[_Segment]) -> _Segment:
+        parts = [s.triples() for s in segs]
+        table = np.concatenate([p[0] for p in parts])
+        keys = np.concatenate([p[1] for p in parts])
+        owners = np.concatenate([p[2] for p in parts])
+        live = self._alive[owners].astype(bool)
+        return _build(table[live], keys[live], owners[live])
+
+    def compact(self) -> None:
+        """Merge every segment into one, dropping removed owners."""
+        with self._lock:
+            self._flush()
+            if len(self._segments) > 1 or (self._segments and
+                                           not self._alive[self._segments[0].owners].all()):
+                self._segments = [self._merge(self._segments)]
+            self._kernel_args = None
+
+    def search(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(owners, scores) of every owner sharing a bucket with the probe finger; scores > 0."""
+        keys = np.asarray(keys, np.uint32)
+        with self._lock:
+            self._flush()
+            if not len(keys) or not self._segments:
+                return np.zeros(0, np.int32), np.zeros(0)
+            if self._kernel_args is None:
+                from numba.typed import List
+
+                self._kernel_args = (List([s.keys for s in self._segments]),
+                                     List([s.tab for s in self._segments]),
+                                     List([s.starts for s in self._segments]),
+                                     List([s.owners for s in self._segments]))
+            owners, scores = mcc._kernels().lsh_search(keys, *self._kernel_args, self._alive,
+                                                       float(POWER))
+        return owners, scores / len(keys)

@@ -21,6 +21,7 @@ from ktpel.biometrics.fingerprint.extract import MIN_MINUTIAE
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, template_from_bytes
 from ktpel.central.dedup import service as dedup
+from ktpel.central.dedup.blocking import index_name
 from ktpel.central.dedup.phonetic import name_key
 from ktpel.central.pipeline import payload as packet
 from ktpel.central.pipeline import ports
@@ -84,6 +85,7 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row.exceptions = p.exceptions
     row.captured_at = p.captured_at
     session.flush()
+    index_name(session, record_id=row.id, name=row.name, birth_year=row.birth_date.year)
     retired = session.get(RetiredNikRow, row.nik)
     return {"nik_retired": retired is not None, "retired_case": retired.case_id if retired else None}
 

@@ -36,11 +36,13 @@ def actor_name(shard: int) -> str:
 class ShardActor:
     """A `ShardCore` in its own process; rebuilt from the database when (re)started."""
 
-    def __init__(self, shard: int, shards: int, database: dict | None = None, snapshot_dir: str | None = None) -> None:
+    def __init__(self, shard: int, shards: int, database: dict | None = None, snapshot_dir: str | None = None,
+                 indexed_positions: tuple[int, ...] | None = None) -> None:
         import faiss
 
         faiss.omp_set_num_threads(1)  # one core per shard: parallelism comes from the shards
-        self.core = ShardCore(shard=shard, shards=shards)
+        self.indexed_positions = indexed_positions
+        self.core = ShardCore(shard=shard, shards=shards, indexed_positions=indexed_positions)
         self.started = time.time()
         self._db = None
         if database is not None:
@@ -91,8 +93,19 @@ class ShardActor:
 
     def rebuild(self, database: dict) -> dict:
         """Drop everything and reload the slice from the database (what a restart does)."""
-        self.core = ShardCore(shard=self.core.shard, shards=self.core.shards)
+        self.core = ShardCore(shard=self.core.shard, shards=self.core.shards,
+                              indexed_positions=self.indexed_positions)
         return self.core.rebuild_from_database(self.database(database))
+
+    def bytes_per_identity(self) -> dict:
+        return self.core.bytes_per_identity()
+
+    def rss_mb(self) -> float:
+        """Resident memory of this shard's process now (MB)."""
+        with open("/proc/self/statm") as fh:
+            import os
+
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     @ray.method(max_task_retries=0)  # a retried crash would kill the restarted actor again
     def crash(self) -> None:
@@ -125,14 +138,16 @@ class RayAbis:
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
     def start(cls, *, shards: int, settings=None, snapshot_dir: str | None = None,  # noqa: ANN001
-              detached: bool = False, num_cpus: float = 0) -> "RayAbis":
+              detached: bool = False, num_cpus: float = 0,
+              indexed_positions: tuple[int, ...] | None = None) -> "RayAbis":
         """Create the shard actors (named, so other processes attach); each rebuilds its slice."""
         database = database_spec(settings) if settings is not None else None
         opts = {"num_cpus": num_cpus, "namespace": NAMESPACE,
                 "runtime_env": {"env_vars": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}}}
         if detached:
             opts["lifetime"] = "detached"
-        actors = [ShardActor.options(name=actor_name(k), **opts).remote(k, shards, database, snapshot_dir)
+        actors = [ShardActor.options(name=actor_name(k), **opts).remote(k, shards, database, snapshot_dir,
+                                                                            indexed_positions)
                   for k in range(shards)]
         ray.get([a.ping.remote() for a in actors])  # constructors (rebuilds) done
         return cls(actors)

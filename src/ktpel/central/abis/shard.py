@@ -54,11 +54,12 @@ def _as_bytes(templates: Sequence) -> list[bytes]:
 class ShardCore:
     """A gallery slice with idempotent writes, database rebuild and validated snapshots."""
 
-    def __init__(self, *, shard: int, shards: int) -> None:
+    def __init__(self, *, shard: int, shards: int, indexed_positions: tuple[int, ...] | None = None) -> None:
         from ktpel.biometrics.gallery import Gallery
 
         self.shard, self.shards = shard, shards
-        self.gallery = Gallery()
+        self._gallery_kw = {} if indexed_positions is None else {"indexed_positions": tuple(indexed_positions)}
+        self.gallery = Gallery(**self._gallery_kw)
         self._digests: dict[str, bytes] = {}
         self.synced_seq = 0  # every record of this slice numbered up to here is held (or revoked)
         self.rebuild_info: dict = {}
@@ -106,6 +107,11 @@ class ShardCore:
 
     def ids(self) -> list[str]:
         return sorted(self._digests)
+
+    def bytes_per_identity(self) -> dict:
+        """The gallery's own account of its memory per reference (fpindex's compact gallery)."""
+        fn = getattr(self.gallery, "bytes_per_identity", None)
+        return fn() if fn is not None else {}
 
     def stats(self) -> dict:
         import resource
@@ -184,7 +190,7 @@ class ShardCore:
         if expected != meta.get("ids_digest"):
             return {**self.rebuild_from_database(db), "snapshot": "rejected by the database"}
         digests = json.loads((directory / "digests.json").read_text(encoding="utf-8"))
-        self.gallery = Gallery.load(directory / "gallery")
+        self.gallery = Gallery.load(directory / "gallery", **self._gallery_kw)
         self._digests = {rid: bytes.fromhex(d) for rid, d in digests.items()}
         self.synced_seq = upto
         caught = self.catch_up(db)

@@ -33,7 +33,7 @@ import numpy as np
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
 from ktpel.biometrics.fingerprint.compact import pack_fingers, unpack_fingers
-from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys
+from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
@@ -142,8 +142,10 @@ class Gallery:
         slots: dict[int, FingerTemplate] = {}
         for k, f in enumerate(fingers):
             slots[f.finger_position or (100 + k)] = f  # unknown positions keep distinct slots
-        self._fingers.append(pack_fingers(slots) if slots else None)
-        for slot, f in slots.items():
+        blob = pack_fingers(slots) if slots else None
+        self._fingers.append(blob)
+        # index what is stored (compact form, positions rounded), so a reloaded gallery answers alike
+        for slot, f in (unpack_fingers(blob) if blob else {}).items():
             where = self._index_slot(slot)
             if where is not None:
                 self._finger_index.setdefault(where, FingerIndex()).add(iid, finger_keys(f.minutiae))
@@ -239,7 +241,7 @@ class Gallery:
             where = [w for w in dict.fromkeys(where) if w in self._finger_index]
             if not where:
                 continue  # a finger outside the index is scored 1:1 on candidates only
-            keys = finger_keys(f.minutiae)
+            keys = probe_keys(f.minutiae)
             best = np.zeros(len(self._refs))
             for w in where:
                 owners, scores = self._finger_index[w].search(keys)
@@ -295,7 +297,7 @@ class Gallery:
         n = max(1, len(self))
         faces = int(np.count_nonzero(self._face_model[: len(self._refs)]))
         face_index = faces * (2 * self.face_dim + 8)
-        face_store = self._faces.nbytes + self._face_model.nbytes
+        face_store = len(self._refs) * (self._faces.itemsize * self.face_dim + 1)  # rows in use (capacity grows ×2)
         finger_index = sum(i.nbytes() for i in self._finger_index.values())
         blobs = [b for b in self._fingers if b is not None]
         finger_templates = sum(len(b) for b in blobs) + sys.getsizeof(b"") * len(blobs) + 8 * len(self._fingers)

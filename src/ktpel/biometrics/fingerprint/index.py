@@ -33,12 +33,16 @@ from ktpel.biometrics.fingerprint import mcc
 
 INDEX_NS = 8
 INDEX_ND = 6
-VOTE_THRESHOLD = 0.35
+VOTE_THRESHOLD = 0.02
 MIN_NEIGHBOURS = 3
-HASH_BITS = 18
-TABLES = 24
-POWER = 3.0
-MAX_MINUTIAE = 48  # per finger: the ones with most neighbours (central, well supported)
+HASH_BITS = 20
+TABLES = 16
+POWER = 1.0
+MIN_KEY_ONES = 4
+MIN_HITS = 1  # a probe cylinder counts for an owner from this many colliding tables
+FLIPS = 3  # multi-probe: extra lookups per table at query time
+MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
+MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
 PENDING_MAX = 4096  # fingers buffered before they become a segment
 _SEED = 2011_05_01
 
@@ -61,32 +65,66 @@ _HASH_IDX = np.stack([np.random.default_rng(_SEED + t).choice(BITS, HASH_BITS, r
 _WEIGHTS = (np.uint32(1) << np.arange(HASH_BITS, dtype=np.uint32)).astype(np.uint32)
 
 
-def cylinder_bits(minutiae: np.ndarray) -> np.ndarray:
-    """(k, BITS) uint8 binary cylinders of the informative minutiae (k ≤ MAX_MINUTIAE)."""
+def cylinder_votes(minutiae: np.ndarray) -> np.ndarray:
+    """(k, BITS) float32 cell votes of the informative minutiae (k ≤ MAX_MINUTIAE)."""
     m = np.asarray(minutiae, dtype=np.float64)
     if len(m) < MIN_NEIGHBOURS + 1:
-        return np.zeros((0, BITS), np.uint8)
+        return np.zeros((0, BITS), np.float32)
     xy = np.ascontiguousarray(m[:, :2])
     th = np.ascontiguousarray(m[:, 2])
-    bits, nb = mcc._kernels().cylinder_bits(xy, th, _G, _CI, _CJ, _BINS, mcc.SIGMA_S, mcc.SIGMA_D,
-                                            VOTE_THRESHOLD, mcc.RADIUS)
+    votes, nb = mcc._kernels().cylinder_votes(xy, th, _G, _CI, _CJ, _BINS, mcc.SIGMA_S, mcc.SIGMA_D, mcc.RADIUS)
     keep = np.nonzero(nb >= MIN_NEIGHBOURS)[0]
     if keep.size > MAX_MINUTIAE:
         keep = np.sort(keep[np.argsort(-nb[keep], kind="stable")[:MAX_MINUTIAE]])
-    return bits[keep]
+    return votes[keep]
+
+
+def cylinder_bits(minutiae: np.ndarray) -> np.ndarray:
+    """(k, BITS) uint8 binary cylinders of the informative minutiae (k ≤ MAX_MINUTIAE)."""
+    return (cylinder_votes(minutiae) > VOTE_THRESHOLD).astype(np.uint8)
+
+
+def _keys_of(sel: np.ndarray) -> np.ndarray:
+    keys = (sel.astype(np.uint32) * _WEIGHTS).sum(axis=-1, dtype=np.uint32)
+    # a key drawn mostly from empty cells is shared by countless unrelated cylinders: void (0)
+    keys[sel.sum(axis=-1) < MIN_KEY_ONES] = 0
+    return keys
 
 
 def hash_keys(bits: np.ndarray) -> np.ndarray:
     """(k, TABLES) uint32 hash values of binary cylinders."""
     if len(bits) == 0:
         return np.zeros((0, TABLES), np.uint32)
-    sel = bits[:, _HASH_IDX].astype(np.uint32)  # (k, TABLES, HASH_BITS)
-    return (sel * _WEIGHTS).sum(axis=2, dtype=np.uint32)
+    return _keys_of(bits[:, _HASH_IDX])
 
 
 def finger_keys(minutiae: np.ndarray) -> np.ndarray:
-    """Hash keys of one finger's minutiae: what the index stores and what a probe looks up."""
+    """Hash keys of one finger's minutiae: what the index stores."""
     return hash_keys(cylinder_bits(minutiae))
+
+
+def probe_keys(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-probe keys of a probe finger: (k, TABLES·(1+FLIPS)) keys and the table of each column.
+
+    Per table, besides the key itself, the keys with one of its FLIPS least certain bits flipped
+    (the bits whose vote lies closest to VOTE_THRESHOLD: query-directed multi-probe LSH, Lv et al.
+    2007). A mated cylinder that lost or gained one such bit still meets its partner; the index
+    itself does not grow.
+    """
+    votes = cylinder_votes(minutiae)
+    if len(votes) == 0:
+        return np.zeros((0, TABLES * (1 + FLIPS)), np.uint32), np.repeat(np.arange(TABLES), 1 + FLIPS)
+    v = votes[:, _HASH_IDX]  # (k, TABLES, HASH_BITS)
+    bits = (v > VOTE_THRESHOLD).astype(np.uint8)
+    cols = [bits]
+    if FLIPS:
+        doubt = np.argsort(np.abs(v - VOTE_THRESHOLD), axis=-1, kind="stable")[..., :FLIPS]
+        for f in range(FLIPS):
+            flipped = bits.copy()
+            np.put_along_axis(flipped, doubt[..., f:f + 1], 1 - np.take_along_axis(bits, doubt[..., f:f + 1], -1), -1)
+            cols.append(flipped)
+    keys = np.stack([_keys_of(c) for c in cols], axis=-1)  # (k, TABLES, 1+FLIPS)
+    return keys.reshape(len(votes), -1), np.repeat(np.arange(TABLES), 1 + FLIPS)
 
 
 @dataclass
@@ -149,6 +187,9 @@ class FingerIndex:
 
     def add(self, owner: int, keys: np.ndarray) -> None:
         """Index one finger (keys from finger_keys) under owner; several fingers may share an owner."""
+        if not 0 <= owner < 1 << (31 - MINUTIA_BITS):
+            raise ValueError(f"owner id {owner} out of range")
+        keys = np.asarray(keys, np.uint32)[: 1 << MINUTIA_BITS]
         with self._lock:
             self._grow(owner)
             if not self._alive[owner]:
@@ -167,7 +208,7 @@ class FingerIndex:
                 self._count -= 1
 
     def postings(self) -> int:
-        return sum(s.postings for s in self._segments) + sum(k.size for _, k in self._pending)
+        return sum(s.postings for s in self._segments) + sum(int((k != 0).sum()) for _, k in self._pending)
 
     def nbytes(self) -> int:
         """Bytes held by the postings, bucket tables and the alive flags."""
@@ -177,7 +218,9 @@ class FingerIndex:
     def _flush(self) -> None:
         if not self._pending:
             return
-        owners = np.concatenate([np.full(k.size, o, np.int32) for o, k in self._pending])
+        # a posting is (owner << MINUTIA_BITS | minutia): collisions are counted per gallery cylinder
+        owners = np.concatenate([((o << MINUTIA_BITS) | np.repeat(np.arange(len(k)), TABLES)).astype(np.int32)
+                                 for o, k in self._pending])
         keys = np.concatenate([k.reshape(-1) for _, k in self._pending])
         table = np.concatenate([np.tile(np.arange(TABLES), len(k)) for _, k in self._pending])
         self._pending = []
@@ -194,7 +237,7 @@ class FingerIndex:
         table = np.concatenate([p[0] for p in parts])
         keys = np.concatenate([p[1] for p in parts])
         owners = np.concatenate([p[2] for p in parts])
-        live = self._alive[owners].astype(bool)
+        live = self._alive[owners >> MINUTIA_BITS].astype(bool)
         return _build(table[live], keys[live], owners[live])
 
     def compact(self) -> None:
@@ -202,13 +245,13 @@ class FingerIndex:
         with self._lock:
             self._flush()
             if len(self._segments) > 1 or (self._segments and
-                                           not self._alive[self._segments[0].owners].all()):
+                                           not self._alive[self._segments[0].owners >> MINUTIA_BITS].all()):
                 self._segments = [self._merge(self._segments)]
             self._kernel_args = None
 
-    def search(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(owners, scores) of every owner sharing a bucket with the probe finger; scores > 0."""
-        keys = np.asarray(keys, np.uint32)
+    def search(self, probe: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(owners, scores) of every owner sharing a bucket with the probe finger (probe_keys); scores > 0."""
+        keys, tables = np.asarray(probe[0], np.uint32), np.asarray(probe[1], np.int64)
         with self._lock:
             self._flush()
             if not len(keys) or not self._segments:
@@ -220,6 +263,7 @@ class FingerIndex:
                                      List([s.tab for s in self._segments]),
                                      List([s.starts for s in self._segments]),
                                      List([s.owners for s in self._segments]))
-            owners, scores = mcc._kernels().lsh_search(keys, *self._kernel_args, self._alive,
-                                                       float(POWER))
+            owners, scores = mcc._kernels().lsh_search_pairs(keys, tables, TABLES, *self._kernel_args,
+                                                             self._alive, float(POWER), MINUTIA_BITS,
+                                                             MIN_HITS)
         return owners, scores / len(keys)

@@ -27,7 +27,8 @@ def ray_cluster():
 
 
 def _payloads(people) -> list[dict]:
-    return [
+    """Seven recordings with fixed enrollment ids (so each of the two shards owns some of them)."""
+    made = [
         make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso"),
         make_payload(people.biometrics(person=2, impression=1), nik="1801054203850002", name="Sri Wahyuni",
                      sex="P", birth_date="1985-03-02"),
@@ -43,6 +44,9 @@ def _payloads(people) -> list[dict]:
         make_payload(people.biometrics(person=4, impression=2), nik="1801051010950005", name="Joko Widodo",
                      birth_date="1995-10-10"),
     ]
+    for k, p in enumerate(made):
+        p["enrollment_id"] = f"E-RAY-{k:04d}"
+    return made
 
 
 def _run(db, worker, payloads) -> tuple[list, set, dict]:

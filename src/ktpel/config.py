@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated); empty = none
     trusted_proxies: str = ""
     notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
+    # central's ABIS (ktpel.central.abis): inproc | ray://local | ray://auto | ray://HOST:PORT
+    abis: str = "inproc"
+    abis_shards: int = 2
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

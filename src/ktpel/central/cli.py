@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ktpel.central.abis import cli as abis_cli
 from ktpel.central.allocation import cli as allocation_cli
 from ktpel.central.pipeline import cli as pipeline_cli
 from ktpel.sync import central_cli as sync_cli
@@ -11,5 +12,5 @@ from ktpel.sync import central_cli as sync_cli
 app = typer.Typer(help="Central data center: serve, worker, allocate.", no_args_is_help=True)
 
 # each module adds its commands with `register(app: typer.Typer) -> None`
-for _module in (sync_cli, pipeline_cli, allocation_cli):
+for _module in (sync_cli, pipeline_cli, allocation_cli, abis_cli):
     _module.register(app)

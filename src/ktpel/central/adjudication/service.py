@@ -29,6 +29,24 @@ SAME, DIFFERENT = "same", "different"
 OPEN_STATES = ("open", "confirming")
 COMPARED_FIELDS = ("nik", "name", "birth_place", "birth_date", "sex", "kk_number", "father_name", "mother_name",
                    "street", "rt", "rw", "village_code", "religion", "marital_status", "occupation")
+# why an item is in the queue: (Bahasa Indonesia, English)
+REASONS = {
+    "biometric_hit": ("biometrik: cocok", "biometric hit"),
+    "biometric_review": ("biometrik: perlu diperiksa", "biometric review"),
+    "nik_collision": ("NIK sama", "same NIK"),
+    "modality_conflict": ("konflik modalitas: satu biometrik cocok, yang lain jelas tidak",
+                          "modality conflict: one biometric matches, another clearly does not"),
+}
+CONFLICT_NOTES = {
+    "face_only": ("Wajah sama, sidik jari berbeda: kemungkinan kembar, salah rekam, atau sidik jari orang lain "
+                  "direkam (penipuan). Periksa dengan teliti.",
+                  "Same face, different fingers: possibly twins, a capture mistake, or someone else's fingers "
+                  "captured (fraud). Check carefully."),
+    "finger_only": ("Sidik jari sama, wajah berbeda: orang yang sama dengan foto lain (usia, kacamata, kamera), "
+                    "atau wajah orang lain dengan sidik jari yang sama.",
+                    "Same fingers, different face: the same person with another photo (age, glasses, camera), "
+                    "or another person's face with the same fingers."),
+}
 AGE_WEIGHT_PER_HOUR = 1.0  # an item waiting 2 days outranks a fresh biometric hit
 
 
@@ -115,8 +133,11 @@ def compare_records(session: Session, *, adjudication_id: str) -> dict:
         norm = (scores.get("normalised") or {}).get(key)
         per_modality.append({"key": key, "raw": raw, "normalised": norm,
                              "probe_has": key in probe["images"], "candidate_has": key in cand["images"]})
+    conflict = scores.get("conflict")
     return {"item": item, "probe": probe, "candidate": cand, "diffs": diffs, "per_modality": per_modality,
-            "demographic": item.demographic or {}}
+            "demographic": item.demographic or {},
+            "reason_label": REASONS.get(item.reason, (item.reason, item.reason)),
+            "conflict": conflict, "twins": conflict == "face_only", "conflict_note": CONFLICT_NOTES.get(conflict)}
 
 
 def image_of(session: Session, *, record_id: str, key: str) -> tuple[bytes, str]:

@@ -171,7 +171,7 @@ def block_keys(p: Person) -> list[str]:
     """Blocking keys: exact birth date, or (birth year, a phonetic word of the name).
 
     Splink's training rules block on the same keys; the worker's SQL (`service.find_candidates`) on the
-    birth date, or the birth year + the first word's key (plus NIK equality).
+    birth date, or the birth year + the probe's rarest word's key or its full-name key (plus NIK equality).
     """
     keys = ["d:" + p.birth_date.isoformat()]
     keys += [f"n:{p.birth_date.year}:{k}" for k in sorted(name_keys(p.name))]

@@ -61,3 +61,17 @@ def name_key(name: str) -> str:
 def name_keys(name: str) -> set[str]:
     """Phonetic keys of every word of a name."""
     return {word_key(w) for w in normalise_name(name).split()} - {""}
+
+
+def full_name_key(name: str) -> str:
+    """Blocking key of the whole name: the word keys in order (at most 38 characters)."""
+    return "-".join(k for k in (word_key(w) for w in normalise_name(name).split()) if k)[:38]
+
+
+def rarest_word_key(name: str, counts: dict[str, int]) -> str:
+    """The key of the name's rarest word by `counts` (unknown words count 0); ties: the longer key, then
+    alphabetical. "MUHAMMAD RIZKI" blocks on RIZKI, so the millions of MUHAMMADs never fill the cap."""
+    keys = sorted(name_keys(name))
+    if not keys:
+        return ""
+    return min(keys, key=lambda k: (counts.get(k, 0), -len(k), k))

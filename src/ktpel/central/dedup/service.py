@@ -14,8 +14,10 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.central.dedup import fellegi_sunter as fs
+from ktpel.central.dedup.blocking import probe_keys
 from ktpel.central.dedup.splink_training import train_with_splink
 from ktpel.domain import national_record
+from ktpel.store.schema.blocking import NameBlockRow
 from ktpel.store.schema.central import DedupModelRow, NationalRecordRow
 
 # records that still stand for a person (FAILED ones will be re-recorded; REVOKED ones are gone)
@@ -96,7 +98,8 @@ def current_model(session: Session, *, db_key: str, trained_by: str = "worker") 
 
 def find_candidates(session: Session, *, record: NationalRecordRow, model: fs.Model,
                     limit: int = 10, block_limit: int = 500) -> list[fs.DemographicMatch]:
-    """Records sharing the NIK or a blocking key (birth date, or birth year + name sound), scored.
+    """Records sharing the NIK or a blocking key (birth date, or birth year + the rarest name word's
+    sound or the full name's), scored.
 
     A NIK collision is always found, however large the blocks (it alone sends a record to a person);
     of the blocked records, those born the same day come before those sharing only a name sound in the
@@ -106,9 +109,14 @@ def find_candidates(session: Session, *, record: NationalRecordRow, model: fs.Mo
     year_lo = dt.date(record.birth_date.year, 1, 1)
     year_hi = dt.date(record.birth_date.year, 12, 31)
     same_day = NationalRecordRow.birth_date == record.birth_date
+    # the rarest word of the name (and the full name) within the birth year: a common first word
+    # ("MUHAMMAD", "SITI") would make a block of millions that the cap cuts at random
+    named = (select(NameBlockRow.record_id)
+             .where(NameBlockRow.block_key.in_(probe_keys(session, name=record.name)),
+                    NameBlockRow.birth_year == record.birth_date.year))
     q = (select(NationalRecordRow)
          .where(*live, NationalRecordRow.nik != record.nik)
-         .where(or_(same_day, (NationalRecordRow.name_key == record.name_key)
+         .where(or_(same_day, NationalRecordRow.id.in_(named)
                     & (NationalRecordRow.birth_date.between(year_lo, year_hi))))
          .order_by(case((same_day, 0), else_=1), NationalRecordRow.received_at.desc())
          .limit(block_limit))

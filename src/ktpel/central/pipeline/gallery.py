@@ -51,12 +51,20 @@ def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
 
 
 class GalleryMirror:
-    """An ABIS plus the highest gallery sequence number it holds."""
+    """A worker's handle on the ABIS plus the highest gallery sequence number it has applied.
+
+    With the in-process ABIS the worker holds the gallery itself; with a shared ABIS (Ray shards,
+    anything with `mark_synced`/`synced_seq`) the worker holds only this number: the shards hold the
+    templates, a new worker starts from the number the shards have all confirmed, and writes are
+    idempotent, so two workers applying the same record change nothing.
+    """
 
     def __init__(self, abis: Abis | None = None) -> None:
         self.abis: Abis = abis if abis is not None else BuiltinAbis()
-        self.last_seq = 0
+        self.shared = hasattr(self.abis, "mark_synced") and hasattr(self.abis, "synced_seq")
+        self.last_seq: int | None = None if self.shared else 0
         self.members: set[str] = set()
+        self._deleted: set[str] = set()
         self._lock = threading.Lock()
 
     def refresh(self, session: Session, *, parsed: dict[str, list] | None = None) -> int:
@@ -66,24 +74,37 @@ class GalleryMirror:
         the gallery then holds those same objects, whose matcher features are computed once for both.
         """
         with self._lock:
+            if self.last_seq is None:
+                self.last_seq = int(self.abis.synced_seq())
             rows = session.execute(
                 select(NationalRecordRow.id, NationalRecordRow.templates, NationalRecordRow.gallery_seq,
                        NationalRecordRow.state)
                 .where(NationalRecordRow.gallery_seq > self.last_seq)
                 .order_by(NationalRecordRow.gallery_seq)).all()
-            added = 0
+            added, batch = 0, []
             for rid, templates, seq, state in rows:
                 if state != NationalRecordState.REVOKED.value:
                     known = (parsed or {}).get(rid)
-                    self.abis.insert(rid, known if known is not None
-                                     else [base64.b64decode(v) for v in json.loads(templates).values()])
+                    batch.append((rid, known if known is not None
+                                  else [base64.b64decode(v) for v in json.loads(templates).values()]))
                     self.members.add(rid)
                     added += 1
-                self.last_seq = max(self.last_seq, seq)
-            if self.members:
+            if batch and hasattr(self.abis, "insert_many"):
+                self.abis.insert_many(batch)
+            else:
+                for rid, templates in batch:
+                    self.abis.insert(rid, templates)
+            if rows:
+                self.last_seq = max(self.last_seq, max(seq for _, _, seq, _ in rows))
+                if self.shared:
+                    self.abis.mark_synced(self.last_seq)
+            if self.members or self.shared:
                 revoked = session.scalars(select(NationalRecordRow.id).where(
                     NationalRecordRow.state == NationalRecordState.REVOKED.value, NationalRecordRow.gallery_seq.is_not(None))).all()
-                for rid in set(revoked) & self.members:
+                gone = set(revoked) - self._deleted
+                if not self.shared:
+                    gone &= self.members
+                for rid in gone:
                     self.remove(rid)
             return added
 
@@ -93,3 +114,4 @@ class GalleryMirror:
         except UnknownReference:
             pass  # already gone: deleting is idempotent for the pipeline
         self.members.discard(reference_id)
+        self._deleted.add(reference_id)

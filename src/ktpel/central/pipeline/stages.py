@@ -21,6 +21,7 @@ from ktpel.biometrics.fingerprint.extract import MIN_MINUTIAE
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, template_from_bytes
 from ktpel.central.dedup import service as dedup
+from ktpel.central.dedup.blocking import index_name
 from ktpel.central.dedup.phonetic import name_key
 from ktpel.central.pipeline import payload as packet
 from ktpel.central.pipeline import ports
@@ -85,6 +86,7 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row.exceptions = p.exceptions
     row.captured_at = p.captured_at
     session.flush()
+    index_name(session, record_id=row.id, name=row.name, birth_year=row.birth_date.year)
     retired = session.get(RetiredNikRow, row.nik)
     return {"nik_retired": retired is not None, "retired_case": retired.case_id if retired else None}
 
@@ -219,8 +221,13 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     demo = {c["other_id"]: c for c in res.get("demographic", {}).get("candidates", [])}
     bio = res.get("biometric", {})
     items: dict[str, dict] = {}
+    gallery_size = int(res.get("gallery", {}).get("gallery_seq") or 1)
     for c in bio.get("candidates", []):
-        if c["band"] in (Band.REVIEW.value, Band.HIT.value):
+        conflict = _conflict_of(c, gallery_size=gallery_size)
+        if conflict is not None:  # a person must look, whatever the fused band says
+            items[c["reference_id"]] = {"reason": "modality_conflict", "band": c["band"], "fused": c["fused"],
+                                        "scores": {**c, "conflict": conflict}}
+        elif c["band"] in (Band.REVIEW.value, Band.HIT.value):
             items[c["reference_id"]] = {"reason": "biometric_" + c["band"], "band": c["band"],
                                         "fused": c["fused"], "scores": c}
     for other in res.get("demographic", {}).get("nik_collisions", []):
@@ -228,6 +235,15 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     if items:
         return _to_adjudication(records, record, items=items, demo=demo, now=now)
     return _print_ready(records, record, settings=ctx.settings, now=now)
+
+
+def _conflict_of(candidate: dict, *, gallery_size: int) -> str | None:
+    from ktpel.biometrics import get_engine
+    from ktpel.central.pipeline.conflict import modality_conflict
+
+    cal = get_engine().calibration
+    return modality_conflict(candidate.get("normalised") or {}, fuse=cal.fuse, review_z=cal.review_z,
+                             hit_z=cal.hit_z, gallery_size=gallery_size)
 
 
 def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dict], now) -> dict:  # noqa: ANN001
@@ -277,9 +293,12 @@ def publish_print_ready(records: NationalRecords, *, record: NationalRecord, set
     return token
 
 
-def urgency(*, band: str, fused: float, demographic_probability: float, nik_collision: bool) -> float:
+def urgency(*, band: str, fused: float, demographic_probability: float, nik_collision: bool,
+            conflict: bool = False) -> float:
     """Higher first: biometric hits, then strong demographic agreement (age is added at query time)."""
     base = {"hit": 100.0, "review": 50.0}.get(band, 30.0 if nik_collision else 10.0)
+    if conflict:
+        base = max(base, 50.0)  # a modality conflict is at least a review, whatever the fused band
     return round(base + min(fused, 40.0) + 20.0 * demographic_probability, 3)
 
 
@@ -300,7 +319,8 @@ def _to_adjudication(records: NationalRecords, record: NationalRecord, *, items:
             demographic=d, status="open", created_at=now,
             urgency=urgency(band=item["band"], fused=float(item["fused"]),
                             demographic_probability=float(d.get("probability", 0.0)),
-                            nik_collision=bool(d.get("nik_collision"))),
+                            nik_collision=bool(d.get("nik_collision")),
+                            conflict=item["reason"] == "modality_conflict"),
         )
         session.add(adj)
         made.append(adj.id)

@@ -16,6 +16,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 
+from ktpel.central.abis import abis_from_settings
 from ktpel.central.pipeline import queue
 from ktpel.central.pipeline.gallery import GalleryMirror
 from ktpel.central.pipeline.payload import PoisonPacket
@@ -48,7 +49,7 @@ class Worker:
         self.db = db
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
-        self.ctx = StageContext(settings=settings, mirror=mirror or GalleryMirror(), db_key=db.url,
+        self.ctx = StageContext(settings=settings, mirror=mirror or GalleryMirror(abis_from_settings(settings)), db_key=db.url,
                                 worker_id=self.worker_id)
         # for fault tests: stop dead (as if killed) once this stage has committed
         self.crash_after = crash_after

@@ -1,0 +1,464 @@
+"""National ABIS on Ray shards: a chimeric synthetic population, 1/2/4 shard actors, the issue-15 figures.
+
+Run: nice OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_national.py [--size 20000] [--shards 1,2,4]
+         [--probes 300] [--dups 100] [--pipeline 120]
+
+The population (how it is made, exactly):
+- Face: the mixture of bench/central_pipeline.py (`synthetic_faces`): with probability 0.27 a sample of the
+  Gaussian fitted to the 400 ORL embeddings, else isotropic noise around their mean direction; pairs of
+  synthetic identities score like photos of two different ORL people. A second photo of the same face is
+  normalise(x + σ·n/√128) with σ = sqrt(1/μ² − 1), μ = 0.821 the mean genuine ORL cosine (bench/bio_1n.py).
+- Fingers: every identity has its own FINGERS fingers (positions 1, 2, 6, 7: thumbs and index fingers),
+  made by fpindex's template-level generator (`ktpel.biometrics.fingerprint.synthetic`: minutiae drawn
+  along real FVC orientation fields; a master finger per identity and position, and an impression of it
+  for the enrolment, another for each re-recording). Only positions INDEXED (1 and 6, the two thumbs)
+  are in the LSH finger index; the others are scored 1:1 on candidates.
+  PLACEHOLDER: while that generator is not importable, `_placeholder_fingers` stands in (a real FVC
+  template, rotated/shifted at random with 20 % of its minutiae dropped): such fingers are NOT each
+  identity's own (160 real fingers are shared by everyone) and the figures printed are marked so.
+- The check (as the current bench does it): impostor score rates at z ≥ 1/2/3 for synthetic vs synthetic
+  and synthetic vs real (FVC / ORL) pairs; ideal 10 % / 1 % / 0.1 %.
+Probes (none shares a finger with another probe):
+- unique: new identities (FPIR = share sent to adjudication);
+- finger-only duplicates: a new face, new impressions of an enrolled identity's fingers;
+- face-only: another photo of an enrolled identity's face, new fingers (must reach review);
+- both: another photo and new impressions.
+A probe "reaches a person" when a candidate is in the review or hit band or is a modality conflict
+(`ktpel.central.pipeline.conflict`, the rule the pipeline's decide stage applies).
+For each shard count: insert rate (bulk, through `RayAbis.insert_many`), memory per identity (the shard
+processes' resident memory growth ÷ identities, and the gallery's own per-part account), identify p50/p95,
+answers identical to the 1-shard run, the outcomes above; then decisions/s through the real pipeline
+(intake → validate → quality → demographic → gallery → biometric on the Ray shards → decide, one worker,
+SQLite) and the rebuild time of one shard from the central database (records with encrypted templates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+POSITIONS = (1, 2, 6, 7)
+INDEXED = (1, 6)
+GENUINE_FACE_COS = 0.821
+OUT = ROOT / "bench" / "out"
+
+
+# -- real material (cached) ------------------------------------------------------------------------
+
+def real_material(shared: Path) -> dict:
+    """ORL embeddings (400) and FVC templates (80 + 80 impressions), extracted once and cached."""
+    cache = OUT / "abis_real.npz"
+    if cache.is_file():
+        d = np.load(cache, allow_pickle=True)
+        return {"faces": d["faces"], "fingers": list(d["fingers"]), "model_id": str(d["model_id"])}
+    from ktpel.biometrics import get_engine
+
+    eng = get_engine()
+    orl = shared / "faces" / "att_orl"
+    ts = [eng.extract_face((orl / f"s{k}" / f"{p}.pgm").read_bytes()) for k in range(1, 41) for p in range(1, 11)]
+    faces = np.stack([t.embedding for t in ts]).astype(np.float32)
+    fingers = []
+    for base in ("FVC2002_DB1_B", "FVC2000_DB4_B"):
+        for f in range(101, 111):
+            for i in range(1, 9):
+                fingers.append(eng.extract_finger((shared / "fingerprints" / base / f"{f}_{i}.tif").read_bytes()).to_bytes())
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, faces=faces, fingers=np.array(fingers, dtype=object), model_id=ts[0].model_id)
+    return {"faces": faces, "fingers": fingers, "model_id": ts[0].model_id}
+
+
+def face_model(faces: np.ndarray):  # noqa: ANN201
+    from bench.central_pipeline import synthetic_faces
+
+    emb = faces.astype(np.float64)
+    mean = emb.mean(0)
+    chol = np.linalg.cholesky(np.cov(emb - mean, rowvar=False) + 1e-6 * np.eye(emb.shape[1]))
+    return lambda rng, n: synthetic_faces(rng, n, mean=mean, chol=chol)
+
+
+def second_photo(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    sigma = np.sqrt(1 / GENUINE_FACE_COS**2 - 1)
+    v = x + sigma * rng.standard_normal(x.shape) / np.sqrt(x.shape[-1])
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+# -- fingers -----------------------------------------------------------------------------------------
+
+def _synthetic_module():
+    try:
+        from ktpel.biometrics.fingerprint import synthetic
+
+        return synthetic
+    except ImportError:
+        path = os.environ.get("KTPEL_SYNTHETIC_FINGERS")  # fpindex's file before it is merged
+        if path and Path(path).is_file():
+            spec = importlib.util.spec_from_file_location("ktpel_synthetic_fingers", path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = mod  # dataclasses look their module up there
+            spec.loader.exec_module(mod)
+            return mod
+    return None
+
+
+class Fingers:
+    """Master fingers (one per identity and position) and impressions of them."""
+
+    def __init__(self, real_fingers: list[bytes], *, seed: int) -> None:
+        from ktpel.biometrics.templates import template_from_bytes
+
+        self.real = [template_from_bytes(b) for b in real_fingers]
+        self.syn = _synthetic_module()
+        self.placeholder = self.syn is None
+        if self.syn is not None:
+            self.bank = self.syn.FieldBank.from_templates(self.real)
+        self.rng = np.random.default_rng(seed)
+
+    def masters(self, n: int):  # noqa: ANN201
+        if self.syn is not None:
+            return self.syn.make_masters(self.bank, self.rng, n)
+        return self.rng.integers(0, len(self.real), n)  # PLACEHOLDER: a real finger each, shared by many
+
+    def impressions(self, masters, rng: np.random.Generator) -> list:  # noqa: ANN001
+        if self.syn is not None:
+            return self.syn.impress(self.bank, masters, rng)
+        return [_placeholder_fingers(self.real[int(i)], rng) for i in masters]
+
+
+def _placeholder_fingers(t, rng: np.random.Generator):  # noqa: ANN001, ANN202
+    """PLACEHOLDER impression: a real template moved rigidly, 20 % of minutiae dropped."""
+    from ktpel.biometrics.templates import FingerTemplate
+
+    m = np.array(t.minutiae, dtype=np.float64)
+    a = rng.normal(0, np.radians(8))
+    c, s = np.cos(a), np.sin(a)
+    centre = m[:, :2].mean(0)
+    xy = (m[:, :2] - centre) @ np.array([[c, s], [-s, c]]) + centre + rng.normal(0, 10, 2)
+    m[:, :2] = xy + rng.normal(0, 2, xy.shape)
+    m[:, 2] = (m[:, 2] + a) % (2 * np.pi)
+    keep = rng.random(len(m)) > 0.2
+    m = m[keep]
+    m[:, 0] = np.clip(m[:, 0], 0, t.width - 1)
+    m[:, 1] = np.clip(m[:, 1], 0, t.height - 1)
+    return FingerTemplate(m, t.width, t.height, t.ppi, 0, t.quality, None, 0)
+
+
+def positioned(t, p: int):  # noqa: ANN001, ANN201
+    from ktpel.biometrics.templates import FingerTemplate
+
+    return FingerTemplate(t.minutiae, t.width, t.height, t.ppi, p, t.quality, t.orientation, t.orientation_block)
+
+
+# -- the population ---------------------------------------------------------------------------------
+
+class Population:
+    """N identities: a face vector and a master finger per position; enrolment templates on demand."""
+
+    def __init__(self, n: int, *, faces, fingers: Fingers, seed: int, model_id: str) -> None:  # noqa: ANN001
+        self.n = n
+        rng = np.random.default_rng(seed)
+        self.face = faces(rng, n)
+        self.fingers = fingers
+        self.masters = {p: fingers.masters(n) for p in POSITIONS}
+        self.model_id = model_id
+
+    def _face(self, vec: np.ndarray):  # noqa: ANN202
+        from ktpel.biometrics.templates import FaceTemplate
+
+        return FaceTemplate(vec.astype(np.float32), self.model_id, 80.0)
+
+    def _sub(self, masters, idx):  # noqa: ANN001, ANN202
+        if isinstance(masters, np.ndarray):
+            return masters[idx]
+        fields = type(masters).__dataclass_fields__
+        return type(masters)(*(getattr(masters, f)[idx] for f in fields))
+
+    def templates(self, idx: np.ndarray, *, rng: np.random.Generator, face: np.ndarray | None = None,
+                  other_masters: dict | None = None) -> list[list]:
+        """Templates of identities idx: `face` replaces the faces, `other_masters` the fingers."""
+        faces = self.face[idx] if face is None else face
+        per_pos = {}
+        for p in POSITIONS:
+            ms = other_masters[p] if other_masters is not None else self._sub(self.masters[p], idx)
+            per_pos[p] = self.fingers.impressions(ms, rng)
+        return [[self._face(faces[k])] + [positioned(per_pos[p][k], p) for p in POSITIONS] for k in range(len(idx))]
+
+
+def calibration_check(pop: Population, real: dict, faces, rng: np.random.Generator, pairs: int = 1500) -> dict:  # noqa: ANN001
+    """Impostor z rates (≥ 1/2/3) of synthetic vs synthetic and synthetic vs real; genuine mean z."""
+    from ktpel.biometrics import get_engine
+    from ktpel.biometrics.templates import template_from_bytes
+
+    eng = get_engine()
+    cal = eng.calibration
+    idx = rng.choice(pop.n, size=min(pop.n, 2 * pairs), replace=pop.n < 2 * pairs)
+    a = pop.templates(idx[:pairs], rng=rng)
+    b = pop.templates(idx[pairs:2 * pairs], rng=rng)
+    mates = pop.templates(idx[:pairs], rng=rng)
+    real_f = [template_from_bytes(x) for x in real["fingers"]]
+    zs = {"finger syn-syn": [], "finger syn-real": [], "finger genuine syn": [], "face syn-syn": [],
+          "face syn-real": [], "face genuine syn": []}
+    for k in range(min(len(a), len(b))):
+        if a[k] is b[k]:
+            continue
+        zs["finger syn-syn"].append(cal.normalise("finger", eng.compare_fingers(a[k][1], b[k][1])))
+        zs["finger syn-real"].append(cal.normalise("finger", eng.compare_fingers(a[k][1], real_f[k % len(real_f)])))
+        zs["finger genuine syn"].append(cal.normalise("finger", eng.compare_fingers(a[k][1], mates[k][1])))
+        zs["face syn-syn"].append(cal.normalise("face", float(a[k][0].embedding @ b[k][0].embedding)))
+        rf = real["faces"][k % len(real["faces"])]
+        zs["face syn-real"].append(cal.normalise("face", float(a[k][0].embedding @ rf)))
+        g = second_photo(rng, a[k][0].embedding[None, :])[0]
+        zs["face genuine syn"].append(cal.normalise("face", float(a[k][0].embedding @ g)))
+    out = {}
+    for key, v in zs.items():
+        v = np.array(v)
+        out[key] = ({"mean_z": round(float(v.mean()), 2), "z>=3": round(float((v >= 3).mean()), 4)}
+                    if "genuine" in key else
+                    {f"z>={t}": round(float((v >= t).mean()), 4) for t in (1, 2, 3)})
+    return out
+
+
+# -- outcomes ---------------------------------------------------------------------------------------
+
+def reaches_person(resp, *, gallery_size: int) -> tuple[bool, str | None]:  # noqa: ANN001
+    """Adjudication? (review/hit band or a modality conflict), and the conflict kind of the best one."""
+    from ktpel.biometrics import get_engine
+    from ktpel.central.pipeline.conflict import modality_conflict
+
+    cal = get_engine().calibration
+    for c in resp.candidates:
+        kind = modality_conflict(c.normalised, fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z,
+                                 gallery_size=gallery_size)
+        if kind is not None or c.band.value in ("review", "hit"):
+            return True, kind
+    return False, None
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.array(xs), q)) if xs else float("nan")
+
+
+def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, batch: int) -> dict:  # noqa: ANN001
+    from ktpel.central.abis.ray_abis import RayAbis
+
+    abis = RayAbis.start(shards=k, indexed_positions=INDEXED)
+    base = sum(ray_mod.get([a.rss_mb.remote() for a in abis.actors]))
+    t0 = time.perf_counter()
+    for s in range(0, len(enrol), batch):
+        abis.insert_many([(f"I{i:08d}", enrol[i]) for i in range(s, min(len(enrol), s + batch))])
+    insert_s = time.perf_counter() - t0
+    rss = sum(ray_mod.get([a.rss_mb.remote() for a in abis.actors]))
+    parts = ray_mod.get(abis.actors[0].bytes_per_identity.remote())
+    res = {"shards": k, "identities": len(enrol), "insert_per_s": round(len(enrol) / insert_s, 1),
+           "rss_growth_mb": round(rss - base, 1),
+           "memory_per_identity_bytes": round((rss - base) * 2**20 / len(enrol)),
+           "gallery_bytes_per_identity": {p: round(v) for p, v in parts.items()} if parts else {},
+           "latency_ms": [], "answers": {}, "outcomes": {}}
+    for kind, items in probes.items():
+        hits = 0
+        for n, (target, t) in enumerate(items):
+            t1 = time.perf_counter()
+            resp = abis.identify(t, max_candidates=6)
+            res["latency_ms"].append((time.perf_counter() - t1) * 1000)
+            res["answers"][f"{kind}{n}"] = [(c.reference_id, round(c.fused, 6)) for c in resp.candidates]
+            adj, conflict = reaches_person(resp, gallery_size=len(enrol))
+            found = target is not None and any(c.reference_id == target for c in resp.candidates) and adj
+            hits += int(adj if target is None else found)
+        res["outcomes"][kind] = (hits, len(items))
+    lat = res.pop("latency_ms")
+    res["identify_p50_ms"], res["identify_p95_ms"] = round(pct(lat, 50), 1), round(pct(lat, 95), 1)
+    res["abis"] = abis
+    return res
+
+
+# -- the real pipeline over the shards ----------------------------------------------------------------
+
+def _resident(rng: np.random.Generator, k: int, names: dict) -> dict:
+    sex = "L" if rng.random() < 0.5 else "P"
+    first = names["first_male" if sex == "L" else "first_female"]
+    last = names["last_male" if sex == "L" else "last_female"]
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365 * 55)))
+    day = born.day + (40 if sex == "P" else 0)
+    return {"nik": f"180105{day:02d}{born.month:02d}{born.year % 100:02d}{k % 10000:04d}",
+            "name": f"{rng.choice(first)} {rng.choice(last)}".upper(), "birth_place": "KALIANDA",
+            "birth_date": born.isoformat(), "sex": sex, "street": "JL. RAYA 1", "village_code": "18.01.05.2001",
+            "father_name": str(rng.choice(names["first_male"])).upper(),
+            "mother_name": str(rng.choice(names["first_female"])).upper()}
+
+
+def _payload(templates: list, resident: dict) -> dict:
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    tpl = {"face": b64(templates[0].to_bytes())}
+    tpl.update({f"finger_{t.finger_position}": b64(t.to_bytes()) for t in templates[1:]})
+    missing = {f"finger_{p}": {"reason": "amputated", "note": "bench: 4 fingers"} for p in range(1, 11)
+               if p not in POSITIONS}
+    eid = "E-" + uuid.uuid4().hex[:16]
+    return {"format": "ktpel.enrollment", "version": 1, "enrollment_id": eid, "office_code": "18.01",
+            "receipt_number": "BNCH-" + eid[-8:], "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "operator": "bench", "approved_by": None,
+            "resident": {**resident, "kk_number": "1801050101900001", "blood_type": "O", "rt": "001", "rw": "002",
+                         "religion": "Islam", "marital_status": "Kawin", "occupation": "Petani", "citizenship": "WNI",
+                         "family_role": "Kepala Keluarga", "regency_code": "18.01", "district_code": "18.01.05"},
+            "quality": {}, "exceptions": missing, "templates": tpl, "images": {}, "image_types": {}}
+
+
+def load_database(db, *, enrol: list, residents: list[dict]) -> float:  # noqa: ANN001
+    """The population as national records (templates encrypted, as validate stores them); seconds."""
+    from ktpel.central.dedup.blocking import index_name
+    from ktpel.central.dedup.phonetic import name_key
+    from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
+
+    t0 = time.perf_counter()
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    for s in range(0, len(enrol), 2000):
+        with db.unit_of_work() as session:
+            for i in range(s, min(len(enrol), s + 2000)):
+                r, t = residents[i], enrol[i]
+                tpl = {"face": b64(t[0].to_bytes()), **{f"finger_{f.finger_position}": b64(f.to_bytes()) for f in t[1:]}}
+                session.add(NationalRecordRow(
+                    id=f"I{i:08d}", packet_id=f"bench-{i}", office_code="18.01", nik=r["nik"], name=r["name"],
+                    birth_place=r["birth_place"], birth_date=dt.date.fromisoformat(r["birth_date"]), sex=r["sex"],
+                    street=r["street"], village_code=r["village_code"], father_name=r["father_name"],
+                    mother_name=r["mother_name"], name_key=name_key(r["name"]), templates=json.dumps(tpl),
+                    state="PRINT_READY", gallery_seq=i + 1))
+            session.flush()
+            for i in range(s, min(len(enrol), s + 2000)):
+                index_name(session, record_id=f"I{i:08d}", name=residents[i]["name"],
+                           birth_year=int(residents[i]["birth_date"][:4]))
+    with db.unit_of_work() as session:
+        session.merge(CentralCounterRow(name="gallery_seq", value=len(enrol)))
+    return time.perf_counter() - t0
+
+
+def pipeline_decisions(*, db, settings, abis, payloads: list[dict]) -> dict:  # noqa: ANN001
+    from ktpel.central.pipeline.gallery import GalleryMirror
+    from ktpel.central.pipeline.intake import handle_enrollment
+    from ktpel.central.pipeline.worker import Worker
+
+    worker = Worker(db=db, settings=settings, mirror=GalleryMirror(abis), worker_id="bench")
+    t0 = time.perf_counter()
+    for p in payloads:
+        with db.unit_of_work() as s:
+            handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
+                              subject_id=p["enrollment_id"], payload=p)
+    outs = worker.drain()
+    wall = time.perf_counter() - t0
+    summary: dict[str, int] = {}
+    for o in outs:
+        summary[o.outcome or o.status] = summary.get(o.outcome or o.status, 0) + 1
+    return {"decisions": len(outs), "seconds": round(wall, 1), "decisions_per_s": round(len(outs) / wall, 2),
+            "outcomes": summary}
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=20000)
+    ap.add_argument("--shards", default="1,2,4")
+    ap.add_argument("--probes", type=int, default=300, help="unique probes (FPIR)")
+    ap.add_argument("--dups", type=int, default=100, help="planted duplicates of each kind")
+    ap.add_argument("--pipeline", type=int, default=120, help="packets through the real pipeline")
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=15)
+    a = ap.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from ktpel.config import Settings
+    from ktpel.reference import names as load_names
+
+    shared = Settings().resolved_shared_data()
+    real = real_material(shared)
+    faces = face_model(real["faces"])
+    fingers = Fingers(real["fingers"], seed=a.seed)
+    tag = "PLACEHOLDER fingers (not each identity's own)" if fingers.placeholder else "synthetic fingers (fpindex)"
+    print(f"# fingers: {tag}; {len(POSITIONS)} per identity, indexed {INDEXED}", flush=True)
+    rng = np.random.default_rng(a.seed + 1)
+    t0 = time.perf_counter()
+    pop = Population(a.size, faces=faces, fingers=fingers, seed=a.seed, model_id=real["model_id"])
+    enrol = []
+    for s in range(0, a.size, 5000):
+        enrol += pop.templates(np.arange(s, min(a.size, s + 5000)), rng=rng)
+    print(json.dumps({"generate_s": round(time.perf_counter() - t0, 1), "identities": a.size}), flush=True)
+    print(json.dumps({"calibration_check": calibration_check(pop, real, faces, rng)}), flush=True)
+
+    # probes: unique people, and three kinds of planted duplicate
+    dup_idx = rng.choice(a.size, size=3 * a.dups, replace=False)
+    new = Population(a.probes + a.dups, faces=faces, fingers=fingers, seed=a.seed + 99, model_id=real["model_id"])
+    fo, fa, bo = dup_idx[: a.dups], dup_idx[a.dups: 2 * a.dups], dup_idx[2 * a.dups:]
+    unique = new.templates(np.arange(a.probes), rng=rng)
+    finger_only = pop.templates(fo, rng=rng, face=new.face[a.probes:])  # new face, same fingers
+    other = {p: new._sub(new.masters[p], np.arange(a.probes, a.probes + a.dups)) for p in POSITIONS}
+    face_only = pop.templates(fa, rng=rng, face=second_photo(rng, pop.face[fa]), other_masters=other)
+    both = pop.templates(bo, rng=rng, face=second_photo(rng, pop.face[bo]))
+    probes = {"unique": [(None, t) for t in unique],
+              "finger_only": [(f"I{i:08d}", t) for i, t in zip(fo, finger_only)],
+              "face_only": [(f"I{i:08d}", t) for i, t in zip(fa, face_only)],
+              "both": [(f"I{i:08d}", t) for i, t in zip(bo, both)]}
+
+    import ray
+
+    from ktpel.central.abis import init_ray
+
+    init_ray(address=None, num_cpus=2)
+    first_answers, last = None, None
+    for k in [int(x) for x in a.shards.split(",")]:
+        if last is not None:
+            last["abis"].shutdown()
+        res = run_shards(k, pop=pop, enrol=enrol, probes=probes, ray_mod=ray, batch=a.batch)
+        answers = res.pop("answers")
+        if first_answers is None:
+            first_answers = answers
+        res["answers_identical_to_first"] = answers == first_answers
+        o = res["outcomes"]
+        res["FNIR"] = {kind: round(1 - o[kind][0] / o[kind][1], 4) for kind in ("finger_only", "face_only", "both")}
+        res["FPIR"] = round(o["unique"][0] / o["unique"][1], 4)
+        printable = {key: v for key, v in res.items() if key != "abis"}
+        print(json.dumps(printable), flush=True)
+        last = res
+
+    # the real pipeline over the last shard set, and a shard rebuilt from the central database
+    from ktpel.store.db import open_database
+
+    names = load_names(shared)
+    residents = [_resident(rng, i, names) for i in range(a.size)]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=f"sqlite:///{Path(tmp) / 'central.db'}",
+                            shared_data=shared)
+        from ktpel.sync.keys import init_keys
+
+        db = open_database(settings, name="central")
+        init_keys(settings, side="central")
+        loaded = load_database(db, enrol=enrol, residents=residents)
+        abis = last["abis"]
+        abis.mark_synced(a.size)
+        n = a.pipeline
+        mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
+        payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
+        pipe = pipeline_decisions(db=db, settings=settings, abis=abis, payloads=payloads)
+        print(json.dumps({"pipeline": pipe, "shards": len(abis.actors), "database_load_s": round(loaded, 1)}), flush=True)
+        from ktpel.central.abis.ray_abis import database_spec
+
+        t1 = time.perf_counter()
+        info = ray.get(abis.actors[0].rebuild.remote(database_spec(settings)))
+        print(json.dumps({"shard_rebuild": info, "wall_s": round(time.perf_counter() - t1, 2),
+                          "identities_in_shard": info.get("records")}), flush=True)
+        abis.shutdown()
+        db.dispose()
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Gallery shards without Ray: idempotent writes, rebuild from the database, snapshots it validates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from ktpel.central.abis.shard import ShardCore, shard_of
+from ktpel.store.schema.central import NationalRecordRow
+from tests.integration.central.conftest import make_payload
+
+
+def _recorded(central, people, db) -> dict[str, list[bytes]]:
+    from ktpel.central.pipeline.gallery import templates_of
+
+    for n, (person, nik) in enumerate([(1, "1801051705900001"), (2, "1801054203850002"), (3, "1801050303800006")]):
+        central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=f"Orang {n}"))
+    central.worker.drain()
+    with db.unit_of_work() as s:
+        return {r.id: templates_of(r) for r in s.scalars(select(NationalRecordRow))}
+
+
+def test_shards_rebuild_their_slice_and_use_only_snapshots_the_database_validates(central, people, db, tmp_path):
+    records = _recorded(central, people, db)
+    shards = [ShardCore(shard=k, shards=2) for k in range(2)]
+    for core in shards:
+        info = core.rebuild_from_database(db)
+        assert set(core.ids()) == {r for r in records if shard_of(r, 2) == core.shard}
+        assert info["records"] == len(core) and core.synced_seq == 3
+    assert sum(len(c) for c in shards) == 3
+
+    # idempotent: the same templates again change nothing; an absent delete is no error
+    owner = shards[shard_of(next(iter(records)), 2)]
+    rid = next(iter(records))
+    assert owner.insert(rid, records[rid]) is False
+    assert owner.delete("E-absent") is False
+
+    # a snapshot the database agrees with is used; one it contradicts is rejected for a rebuild
+    owner.save_snapshot(tmp_path / "snap")
+    fresh = ShardCore(shard=owner.shard, shards=2)
+    assert fresh.load_snapshot(tmp_path / "snap", db)["source"] == "snapshot"
+    assert fresh.ids() == owner.ids()
+    with db.unit_of_work() as s:
+        s.get(NationalRecordRow, rid).state = "REVOKED"  # the database no longer holds this in the gallery
+    rebuilt = ShardCore(shard=owner.shard, shards=2)
+    info = rebuilt.load_snapshot(tmp_path / "snap", db)
+    assert info["source"] == "database" and info["snapshot"] == "rejected by the database"
+    assert rid not in rebuilt
+
+
+def test_a_shard_refuses_a_reference_of_another_shard(people):
+    core = ShardCore(shard=0, shards=2)
+    rid = next(f"E-{i}" for i in range(100) if shard_of(f"E-{i}", 2) == 1)
+    try:
+        core.insert(rid, [people.biometrics(person=1, impression=1)["templates"]["face"]])
+    except ValueError as exc:
+        assert "belongs to shard 1" in str(exc)
+    else:
+        raise AssertionError("a shard accepted another shard's reference")
+
+
+def test_the_embedded_default_never_imports_ray():
+    code = ("import sys, ktpel.cli, ktpel.demo, ktpel.central.pipeline.worker, ktpel.central.abis as a;"
+            "from ktpel.config import Settings; a.abis_from_settings(Settings());"
+            "print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

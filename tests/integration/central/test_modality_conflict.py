@@ -1,0 +1,72 @@
+"""A strong match in one modality and a clear non-match in another goes to a person (modality_conflict)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ktpel.central.pipeline.conflict import FACE_ONLY, FINGER_ONLY, face_strong_z, modality_conflict
+from ktpel.store.schema.central import AdjudicationRow
+from tests.integration.central.conftest import make_payload
+
+
+def _mix(people, *, face_of: tuple[int, int], fingers_of: tuple[int, int]) -> dict:
+    """A recording whose face is one person's photo and whose fingers are another capture's."""
+    face = people.biometrics(person=face_of[0], impression=face_of[1])
+    fingers = people.biometrics(person=fingers_of[0], impression=fingers_of[1])
+    templates = {"face": face["templates"]["face"],
+                 **{k: v for k, v in fingers["templates"].items() if k.startswith("finger_")}}
+    images = {"face": face["images"]["face"], **{k: v for k, v in fingers["images"].items() if k != "face"}}
+    return {"templates": templates, "images": images}
+
+
+def test_finger_only_and_face_only_duplicates_reach_adjudication_with_their_reason(central, people, db, settings):
+    first = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    second = make_payload(people.biometrics(person=2, impression=1), nik="1801054203850002", name="Sri Wahyuni",
+                          sex="P", birth_date="1985-03-02")
+    # another ORL person's face (s7) on the same fingers as Budi (impression 2): finger-only duplicate
+    finger_only = make_payload(_mix(people, face_of=(7, 1), fingers_of=(1, 2)), nik="1871011208770003",
+                               name="Agus Salim", birth_date="1977-08-12", office_code="18.71")
+    # Sri's face (another photo) with fingers never recorded (FVC2000 DB4): a face-only coincidence (twin?)
+    face_only = make_payload(_mix(people, face_of=(2, 2), fingers_of=(3, 1)), nik="1872015506880004",
+                             name="Dewi Lestari", sex="P", birth_date="1988-06-15", office_code="18.72")
+    unique = make_payload(people.biometrics(person=4, impression=1), nik="1801051010950005", name="Joko Widodo",
+                          birth_date="1995-10-10")
+    for p in (first, second, finger_only, face_only, unique):
+        central.receive(p)
+    outs = central.worker.drain()
+    assert [o.outcome for o in outs] == ["PRINT_READY", "PRINT_READY", "ADJUDICATION", "ADJUDICATION",
+                                         "PRINT_READY"]
+    with db.unit_of_work() as s:
+        items = {i.record_id: i for i in s.scalars(select(AdjudicationRow)).all()}
+    assert set(items) == {finger_only["enrollment_id"], face_only["enrollment_id"]}
+    a, b = items[finger_only["enrollment_id"]], items[face_only["enrollment_id"]]
+    assert (a.reason, a.candidate_id, a.scores["conflict"]) == ("modality_conflict", first["enrollment_id"], FINGER_ONLY)
+    assert (b.reason, b.candidate_id, b.scores["conflict"]) == ("modality_conflict", second["enrollment_id"], FACE_ONLY)
+    assert b.urgency >= 50  # at least as urgent as a review, whatever the fused band
+
+    # the adjudicator sees the reason (Bahasa first) and, for same face / other fingers, the twin note
+    from ktpel.security.access import Role
+    from ktpel.web.app import create_app
+    from tests.auth_fixtures import authed_client
+
+    client = authed_client(create_app(settings=settings, side="central", db=db), db, Role.ADJUDICATOR)
+    assert "konflik modalitas" in client.get("/adjudikasi").text
+    twin = client.get(f"/adjudikasi/{b.id}").text
+    assert "konflik modalitas" in twin and "Kemungkinan kembar" in twin
+    fingers = client.get(f"/adjudikasi/{a.id}").text
+    assert "Sidik jari sama, wajah berbeda" in fingers and "Kemungkinan kembar" not in fingers
+
+
+def test_conflict_rule_needs_both_modalities_and_scales_the_face_with_the_gallery():
+    from ktpel.biometrics.fusion import load_calibration
+
+    cal = load_calibration()
+    kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z)
+    assert modality_conflict({"face": 7.0, "finger_1": 0.2, "finger_2": 0.4}, gallery_size=100, **kw) == FACE_ONLY
+    assert modality_conflict({"face": 7.0}, gallery_size=100, **kw) is None  # fingers not compared: no evidence
+    assert modality_conflict({"face": 7.0, "finger_1": 9.0, "finger_2": 8.0}, gallery_size=100, **kw) is None
+    assert modality_conflict({"face": 0.3, "finger_1": 9.0, "finger_2": 8.0}, gallery_size=100, **kw) == FINGER_ONLY
+    assert modality_conflict({"face": 4.0, "finger_1": 9.0, "finger_2": 8.0}, gallery_size=100, **kw) is None
+    # at 1M references a face at z 7 is met by a stranger about once in ten probes: not strong there
+    assert modality_conflict({"face": 7.0, "finger_1": 0.2, "finger_2": 0.4}, gallery_size=10**6, **kw) is None
+    assert face_strong_z(gallery_size=10**6, review_z=4.0) == 9.0

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     status_limit_per_ip: int = 20  # public status lookups per IP per minute
     status_limit_per_nik: int = 5  # public status lookups per NIK per hour
     notify_webhook_secret: str = ""  # HMAC key of provider delivery reports; empty = webhook off
+    suket_valid_months: int = 6  # a Suket (temporary certificate) is valid this long, renewable
+    ikd_code_minutes: int = 15  # an IKD activation code expires after this many minutes
+    ikd_max_selfie_attempts: int = 3  # selfies refused before the activation must start over
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

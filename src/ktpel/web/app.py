@@ -29,6 +29,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.reports.views",
         "ktpel.reports.metrics",
         "ktpel.office.printing.views",
+        "ktpel.office.suket.views",
     ],
     "central": [
         "ktpel.web.views",

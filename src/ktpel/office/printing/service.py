@@ -369,6 +369,15 @@ def _notify_printed(session: Session, *, resident_id: int) -> None:
     enqueue(session, resident_id=resident_id, trigger="card_printed", variables={})
 
 
+def _end_suket(session: Session, *, resident_id: int, card_id: str, actor: str, office_code: str) -> None:
+    """The printed card replaces the resident's temporary certificate (Suket), in the same transaction."""
+    if importlib.util.find_spec("ktpel.office.suket.service") is None:
+        return
+    from ktpel.office.suket.service import end_for_printed_card
+
+    end_for_printed_card(session, resident_id=resident_id, card_id=card_id, actor=actor, office_code=office_code)
+
+
 def confirm_printed(session: Session, *, job_id: str, regency_code: str, actor: str,
                     source_ip: str | None = None) -> CardRow:
     """The operator saw a good card: card PRINTED on this blank, blank USED, central told via the outbox."""
@@ -386,6 +395,7 @@ def confirm_printed(session: Session, *, job_id: str, regency_code: str, actor: 
     _store_events(session, machine.events)
     session.flush()
     job.report_packet_id = _report_printed(session, card=card, job=job, office_code=regency_code)
+    _end_suket(session, resident_id=resident.id, card_id=card.id, actor=actor, office_code=regency_code)
     _notify_printed(session, resident_id=resident.id)
     record_audit(session, actor=actor, action="printing.printed", subject=f"card:{card.id}",
                  before={"state": "AUTHORISED"}, after={"state": card.state, "blank": job.blank_serial},

@@ -9,3 +9,5 @@ from ktpel.store.schema import central  # noqa: F401
 from ktpel.store.schema import reports  # noqa: F401
 from ktpel.store.schema import sync  # noqa: F401
 from ktpel.store.schema import printing  # noqa: F401
+from ktpel.store.schema import suket  # noqa: F401
+from ktpel.store.schema import ikd  # noqa: F401

@@ -30,6 +30,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.reports.metrics",
         "ktpel.office.printing.views",
         "ktpel.office.suket.views",
+        "ktpel.office.ikd.views",
     ],
     "central": [
         "ktpel.web.views",

@@ -34,6 +34,8 @@ class IkdActivationRow(Base):
     code_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
     token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # activated before any card was printed for the resident: one blank the office need not spend now
+    saves_blank: Mapped[bool] = mapped_column(Boolean, default=False)
     officer: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('code_used_at', ktpel.store.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('code_attempts', sa.Integer(), nullable=False),
     sa.Column('token', sa.Text(), nullable=True),
+    sa.Column('saves_blank', sa.Boolean(), nullable=False),
     sa.Column('officer', sa.String(length=60), nullable=False),
     sa.Column('created_at', ktpel.store.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('activated_at', ktpel.store.types.UtcDateTime(timezone=True), nullable=True),

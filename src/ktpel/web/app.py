@@ -31,6 +31,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.office.printing.views",
         "ktpel.office.suket.views",
         "ktpel.office.ikd.views",
+        "ktpel.office.transparency.views",
     ],
     "central": [
         "ktpel.web.views",

@@ -33,6 +33,7 @@ HANDLERS: dict[str, list[str]] = {
     "outage.report": [],  # kept in central_packets; the national dashboard reads outage periods from there
     "duplicate.resolution": ["ktpel.central.resolution.service:handle_resolution_packet"],
     "suket.report": ["ktpel.central.suket.service:record_suket_report"],
+    "blanks.lent": ["ktpel.central.allocation.loans:record_lent"],
     "ikd.activated": [],  # kept in central_packets; dashboards count digital IDs (blanks saved) per office
 }
 

@@ -34,6 +34,8 @@ HANDLERS: dict[str, list[str]] = {
     "announcement": ["ktpel.sync.office_apply:apply_announcement"],
     "revocation": ["ktpel.sync.office_apply:apply_revocation", "ktpel.notify.handlers:on_revocation", "ktpel.central.resolution.office:apply_case_closed"],
     "blanks.allocated": ["ktpel.office.printing.service:apply_blanks_allocated"],
+    "blanks.loan_out": ["ktpel.office.printing.loans:apply_loan_out"],
+    "blanks.loan_in": ["ktpel.office.printing.loans:apply_loan_in"],
     "duplicate.case_opened": ["ktpel.notify.handlers:on_duplicate", "ktpel.central.resolution.office:apply_case_opened"],
 }
 

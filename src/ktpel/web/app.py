@@ -42,6 +42,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.central.resolution.views",
         "ktpel.reports.metrics",
         "ktpel.central.allocation.views",
+        "ktpel.central.allocation.loan_views",
     ],
 }
 

@@ -11,3 +11,4 @@ from ktpel.store.schema import sync  # noqa: F401
 from ktpel.store.schema import printing  # noqa: F401
 from ktpel.store.schema import suket  # noqa: F401
 from ktpel.store.schema import ikd  # noqa: F401
+from ktpel.store.schema import loans  # noqa: F401

@@ -22,6 +22,11 @@ DEMO_STEPS: list[str] = [
     "ktpel.office.enrollment.demo:record_demo_residents",
     "ktpel.central.pipeline.demo:start_demo_pipeline",
     "ktpel.office.printing.demo:prepare_printing",
+    "ktpel.office.suket.demo:suket_demo",
+    "ktpel.office.ikd.demo:ikd_demo",
+    "ktpel.central.allocation.loan_demo:loan_demo",
+    "ktpel.printing.preset_demo:simulate_presets",
+    "ktpel.office.transparency.demo:board_demo",
 ]
 
 

@@ -19,6 +19,8 @@ from ktpel.store.schema.core import CardRow, ResidentRow
 from ktpel.store.schema.printing import BlankMovementRow, PrintQueueRow
 
 WINDOW_DAYS = 14
+# cards one counter printer turns out in a working day: the pace when demand, not stock, was low lately
+PRINTER_PER_DAY = 100
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _estimate(*, queue: int, free: int, per_day: float) -> tuple[int | None, int
                 "(dapat meminta Suket atau mengaktifkan IKD).",
                 f"Today's blanks cover {free} of {queue} people; {short_by} wait for the next delivery "
                 "(they may ask for a Suket or activate the IKD).")
-    days = max(1, math.ceil(queue / max(per_day, 1.0)))
+    days = max(1, math.ceil(queue / max(per_day, PRINTER_PER_DAY)))
     if days == 1:
         return 1, 0, "Perkiraan: dicetak hari ini.", "Estimate: printed today."
     return days, 0, f"Perkiraan: sekitar {days} hari kerja.", f"Estimate: about {days} working days."

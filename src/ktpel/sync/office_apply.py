@@ -27,10 +27,10 @@ log = logging.getLogger("ktpel.sync.office")
 
 HANDLERS: dict[str, list[str]] = {
     "enrollment.received": ["ktpel.sync.office_apply:apply_received"],
-    "enrollment.print_ready": ["ktpel.sync.office_apply:apply_print_ready", "ktpel.notify.handlers:on_print_ready", "ktpel.central.resolution.office:apply_case_closed"],
-    "enrollment.adjudication": ["ktpel.sync.office_apply:apply_adjudication"],
-    "enrollment.duplicate": ["ktpel.sync.office_apply:apply_duplicate", "ktpel.notify.handlers:on_duplicate"],
-    "enrollment.failed": ["ktpel.sync.office_apply:apply_failed", "ktpel.notify.handlers:on_failed"],
+    "enrollment.print_ready": ["ktpel.sync.office_apply:apply_print_ready", "ktpel.notify.handlers:on_print_ready", "ktpel.central.resolution.office:apply_case_closed", "ktpel.office.outcomes:record_outcome"],
+    "enrollment.adjudication": ["ktpel.sync.office_apply:apply_adjudication", "ktpel.office.outcomes:record_outcome"],
+    "enrollment.duplicate": ["ktpel.sync.office_apply:apply_duplicate", "ktpel.notify.handlers:on_duplicate", "ktpel.office.outcomes:record_outcome"],
+    "enrollment.failed": ["ktpel.sync.office_apply:apply_failed", "ktpel.notify.handlers:on_failed", "ktpel.office.outcomes:record_outcome"],
     "announcement": ["ktpel.sync.office_apply:apply_announcement"],
     "revocation": ["ktpel.sync.office_apply:apply_revocation", "ktpel.notify.handlers:on_revocation", "ktpel.central.resolution.office:apply_case_closed"],
     "blanks.allocated": ["ktpel.office.printing.service:apply_blanks_allocated"],

@@ -128,8 +128,9 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
                 reasons.append({"id": f"Templat {key} berisi jari posisi {t.finger_position}.",
                                 "en": f"Template {key} holds finger position {t.finger_position}."})
             elif len(t.minutiae) < MIN_MINUTIAE:
+                # central's own biometric threshold (EFAC); every other reason is in what the office sent (EFAR)
                 reasons.append({"id": f"Sidik jari {key[7:]} terlalu sedikit minusi ({len(t.minutiae)}).",
-                                "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)})."})
+                                "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)}).", "at": "central"})
             else:
                 usable += 1
     for key in FINGERS:
@@ -231,8 +232,9 @@ def _fail(session: Session, row: NationalRecordRow, *, reasons: list[dict], now)
     row.state = "FAILED"
     row.failure_reason = " ".join(r["id"] for r in reasons)
     row.decided_at = now
+    at = "central" if reasons and all(r.get("at") == "central" for r in reasons) else "regional"
     ports.publish(session, office_code=row.office_code, kind="enrollment.failed", subject_id=row.id,
-                  data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons)})
+                  data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons), "at": at})
     return {"outcome": "FAILED", "reasons": reasons}
 
 
@@ -295,7 +297,7 @@ def _to_adjudication(session: Session, row: NationalRecordRow, *, items: dict, d
     row.state = "ADJUDICATION"
     row.decided_at = now
     ports.publish(session, office_code=row.office_code, kind="enrollment.adjudication", subject_id=row.id,
-                  data={"candidates": len(made)})
+                  data={"candidates": len(made), "reasons": sorted({i["reason"] for i in items.values()})})
     return {"outcome": "ADJUDICATION", "adjudications": made}
 
 

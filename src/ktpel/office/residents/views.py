@@ -66,7 +66,11 @@ def _field_extras(session, *, resident_id: int) -> dict:  # noqa: ANN001
     """The resident's Suket (temporary certificates) and IKD activations, when those capabilities exist."""
     import importlib.util
 
-    out: dict = {"sukets": [], "suket_states": {}, "ikd": []}
+    out: dict = {"sukets": [], "suket_states": {}, "ikd": [], "outcome": None}
+    if importlib.util.find_spec("ktpel.office.outcomes") is not None:
+        from ktpel.office.outcomes import latest_outcome
+
+        out["outcome"] = latest_outcome(session, resident_id=resident_id)
     if importlib.util.find_spec("ktpel.office.suket.service") is not None:
         from ktpel.office.suket import service as suket
 

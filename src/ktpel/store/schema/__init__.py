@@ -12,3 +12,4 @@ from ktpel.store.schema import printing  # noqa: F401
 from ktpel.store.schema import suket  # noqa: F401
 from ktpel.store.schema import ikd  # noqa: F401
 from ktpel.store.schema import loans  # noqa: F401
+from ktpel.store.schema import outcomes  # noqa: F401

@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "ktpel.office.enrollment.cli",
     "ktpel.office.printing.cli",
     "ktpel.notify.cli",
+    "ktpel.office.kit.cli",
 ]
 for _m in COMMAND_MODULES:
     if (_mod := optional_module(_m)) is not None:

@@ -68,7 +68,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
-              no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent.")) -> None:
+              no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent."),
+              mobile_kit: bool = typer.Option(False, "--mobile-kit",
+                                              help="Run as a mobile recording kit: own SQLite, sync into the home "
+                                                   "office (KTPEL_KIT_HOME_URL, KTPEL_KIT_TOKEN), never to central.")) -> None:
         """Serve the office web UI with the sync agent in a background thread."""
         import uvicorn
 
@@ -77,12 +80,18 @@ def register(app: typer.Typer) -> None:
         from ktpel.web.app import create_app
 
         settings = get_settings()
+        if mobile_kit:
+            settings = settings.model_copy(update={"mobile_kit": True})
         db = open_database(settings, name="office")
         from ktpel.notify.sender import start_in_background as start_notifier
         from ktpel.security.tls import server_kwargs
 
         tls = server_kwargs(settings)
-        if not no_sync:
+        if settings.mobile_kit:
+            from ktpel.office.kit.agent import start_kit_agent
+
+            start_kit_agent(settings=settings, db=db)  # pushes to the home office whenever it is reachable
+        elif not no_sync:
             start_background(settings=settings, db=db)
         start_notifier(db, settings)
         uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,

@@ -32,6 +32,7 @@ ROUTERS: dict[str, list[str]] = {
         "ktpel.office.suket.views",
         "ktpel.office.ikd.views",
         "ktpel.office.transparency.views",
+        "ktpel.office.kit.views",
     ],
     "central": [
         "ktpel.web.views",

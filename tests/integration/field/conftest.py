@@ -36,3 +36,20 @@ def other_db(backend, tmp_path, _templates, settings):
     if backend != "sqlite":
         with _pg_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def live_server():
+    """A real HTTP server for an app (the e2e helper, without a browser)."""
+    from tests.e2e.conftest import LiveServer
+
+    servers = []
+
+    def start(app):
+        srv = LiveServer(app).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()

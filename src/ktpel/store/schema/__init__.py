@@ -13,3 +13,4 @@ from ktpel.store.schema import suket  # noqa: F401
 from ktpel.store.schema import ikd  # noqa: F401
 from ktpel.store.schema import loans  # noqa: F401
 from ktpel.store.schema import outcomes  # noqa: F401
+from ktpel.store.schema import kit  # noqa: F401

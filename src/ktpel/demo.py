@@ -27,6 +27,7 @@ DEMO_STEPS: list[str] = [
     "ktpel.central.allocation.loan_demo:loan_demo",
     "ktpel.printing.preset_demo:simulate_presets",
     "ktpel.office.transparency.demo:board_demo",
+    "ktpel.office.kit.demo:kit_demo",
 ]
 
 

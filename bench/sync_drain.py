@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import func, select
 
 from ktpel.config import Settings
+from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
 from ktpel.store.schema.sync import CentralPacketRow
 from ktpel.sync.agent import SyncAgent
@@ -91,7 +92,7 @@ def main() -> None:
         print(f"sync drain on loopback: payload {args.payload_kb} KiB, central = `ktpel central serve` (SQLite)")
         for name, rate, n in runs:
             enqueue(office_db, n, payload_kb=args.payload_kb, tag=name[:4])
-            agent = SyncAgent(settings=office.model_copy(update={"sync_catchup_rate": rate,
+            agent = SyncAgent(handlers=office_composition.SYNC, settings=office.model_copy(update={"sync_catchup_rate": rate,
                                                                   "sync_catchup_threshold": 1}),
                               db=office_db, central_url=url)
             cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()

@@ -9,46 +9,32 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ktpel.biometrics import cli as bio_cli
+from ktpel.central import cli as central_cli
+from ktpel.cli_console import console, progress_bar
 from ktpel.config import Settings, get_settings
-from ktpel.plugins import optional_module
+from ktpel.office import cli as office_cli
+from ktpel.printing import cli as printing_cli
+from ktpel.security import cli as security_cli
+from ktpel.sync import cli as sync_cli
 
 app = typer.Typer(help="ktpel — KTP-El office, central and demo.", no_args_is_help=True)
-console = Console(stderr=True)
 
 nik_app = typer.Typer(help="NIK tools.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(nik_app, name="nik")
 app.add_typer(db_app, name="db")
 
-# capability command groups: (module, attribute, name); mounted when the module exists
-SUBAPPS = [
-    ("ktpel.biometrics.cli", "app", "bio"),
-    ("ktpel.security.cli", "users_app", "users"),
-    ("ktpel.security.cli", "audit_app", "audit"),
-    ("ktpel.security.cli", "security_app", "security"),
-    ("ktpel.sync.cli", "keys_app", "keys"),
-    ("ktpel.office.cli", "app", "office"),
-    ("ktpel.central.cli", "app", "central"),
-]
-for _module, _attr, _name in SUBAPPS:
-    if (_mod := optional_module(_module)) is not None:
-        app.add_typer(getattr(_mod, _attr), name=_name)
-
-# modules adding top-level commands through `register(app: typer.Typer) -> None`
-TOP_LEVEL = ["ktpel.printing.cli"]
-for _module in TOP_LEVEL:
-    if (_mod := optional_module(_module)) is not None:
-        _mod.register(app)
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console,
-    )
+# capability command groups, by import
+app.add_typer(bio_cli.app, name="bio")
+app.add_typer(security_cli.users_app, name="users")
+app.add_typer(security_cli.audit_app, name="audit")
+app.add_typer(security_cli.security_app, name="security")
+app.add_typer(sync_cli.keys_app, name="keys")
+app.add_typer(office_cli.app, name="office")
+app.add_typer(central_cli.app, name="central")
+printing_cli.register(app)  # top-level commands (`ktpel simulate`)
 
 
 @nik_app.command("check")

@@ -9,32 +9,39 @@ from typing import Callable
 from rich.console import Console
 from rich.table import Table
 
+from ktpel.central.allocation import loan_demo
+from ktpel.central.pipeline import demo as pipeline_demo
 from ktpel.config import Settings, get_settings
-from ktpel.plugins import optional_module
+from ktpel.notify import demo as notify_demo
+from ktpel.office import composition as office_composition
+from ktpel.office.enrollment import demo as enrollment_demo
+from ktpel.office.ikd import demo as ikd_demo
+from ktpel.office.kit import demo as kit_demo
+from ktpel.office.printing import demo as printing_demo
+from ktpel.office.suket import demo as suket_demo
+from ktpel.office.transparency import demo as board_demo
+from ktpel.printing import preset_demo
+from ktpel.reports import central_history, history
+from ktpel.security import demo as security_demo
+from ktpel.sync import demo as sync_demo
 
-# Capabilities add steps here: callables (settings, office_db, console) -> list of rows to show.
-DEMO_STEPS: list[str] = [
-    "ktpel.sync.demo:prepare_central",
-    "ktpel.security.demo:create_demo_users",
-    "ktpel.reports.history:demo_history",
-    "ktpel.reports.central_history:demo_central_history",
-    "ktpel.notify.demo:notify_demo",
-    "ktpel.office.enrollment.demo:record_demo_residents",
-    "ktpel.central.pipeline.demo:start_demo_pipeline",
-    "ktpel.office.printing.demo:prepare_printing",
-    "ktpel.office.suket.demo:suket_demo",
-    "ktpel.office.ikd.demo:ikd_demo",
-    "ktpel.central.allocation.loan_demo:loan_demo",
-    "ktpel.printing.preset_demo:simulate_presets",
-    "ktpel.office.transparency.demo:board_demo",
-    "ktpel.office.kit.demo:kit_demo",
+# the demo's steps, in order: fn(*, settings, office_db, console) -> rows (side, username, role, password)
+DEMO_STEPS: list[Callable] = [
+    sync_demo.prepare_central,
+    security_demo.create_demo_users,
+    history.demo_history,
+    central_history.demo_central_history,
+    notify_demo.notify_demo,
+    enrollment_demo.record_demo_residents,
+    pipeline_demo.start_demo_pipeline,
+    printing_demo.prepare_printing,
+    suket_demo.suket_demo,
+    ikd_demo.ikd_demo,
+    loan_demo.loan_demo,
+    preset_demo.simulate_presets,
+    board_demo.board_demo,
+    kit_demo.kit_demo,
 ]
-
-
-def _load(path: str) -> Callable | None:
-    module, _, attr = path.partition(":")
-    mod = optional_module(module)
-    return None if mod is None else getattr(mod, attr, None)
 
 
 def run_demo(
@@ -67,10 +74,7 @@ def run_demo(
     for col in ("side", "username", "role", "password"):
         table.add_column(col)
     for step in DEMO_STEPS:
-        fn = _load(step)
-        if fn is None:
-            continue
-        for row in fn(settings=settings, office_db=office_db, console=console) or []:
+        for row in step(settings=settings, office_db=office_db, console=console) or []:
             table.add_row(*[str(x) for x in row])
     if table.row_count:
         console.print(table)
@@ -90,7 +94,7 @@ def run_demo(
     central.start()
     console.print(f"[bold green]Central[/bold green]: {settings.central_url}/pusat/sinkron  (log {data_dir / 'central.log'})")
     central.wait_ready(timeout=60)
-    _, stop_sync = start_background(settings=settings, db=office_db)
+    _, stop_sync = start_background(handlers=office_composition.SYNC, settings=settings, db=office_db)
     app = create_app(settings=settings, side="office", db=office_db)
     app.state.demo_central = central
     try:

@@ -7,6 +7,7 @@ import re
 import shutil
 
 from ktpel.config import Settings
+from ktpel.office import composition as office_composition
 from ktpel.security.access import Role
 
 PASSWORD = "supervisor-sandi-kuat-e2e"
@@ -40,7 +41,7 @@ def test_outage_banner_notice_and_recovery(page, live_server, tmp_path, shared_d
             enqueue_packet(s, kind="card.issued", subject_id=f"card-{i}", payload={"i": i})
 
     central_port = free_port()  # nothing listens yet: central is down
-    agent = SyncAgent(settings=office, db=db, central_url=f"http://127.0.0.1:{central_port}",
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office, db=db, central_url=f"http://127.0.0.1:{central_port}",
                       client=httpx.Client(timeout=1))
     assert not agent.run_once(force=True).reachable
     srv = live_server(create_app(settings=office, side="office", db=db))

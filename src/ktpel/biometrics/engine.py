@@ -9,7 +9,9 @@ from ktpel.biometrics import imageio
 import numpy as np
 
 from ktpel.biometrics.errors import BiometricError, CorruptTemplate, FaceTooSmall, ModalityMismatch
-from ktpel.biometrics.face import DetectedFace, FaceModel, YuNetSFaceModel, select_single
+from ktpel.biometrics.face import (
+    DlibResNetModel, FaceModel, SubjectChoice, YuNetSFaceModel, fuse_face_scores, select_subject,
+)
 from ktpel.biometrics.fingerprint import FingerprintModel, MindtctMccModel
 from ktpel.biometrics.fingerprint import extract as fpx
 from ktpel.biometrics.fusion import Calibration, load_calibration
@@ -20,12 +22,13 @@ FACE_MIN_SIDE = 48
 MIN_EYE_DISTANCE_PX = 12.0  # below this SFace's 112 px alignment has nothing left to see
 
 
-def _usable_face(faces: list[DetectedFace]) -> DetectedFace:
-    face = select_single(faces)
-    eye = float(np.linalg.norm(face.landmarks[1] - face.landmarks[0]))
+def subject_of(model: FaceModel, bgr: np.ndarray) -> SubjectChoice:
+    """The subject face of a photo (the one rule for live capture, bulk import and eval)."""
+    choice = select_subject(model.detect(bgr), width=bgr.shape[1], height=bgr.shape[0])
+    eye = float(np.linalg.norm(choice.face.landmarks[1] - choice.face.landmarks[0]))
     if eye < MIN_EYE_DISTANCE_PX:
         raise FaceTooSmall(f"eye distance {eye:.1f}px")
-    return face
+    return choice
 
 
 TemplateLike = Union[Template, bytes]
@@ -36,8 +39,11 @@ class Engine:
 
     def __init__(self, *, face_model: FaceModel | None = None,
                  finger_model: FingerprintModel | None = None,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None,
+                 second_face_model: FaceModel | None | bool = True) -> None:
+        """second_face_model: True = dlib's ResNet (the default fusion), False = SFace alone, or a model."""
         self._face_model = face_model
+        self._second = second_face_model
         self.finger_model: FingerprintModel = finger_model or MindtctMccModel()
         self._calibration = calibration
 
@@ -46,6 +52,12 @@ class Engine:
         if self._face_model is None:
             self._face_model = YuNetSFaceModel()
         return self._face_model
+
+    @property
+    def second_face_model(self):  # noqa: ANN201 - a FaceModel-like embedder or None
+        if self._second is True:
+            self._second = DlibResNetModel()
+        return self._second or None
 
     @property
     def calibration(self) -> Calibration:
@@ -58,25 +70,32 @@ class Engine:
         """Quality of a face photo; bad input gives a report with ok=False, never an exception."""
         try:
             bgr = imageio.decode_bgr(image_bytes, min_side=FACE_MIN_SIDE)
-            face = _usable_face(self.face_model.detect(bgr))
-            return face_report(bgr, face)
+            choice = subject_of(self.face_model, bgr)
+            return face_report(bgr, choice.face, other_faces=len(choice.others),
+                               runner_up_ratio=choice.runner_up_ratio)
         except BiometricError as err:
             return QualityReport.rejected(err)
 
     def extract_face(self, image_bytes: bytes) -> FaceTemplate:
         """Photo bytes → face template (NotAnImage, ImageTooSmall, NoFaceFound, MultipleFaces, FaceTooSmall)."""
         bgr = imageio.decode_bgr(image_bytes, min_side=FACE_MIN_SIDE)
-        face = _usable_face(self.face_model.detect(bgr))
-        q = face_report(bgr, face)
-        vec = self.face_model.embed(bgr, face)
-        return FaceTemplate(vec, self.face_model.model_id, q.score)
+        choice = subject_of(self.face_model, bgr)
+        q = face_report(bgr, choice.face, other_faces=len(choice.others), runner_up_ratio=choice.runner_up_ratio)
+        vec = self.face_model.embed(bgr, choice.face)
+        second = self.second_face_model
+        if second is None:
+            return FaceTemplate(vec, self.face_model.model_id, q.score)
+        return FaceTemplate(vec, self.face_model.model_id, q.score, second.embed(bgr, choice.face), second.model_id)
 
     def compare_faces(self, a: TemplateLike, b: TemplateLike) -> float:
-        """Cosine similarity of two face templates, in [-1, 1]."""
+        """Similarity of two face templates on SFace's cosine scale (fused with the second model when both have it)."""
         ta, tb = _as(a, FaceTemplate), _as(b, FaceTemplate)
         if ta.model_id != tb.model_id:
             raise ModalityMismatch(f"face models {ta.model_id} vs {tb.model_id}")
-        return float(ta.embedding @ tb.embedding)
+        primary = float(ta.embedding @ tb.embedding)
+        if ta.aux is None or tb.aux is None or ta.aux_model_id != tb.aux_model_id:
+            return primary
+        return fuse_face_scores(primary, float(ta.aux @ tb.aux), aux_model_id=ta.aux_model_id)
 
     # -- finger -------------------------------------------------------------------------------
     def finger_quality(self, image_bytes: bytes) -> QualityReport:

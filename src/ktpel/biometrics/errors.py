@@ -44,8 +44,10 @@ class NoFaceFound(BiometricError):
 
 class MultipleFaces(BiometricError):
     code = "multiple_faces"
-    message_id = "Terdapat lebih dari satu wajah pada foto."
-    message_en = "More than one face is in the photo."
+    message_id = ("Ada dua wajah yang sama-sama bisa menjadi subjek foto. Pastikan hanya pemohon yang "
+                  "berada di tengah bingkai, orang lain menjauh, lalu ambil ulang foto.")
+    message_en = ("Two faces could equally be the subject. Make sure only the applicant is centred in the "
+                  "frame, others step away, then take the photo again.")
 
 
 class FaceTooSmall(BiometricError):

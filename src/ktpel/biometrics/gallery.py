@@ -1,19 +1,29 @@
-"""1:N gallery: FAISS candidate search (face embeddings, fingerprint descriptors), then 1:1 scoring.
+"""1:N gallery: candidate search (face: FAISS over float16 vectors; fingers: MCC locality-sensitive
+hashing), then 1:1 scoring on candidates only.
 
 identify() runs in two phases so a gallery split into shards answers exactly like one gallery:
 1. `candidates()`: each modality's index proposes its CANDIDATES best references (ties broken by
-   reference id); a sharded gallery merges the shards' proposals and keeps the global best.
+   reference id); a sharded gallery merges the shards' proposals and keeps the global best. The
+   finger index (fingerprint/index.py) holds the INDEXED_POSITIONS fingers (thumbs and index
+   fingers) and fingers of unknown position; a reference's finger score is the sum over the
+   probe's fingers of its MCC-LSH score, which depends on that reference alone (shard-exact).
 2. `score()`: every probe template is compared 1:1 with the candidate's enrolled template of the
    same modality (fingers: same position when both are known, otherwise the best enrolled finger;
    scoring stops early on a candidate whose face and first fingers are all noise-level),
    scores are normalised (-log10 FMR) and fused, and the decision band is attached.
+
+Memory (compact gallery): per reference the gallery keeps a float16 face vector (plus the face
+index's own float16 copy), its fingers in the compact form of fingerprint/compact.py and the LSH
+postings of its indexed fingers; matcher features (cylinders) are computed only for candidates.
+`bytes_per_identity()` reports the measured cost per part.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -22,7 +32,8 @@ import numpy as np
 
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
-from ktpel.biometrics.fingerprint.descriptor import DESCRIPTOR_DIM
+from ktpel.biometrics.fingerprint.compact import pack_fingers, unpack_fingers
+from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
@@ -36,11 +47,13 @@ CANDIDATES = 50
 # The second test keeps the band honest: a fused score already at review is scored on every finger.
 EARLY_STOP_AFTER = 2
 EARLY_STOP_Z = 1.0
-_FINGER_SLOTS = 16  # ISO finger positions 0..10, spare room
+# Fingers in the LSH index (ISO 19794-2 positions: 1 right thumb, 2 right index, 6 left thumb, 7 left
+# index): the largest, most often well captured fingers. The others are scored 1:1 on candidates.
+INDEXED_POSITIONS = (1, 2, 6, 7)
 # Face index: exact (flat) search while it is cheap; from IVF_FROM faces an inverted-file index
 # (IVF_LISTS_PER_SQRT·√n lists, IVF_SCAN of them searched), rebuilt each time the gallery quadruples.
 # At 1M a flat search reads 512 MB per probe (~60 ms on one core); IVF reads an eighth of it. A mate
-# the face index misses is still proposed by the (exact) finger index. bench/bio_1n.py measures recall.
+# the face index misses is still proposed by the finger index. bench/bio_1n.py measures recall.
 IVF_FROM = 200_000
 IVF_LISTS_PER_SQRT = 4
 IVF_SCAN = 0.125
@@ -61,12 +74,6 @@ class Candidate:
                 "fused": self.fused, "band": self.band.value}
 
 
-@dataclass
-class _Record:
-    face: FaceTemplate | None = None
-    fingers: dict[int, FingerTemplate] = field(default_factory=dict)
-
-
 def _split(templates: Iterable[Template | bytes]) -> tuple[FaceTemplate | None, list[FingerTemplate]]:
     face, fingers = None, []
     for t in templates:
@@ -81,57 +88,93 @@ def _split(templates: Iterable[Template | bytes]) -> tuple[FaceTemplate | None, 
 
 
 class Gallery:
-    """In-process gallery keyed by reference id (e.g. an enrolment id, never demographics)."""
+    """In-process gallery keyed by reference id (e.g. an enrolment id, never demographics).
 
-    def __init__(self, *, engine: Engine | None = None, face_dim: int = 128) -> None:
+    insert() replaces a reference that is already present; discard() forgets one and is a no-op
+    when it is absent (delete() raises UnknownReference instead).
+    """
+
+    def __init__(self, *, engine: Engine | None = None, face_dim: int = 128,
+                 indexed_positions: Sequence[int] = INDEXED_POSITIONS) -> None:
         self.engine = engine or get_engine()
         self.face_dim = face_dim
-        self._records: dict[str, _Record] = {}
+        self.indexed_positions = tuple(sorted(set(int(p) for p in indexed_positions)))
         self._int_of: dict[str, int] = {}
-        self._ref_of: dict[int, str] = {}
-        self._next = 0
-        self._face_index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(face_dim))
+        self._refs: list[str | None] = []  # iid -> reference id (None once deleted)
+        self._faces = np.zeros((0, face_dim), np.float16)
+        self._face_model = np.zeros(0, np.uint8)  # 0 = no face, k = self._models[k - 1]
+        self._models: list[str] = []
+        self._fingers: list[bytes | None] = []  # iid -> compact fingers (fingerprint/compact.py)
+        self._face_index: faiss.Index = self._flat_face_index()
         self._ivf_built_at = 0  # faces in the gallery when the IVF index was last trained (0 = flat)
-        self._finger_index = faiss.IndexIDMap2(faiss.IndexFlatIP(DESCRIPTOR_DIM))
+        self._finger_index: dict[int, FingerIndex] = {}  # position (0 = unknown) -> LSH index
+
+    def _flat_face_index(self) -> faiss.Index:
+        sq = faiss.IndexScalarQuantizer(self.face_dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        return faiss.IndexIDMap(sq)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._int_of)
 
     def __contains__(self, reference_id: str) -> bool:
-        return reference_id in self._records
+        return reference_id in self._int_of
+
+    def reference_ids(self) -> list[str]:
+        return list(self._int_of)
+
+    def _index_slot(self, slot: int) -> int | None:
+        """Which LSH index holds a finger kept in this slot (None: scored 1:1 only)."""
+        if slot >= 100:
+            return 0
+        return slot if slot in self.indexed_positions else None
 
     def insert(self, reference_id: str, templates: Sequence[Template | bytes]) -> None:
         """Add or replace a reference's templates (one face, any fingers)."""
         face, fingers = _split(templates)
-        if reference_id in self._records:
-            self.delete(reference_id)
-        iid = self._next
-        self._next += 1
-        self._int_of[reference_id], self._ref_of[iid] = iid, reference_id
-        rec = _Record(face, {})
-        if face is not None:
-            self._face_index.add_with_ids(face.embedding[None, :], np.array([iid], np.int64))
+        self.discard(reference_id)
+        iid = len(self._refs)
+        self._refs.append(reference_id)
+        self._int_of[reference_id] = iid
+        if iid >= len(self._faces):
+            grow = max(1024, len(self._faces))
+            self._faces = np.concatenate([self._faces, np.zeros((grow, self.face_dim), np.float16)])
+            self._face_model = np.concatenate([self._face_model, np.zeros(grow, np.uint8)])
+        slots: dict[int, FingerTemplate] = {}
         for k, f in enumerate(fingers):
-            pos = f.finger_position or (100 + k)  # unknown positions keep distinct slots
-            rec.fingers[pos] = f
-        if rec.fingers:
-            vecs = np.stack([f.index_vector for f in rec.fingers.values()])
-            ids = np.array([iid * _FINGER_SLOTS * 16 + n for n in range(len(rec.fingers))], np.int64)
-            self._finger_index.add_with_ids(vecs, ids)
-        self._records[reference_id] = rec
+            slots[f.finger_position or (100 + k)] = f  # unknown positions keep distinct slots
+        blob = pack_fingers(slots) if slots else None
+        self._fingers.append(blob)
+        # index what is stored (compact form, positions rounded), so a reloaded gallery answers alike
+        for slot, f in (unpack_fingers(blob) if blob else {}).items():
+            where = self._index_slot(slot)
+            if where is not None:
+                self._finger_index.setdefault(where, FingerIndex()).add(iid, finger_keys(f.minutiae))
         if face is not None:
-            self._maybe_reindex_faces()  # after the record is held: the rebuild reads every record
+            if face.model_id not in self._models:
+                self._models.append(face.model_id)
+            self._face_model[iid] = self._models.index(face.model_id) + 1
+            self._faces[iid] = face.embedding.astype(np.float16)
+            self._face_index.add_with_ids(face.embedding[None, :].astype(np.float32), np.array([iid], np.int64))
+            self._maybe_reindex_faces()
 
     def delete(self, reference_id: str) -> None:
         """Remove a reference and its index entries."""
-        if reference_id not in self._records:
+        if not self.discard(reference_id):
             raise UnknownReference(reference_id)
-        iid = self._int_of.pop(reference_id)
-        del self._ref_of[iid]
-        n = len(self._records.pop(reference_id).fingers)
-        self._face_index.remove_ids(np.array([iid], np.int64))
-        if n:
-            self._finger_index.remove_ids(np.array([iid * _FINGER_SLOTS * 16 + k for k in range(n)], np.int64))
+
+    def discard(self, reference_id: str) -> bool:
+        """Remove a reference if present (idempotent); True when something was removed."""
+        iid = self._int_of.pop(reference_id, None)
+        if iid is None:
+            return False
+        self._refs[iid] = None
+        self._fingers[iid] = None
+        for idx in self._finger_index.values():
+            idx.remove(iid)
+        if self._face_model[iid]:
+            self._face_model[iid] = 0
+            self._face_index.remove_ids(np.array([iid], np.int64))
+        return True
 
     def _maybe_reindex_faces(self) -> None:
         n = self._face_index.ntotal
@@ -140,19 +183,36 @@ class Gallery:
 
     def reindex_faces(self) -> None:
         """Rebuild the face index as IVF over the faces held now (k-means on a sample of them)."""
-        refs = [r for r, rec in self._records.items() if rec.face is not None]
-        if not refs:
+        ids = np.nonzero(self._face_model[: len(self._refs)])[0].astype(np.int64)
+        if not ids.size:
             return
-        vecs = np.stack([self._records[r].face.embedding for r in refs]).astype(np.float32)
-        ids = np.array([self._int_of[r] for r in refs], np.int64)
-        nlist = max(1, min(len(refs) // 39, int(IVF_LISTS_PER_SQRT * np.sqrt(len(refs)))))
-        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.face_dim), self.face_dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(len(refs)).choice(len(refs), min(len(refs), 40 * nlist), replace=False)
+        vecs = self._faces[ids].astype(np.float32)
+        nlist = max(1, min(ids.size // 39, int(IVF_LISTS_PER_SQRT * np.sqrt(ids.size))))
+        ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(self.face_dim), self.face_dim, nlist,
+                                            faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(ids.size).choice(ids.size, min(ids.size, 40 * nlist), replace=False)
         ivf.train(vecs[np.sort(sample)])
         ivf.add_with_ids(vecs, ids)
         ivf.nprobe = max(1, int(round(nlist * IVF_SCAN)))
         self._face_index = ivf
-        self._ivf_built_at = len(refs)
+        self._ivf_built_at = ids.size
+
+    # -- stored templates ----------------------------------------------------------------------
+    def face_of(self, reference_id: str) -> FaceTemplate | None:
+        iid = self._int_of.get(reference_id)
+        if iid is None or not self._face_model[iid]:
+            return None
+        return FaceTemplate(self._faces[iid].astype(np.float32), self._models[self._face_model[iid] - 1])
+
+    def fingers_of(self, reference_id: str) -> dict[int, FingerTemplate]:
+        """The reference's fingers by slot (ISO position, ≥ 100 for unknown ones), decoded afresh."""
+        iid = self._int_of.get(reference_id)
+        blob = self._fingers[iid] if iid is not None else None
+        return unpack_fingers(blob) if blob else {}
+
+    def templates_of(self, reference_id: str) -> list[Template]:
+        face = self.face_of(reference_id)
+        return ([face] if face is not None else []) + list(self.fingers_of(reference_id).values())
 
     # -- phase 1 ---------------------------------------------------------------------------------
     def candidates(self, templates: Sequence[Template | bytes], *, limit: int = CANDIDATES
@@ -161,23 +221,34 @@ class Gallery:
         face, fingers = _split(templates)
         out: dict[str, list[tuple[float, str]]] = {}
         if face is not None and self._face_index.ntotal:
-            out["face"] = self._search(self._face_index, face.embedding[None, :], limit, 1)
-        if fingers and self._finger_index.ntotal:
-            q = np.stack([f.index_vector for f in fingers])
-            out["finger"] = self._search(self._finger_index, q, limit, _FINGER_SLOTS * 16)
+            k = min(self._face_index.ntotal, limit)
+            dist, ids = self._face_index.search(face.embedding[None, :].astype(np.float32), k)
+            out["face"] = merge_top(((self._refs[int(i)], float(d)) for d, i in zip(dist[0], ids[0])
+                                     if i >= 0), limit)
+        if fingers and self._finger_index:
+            found = self.finger_scores(fingers)
+            if found:
+                out["finger"] = merge_top(found.items(), limit)
         return out
 
-    def _search(self, index: faiss.Index, q: np.ndarray, limit: int, div: int) -> list[tuple[float, str]]:
-        k = min(index.ntotal, limit * (_FINGER_SLOTS if div > 1 else 1))
-        dist, ids = index.search(q.astype(np.float32), k)
-        best: dict[str, float] = {}
-        for drow, irow in zip(dist, ids):
-            for d, i in zip(drow, irow):
-                if i < 0:
-                    continue
-                ref = self._ref_of[int(i) // div]
-                best[ref] = max(best.get(ref, -np.inf), float(d))
-        return merge_top(best.items(), limit)
+    def finger_scores(self, fingers: Sequence[FingerTemplate]) -> dict[str, float]:
+        """Every reference the finger index relates to the probe, with its summed LSH score."""
+        total = np.zeros(len(self._refs))
+        for f in fingers:
+            pos = f.finger_position
+            # a known position looks in its own index and among unknown-position fingers; an unknown one everywhere
+            where = (([pos] if pos in self.indexed_positions else []) + [0]) if pos else list(self._finger_index)
+            where = [w for w in dict.fromkeys(where) if w in self._finger_index]
+            if not where:
+                continue  # a finger outside the index is scored 1:1 on candidates only
+            keys = probe_keys(f.minutiae)
+            best = np.zeros(len(self._refs))
+            for w in where:
+                owners, scores = self._finger_index[w].search(keys)
+                np.maximum.at(best, owners, scores)
+            total += best
+        hit = np.nonzero(total > 0)[0]
+        return {self._refs[i]: float(total[i]) for i in hit}
 
     # -- phase 2 ---------------------------------------------------------------------------------
     def score(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str]) -> list[Candidate]:
@@ -186,20 +257,21 @@ class Gallery:
         cal = self.engine.calibration
         out = []
         for ref in reference_ids:
-            rec = self._records.get(ref)
-            if rec is None:
+            if ref not in self._int_of:
                 continue
+            enrolled_face = self.face_of(ref)
+            enrolled = self.fingers_of(ref)
             raw: dict[str, float] = {}
             norm: dict[str, float] = {}
-            if face is not None and rec.face is not None:
-                raw["face"] = self.engine.compare_faces(face, rec.face)
+            if face is not None and enrolled_face is not None:
+                raw["face"] = self.engine.compare_faces(face, enrolled_face)
                 norm["face"] = cal.normalise("face", raw["face"])
             for k, f in enumerate(fingers):
                 if k >= EARLY_STOP_AFTER and max((z for m, z in norm.items() if m != "face"), default=0.0) \
                         < EARLY_STOP_Z and cal.fuse(norm) < cal.review_z:
                     break  # fingers at noise level and no review yet: an impostor, the rest change nothing
-                same = rec.fingers.get(f.finger_position) if f.finger_position else None
-                pool = [same] if same is not None else list(rec.fingers.values())
+                same = enrolled.get(f.finger_position) if f.finger_position else None
+                pool = [same] if same is not None else list(enrolled.values())
                 if pool:
                     key = f"finger_{f.finger_position or k}"
                     raw[key] = max(self.engine.compare_fingers(f, g) for g in pool)
@@ -213,16 +285,37 @@ class Gallery:
         """Best `top_k` references for the probe, by fused score."""
         return identify_over([self], templates, top_k=top_k, limit=limit)
 
+    # -- memory ----------------------------------------------------------------------------------
+    def bytes_per_identity(self) -> dict[str, float]:
+        """Measured bytes per held reference, per part, and their total.
+
+        face: the float16 vector kept for scoring plus the face index's own copy (codes + 8-byte
+        id); finger_index: LSH postings, bucket tables and alive flags; finger_templates: the
+        compact finger blobs (+ the Python bytes object header); references: id map and id list
+        (Python objects, estimated with sys.getsizeof).
+        """
+        n = max(1, len(self))
+        faces = int(np.count_nonzero(self._face_model[: len(self._refs)]))
+        face_index = faces * (2 * self.face_dim + 8)
+        face_store = len(self._refs) * (self._faces.itemsize * self.face_dim + 1)  # rows in use (capacity grows ×2)
+        finger_index = sum(i.nbytes() for i in self._finger_index.values())
+        blobs = [b for b in self._fingers if b is not None]
+        finger_templates = sum(len(b) for b in blobs) + sys.getsizeof(b"") * len(blobs) + 8 * len(self._fingers)
+        refs = sum(sys.getsizeof(r) + 8 + 8 + 24 for r in self._int_of) + 8 * len(self._refs)
+        parts = {"face": (face_index + face_store) / n, "finger_index": finger_index / n,
+                 "finger_templates": finger_templates / n, "references": refs / n}
+        parts["total"] = sum(parts.values())
+        return {k: round(v, 1) for k, v in parts.items()}
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        """Write `manifest.json` + `templates.bin` (length-prefixed KTPB records)."""
+        """Write `manifest.json` + `templates.bin` (length-prefixed KTPB records, compact values)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         manifest = {"format": "ktpel-gallery", "version": 1, "references": []}
         with open(directory / "templates.bin.tmp", "wb") as fh:
-            for ref, rec in self._records.items():
-                blobs = ([rec.face.to_bytes()] if rec.face is not None else []) + \
-                        [f.to_bytes() for f in rec.fingers.values()]
+            for ref in self._int_of:
+                blobs = [t.to_bytes() for t in self.templates_of(ref)]
                 manifest["references"].append({"id": ref, "templates": len(blobs)})
                 for b in blobs:
                     fh.write(struct.pack(">I", len(b)) + b)
@@ -230,14 +323,15 @@ class Gallery:
         (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, *, engine: Engine | None = None) -> "Gallery":
+    def load(cls, directory: Path, *, engine: Engine | None = None,
+             indexed_positions: Sequence[int] = INDEXED_POSITIONS) -> "Gallery":
         """Read a gallery written by save(); indexes are rebuilt from the templates."""
         directory = Path(directory)
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != "ktpel-gallery":
             raise CorruptTemplate("not a ktpel gallery")
         data = (directory / "templates.bin").read_bytes()
-        g, off = cls(engine=engine), 0
+        g, off = cls(engine=engine, indexed_positions=indexed_positions), 0
         for entry in manifest["references"]:
             blobs = []
             for _ in range(entry["templates"]):
@@ -248,7 +342,6 @@ class Gallery:
                 off += 4 + n
             g.insert(entry["id"], blobs)
         return g
-
 
 def merge_top(items: Iterable[tuple[str, float]], limit: int) -> list[tuple[float, str]]:
     """Best `limit` (score, ref), ties broken by reference id so merges are order-independent."""
@@ -294,6 +387,9 @@ class ShardedGallery:
 
     def delete(self, reference_id: str) -> None:
         self._shard(reference_id).delete(reference_id)
+
+    def discard(self, reference_id: str) -> bool:
+        return self._shard(reference_id).discard(reference_id)
 
     def identify(self, templates: Sequence[Template | bytes], *, top_k: int = 10,
                  limit: int = CANDIDATES) -> list[Candidate]:

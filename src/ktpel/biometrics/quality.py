@@ -24,6 +24,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "low_contrast": ("kontras rendah", "low contrast"),
     "uneven_light": ("pencahayaan tidak merata", "uneven lighting"),
     "low_detection_confidence": ("keyakinan deteksi wajah rendah", "low face detection confidence"),
+    "second_face": ("ada wajah lain di foto; pemohon tetap jelas sebagai subjek",
+                    "another face is in the photo; the applicant is still clearly the subject"),
     "few_minutiae": ("titik minusi sedikit", "few minutiae"),
     "small_area": ("area sidik jari kecil", "small fingerprint area"),
     "weak_ridges": ("guratan kurang jelas", "weak ridge clarity"),
@@ -44,18 +46,22 @@ class QualityReport:
     ok: bool
     reasons: list[str] = field(default_factory=list)
     measures: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth the operator's attention
+    refused: str = ""  # error code when the image could not be used at all (no face, two subjects …)
 
     @classmethod
     def rejected(cls, err: BiometricError) -> "QualityReport":
         """A zero-score report carrying a typed error's code and messages."""
-        return cls(0.0, False, [f"{err.code}: {err.message_id} / {err.message_en}"], {})
+        return cls(0.0, False, [f"{err.code}: {err.message_id} / {err.message_en}"], {}, refused=err.code)
 
     def to_dict(self) -> dict:
-        return {"score": self.score, "ok": self.ok, "reasons": list(self.reasons), "measures": self.measures}
+        return {"score": self.score, "ok": self.ok, "reasons": list(self.reasons), "measures": self.measures,
+                "warnings": list(self.warnings), "refused": self.refused}
 
 
-def face_report(bgr: np.ndarray, face: DetectedFace) -> QualityReport:
-    """Size, sharpness, pose, eyes and illumination of a detected face."""
+def face_report(bgr: np.ndarray, face: DetectedFace, *, other_faces: int = 0,
+                runner_up_ratio: float = 0.0) -> QualityReport:
+    """Size, sharpness, pose, eyes and illumination of a detected face; other faces are a warning."""
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     x, y, w, h = (int(round(v)) for v in face.box)
     x0, y0 = max(x, 0), max(y, 0)
@@ -106,7 +112,9 @@ def face_report(bgr: np.ndarray, face: DetectedFace) -> QualityReport:
     if face.score < 0.75:
         penalties.append(("low_detection_confidence", 10.0))
     score = max(0.0, 100.0 - sum(p for _, p in penalties))
-    return QualityReport(round(score, 1), score >= OK_THRESHOLD, [reason(c) for c, _ in penalties], m)
+    m.update({"other_faces": float(other_faces), "runner_up_prominence": float(runner_up_ratio)})
+    warnings = [reason("second_face")] if other_faces else []
+    return QualityReport(round(score, 1), score >= OK_THRESHOLD, [reason(c) for c, _ in penalties], m, warnings)
 
 
 def finger_report(score: float, *, n_minutiae: int, foreground_px: int, coherence: float) -> QualityReport:

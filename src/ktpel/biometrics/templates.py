@@ -11,7 +11,9 @@ Layout (all integers big-endian)::
     12     L    payload (modality specific, below)
     12+L   4    CRC-32 of bytes 0 .. 12+L-1
 
-Face payload v1: model id (u8 length + ASCII), dimension D (u16), quality (f32), D × f32 embedding.
+Face payload v1: model id (u8 length + ASCII), dimension D (u16), quality (f32), D × f32 embedding;
+when flag bit 0 (FLAG_FACE_AUX) is set, a second model's embedding follows in the same layout:
+model id (u8 length + ASCII), dimension (u16), that many f32. The comparison fuses both (engine).
 Finger payload v1: width (u16), height (u16), resolution ppi (u16), finger position (u8, ISO 19794-2
 codes, 0 = unknown), quality 0-100 (u8), minutiae count N (u16), then N × 8 bytes:
 x (u16), y (u16), angle (u16, units of 2π/65536, image coordinates: 0 = +x, increasing towards +y),
@@ -40,6 +42,7 @@ MODALITY_FACE = 1
 MODALITY_FINGER = 2
 _HEADER = struct.Struct(">4sBBHI")
 _MAX_MINUTIAE = 255
+FLAG_FACE_AUX = 0x0001
 
 
 @dataclass(eq=False)
@@ -49,25 +52,39 @@ class FaceTemplate:
     embedding: np.ndarray
     model_id: str
     quality: float = 0.0
+    aux: np.ndarray | None = None  # the second model's embedding (fused when both templates have it)
+    aux_model_id: str = ""
 
     modality = "face"
 
     def __post_init__(self) -> None:
-        v = np.asarray(self.embedding, dtype=np.float32).reshape(-1)
-        n = float(np.linalg.norm(v))
-        if v.size == 0 or not np.isfinite(v).all() or n <= 1e-9:
-            raise CorruptTemplate("face embedding is empty or not finite")
-        self.embedding = v / n
+        self.embedding = _unit_or_corrupt(self.embedding)
+        if self.aux is not None:
+            if not self.aux_model_id:
+                raise CorruptTemplate("second face embedding without a model id")
+            self.aux = _unit_or_corrupt(self.aux)
 
     def to_bytes(self) -> bytes:
         """Serialise in the versioned KTPB format."""
-        mid = self.model_id.encode("ascii")
-        payload = (
-            struct.pack(">B", len(mid)) + mid
-            + struct.pack(">Hf", self.embedding.size, float(self.quality))
-            + self.embedding.astype(">f4").tobytes()
-        )
-        return _wrap(MODALITY_FACE, payload)
+        payload = _face_part(self.model_id, self.embedding, quality=self.quality)
+        if self.aux is None:
+            return _wrap(MODALITY_FACE, payload)
+        return _wrap(MODALITY_FACE, payload + _face_part(self.aux_model_id, self.aux), flags=FLAG_FACE_AUX)
+
+
+def _unit_or_corrupt(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32).reshape(-1)
+    n = float(np.linalg.norm(v))
+    if v.size == 0 or not np.isfinite(v).all() or n <= 1e-9:
+        raise CorruptTemplate("face embedding is empty or not finite")
+    return v / n
+
+
+def _face_part(model_id: str, vec: np.ndarray, *, quality: float | None = None) -> bytes:
+    """model id, dimension, [quality,] embedding: the primary part carries the quality, the second not."""
+    mid = model_id.encode("ascii")
+    dims = struct.pack(">H", vec.size) if quality is None else struct.pack(">Hf", vec.size, float(quality))
+    return struct.pack(">B", len(mid)) + mid + dims + vec.astype(">f4").tobytes()
 
 
 @dataclass(eq=False)
@@ -136,8 +153,8 @@ class FingerTemplate:
 Template = Union[FaceTemplate, FingerTemplate]
 
 
-def _wrap(modality: int, payload: bytes) -> bytes:
-    body = _HEADER.pack(MAGIC, FORMAT_VERSION, modality, 0, len(payload)) + payload
+def _wrap(modality: int, payload: bytes, *, flags: int = 0) -> bytes:
+    body = _HEADER.pack(MAGIC, FORMAT_VERSION, modality, flags, len(payload)) + payload
     return body + struct.pack(">I", zlib.crc32(body))
 
 
@@ -154,7 +171,7 @@ def template_from_bytes(data: bytes) -> Template:
 def _parse(data: bytes) -> Template:
     if len(data) < _HEADER.size + 4:
         raise CorruptTemplate("too short")
-    magic, version, modality, _flags, length = _HEADER.unpack_from(data)
+    magic, version, modality, flags, length = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise CorruptTemplate("bad magic")
     if version != FORMAT_VERSION:
@@ -169,10 +186,19 @@ def _parse(data: bytes) -> Template:
         n = payload[0]
         model_id = payload[1 : 1 + n].decode("ascii")
         dim, quality = struct.unpack_from(">Hf", payload, 1 + n)
+        end = 1 + n + 6 + 4 * dim
         vec = np.frombuffer(payload, dtype=">f4", count=dim, offset=1 + n + 6)
-        if 1 + n + 6 + 4 * dim != len(payload):
+        if not flags & FLAG_FACE_AUX:
+            if end != len(payload):
+                raise CorruptTemplate("face payload size")
+            return FaceTemplate(vec.astype(np.float32), model_id, float(quality))
+        m = payload[end]
+        aux_id = payload[end + 1 : end + 1 + m].decode("ascii")
+        (adim,) = struct.unpack_from(">H", payload, end + 1 + m)
+        if end + 1 + m + 2 + 4 * adim != len(payload):
             raise CorruptTemplate("face payload size")
-        return FaceTemplate(vec.astype(np.float32), model_id, float(quality))
+        aux = np.frombuffer(payload, dtype=">f4", count=adim, offset=end + 1 + m + 2)
+        return FaceTemplate(vec.astype(np.float32), model_id, float(quality), aux.astype(np.float32), aux_id)
     if modality == MODALITY_FINGER:
         w, h, ppi, pos, q, n = struct.unpack_from(">HHHBBH", payload)
         off = 10 + 8 * n

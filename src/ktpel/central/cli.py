@@ -1,19 +1,15 @@
-"""`ktpel central …`: each capability registers its commands from its own module."""
+"""`ktpel central …`: the central CLI, composed by import; each capability registers its own commands."""
 
 from __future__ import annotations
 
 import typer
 
-from ktpel.plugins import optional_module
+from ktpel.central.allocation import cli as allocation_cli
+from ktpel.central.pipeline import cli as pipeline_cli
+from ktpel.sync import central_cli as sync_cli
 
 app = typer.Typer(help="Central data center: serve, worker, allocate.", no_args_is_help=True)
 
-# modules with a `register(app: typer.Typer) -> None` function
-COMMAND_MODULES = [
-    "ktpel.sync.central_cli",
-    "ktpel.central.pipeline.cli",
-    "ktpel.central.allocation.cli",
-]
-for _m in COMMAND_MODULES:
-    if (_mod := optional_module(_m)) is not None:
-        _mod.register(app)
+# each module adds its commands with `register(app: typer.Typer) -> None`
+for _module in (sync_cli, pipeline_cli, allocation_cli):
+    _module.register(app)

@@ -55,6 +55,7 @@ class Enrollment(StateMachine[EnrollmentState]):
     """One recording of a resident, from capture at the counter to central's decision."""
 
     ENTITY = "enrollment"
+    STATE_TYPE = EnrollmentState
     TRANSITIONS = {
         "queue": (frozenset({_E.CAPTURED}), _E.QUEUED),
         "mark_sent": (frozenset({_E.QUEUED}), _E.SENT),
@@ -124,6 +125,7 @@ class Card(StateMachine[CardState]):
     """The physical card of one print-ready enrollment."""
 
     ENTITY = "card"
+    STATE_TYPE = CardState
     TRANSITIONS = {
         "authorise": (frozenset({_C.PRINT_READY}), _C.AUTHORISED),
         "print": (frozenset({_C.AUTHORISED}), _C.PRINTED),

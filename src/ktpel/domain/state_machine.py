@@ -15,6 +15,7 @@ class StateMachine(Generic[S]):
     """Aggregate whose state changes only through named actions listed in `TRANSITIONS`."""
 
     ENTITY = "entity"
+    STATE_TYPE: type[Enum]  # the state enum: a repository rebuilds the aggregate from a row's string
     TRANSITIONS: dict[str, tuple[frozenset, object]] = {}
 
     def __init__(self, *, id: str, state: S) -> None:

@@ -2,7 +2,7 @@
 
 It drives the real seams: the print-ready event runs through every handler registered for
 `enrollment.print_ready` (sync's state change, then ours), the outage is opened and closed with
-`ktpel.sync.outage` (which calls ENDED_HOOKS), and the sender sends through the console channel.
+`ktpel.sync.outage` (which calls the office composition's outage hooks), and the sender sends through the console channel.
 Idempotent: a second run finds the demo receipts and only prints where to look.
 """
 
@@ -13,7 +13,9 @@ import uuid
 
 from sqlalchemy import select
 
+from ktpel.domain import clock
 from ktpel.config import Settings
+from ktpel.domain.enrollment import EnrollmentState
 from ktpel.store.db import Database
 from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRow
 
@@ -22,11 +24,10 @@ RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
 
 def _apply(session, *, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
     """Run every handler registered for `kind`, in this one transaction, as the sync agent does."""
-    from ktpel.plugins import resolve
-    from ktpel.sync.office_apply import HANDLERS
+    from ktpel.office.composition import SYNC
 
-    for path in HANDLERS.get(kind, []):
-        resolve(path)(session, seq=0, kind=kind, subject_id=subject_id, data=data)
+    for handler in SYNC.events.get(kind, ()):
+        handler(session, seq=0, kind=kind, subject_id=subject_id, data=data)
 
 
 def _demo_signing_key(settings: Settings):  # noqa: ANN202
@@ -44,7 +45,7 @@ def _card_dict(resident: ResidentRow, enrollment: EnrollmentRow) -> dict:
             "village_code": resident.village_code, "religion": resident.religion,
             "marital_status": resident.marital_status, "occupation": resident.occupation,
             "citizenship": resident.citizenship, "regency_code": resident.regency_code,
-            "issued_at": dt.date.today().isoformat()}
+            "issued_at": clock.today_wib().isoformat()}
 
 
 def _tell_story(*, settings: Settings, story: Settings, office_db: Database, console) -> None:  # noqa: ANN001
@@ -52,6 +53,7 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
     from ktpel.notify.sender import send_once
     from ktpel.office.notices.service import add_turned_away
     from ktpel.sync import authorisation
+    from ktpel.office.composition import SYNC
     from ktpel.sync.outage import record_failure, record_success
 
     with office_db.unit_of_work() as s:
@@ -65,7 +67,7 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
         for person, (number, sms), receipt in zip(people, phones, RECEIPTS):
             s.add(PhoneRow(resident_id=person.id, number=number, takes_sms=sms, consent=True))
             e = EnrollmentRow(id=uuid.uuid4().hex, resident_id=person.id, office_code=settings.office_regency,
-                              state="SENT", receipt_number=receipt, operator="demo")
+                              state=EnrollmentState.SENT.value, receipt_number=receipt, operator="demo")
             s.add(e)
             enrollments.append(e)
         s.flush()
@@ -80,7 +82,7 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
         for person in people[1:]:
             add_turned_away(s, nik=person.nik, regency_code=settings.office_regency, actor="demo")
     with office_db.unit_of_work() as s:
-        record_success(s)  # ends the outage: ENDED_HOOKS notify the turned-away
+        record_success(s, ended_hooks=SYNC.outage_ended)  # ends the outage: the hooks notify the turned-away
     console.print("[bold]Notifikasi[/bold]: gangguan selesai — pesan 'layanan cetak kembali normal':")
     send_once(office_db, story)
     _show_guessing(settings=story, office_db=office_db, console=console, nik=people[1].nik)

@@ -1,6 +1,6 @@
 """Handlers other capabilities call: central events applied at the office, and the end of an outage.
 
-Registered as strings in `ktpel.sync.office_apply.HANDLERS` and `ktpel.sync.outage.ENDED_HOOKS`; each runs
+Registered in `ktpel.office.composition` (central's events, the end of an outage); each runs
 in the caller's transaction, so the message row commits (or not) together with the state change.
 """
 

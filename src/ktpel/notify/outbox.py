@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ktpel.domain.delivery import MessageState
 from ktpel.domain.events import utcnow
 from ktpel.notify.templates import check_trigger
 from ktpel.store.schema.core import PhoneRow, ResidentRow
 from ktpel.store.schema.notify import CallListRow, NotifyMessageRow
 
-PENDING, SENDING, SENT, FAILED, SKIPPED = "PENDING", "SENDING", "SENT", "FAILED", "SKIPPED"
+PENDING, SENDING, SENT, FAILED, SKIPPED = (s.value for s in MessageState)
 
 
 def _key(*parts: object) -> str:

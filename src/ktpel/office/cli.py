@@ -1,21 +1,17 @@
-"""`ktpel office …`: each capability registers its commands from its own module."""
+"""`ktpel office …`: the office CLI, composed by import; each capability registers its own commands."""
 
 from __future__ import annotations
 
 import typer
 
-from ktpel.plugins import optional_module
+from ktpel.notify import cli as notify_cli
+from ktpel.office.enrollment import cli as enrollment_cli
+from ktpel.office.kit import cli as kit_cli
+from ktpel.office.printing import cli as printing_cli
+from ktpel.sync import office_cli as sync_cli
 
 app = typer.Typer(help="Regency office: serve, sync, import.", no_args_is_help=True)
 
-# modules with a `register(app: typer.Typer) -> None` function
-COMMAND_MODULES = [
-    "ktpel.sync.office_cli",
-    "ktpel.office.enrollment.cli",
-    "ktpel.office.printing.cli",
-    "ktpel.notify.cli",
-    "ktpel.office.kit.cli",
-]
-for _m in COMMAND_MODULES:
-    if (_mod := optional_module(_m)) is not None:
-        _mod.register(app)
+# each module adds its commands with `register(app: typer.Typer) -> None`
+for _module in (sync_cli, enrollment_cli, printing_cli, notify_cli, kit_cli):
+    _module.register(app)

@@ -12,6 +12,7 @@ import json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from ktpel.domain.national_record import NationalRecordState
 from ktpel.reports.panels import Chart, Panel, Series, cols
 from ktpel.reports.period import Period, day_start_utc, percentile
 from ktpel.reports.sources import as_date, as_utc, local_day, table
@@ -61,7 +62,7 @@ def regency_panel(session: Session, *, period: Period, now: dt.datetime, regions
                                           .group_by(records.c.office_code, records.c.state)):
         r = row(code)
         r["diterima"] += n
-        if state == "PRINT_READY":
+        if state == NationalRecordState.PRINT_READY.value:
             r["prr"] += n
     printed_recent: dict[str, int] = {}
     since = now - dt.timedelta(days=RATE_DAYS)
@@ -95,7 +96,7 @@ def regency_panel(session: Session, *, period: Period, now: dt.datetime, regions
     samples: dict[str, list[float]] = {}
     for code, captured, decided in session.execute(
         select(records.c.office_code, records.c.captured_at, records.c.decided_at)
-        .where(records.c.state == "PRINT_READY", records.c.decided_at >= lo, records.c.decided_at < hi)
+        .where(records.c.state == NationalRecordState.PRINT_READY.value, records.c.decided_at >= lo, records.c.decided_at < hi)
     ):
         samples.setdefault(code, []).append((as_utc(decided) - as_utc(captured)).total_seconds() / 86400)
     for code, values in samples.items():

@@ -15,6 +15,7 @@ import random
 from sqlalchemy import insert, select
 
 from ktpel.domain.events import utcnow
+from ktpel.domain.national_record import NationalRecordState as _R
 from ktpel.reports.period import WIB, local_today
 from ktpel.reports.sources import table
 from ktpel.store.db import Database
@@ -37,7 +38,7 @@ def _record(n: int, code: str, captured: dt.datetime, rng: random.Random) -> dic
             "sex": rng.choice("LP"), "blood_type": "-", "street": "JL. RIWAYAT", "rt": "001", "rw": "001",
             "village_code": "", "religion": "", "marital_status": "", "occupation": "", "citizenship": "WNI",
             "father_name": "", "mother_name": "", "name_key": "", "templates": "{}", "images": "{}",
-            "exceptions": {}, "state": "PRINT_READY", "failure_reason": None, "gallery_seq": None, "card_id": None,
+            "exceptions": {}, "state": _R.PRINT_READY.value, "failure_reason": None, "gallery_seq": None, "card_id": None,
             "captured_at": captured, "received_at": captured + dt.timedelta(minutes=rng.randint(3, 240)),
             "decided_at": None}
 
@@ -72,13 +73,13 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                 roll = rng.random()
                 r["decided_at"] = decided
                 if roll < 0.05:
-                    r["state"], r["failure_reason"] = "FAILED", rng.choice(FAIL_REASONS)
+                    r["state"], r["failure_reason"] = _R.FAILED.value, rng.choice(FAIL_REASONS)
                 elif roll < 0.08 and records:
                     other = rng.choice(records)  # people record twice anywhere
                     # every history item is decided: history rows carry no photos or fingerprints, so an
                     # open one would sit in the real /adjudikasi queue with nothing to compare
                     same = rng.random() < 0.7
-                    r["state"] = "DUPLICATE" if same else "PRINT_READY"
+                    r["state"] = _R.DUPLICATE.value if same else _R.PRINT_READY.value
                     adjs.append({"id": f"hist-adj-{n}", "record_id": r["id"], "candidate_id": other["id"],
                                  "reason": "biometric_review", "band": "review", "fused_z": round(rng.uniform(3, 6), 2),
                                  "scores": {}, "demographic": {}, "urgency": 0.0, "status": "decided",
@@ -90,7 +91,7 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                                  "final_by": "adjudikator2.demo" if same else "adjudikator.demo",
                                  "final_reason": "riwayat demo", "decided_at": r["decided_at"], "version": 1,
                                  "created_at": r["received_at"] + dt.timedelta(minutes=10)})
-                    if r["state"] == "DUPLICATE":
+                    if r["state"] == _R.DUPLICATE.value:
                         cases.append({"id": f"hist-case-{n}", "record_a": r["id"], "record_b": other["id"],
                                       "source": "adjudication", "adjudication_id": f"hist-adj-{n}",
                                       "opened_by": "adjudikator.demo", "opened_at": decided, "status": "closed",
@@ -103,7 +104,7 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
                              "lease_until": None, "next_run_at": r["received_at"], "last_error": None, "results": {},
                              "outcome": r["state"].lower(), "enqueued_at": r["received_at"],
                              "finished_at": r["decided_at"] or r["received_at"] + dt.timedelta(minutes=5)})
-                if r["state"] == "PRINT_READY":
+                if r["state"] == _R.PRINT_READY.value:
                     p_at = decided + dt.timedelta(days=rng.uniform(0.5, 25) * (2.5 if code_i % 3 == 0 else 1))
                     if p_at <= now and rng.random() < 0.9:
                         printed.append({"serial": f"HC{code.replace('.', '')}{n:08d}", "office_code": code,

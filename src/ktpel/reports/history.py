@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 
+from ktpel.domain.blanks import BlankState
 from ktpel.domain.enrollment import Card, Enrollment
 from ktpel.domain.events import utcnow
 from ktpel.reports import daily
@@ -162,13 +163,13 @@ def _assign_serials(recs: list[_Rec], batches: list[tuple[dt.datetime, int]]) ->
         r.card_steps[i] = (action, when, {**kwargs, "blank_serial": serial})
         spoiled = i + 1 < len(r.card_steps) and r.card_steps[i + 1][0] == "spoil"
         if spoiled:
-            state[serial] = ("SPOILED", None, "misprint", r.card_steps[i + 1][1])
+            state[serial] = (BlankState.SPOILED.value, None, "misprint", r.card_steps[i + 1][1])
         else:
             r.serial = serial
-            state[serial] = ("USED", f"card-hist-{r.n}", None, at)
+            state[serial] = (BlankState.USED.value, f"card-hist-{r.n}", None, at)
     blank_rows = []
     for serial, batch_id, at in serials:
-        st, card, reason, changed = state.get(serial, ("AVAILABLE", None, None, at))
+        st, card, reason, changed = state.get(serial, (BlankState.AVAILABLE.value, None, None, at))
         blank_rows.append({"serial": serial, "batch_id": batch_id, "state": st, "card_id": card, "reason": reason,
                            "changed_at": changed})
     return blank_rows, batch_rows

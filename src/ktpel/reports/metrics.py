@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pathlib import Path
 
+from ktpel.domain.delivery import PacketState
 from ktpel.domain.events import utcnow
 from ktpel.reports.office import backlog_now, blanks_now
 from ktpel.reports.period import percentile
@@ -45,7 +46,7 @@ def office_metrics(session: Session, registry: CollectorRegistry, *, office_code
     outbox = table("sync_outbox", "state", "created_at")
     if outbox is not None:
         n, oldest = session.execute(select(func.count(), func.min(outbox.c.created_at))
-                                    .where(outbox.c.state == "QUEUED")).one()
+                                    .where(outbox.c.state == PacketState.QUEUED.value)).one()
         Gauge("ktpel_outbox_queued", "Packets waiting for central's receipt", registry=registry).set(n or 0)
         Gauge("ktpel_sync_lag_seconds", "Age of the oldest packet not yet receipted", registry=registry).set(
             _age(now, oldest))

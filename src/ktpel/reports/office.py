@@ -7,6 +7,9 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from ktpel.domain.blanks import BlankState
+from ktpel.domain.delivery import PacketState
+from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import KtpelError
 from ktpel.reports import daily as daily_mod
 from ktpel.reports.panels import Chart, Panel, Series, cols
@@ -15,7 +18,7 @@ from ktpel.reports.sources import as_utc, table
 from ktpel.reports.turnaround import STAGE_LABELS, weekly_turnaround
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
 
-WAITING_CARD_STATES = ("PRINT_READY", "AUTHORISED")
+WAITING_CARD_STATES = (CardState.PRINT_READY.value, CardState.AUTHORISED.value)
 RATE_DAYS = 14  # print rate = mean of the last two weeks: smooths weekends without hiding a change
 
 
@@ -35,7 +38,7 @@ def blanks_now(session: Session) -> int | None:
     """Blanks on hand: the printing ledger where it exists, else batches received minus prints; None if unknown."""
     ledger = daily_mod.blank_ledger()
     if ledger is not None:
-        return session.scalar(select(func.count()).select_from(ledger).where(ledger.c.state == "AVAILABLE")) or 0
+        return session.scalar(select(func.count()).select_from(ledger).where(ledger.c.state == BlankState.AVAILABLE.value)) or 0
     batches = session.execute(select(DomainEventRow.data).where(
         DomainEventRow.name.in_(daily_mod.BLANK_EVENTS))).scalars().all()
     if not batches:
@@ -48,7 +51,7 @@ def blanks_now(session: Session) -> int | None:
 def _policy():  # noqa: ANN202
     """The office's print priority policy (printing capability), or None where it is not available."""
     try:
-        from ktpel.office.printing.service import current_policy
+        from ktpel.office.printing.policy import current_policy
     except ImportError:
         return None
     try:
@@ -238,10 +241,10 @@ def failures_panel(days: dict[dt.date, dict], *, period: Period) -> Panel:
             for reason, n in (v.get("reasons") or {}).items():
                 efac[reason] = efac.get(reason, 0) + n
             dup += v["duplicate"]
-    rows = [{"kode": "EFAC", "status": "FAILED", "alasan": r, "jumlah": n}
+    rows = [{"kode": "EFAC", "status": EnrollmentState.FAILED.value, "alasan": r, "jumlah": n}
             for r, n in sorted(efac.items(), key=lambda kv: -kv[1])]
     if dup:
-        rows.append({"kode": "DUP", "status": "DUPLICATE", "alasan": "data ganda", "jumlah": dup})
+        rows.append({"kode": "DUP", "status": EnrollmentState.DUPLICATE.value, "alasan": "data ganda", "jumlah": dup})
     return Panel(
         id="gagal_ganda", title_id="Gagal (EFAC) dan data ganda (DUP) menurut alasan",
         title_en="Failures (EFAC) and duplicates (DUP) by reason",
@@ -318,11 +321,11 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
     backlog = backlog_now(session, office_code=office_code)
     blanks = blanks_now(session)
     queued_now = session.scalar(select(func.count()).select_from(EnrollmentRow).where(
-        and_((EnrollmentRow.office_code + "") == office_code, EnrollmentRow.state.in_(("CAPTURED", "QUEUED"))))) or 0
+        and_((EnrollmentRow.office_code + "") == office_code, EnrollmentRow.state.in_((EnrollmentState.CAPTURED.value, EnrollmentState.QUEUED.value))))) or 0
     outbox = table("sync_outbox", "state")
     packets_queued = None
     if outbox is not None:
-        packets_queued = session.scalar(select(func.count()).select_from(outbox).where(outbox.c.state == "QUEUED")) or 0
+        packets_queued = session.scalar(select(func.count()).select_from(outbox).where(outbox.c.state == PacketState.QUEUED.value)) or 0
     timeline, outage_log = reachability_panels(session, period=period, now=now)
     waiting = waiting_by_class(session, office_code=office_code, today=today)
     panels = [

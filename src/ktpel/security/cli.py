@@ -209,7 +209,7 @@ def rotate_field_key(
     if not resume:
         new_id = rotation.add_active_key(keyfile)
         console.print(f"[green]✓[/green] kunci baru aktif — new active key {new_id}")
-    from ktpel.cli import progress_bar
+    from ktpel.cli_console import progress_bar
 
     total = 0
     for name, db in dbs.items():

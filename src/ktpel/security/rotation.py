@@ -19,7 +19,7 @@ from typing import Callable
 
 from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
-from ktpel.security.fields import FieldCipher, FieldKeyring, cipher, configure_cipher, write_keyring
+from ktpel.store.fields import FieldCipher, FieldKeyring, cipher, configure_cipher, write_keyring
 from ktpel.store.types import EncryptedBytes, EncryptedText
 
 

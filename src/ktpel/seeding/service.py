@@ -7,11 +7,12 @@ from typing import Callable
 
 from sqlalchemy import func, insert, literal_column, select
 
+from ktpel.domain import clock
 from ktpel.domain.resident import Resident
 from ktpel.domain.wilayah import RegionRegistry
-from ktpel.security.fields import cipher, name_tokens
 from ktpel.seeding.generator import DistrictGenerator, Family
 from ktpel.store.db import Database
+from ktpel.store.fields import cipher, name_tokens
 from ktpel.store.schema.core import ResidentNameTokenRow, ResidentRow
 
 
@@ -94,7 +95,7 @@ def seed_district(
     niks, kks = _used_prefixes(db, regency_code=regency_code)
     gen = DistrictGenerator(
         regions=regions, regency_code=regency_code, names=names, seed=seed,
-        today=today or dt.date.today(), used_nik_prefixes=niks, used_kk_prefixes=kks,
+        today=today or clock.today_wib(), used_nik_prefixes=niks, used_kk_prefixes=kks,
     )
     written = 0
     batch: list[Family] = []

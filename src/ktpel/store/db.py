@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ktpel.config import Settings
-from ktpel.security.fields import FieldCipher, FieldKeyring, configure_cipher
+from ktpel.store.fields import FieldCipher, FieldKeyring, configure_cipher
 
 
 @dataclass

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import DateTime, LargeBinary, String
 from sqlalchemy.types import TypeDecorator
 
-from ktpel.security.fields import cipher
+from ktpel.store.fields import cipher
 
 
 class EncryptedText(TypeDecorator):

@@ -17,23 +17,22 @@ import time
 
 import httpx
 
-from ktpel.security.tls import client_verify
-
 from ktpel.config import Settings
-from ktpel.domain.enrollment import Enrollment, EnrollmentState
+from ktpel.domain.delivery import PacketState
 from ktpel.domain.events import utcnow
+from ktpel.security.tls import client_verify
 from ktpel.store.db import Database
-from ktpel.store.schema.core import DomainEventRow, EnrollmentRow
 from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
 from ktpel.sync.office_apply import apply_events
 from ktpel.sync.outage import link, record_failure, record_success
 from ktpel.sync.outbox import SENT, next_queued, queued_count
+from ktpel.sync.wiring import OfficeHandlers
 
 log = logging.getLogger("ktpel.sync.agent")
 
-REFUSED = "REFUSED"
+REFUSED = PacketState.REFUSED.value
 # refusals that a resend cannot fix (the packet itself is bad); others (unknown office/key) wait for setup
 PERMANENT = frozenset({"malformed", "bad_seal", "id_mismatch", "invalid_content", "unknown_kind", "stale",
                        "unsupported_version"})
@@ -72,10 +71,11 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class SyncAgent:
-    def __init__(self, *, settings: Settings, db: Database, central_url: str | None = None,
-                 client: httpx.Client | None = None) -> None:
+    def __init__(self, *, settings: Settings, db: Database, handlers: OfficeHandlers,
+                 central_url: str | None = None, client: httpx.Client | None = None) -> None:
         self.settings = settings
         self.db = db
+        self.handlers = handlers  # the office's reactions to events and receipts (office.composition)
         self.office_code = settings.office_regency
         self.central_url = (central_url or self._trusted_url() or settings.central_url).rstrip("/")
         self.client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
@@ -169,22 +169,16 @@ class SyncAgent:
             raise Unreachable(f"refused: {reason}: {detail}")
 
     def _mark_sent(self, seq: int, receipt: dict) -> None:
-        """Receipt in hand: the packet is SENT and, for a recording, the enrollment becomes SFE."""
+        """Receipt in hand: the packet is SENT and its kind's handlers hear of it (a recording becomes SFE)."""
         with self.db.unit_of_work() as s:
             row = s.get(OutboxRow, seq)
             if row.state == SENT:
                 return
             row.state, row.sent_at, row.attempts = SENT, utcnow(), row.attempts + 1
             row.receipt = json.dumps(receipt, sort_keys=True)
-            if row.kind == "enrollment":
-                enr = s.get(EnrollmentRow, row.subject_id)
-                if enr is not None and enr.state == EnrollmentState.QUEUED.value:
-                    machine = Enrollment(id=enr.id, state=EnrollmentState.QUEUED)
-                    machine.mark_sent(receipt_id=receipt["packet_id"])
-                    enr.state = machine.state.value
-                    for e in machine.events:
-                        s.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
-            record_success(s)
+            for handler in self.handlers.packet_sent.get(row.kind, ()):
+                handler(s, kind=row.kind, subject_id=row.subject_id, receipt=receipt)
+            record_success(s, ended_hooks=self.handlers.outage_ended)
 
     def _throttle(self, rate: float) -> float:
         if rate <= 0:
@@ -262,7 +256,7 @@ class SyncAgent:
                 raise Unreachable(f"events refused: {exc.detail}") from exc
             if not events:
                 return applied
-            applied += apply_events(self.db, events=events, central_keys=trusted)
+            applied += apply_events(self.db, events=events, handlers=self.handlers, central_keys=trusted)
             if len(events) < batch:
                 return applied
 
@@ -275,7 +269,7 @@ class SyncAgent:
             try:
                 report.applied = self.pull_events()
                 with self.db.unit_of_work() as s:
-                    record_success(s)
+                    record_success(s, ended_hooks=self.handlers.outage_ended)
             except Busy as exc:
                 self._busy(exc)
             except Unreachable as exc:
@@ -303,10 +297,11 @@ class SyncAgent:
                 stop.wait(self.settings.sync_interval_s)
 
 
-def start_background(*, settings: Settings, db: Database) -> tuple[threading.Thread, threading.Event]:
+def start_background(*, settings: Settings, db: Database,
+                     handlers: OfficeHandlers) -> tuple[threading.Thread, threading.Event]:
     """Run the agent in a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    agent = SyncAgent(settings=settings, db=db)
+    agent = SyncAgent(settings=settings, db=db, handlers=handlers)
     thread = threading.Thread(target=agent.run_forever, args=(stop,), name="ktpel-sync", daemon=True)
     thread.start()
     return thread, stop

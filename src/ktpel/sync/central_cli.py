@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         message_en: str = typer.Option("", "--message-en"),
     ) -> None:
         """Announce a maintenance window to every registered office."""
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.store.db import open_database
         from ktpel.sync.service import announce_maintenance

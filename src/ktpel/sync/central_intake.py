@@ -1,8 +1,9 @@
 """Central intake: verify, open, store durably, run the kind's handlers — all before a receipt exists.
 
-Handlers per kind are `"module:function"` strings called as
-`fn(session, *, packet_id, office_code, kind, subject_id, payload)` in the transaction that stores the
-packet, so a packet is either stored with every handler's effect or not at all (and the office resends).
+The handlers per kind come from central's composition module (`ktpel.central.composition.INTAKE`) and
+are called as `fn(session, *, context, packet_id, office_code, kind, subject_id, payload)` in the
+transaction that stores the packet, so a packet is either stored with every handler's effect or not at
+all (and the office resends). A kind with no entry is refused; a kind with no handler is only stored.
 """
 
 from __future__ import annotations
@@ -16,26 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
-from ktpel.plugins import resolve
 from ktpel.store.db import Database
 from ktpel.store.schema.sync import CentralPacketRow, RejectionRow, SyncOfficeRow
 from ktpel.sync import envelope as env
 from ktpel.sync.events import publish
 from ktpel.sync.keys import Keyring, PublicKeys
+from ktpel.sync.wiring import HandlerContext, IntakeHandlers
 
 log = logging.getLogger("ktpel.sync.central")
 
-# capability owners append "module:function" to the list of their kind (one-line edit)
-HANDLERS: dict[str, list[str]] = {
-    "enrollment": ["ktpel.central.pipeline.intake:handle_enrollment"],
-    "card.printed": ["ktpel.central.allocation.printed:record_card_printed"],
-    "card.issued": [],
-    "outage.report": [],  # kept in central_packets; the national dashboard reads outage periods from there
-    "duplicate.resolution": ["ktpel.central.resolution.service:handle_resolution_packet"],
-    "suket.report": ["ktpel.central.suket.service:record_suket_report"],
-    "blanks.lent": ["ktpel.central.allocation.loans:record_lent"],
-    "ikd.activated": [],  # kept in central_packets; dashboards count digital IDs (blanks saved) per office
-}
 
 def office_keys(session: Session, office_code: str) -> list[PublicKeys] | None:
     row = session.get(SyncOfficeRow, office_code)
@@ -69,13 +59,14 @@ def log_rejection(db: Database, *, reason: str, detail: str, office_code: str = 
                            packet_id=str(packet_id)[:80], remote=remote[:64]))
 
 
-def receive_packet(db: Database, *, envelope: object, central: Keyring, remote: str = "",
+def receive_packet(db: Database, *, envelope: object, central: Keyring, intake: IntakeHandlers,
+                   context: HandlerContext, remote: str = "",
                    replay_window: dt.timedelta = dt.timedelta(days=60)) -> tuple[dict, bool]:
     """Store one packet exactly once and return (central's signed receipt, whether it was already held)."""
     doc: dict = envelope if isinstance(envelope, dict) else {}
     try:
         doc = env.check_packet_shape(envelope)
-        return _store(db, doc=doc, central=central, replay_window=replay_window)
+        return _store(db, doc=doc, central=central, intake=intake, context=context, replay_window=replay_window)
     except env.Refused as exc:
         log_rejection(db, reason=exc.reason, detail=exc.detail, office_code=str(doc.get("office", "")),
                       packet_id=str(doc.get("packet_id", "")), remote=remote)
@@ -89,7 +80,9 @@ def receive_packet(db: Database, *, envelope: object, central: Keyring, remote: 
             return json.loads(row.receipt), True
 
 
-def _store(db: Database, *, doc: dict, central: Keyring, replay_window: dt.timedelta) -> tuple[dict, bool]:
+def _store(db: Database, *, doc: dict, central: Keyring, intake: IntakeHandlers, context: HandlerContext,
+           replay_window: dt.timedelta) -> tuple[dict, bool]:
+    handlers = intake.handlers
     with db.unit_of_work() as s:
         keys = office_keys(s, doc["office"])
         if keys is None:
@@ -104,7 +97,7 @@ def _store(db: Database, *, doc: dict, central: Keyring, replay_window: dt.timed
         if body["created_at"] < now - replay_window:
             raise env.Refused("stale", f"packet queued {body['created_at'].isoformat()} is older than the "
                               f"replay window of {replay_window.days} days")
-        if body["kind"] not in HANDLERS:
+        if body["kind"] not in handlers:
             raise env.Refused("unknown_kind", f"packet kind {body['kind']!r} is not accepted")
         receipt = env.make_receipt(packet_id=doc["packet_id"], office_code=doc["office"],
                                    central=central.active, received_at=now)
@@ -113,10 +106,10 @@ def _store(db: Database, *, doc: dict, central: Keyring, replay_window: dt.timed
             subject_id=body["subject_id"][:64], payload=json.dumps(body["payload"], ensure_ascii=False),
             created_at=body["created_at"], received_at=now, receipt=json.dumps(receipt, sort_keys=True)))
         s.flush()
-        for path in HANDLERS[body["kind"]]:
-            resolve(path)(s, packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
-                          subject_id=body["subject_id"], payload=body["payload"])
-        if body["kind"] == "enrollment" and not HANDLERS["enrollment"]:
+        for handler in handlers[body["kind"]]:
+            handler(s, context=context, packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
+                    subject_id=body["subject_id"], payload=body["payload"])
+        if body["kind"] == "enrollment" and not handlers["enrollment"]:
             # no pipeline installed: central only confirms that it holds the recording (RECEIVED)
             publish(s, office_code=doc["office"], kind="enrollment.received", subject_id=body["subject_id"],
                     data={"packet_id": doc["packet_id"]})

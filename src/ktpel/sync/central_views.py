@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, machine, public, requires
+from ktpel.security.audit import record_audit
 from ktpel.sync import central_intake, service
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
 from ktpel.sync.events import events_after
+from ktpel.sync.wiring import HandlerContext
 from ktpel.web.templating import render
 
 router = APIRouter()
@@ -119,7 +121,8 @@ def _receive(request: Request, envelope: dict) -> JSONResponse:
     try:
         s = request.app.state.settings
         receipt, again = central_intake.receive_packet(
-            request.app.state.db, envelope=envelope, central=_ring(request),
+            request.app.state.db, envelope=envelope, central=_ring(request), intake=request.app.state.intake,
+            context=HandlerContext(settings=s),
             remote=request.client.host if request.client else "",
             replay_window=dt.timedelta(days=s.sync_replay_window_days))
     except env.Refused as exc:
@@ -187,7 +190,7 @@ def intake_page(request: Request, user: User = Depends(admin)):  # noqa: ANN201
 def announce(request: Request, mulai: str = Form(...), selesai: str = Form(""), pesan: str = Form(...),
              pesan_en: str = Form(""), user: User = Depends(admin)):  # noqa: ANN201
     """Announce a maintenance window (times in WIB) to every office."""
-    from ktpel.web.app import redirect
+    from ktpel.web.responses import redirect
 
     error = None
     try:
@@ -217,9 +220,4 @@ def _wib(raw: str) -> dt.datetime:
 
 
 def _audit(session, *, user: User, action: str, subject: str) -> None:  # noqa: ANN001
-    import importlib.util
-
-    if importlib.util.find_spec("ktpel.security.audit") is not None:
-        from ktpel.security.audit import record_audit
-
-        record_audit(session, actor=user.username, action=action, subject=subject)
+    record_audit(session, actor=user.username, action=action, subject=subject)

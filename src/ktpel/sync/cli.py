@@ -16,7 +16,7 @@ SIDE = typer.Option("office", "--side", help="office or central")
 @keys_app.command("init")
 def init(side: str = SIDE) -> None:
     """Create this side's key pair under data_dir/keys (kept if it exists)."""
-    from ktpel.cli import console
+    from ktpel.cli_console import console
     from ktpel.sync.keys import init_keys, keyring_path
 
     ring, created = init_keys(get_settings(), side=side)
@@ -27,7 +27,7 @@ def init(side: str = SIDE) -> None:
 @keys_app.command("rotate")
 def rotate(side: str = SIDE) -> None:
     """Make a new active key pair; old ones stay valid for packets already in flight."""
-    from ktpel.cli import console
+    from ktpel.cli_console import console
     from ktpel.sync.keys import rotate_keys
 
     ring = rotate_keys(get_settings(), side=side)

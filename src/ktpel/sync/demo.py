@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ktpel.config import Settings
+from ktpel.security import demo as security_demo
 
 
 def prepare_central(*, settings: Settings, office_db, console=None) -> list[tuple]:  # noqa: ANN001
@@ -26,14 +26,8 @@ def prepare_central(*, settings: Settings, office_db, console=None) -> list[tupl
     central_db = open_database(settings, name="central")
     try:
         register_locally(office_settings=settings, central_settings=settings, central_db=central_db)
-        rows: list[tuple] = []
-        if importlib.util.find_spec("ktpel.security.demo") is not None:
-            from ktpel.security import demo as security_demo
-
-            make = getattr(security_demo, "create_central_demo_users", None)
-            if make is not None:
-                rows = list(make(settings=settings, central_db=central_db, console=console) or [])
-        return rows
+        return list(security_demo.create_central_demo_users(settings=settings, central_db=central_db,
+                                                            console=console) or [])
     finally:
         central_db.dispose()
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ktpel.config import get_settings
+from ktpel.office import composition as office_composition
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +18,7 @@ def register(app: typer.Typer) -> None:
         token: Optional[str] = typer.Option(None, help="Registration token, when central requires one."),
     ) -> None:
         """Exchange public keys with central (creates this office's keys first if needed)."""
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.sync.keys import init_keys
         from ktpel.sync.service import register_with_central
@@ -47,9 +48,9 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         db = open_database(settings, name="office")
-        agent = SyncAgent(settings=settings, db=db, central_url=central)
+        agent = SyncAgent(handlers=office_composition.SYNC, settings=settings, db=db, central_url=central)
         if once:
-            from ktpel.cli import console
+            from ktpel.cli_console import console
             from ktpel.domain.errors import KtpelError
 
             try:
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
             start_kit_agent(settings=settings, db=db)  # pushes to the home office whenever it is reachable
         elif not no_sync:
-            start_background(settings=settings, db=db)
+            start_background(handlers=office_composition.SYNC, settings=settings, db=db)
         start_notifier(db, settings)
         uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,
                     port=port or settings.port, log_level="warning", **tls)

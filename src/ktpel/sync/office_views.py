@@ -8,10 +8,12 @@ from fastapi.responses import Response
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
+from ktpel.security.audit import record_audit
 from ktpel.sync import service
-from ktpel.sync.outage import current_state, outage_history
 from ktpel.sync.notice import counter_notice_pdf
+from ktpel.sync.outage import current_state, outage_history
 from ktpel.web.templating import render
+from ktpel.sync.schemas import SyncStatus
 
 router = APIRouter()
 officers = Depends(requires(*OFFICE_ROLES))
@@ -52,7 +54,7 @@ def counter_notice(request: Request) -> Response:
                     headers={"Content-Disposition": 'inline; filename="pengumuman-loket.pdf"'})
 
 
-@router.get("/api/v1/sync/status", tags=["sync"], dependencies=[officers])
+@router.get("/api/v1/sync/status", tags=["sync"], dependencies=[officers], response_model=SyncStatus)
 def sync_status(request: Request) -> dict:
     """Reachability of central, queued packets, last success and the current announcement."""
     with request.app.state.db.unit_of_work() as s:
@@ -73,7 +75,7 @@ def sync_status(request: Request) -> dict:
 def sync_now(request: Request, user: User = Depends(requires(*OFFICE_ROLES))):  # noqa: ANN201
     """Ask the background agent to try central now instead of waiting for its backoff."""
     from ktpel.store.schema.sync import LinkRow
-    from ktpel.web.app import redirect
+    from ktpel.web.responses import redirect
 
     with request.app.state.db.unit_of_work() as s:
         row = s.get(LinkRow, 1)
@@ -86,7 +88,7 @@ def sync_now(request: Request, user: User = Depends(requires(*OFFICE_ROLES))):  
 @router.post("/sinkron/demo/pusat", include_in_schema=False)
 def demo_central(request: Request, user: User = Depends(supervisors)):  # noqa: ANN201
     """Demo only: stop or start the local central process to show an outage and its recovery."""
-    from ktpel.web.app import redirect
+    from ktpel.web.responses import redirect
 
     control = getattr(request.app.state, "demo_central", None)
     if not request.app.state.settings.demo_mode or control is None:
@@ -103,9 +105,4 @@ def demo_central(request: Request, user: User = Depends(supervisors)):  # noqa: 
 
 
 def _audit(session, *, user: User, action: str, subject: str) -> None:  # noqa: ANN001
-    import importlib.util
-
-    if importlib.util.find_spec("ktpel.security.audit") is not None:
-        from ktpel.security.audit import record_audit
-
-        record_audit(session, actor=user.username, action=action, subject=subject)
+    record_audit(session, actor=user.username, action=action, subject=subject)

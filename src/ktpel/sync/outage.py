@@ -1,7 +1,7 @@
 """Outage state of the office (gangguan koneksi ke pusat): reachability, history, announcements, banner.
 
-When an outage ends, every `"module:function"` in ENDED_HOOKS is called as
-`fn(session, *, outage_id, started_at, ended_at)` in the transaction that closes the outage.
+When an outage ends, every hook the caller hands in (the office composition's `SYNC.outage_ended`) is
+called as `fn(session, *, outage_id, started_at, ended_at)` in the transaction that closes the outage.
 """
 
 from __future__ import annotations
@@ -9,18 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
-from ktpel.plugins import resolve
 from ktpel.store.schema.sync import LinkRow, OfficeAnnouncementRow, OutageRow
 from ktpel.sync.outbox import queued_count
 
 log = logging.getLogger("ktpel.sync.outage")
-
-ENDED_HOOKS: list[str] = ["ktpel.notify.handlers:on_outage_ended", "ktpel.sync.outage:report_to_central"]
 
 
 @dataclass(frozen=True)
@@ -100,8 +98,8 @@ def record_failure(session: Session, *, cause: str, next_attempt_at: dt.datetime
     return True
 
 
-def record_success(session: Session) -> OutageRow | None:
-    """Central answered; closes the current outage and runs ENDED_HOOKS. Returns the closed outage."""
+def record_success(session: Session, *, ended_hooks: Sequence[Callable[..., None]] = ()) -> OutageRow | None:
+    """Central answered; closes the current outage and runs `ended_hooks`. Returns the closed outage."""
     row = link(session)
     now = utcnow()
     row.last_attempt = row.last_success = now
@@ -116,14 +114,13 @@ def record_success(session: Session) -> OutageRow | None:
         return None
     outage.ended_at = now
     session.flush()
-    for path in ENDED_HOOKS:
+    for hook in ended_hooks:
         try:
             # a savepoint per hook: a failing hook must not keep receipts from being recorded
             with session.begin_nested():
-                resolve(path)(
-                    session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
+                hook(session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
         except Exception:  # noqa: BLE001 - logged; the outage is still closed
-            log.exception("outage-ended hook %s failed", path)
+            log.exception("outage-ended hook %s failed", getattr(hook, "__qualname__", hook))
     return outage
 
 

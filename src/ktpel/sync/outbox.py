@@ -14,13 +14,14 @@ import os
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ktpel.domain.delivery import PacketState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import crypto
 
 KINDS = frozenset({"enrollment", "card.printed", "card.issued", "duplicate.resolution"})
-QUEUED, SENT = "QUEUED", "SENT"
+QUEUED, SENT = PacketState.QUEUED.value, PacketState.SENT.value
 
 
 class InvalidPacket(KtpelError):

@@ -12,6 +12,7 @@ import signal
 import threading
 
 from ktpel.config import Settings
+from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
 from ktpel.sync.agent import SyncAgent
 
@@ -26,7 +27,7 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("sender ready", flush=True)
-    SyncAgent(settings=settings, db=db, central_url=args.central).run_forever(stop)
+    SyncAgent(handlers=office_composition.SYNC, settings=settings, db=db, central_url=args.central).run_forever(stop)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.delivery import PacketState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import (AnnouncementRow, CentralEventRow, CentralPacketRow, OutboxRow,
@@ -157,7 +158,7 @@ def central_overview(session: Session) -> dict:
 
 def office_queue(session: Session, *, limit: int = 50) -> list[OutboxRow]:
     """The packets still waiting (or refused), oldest first."""
-    return list(session.scalars(select(OutboxRow).where(OutboxRow.state != "SENT")
+    return list(session.scalars(select(OutboxRow).where(OutboxRow.state != PacketState.SENT.value)
                                 .order_by(OutboxRow.seq).limit(limit)))
 
 

@@ -1,51 +1,26 @@
-"""The FastAPI app factory for the office and the central side."""
+"""The FastAPI app factory for the office and the central side.
+
+What each side serves is declared by its composition module (`ktpel.office.composition`,
+`ktpel.central.composition`): the factory only builds the app around it.
+"""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from ktpel.central import composition as central
 from ktpel.config import Settings, get_settings
+from ktpel.office import composition as office
+from ktpel.security import web as security_web
 from ktpel.store.db import Database, open_database
+from ktpel.sync import banner
 from ktpel.web import problems
 
 Side = Literal["office", "central"]
-
-# Each capability contributes an APIRouter named `router` in its views module.
-ROUTERS: dict[str, list[str]] = {
-    "office": [
-        "ktpel.web.views",
-        "ktpel.office.residents.views",
-        "ktpel.office.notices.views",
-        "ktpel.office.public.views",
-        "ktpel.office.enrollment.views",
-        "ktpel.sync.office_views",
-        "ktpel.central.resolution.office_views",
-        "ktpel.reports.views",
-        "ktpel.reports.metrics",
-        "ktpel.office.printing.views",
-        "ktpel.office.suket.views",
-        "ktpel.office.ikd.views",
-        "ktpel.office.transparency.views",
-        "ktpel.office.kit.views",
-    ],
-    "central": [
-        "ktpel.web.views",
-        "ktpel.sync.central_views",
-        "ktpel.reports.central_views",
-        "ktpel.central.adjudication.views",
-        "ktpel.central.pipeline.views",
-        "ktpel.central.resolution.views",
-        "ktpel.reports.metrics",
-        "ktpel.central.allocation.views",
-        "ktpel.central.allocation.loan_views",
-    ],
-}
 
 
 def create_app(*, settings: Settings | None = None, side: Side = "office", db: Database | None = None) -> FastAPI:
@@ -61,17 +36,11 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
     app.state.db = db
     app.state.side = side
     problems.install(app)
-    importlib.import_module("ktpel.security.web").install(app, side=side)
-    importlib.import_module("ktpel.sync.banner").install(app)
+    security_web.install(app, side=side)
+    banner.install(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for module in ROUTERS[side]:
-        app.include_router(importlib.import_module(module).router)
+    if side == "central":
+        app.state.intake = central.INTAKE  # the packet handlers central's sync intake runs
+    for router in (office if side == "office" else central).ROUTERS:
+        app.include_router(router)
     return app
-
-
-def db_of(request: Request) -> Database:
-    return request.app.state.db
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)

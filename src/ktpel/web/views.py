@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 
 from ktpel.security.access import public
-from fastapi.responses import RedirectResponse
-
 from ktpel.web.i18n import LANGS
 
 router = APIRouter()
@@ -28,7 +30,14 @@ def switch_language(code: str, request: Request, next: str = "/") -> RedirectRes
     return resp
 
 
-@router.get("/api/v1/health", tags=["system"], dependencies=[Depends(public)])
+class Health(BaseModel):
+    """`GET /api/v1/health`: the side answers and its database does too."""
+
+    status: Literal["ok"]
+    side: Literal["office", "central"]
+
+
+@router.get("/api/v1/health", tags=["system"], dependencies=[Depends(public)], response_model=Health)
 def health(request: Request) -> dict:
     """Liveness: the side and whether its database answers."""
     from sqlalchemy import text

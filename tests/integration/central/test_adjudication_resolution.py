@@ -125,6 +125,7 @@ def test_roles_the_queue_and_pipeline_pages_require(app, db, twice):
 def test_resident_choice_revokes_the_other_record_and_closes_the_case(app, db, twice, central, settings, people):
     from ktpel.central.adjudication import service as adjudication
     from ktpel.central.resolution.service import handle_resolution_packet
+    from ktpel.sync.wiring import HandlerContext
     from ktpel.sync.authorisation import verify
     from ktpel.sync.keys import central_public_keys
 
@@ -138,7 +139,7 @@ def test_resident_choice_revokes_the_other_record_and_closes_the_case(app, db, t
         case_id = s.scalars(select(DuplicateCaseRow.id)).one()
     # the resident came to 18.02 and keeps the newer record (NIK_B); NIK_A (18.01, print-ready) is revoked
     with db.unit_of_work() as s:
-        handle_resolution_packet(s, packet_id="p1", office_code="18.02", kind="duplicate.resolution",
+        handle_resolution_packet(s, context=HandlerContext(settings=settings), packet_id="p1", office_code="18.02", kind="duplicate.resolution",
                                  subject_id=case_id, payload={"action": "choose", "case_id": case_id,
                                                               "keep_enrollment_id": second["enrollment_id"],
                                                               "chosen_by": "op18.02"})
@@ -156,7 +157,7 @@ def test_resident_choice_revokes_the_other_record_and_closes_the_case(app, db, t
     assert rev["data"]["enrollment_id"] == other.id and rev["data"]["card_id"] == other.card_id
     # a late choice from the other office changes nothing and is logged
     with db.unit_of_work() as s:
-        handle_resolution_packet(s, packet_id="p2", office_code="18.01", kind="duplicate.resolution",
+        handle_resolution_packet(s, context=HandlerContext(settings=settings), packet_id="p2", office_code="18.01", kind="duplicate.resolution",
                                  subject_id=case_id, payload={"action": "choose", "case_id": case_id,
                                                               "keep_enrollment_id": first["enrollment_id"]})
     with db.unit_of_work() as s:
@@ -179,15 +180,16 @@ def test_resident_choice_revokes_the_other_record_and_closes_the_case(app, db, t
     assert cands == [second["enrollment_id"]]
 
 
-def test_an_office_report_opens_a_case_and_bad_reports_are_logged(db, twice, central):
+def test_an_office_report_opens_a_case_and_bad_reports_are_logged(db, twice, central, settings):
     from ktpel.central.resolution.service import handle_resolution_packet
+    from ktpel.sync.wiring import HandlerContext
 
     first, second, _ = twice
     with db.unit_of_work() as s:
-        handle_resolution_packet(s, packet_id="r0", office_code="18.01", kind="duplicate.resolution",
+        handle_resolution_packet(s, context=HandlerContext(settings=settings), packet_id="r0", office_code="18.01", kind="duplicate.resolution",
                                  subject_id="x", payload={"action": "open", "nik_a": NIK_A, "nik_b": "1801059999999999",
                                                           "reported_by": "op", "reason": "KK sama"})
-        handle_resolution_packet(s, packet_id="r1", office_code="18.01", kind="duplicate.resolution",
+        handle_resolution_packet(s, context=HandlerContext(settings=settings), packet_id="r1", office_code="18.01", kind="duplicate.resolution",
                                  subject_id="x", payload={"action": "open", "nik_a": NIK_A, "nik_b": NIK_B,
                                                           "reported_by": "op", "reason": "KK sama"})
     with db.unit_of_work() as s:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ktpel.office import composition as office_composition
 from ktpel.security.access import Role, User
 from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow
@@ -46,8 +47,8 @@ def test_print_ready_event_queues_message_with_the_state_change(db, settings):
         card = {f: "x" for f in authorisation.CARD_FIELDS} | {"card_id": "c-1", "enrollment_id": e.id}
     token = authorisation.issue(signing_key=central_signing_key(settings), card=card)
     event = {"seq": 1, "kind": "enrollment.print_ready", "subject_id": e.id, "data": {"authorisation": token}}
-    assert apply_events(db, events=[event]) == 1
-    assert apply_events(db, events=[event]) == 0  # re-delivery: nothing new
+    assert apply_events(db, handlers=office_composition.SYNC, events=[event]) == 1
+    assert apply_events(db, handlers=office_composition.SYNC, events=[event]) == 0  # re-delivery: nothing new
     with db.unit_of_work() as s:
         assert s.get(EnrollmentRow, e.id).state == "PRINT_READY"
     [msg] = _messages(db)
@@ -58,7 +59,7 @@ def test_duplicate_and_failed_events_queue_their_messages(db):
     with db.unit_of_work() as s:
         dup, e1 = add_resident(s, state="SENT")
         bad, e2 = add_resident(s, state="SENT")
-    apply_events(db, events=[
+    apply_events(db, handlers=office_composition.SYNC, events=[
         {"seq": 1, "kind": "enrollment.duplicate", "subject_id": e1.id, "data": {"score": 0.97}},
         {"seq": 2, "kind": "duplicate.case_opened", "subject_id": "case-9", "data": {"case_id": "DG-9", "records": [], "enrollment_ids": [e1.id]}},
         {"seq": 3, "kind": "enrollment.failed", "subject_id": e2.id, "data": {"reason": "sidik jari buram"}},
@@ -85,7 +86,7 @@ def test_outage_end_notifies_turned_away_or_puts_them_on_the_call_list(db, setti
     with db.unit_of_work() as s:
         assert len(list(s.scalars(select(TurnedAwayRow)))) == 2
         assert _messages(db) == []
-        record_success(s)  # outage over → ENDED_HOOKS
+        record_success(s, ended_hooks=office_composition.SYNC.outage_ended)  # outage over → hooks
     [msg] = _messages(db, trigger="outage_over")
     assert msg.resident_id == mobile.id
     with db.unit_of_work() as s:
@@ -106,7 +107,8 @@ def test_outage_end_notifies_turned_away_or_puts_them_on_the_call_list(db, setti
     assert "BUDI" not in client.get("/panggilan").text.split('id="telepon"')[1]
 
 
-def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
+def test_head_edits_template_and_unknown_variable_is_refused(db, settings, clock):
+    clock.freeze(clock.wib(10))  # office hours: the message is due and outside quiet hours
     head = _client(settings, db, Role.HEAD)
     page = head.get("/notifikasi/templat")
     assert page.status_code == 200 and "{bawa}" in page.text
@@ -133,7 +135,7 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
     from ktpel.notify.sender import send_once
 
     settings.notify_channel = "file"
-    send_once(db, settings, now=dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc))
+    send_once(db, settings)
     log = (settings.data_dir / "notifications.log").read_text()
     assert f"Halo CITRA, datang ke {settings.office_name}, bawa tanda terima perekaman dan KK." in log
 

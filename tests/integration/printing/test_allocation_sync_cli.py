@@ -5,8 +5,10 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from ktpel.domain.clock import now as clock_now
 from ktpel.central.allocation import service as allocation
 from ktpel.central.allocation.plan import RegencyNeed
+from ktpel.office import composition as office_composition
 from ktpel.office.printing import ledger
 from ktpel.store.schema.printing import BlankAllocationRow, BlankBatchRow
 
@@ -23,7 +25,7 @@ def test_published_allocation_books_the_batch_once_at_the_office(db):
         plan_id = allocation.save_plan(s, plan=plan, actor="admin-pusat", publish=True)
         events = events_after(s, office_code="18.01", after=0)
     assert [e["kind"] for e in events] == ["blanks.allocated"]
-    assert apply_events(db, events=events) == 1
+    assert apply_events(db, handlers=office_composition.SYNC, events=events) == 1
     with db.unit_of_work() as s:
         batch = s.scalars(select(BlankBatchRow)).one()
         mine = s.scalars(select(BlankAllocationRow).where(BlankAllocationRow.regency_code == "18.01")).one()
@@ -56,7 +58,7 @@ def test_central_records_printed_reports_as_stock_used(db):
         first = s.scalar(select(BlankAllocationRow.first_serial))
         record_card_printed(s, packet_id="p1", office_code="18.01", kind="card.printed", subject_id="c1",
                             payload={"blank_serial": first, "card_id": "c1",
-                                     "printed_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+                                     "printed_at": clock_now().isoformat()})
     with db.unit_of_work() as s:
         [need] = allocation.needs_from_database(s)
     assert (need.code, need.on_hand) == ("18.01", 99)

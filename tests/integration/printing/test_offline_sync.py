@@ -7,6 +7,7 @@ import socket
 import httpx
 from sqlalchemy import select
 
+from ktpel.office import composition as office_composition
 from ktpel.office.printing import service
 from ktpel.printing.drivers import PrintingConfig
 from ktpel.store.schema.printing import PrintedReportRow
@@ -33,7 +34,7 @@ def test_print_while_central_is_down_then_serial_is_reported(linked, db, office_
         service.receive_blanks(s, first_serial="LS26-000001", last_serial="LS26-000005", actor="kepala")
         service.mark_present(s, card_id=card_id, regency_code=REG, actor="op", classes=[],
                              policy=service.current_policy())
-    down = SyncAgent(settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
+    down = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
     assert not down.run_once(force=True).reachable
     with db.unit_of_work() as s:
         job = service.start_print(s, card_id=card_id, regency_code=REG, settings=office_settings, actor="op",
@@ -45,7 +46,7 @@ def test_print_while_central_is_down_then_serial_is_reported(linked, db, office_
         assert jobs[0].offline and service.report_states(s, jobs=jobs) == {jobs[0].report_packet_id: "QUEUED"}
     with central_db.unit_of_work() as s:
         assert s.scalar(select(PrintedReportRow)) is None
-    back = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    back = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     report = back.run_once(force=True)
     assert report.reachable and report.sent >= 1
     with central_db.unit_of_work() as s:

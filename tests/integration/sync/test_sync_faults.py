@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
 from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow
@@ -141,7 +142,7 @@ def test_lossy_link_drops_stalls_truncates_and_delays(two_sides, tmp_path):
     proxy = FaultProxy(target_port=server.port, seed=5)
     # one connection per request, so every request meets the proxy's dice
     client = httpx.Client(timeout=0.6, limits=httpx.Limits(max_keepalive_connections=0))
-    agent = SyncAgent(settings=office.settings.model_copy(update={"sync_catchup_rate": 0.0}), db=office_db,
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office.settings.model_copy(update={"sync_catchup_rate": 0.0}), db=office_db,
                       central_url=proxy.url, client=client)
     try:
         deadline = time.monotonic() + 150

@@ -6,9 +6,11 @@ import json
 
 from sqlalchemy import func, select
 
+from ktpel.office import composition as office_composition
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, RejectionRow
 from ktpel.sync.agent import SyncAgent
 from ktpel.sync.outbox import enqueue_packet
+from ktpel.domain.clock import now as clock_now
 
 
 def _count(db, model, *where) -> int:
@@ -19,7 +21,7 @@ def _count(db, model, *where) -> int:
 def test_queued_packets_arrive_once_and_outbox_empties(linked, db, central_db, central_client, office_settings):
     with db.unit_of_work() as s:
         ids = [enqueue_packet(s, kind="card.issued", subject_id=f"card-{i}", payload={"i": i}) for i in range(5)]
-    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     report = agent.run_once(force=True)
     assert report.sent == 5 and report.reachable
     assert _count(db, OutboxRow, OutboxRow.state == "QUEUED") == 0
@@ -72,11 +74,11 @@ def test_events_flow_back_in_order(linked, db, central_db, central_client, offic
     from ktpel.sync.service import announce_maintenance
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock_now()
     with central_db.unit_of_work() as s:
         announce_maintenance(s, starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(hours=2),
                              message_id="Pemeliharaan server", message_en="Server maintenance")
-    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     report = agent.run_once(force=True)
     assert report.applied == 1
     with db.unit_of_work() as s:

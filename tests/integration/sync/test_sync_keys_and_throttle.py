@@ -9,6 +9,7 @@ import stat
 from sqlalchemy import select
 
 from ktpel.domain.events import utcnow
+from ktpel.office import composition as office_composition
 from ktpel.store.schema.sync import CentralPacketRow, LinkRow, OutageRow, OutboxRow, SyncOfficeRow
 from ktpel.sync.agent import SyncAgent
 from ktpel.sync.keys import (central_keys, init_keys, keyring_path, load_central_trust, load_keyring,
@@ -41,7 +42,7 @@ def test_office_key_rotation_keeps_in_flight_packets_valid(linked, db, central_d
     with db.unit_of_work() as s:
         enqueue_packet(s, kind="card.issued", subject_id="c-2", payload={})
     assert central_client.post("/api/v1/sync/packets", json=in_flight).status_code == 200  # signed by old key
-    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     assert agent.run_once(force=True).sent == 2  # c-1 again (same receipt) and c-2 with the new key
     with central_db.unit_of_work() as s:
         assert len(list(s.scalars(select(CentralPacketRow.packet_id)))) == 2
@@ -77,7 +78,7 @@ def test_agent_obeys_retry_after_and_does_not_call_it_an_outage(linked, db, cent
     with db.unit_of_work() as s:
         for i in range(3):
             enqueue_packet(s, kind="card.issued", subject_id=f"c-{i}", payload={})
-    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     report = agent.run_once(force=True)
     assert report.sent == 1 and report.stopped_because == "busy"
     with db.unit_of_work() as s:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 
 from sqlalchemy import select
 
+from ktpel.office import composition as office_composition
 from ktpel.security.access import Role
 from ktpel.store.schema.sync import OutageRow
 from ktpel.sync.agent import SyncAgent
@@ -35,7 +37,7 @@ def test_office_records_and_shows_outage_while_central_is_down(linked, db, offic
     import httpx
 
     ended.clear()
-    agent = SyncAgent(settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
     for n in range(3):
         with db.unit_of_work() as s:
             queued_enrollment(s, n=n)
@@ -59,8 +61,8 @@ def test_office_records_and_shows_outage_while_central_is_down(linked, db, offic
     assert client.get("/api/v1/sync/status").json()["reachable"] is False
 
     # central comes back: the queue drains, the outage closes, hooks run
-    monkeypatch.setattr("ktpel.sync.outage.ENDED_HOOKS", [f"{__name__}:remember_end"])
-    back = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    hooks = dataclasses.replace(office_composition.SYNC, outage_ended=[remember_end])
+    back = SyncAgent(handlers=hooks, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     report = back.run_once(force=True)
     assert report.sent == 3 and report.reachable
     with db.unit_of_work() as s:
@@ -101,11 +103,10 @@ def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
     from ktpel.sync.outage import record_failure, record_success
 
     ended.clear()
-    monkeypatch.setattr("ktpel.sync.outage.ENDED_HOOKS", [f"{__name__}:failing_hook", f"{__name__}:remember_end"])
     with db.unit_of_work() as s:
         record_failure(s, cause="test", next_attempt_at=None)
     with db.unit_of_work() as s:
-        closed = record_success(s)
+        closed = record_success(s, ended_hooks=[failing_hook, remember_end])
     assert closed is not None and ended == [closed.id]
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(DomainEventRow)
@@ -144,7 +145,7 @@ def test_demo_switch_stops_and_starts_central_for_a_supervisor(linked, db, offic
 
 
 def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, office_settings, central_client,
-                                                                  central_db):
+                                                                  central_db, clock):
     """The office reports the closed outage as a packet; central's dashboard shows when and how long."""
     import datetime as dt
 
@@ -154,18 +155,18 @@ def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, 
     from ktpel.reports.period import Period
     from ktpel.store.schema.sync import CentralPacketRow
 
-    down = SyncAgent(settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
+    down = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url=_dead_url(), client=httpx.Client(timeout=0.5))
     with db.unit_of_work() as s:
         queued_enrollment(s, n=0)
     assert not down.run_once(force=True).reachable
     with db.unit_of_work() as s:  # the outage began three hours ago
         s.scalar(select(OutageRow)).started_at -= dt.timedelta(hours=3)
-    back = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    back = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     assert back.run_once(force=True).sent == 2  # the recording, and the report queued as the outage closed
     with central_db.unit_of_work() as s:
         (report,) = s.scalars(select(CentralPacketRow).where(CentralPacketRow.kind == "outage.report")).all()
         assert report.office_code == "18.01"
-        today = dt.date.today()
+        today = clock.today()
         panel = outage_panel(s, period=Period(start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1)),
                              regions=None)
     (row,) = panel.rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ktpel.office import composition as office_composition
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.sync import authorisation
 from ktpel.sync.agent import SyncAgent
@@ -19,7 +20,7 @@ def _state(db, enrollment_id: str) -> str:
 
 
 def _agent(office_settings, db, client) -> SyncAgent:
-    return SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=client)
+    return SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=client)
 
 
 def test_enrollment_is_received_after_receipt_and_event(linked, db, central_client, office_settings):
@@ -93,7 +94,7 @@ def test_failed_and_duplicate_events_set_reason_and_state(linked, db, central_db
 def test_extra_handler_runs_in_the_same_transaction_as_the_cursor(linked, db, central_db, central_client,
                                                                   office_settings, monkeypatch):
     from ktpel.store.schema.sync import LinkRow
-    from ktpel.sync import office_apply
+    from ktpel.sync.wiring import OfficeHandlers
 
     calls = []
 
@@ -102,16 +103,11 @@ def test_extra_handler_runs_in_the_same_transaction_as_the_cursor(linked, db, ce
         if len(calls) == 1:
             raise RuntimeError("handler crashed")
 
-    import sys
-    import types
-
-    mod = types.ModuleType("sync_test_handlers")
-    mod.boom = boom
-    monkeypatch.setitem(sys.modules, "sync_test_handlers", mod)
-    monkeypatch.setitem(office_apply.HANDLERS, "blanks.allocated", ["sync_test_handlers:boom"])
+    handlers = OfficeHandlers(events={**office_composition.SYNC.events, "blanks.allocated": [boom]})
     with central_db.unit_of_work() as s:
         publish(s, office_code="18.01", kind="blanks.allocated", subject_id="batch-1", data={"n": 100})
-    agent = _agent(office_settings, db, central_client)
+    agent = SyncAgent(handlers=handlers, settings=office_settings, db=db, central_url="http://central.test",
+                      client=central_client)
     try:
         agent.pull_events()
     except RuntimeError:

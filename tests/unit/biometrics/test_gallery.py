@@ -107,7 +107,7 @@ def test_large_gallery_switches_to_ivf_and_still_finds_and_forgets_the_mate(engi
     for k in range(420):  # strangers: random unit faces, impostor-level cosines with everyone
         g.insert(f"R{k}", [FaceTemplate(rng.standard_normal(128).astype(np.float32), model_id)])
     _fill(g, people)
-    assert isinstance(g._face_index, faiss.IndexIVFFlat)
+    assert isinstance(g._face_index, faiss.IndexIVFScalarQuantizer)  # float16 codes
     res = g.identify(people["P2"][1])
     assert res[0].reference_id == "P2" and res[0].band is Band.HIT
     g.delete("P2")

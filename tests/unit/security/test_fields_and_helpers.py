@@ -8,8 +8,8 @@ import time
 import pytest
 
 from ktpel.security.audit import _csv_safe, changed_fields, entry_hash, state_digest
-from ktpel.security.fields import FieldCipher, FieldKeyring, write_keyring
 from ktpel.security.views import safe_next
+from ktpel.store.fields import FieldCipher, FieldKeyring, write_keyring
 
 
 def test_keyring_round_trip_keeps_order_and_pinned_index():

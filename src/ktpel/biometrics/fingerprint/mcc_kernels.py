@@ -403,3 +403,169 @@ def match(xa, tha, hulla, o_xy, o_th, xb, thb, hullb, grid, block, has_field, si
         if score > best[0]:
             best = (score, tr[0], tr[1], tr[2])
     return best
+
+
+# --- binary cylinders for the 1:N index (fingerprint/index.py) ---------------------------------
+
+
+@njit(cache=True, nogil=True)
+def cylinder_votes(xy, theta, g, cell_i, cell_j, bins, sigma_s, sigma_d, radius):
+    """(n, cells·ND) float32 vote sums (cell-major) and each minutia's neighbour count within radius."""
+    n = xy.shape[0]
+    nd, ncell = bins.size, cell_i.size
+    votes = np.zeros((n, ncell * nd), np.float32)
+    neighbours = np.zeros(n, np.int64)
+    for m in range(n):
+        acc = _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d)
+        for q in range(ncell):
+            for k in range(nd):
+                votes[m, q * nd + k] = acc[k, q]
+        for t in range(n):
+            if t != m and (xy[t, 0] - xy[m, 0]) ** 2 + (xy[t, 1] - xy[m, 1]) ** 2 <= radius**2:
+                neighbours[m] += 1
+    return votes, neighbours
+
+
+@njit(cache=True, inline="always")
+def _push(buf, n, v):
+    """Append v to a growable int32 buffer holding n items; returns the (maybe new) buffer."""
+    if n == buf.size:
+        nb = np.empty(2 * buf.size, np.int32)
+        nb[:n] = buf[:n]
+        buf = nb
+    buf[n] = v
+    return buf
+
+
+@njit(cache=True, nogil=True)
+def lsh_search(pkeys, seg_keys, seg_tab, seg_starts, seg_owners, alive, power):
+    """(owners, Σ_a (c_a / L)^power) of every live owner colliding with probe cylinder hashes.
+
+    pkeys (m, L) uint32; each segment holds, per table t, sorted unique keys in
+    keys[tab[t]:tab[t+1]] and bucket k's owners in owners[starts[k]:starts[k+1]]. c_a counts the
+    tables in which probe cylinder a shares a bucket with at least one cylinder of the owner.
+    """
+    m, L = pkeys.shape
+    n = alive.size
+    cnt = np.zeros(n, np.int32)
+    stamp = np.full(n, -1, np.int64)
+    score = np.zeros(n)
+    seen = np.zeros(n, np.uint8)
+    now = np.empty(256, np.int32)
+    every = np.empty(1024, np.int32)
+    n_every = 0
+    for a in range(m):
+        n_now = 0
+        for t in range(L):
+            key = pkeys[a, t]
+            if key == 0:
+                continue  # empty cells only: never stored
+            tag = a * L + t
+            for s in range(len(seg_keys)):
+                keys, tab = seg_keys[s], seg_tab[s]
+                lo, hi = tab[t], tab[t + 1]
+                end = hi
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if keys[mid] < key:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo < end and keys[lo] == key:
+                    starts, owners = seg_starts[s], seg_owners[s]
+                    for p in range(starts[lo], starts[lo + 1]):
+                        o = owners[p]
+                        if alive[o] and stamp[o] != tag:
+                            stamp[o] = tag
+                            if cnt[o] == 0:
+                                now = _push(now, n_now, o)
+                                n_now += 1
+                            cnt[o] += 1
+        for i in range(n_now):
+            o = now[i]
+            score[o] += (cnt[o] / L) ** power
+            cnt[o] = 0
+            if not seen[o]:
+                seen[o] = 1
+                every = _push(every, n_every, o)
+                n_every += 1
+    out = every[:n_every].copy()
+    vals = np.empty(n_every)
+    for i in range(n_every):
+        vals[i] = score[out[i]]
+    return out, vals
+
+
+@njit(cache=True, nogil=True)
+def lsh_search_pairs(pkeys, ptab, n_tables, seg_keys, seg_tab, seg_starts, seg_values, alive, power, shift,
+                     min_hits):
+    """Like lsh_search, but postings are (owner << shift | minutia) and c_a is the largest number of
+    tables in which probe cylinder a collides with ONE cylinder of the owner (max over its minutiae).
+    Column c of pkeys (m, P) is looked up in table ptab[c] (several probes per table: multi-probe);
+    a gallery cylinder has one key per table, so it collides at most once per table.
+    """
+    m, P = pkeys.shape
+    L = n_tables  # c_a below min_hits (chance collisions) adds nothing
+    n = alive.size
+    best = np.zeros(n, np.int32)
+    score = np.zeros(n)
+    seen = np.zeros(n, np.uint8)
+    every = np.empty(1024, np.int32)
+    n_every = 0
+    buf = np.empty(4096, np.int32)
+    owners_now = np.empty(256, np.int32)
+    for a in range(m):
+        nb = 0
+        for col in range(P):
+            key = pkeys[a, col]
+            t = ptab[col]
+            if key == 0:
+                continue
+            for s in range(len(seg_keys)):
+                keys, tab = seg_keys[s], seg_tab[s]
+                lo, hi = tab[t], tab[t + 1]
+                end = hi
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if keys[mid] < key:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo < end and keys[lo] == key:
+                    starts, values = seg_starts[s], seg_values[s]
+                    for p in range(starts[lo], starts[lo + 1]):
+                        v = values[p]
+                        if alive[v >> shift]:
+                            buf = _push(buf, nb, v)
+                            nb += 1
+        if nb == 0:
+            continue
+        vals = np.sort(buf[:nb])
+        n_now = 0
+        i = 0
+        while i < nb:
+            j = i
+            while j < nb and vals[j] == vals[i]:
+                j += 1
+            o = vals[i] >> shift
+            c = j - i
+            if best[o] == 0:
+                owners_now = _push(owners_now, n_now, o)
+                n_now += 1
+            if c > best[o]:
+                best[o] = c
+            i = j
+        for k in range(n_now):
+            o = owners_now[k]
+            if best[o] >= min_hits:
+                score[o] += (best[o] / L) ** power
+            best[o] = 0
+            if not seen[o]:
+                seen[o] = 1
+                every = _push(every, n_every, o)
+                n_every += 1
+    out = every[:n_every].copy()
+    res = np.empty(n_every)
+    for i in range(n_every):
+        res[i] = score[out[i]]
+    return out, res

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.stages import publish_print_ready
+from ktpel.central.records import NationalRecords
 from ktpel.central.resolution.service import open_case_from_adjudication
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
+from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.central import AdjudicationRow, NationalRecordRow
 
 SAME, DIFFERENT = "same", "different"
@@ -194,11 +196,14 @@ def decide(session: Session, *, settings: Settings, adjudication_id: str, decisi
 
 def _apply_same(session: Session, *, item: AdjudicationRow, adjudicator: str) -> None:
     """DUPLICATE (data ganda): the probe's office hears it and a case opens for both offices."""
-    probe = session.get(NationalRecordRow, item.record_id)
+    records = NationalRecords(session)
+    record = records.get(item.record_id)
+    probe = records.row(record)
     cand = session.get(NationalRecordRow, item.candidate_id)
-    if probe.state == "ADJUDICATION":
-        probe.state = "DUPLICATE"
+    if record.can("mark_duplicate"):
+        record.mark_duplicate(other_record_id=cand.id)
         probe.decided_at = utcnow()
+        records.save(record)
         ports.publish(session, office_code=probe.office_code, kind="enrollment.duplicate", subject_id=probe.id,
                       data={"other_enrollment_id": cand.id, "other_office_code": cand.office_code,
                             "score": item.fused_z,
@@ -217,6 +222,7 @@ def _maybe_print_ready(session: Session, *, settings: Settings, record_id: str, 
     """Once every candidate of a probe is "different people", the probe is PRR."""
     pending = session.scalar(select(AdjudicationRow.id).where(
         AdjudicationRow.record_id == record_id, AdjudicationRow.status.in_((*OPEN_STATES, "same"))))
-    probe = session.get(NationalRecordRow, record_id)
-    if pending is None and probe.state == "ADJUDICATION":
-        publish_print_ready(session, row=probe, settings=settings, now=now)
+    records = NationalRecords(session)
+    record = records.get(record_id)
+    if pending is None and record.state is NationalRecordState.ADJUDICATION:
+        publish_print_ready(records, record=record, settings=settings, now=now)

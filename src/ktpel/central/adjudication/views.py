@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ktpel.central.adjudication import service
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, requires
-from ktpel.web.app import redirect
+from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 
 router = APIRouter()

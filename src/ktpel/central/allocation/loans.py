@@ -71,7 +71,7 @@ def accept_loan(session: Session, *, lender_code: str, borrower_code: str, count
 
 
 def record_lent(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str,
-                payload: dict) -> None:
+                payload: dict, context: object = None) -> None:
     """Intake handler (`blanks.lent`): the lender shipped these serials, or none when its ledger was short."""
     loan = session.get(BlankLoanRow, str(payload.get("loan_id") or subject_id))
     if loan is None or loan.lender_code != office_code or loan.state != LoanState.ACCEPTED.value:

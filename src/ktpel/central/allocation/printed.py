@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from ktpel.store.schema.printing import PrintedReportRow
+from ktpel.sync.wiring import HandlerContext
 
 
 def record_card_printed(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str,
-                        payload: dict) -> None:
+                        payload: dict, context: HandlerContext | None = None) -> None:
     """Intake handler: store the printed serial; a resend of the same report changes nothing."""
     serial = str(payload["blank_serial"])
     if session.get(PrintedReportRow, serial) is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import uuid
 from pathlib import Path
 
@@ -12,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.allocation.plan import Plan, RegencyNeed, allocate, with_urgent_estimate
 from ktpel.domain.errors import KtpelError
+from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.printing import BlankAllocationRow, PrintedReportRow
+from ktpel.sync.events import publish
 
 SERIAL_PREFIX = "KTP-"
 SERIAL_WIDTH = 9
@@ -45,7 +46,7 @@ def needs_from_database(session: Session, *, names: dict[str, str] | None = None
     printed = select(PrintedReportRow.card_id)
     backlog = dict(session.execute(
         select(NationalRecordRow.office_code, func.count())
-        .where(NationalRecordRow.state == "PRINT_READY",
+        .where(NationalRecordRow.state == NationalRecordState.PRINT_READY.value,
                (NationalRecordRow.card_id.is_(None)) | (NationalRecordRow.card_id.not_in(printed)))
         .group_by(NationalRecordRow.office_code)).all())
     sent = dict(session.execute(select(BlankAllocationRow.regency_code, func.sum(BlankAllocationRow.blanks))
@@ -91,10 +92,6 @@ def save_plan(session: Session, *, plan: Plan, actor: str, publish: bool) -> str
 
 def _publish(session: Session, *, plan_id: str, office_code: str, first: str | None, last: str | None,
              count: int) -> None:
-    if importlib.util.find_spec("ktpel.sync.events") is None:
-        raise KtpelError("Modul sinkronisasi belum terpasang.", "The sync module is not installed.")
-    from ktpel.sync.events import publish
-
     publish(session, office_code=office_code, kind="blanks.allocated", subject_id=f"{plan_id}-{office_code}",
             data={"plan_id": plan_id, "first_serial": first, "last_serial": last, "count": count})
 

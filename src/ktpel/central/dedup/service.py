@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.dedup import fellegi_sunter as fs
 from ktpel.central.dedup.splink_training import train_with_splink
+from ktpel.domain import national_record
 from ktpel.store.schema.central import DedupModelRow, NationalRecordRow
 
 # records that still stand for a person (FAILED ones will be re-recorded; REVOKED ones are gone)
-LIVE_STATES = ("RECEIVED", "PRINT_READY", "ADJUDICATION", "DUPLICATE")
+LIVE_STATES = tuple(s.value for s in national_record.LIVE_STATES)
 _MAX_TRAIN = 20000
 _MIN_TRAIN = 50  # below this EM would fit noise: the priors stay
 _lock = threading.Lock()

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run pipeline workers against the central database (several machines may share one PostgreSQL)."""
         from ktpel.central.pipeline.worker import Worker, run_workers
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.config import get_settings
         from ktpel.store.db import open_database
 
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
     def dedup_train() -> None:
         """Train the demographic dedup model (Splink on DuckDB) on the national records and store it."""
         from ktpel.central.dedup.service import retrain
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.config import get_settings
         from ktpel.store.db import open_database
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.biometrics.abis import Abis, BuiltinAbis
 from ktpel.biometrics.errors import UnknownReference
+from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
 
 COUNTER = "gallery_seq"
@@ -72,7 +73,7 @@ class GalleryMirror:
                 .order_by(NationalRecordRow.gallery_seq)).all()
             added = 0
             for rid, templates, seq, state in rows:
-                if state != "REVOKED":
+                if state != NationalRecordState.REVOKED.value:
                     known = (parsed or {}).get(rid)
                     self.abis.insert(rid, known if known is not None
                                      else [base64.b64decode(v) for v in json.loads(templates).values()])
@@ -81,7 +82,7 @@ class GalleryMirror:
                 self.last_seq = max(self.last_seq, seq)
             if self.members:
                 revoked = session.scalars(select(NationalRecordRow.id).where(
-                    NationalRecordRow.state == "REVOKED", NationalRecordRow.gallery_seq.is_not(None))).all()
+                    NationalRecordRow.state == NationalRecordState.REVOKED.value, NationalRecordRow.gallery_seq.is_not(None))).all()
                 for rid in set(revoked) & self.members:
                     self.remove(rid)
             return added

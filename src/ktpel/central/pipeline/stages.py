@@ -25,7 +25,9 @@ from ktpel.central.dedup.phonetic import name_key
 from ktpel.central.pipeline import payload as packet
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.gallery import GalleryMirror, take_gallery_seq
+from ktpel.central.records import NationalRecords
 from ktpel.config import Settings
+from ktpel.domain.national_record import NationalRecord
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.central import AdjudicationRow, NationalRecordRow, PipelineJobRow, RetiredNikRow
 
@@ -56,8 +58,7 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     r = p.resident
     row = session.get(NationalRecordRow, p.enrollment_id)
     if row is None:
-        row = NationalRecordRow(id=p.enrollment_id, state="RECEIVED")
-        session.add(row)
+        row = NationalRecords(session).add(NationalRecord(id=p.enrollment_id), packet_id=job.packet_id)
     row.packet_id = job.packet_id
     row.office_code = p.office_code
     row.receipt_number = p.receipt_number
@@ -200,9 +201,11 @@ def _band_rank(b: Band) -> int:
 
 def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     """PRR, adjudication or EFAC; publish the decision to the office in this same transaction."""
-    row = session.get(NationalRecordRow, job.record_id)
-    if row.state != "RECEIVED":  # decided before a crash lost the job's bookkeeping: nothing twice
-        return {"outcome": row.state, "replayed": True}
+    records = NationalRecords(session)
+    record = records.get(job.record_id)
+    if record.decided:  # decided before a crash lost the job's bookkeeping: nothing twice
+        return {"outcome": record.state.value, "replayed": True}
+    row = records.row(record)
     res = job.results
     v, q = res.get("validate", {}), res.get("quality", {})
     now = utcnow()
@@ -211,9 +214,9 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
                         "gunakan NIK yang dipertahankan.",
                   "en": f"NIK {row.nik} was retired by a duplicate resolution (case {v.get('retired_case')}); "
                         "use the NIK that was kept."}
-        return _fail(session, row, reasons=[reason], now=now)
+        return _fail(records, record, reasons=[reason], now=now)
     if not q.get("ok", False):
-        return _fail(session, row, reasons=q.get("reasons", []), now=now)
+        return _fail(records, record, reasons=q.get("reasons", []), now=now)
     demo = {c["other_id"]: c for c in res.get("demographic", {}).get("candidates", [])}
     bio = res.get("biometric", {})
     items: dict[str, dict] = {}
@@ -224,18 +227,20 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     for other in res.get("demographic", {}).get("nik_collisions", []):
         items.setdefault(other, {"reason": "nik_collision", "band": "", "fused": 0.0, "scores": {}})
     if items:
-        return _to_adjudication(session, row, items=items, demo=demo, now=now)
-    return _print_ready(session, row, settings=ctx.settings, now=now)
+        return _to_adjudication(records, record, items=items, demo=demo, now=now)
+    return _print_ready(records, record, settings=ctx.settings, now=now)
 
 
-def _fail(session: Session, row: NationalRecordRow, *, reasons: list[dict], now) -> dict:  # noqa: ANN001
-    row.state = "FAILED"
+def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dict], now) -> dict:  # noqa: ANN001
+    row = records.row(record)
+    record.fail(reason=" ".join(r["id"] for r in reasons))
     row.failure_reason = " ".join(r["id"] for r in reasons)
     row.decided_at = now
+    records.save(record)
     at = "central" if reasons and all(r.get("at") == "central" for r in reasons) else "regional"
-    ports.publish(session, office_code=row.office_code, kind="enrollment.failed", subject_id=row.id,
+    ports.publish(records.session, office_code=row.office_code, kind="enrollment.failed", subject_id=row.id,
                   data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons), "at": at})
-    return {"outcome": "FAILED", "reasons": reasons}
+    return {"outcome": record.state.value, "reasons": reasons}
 
 
 def card_of(row: NationalRecordRow, *, card_id: str, issued_at: str) -> dict:
@@ -250,21 +255,27 @@ def card_of(row: NationalRecordRow, *, card_id: str, issued_at: str) -> dict:
     }
 
 
-def _print_ready(session: Session, row: NationalRecordRow, *, settings: Settings, now) -> dict:  # noqa: ANN001
-    publish_print_ready(session, row=row, settings=settings, now=now)
-    return {"outcome": "PRINT_READY", "card_id": row.card_id}
+def _print_ready(records: NationalRecords, record: NationalRecord, *, settings: Settings, now) -> dict:  # noqa: ANN001
+    publish_print_ready(records, record=record, settings=settings, now=now)
+    return {"outcome": record.state.value, "card_id": records.row(record).card_id}
 
 
-def publish_print_ready(session: Session, *, row: NationalRecordRow, settings: Settings, now,  # noqa: ANN001
-                        extra: dict | None = None) -> str:
-    """Mark a record PRR, sign its print authorisation and send both to its office."""
+def publish_print_ready(records: NationalRecords, *, record: NationalRecord, settings: Settings, now,  # noqa: ANN001
+                        case_id: str | None = None) -> str:
+    """Mark a record PRR (or keep it after a data-ganda case), sign its print authorisation, tell its office."""
+    row = records.row(record)
     row.card_id = "C-" + uuid.uuid4().hex[:20]
     token = ports.issue_authorisation(settings=settings, card=card_of(row, card_id=row.card_id,
                                                                       issued_at=now.isoformat()))
-    row.state = "PRINT_READY"
+    if case_id is None:
+        record.mark_print_ready(card_id=row.card_id)
+    else:
+        record.keep_after_resolution(case_id=case_id, card_id=row.card_id)
     row.decided_at = now
-    ports.publish(session, office_code=row.office_code, kind="enrollment.print_ready", subject_id=row.id,
-                  data={"authorisation": token, "card_id": row.card_id, **(extra or {})})
+    records.save(record)
+    extra = {} if case_id is None else {"case_id": case_id}
+    ports.publish(records.session, office_code=row.office_code, kind="enrollment.print_ready", subject_id=row.id,
+                  data={"authorisation": token, "card_id": row.card_id, **extra})
     return token
 
 
@@ -274,8 +285,9 @@ def urgency(*, band: str, fused: float, demographic_probability: float, nik_coll
     return round(base + min(fused, 40.0) + 20.0 * demographic_probability, 3)
 
 
-def _to_adjudication(session: Session, row: NationalRecordRow, *, items: dict, demo: dict,
+def _to_adjudication(records: NationalRecords, record: NationalRecord, *, items: dict, demo: dict,
                      now) -> dict:  # noqa: ANN001
+    session, row = records.session, records.row(record)
     made = []
     for other_id, item in items.items():
         exists = session.scalar(select(AdjudicationRow.id).where(
@@ -294,11 +306,12 @@ def _to_adjudication(session: Session, row: NationalRecordRow, *, items: dict, d
         )
         session.add(adj)
         made.append(adj.id)
-    row.state = "ADJUDICATION"
+    record.send_to_adjudication(candidates=len(made))
     row.decided_at = now
+    records.save(record)
     ports.publish(session, office_code=row.office_code, kind="enrollment.adjudication", subject_id=row.id,
                   data={"candidates": len(made), "reasons": sorted({i["reason"] for i in items.values()})})
-    return {"outcome": "ADJUDICATION", "adjudications": made}
+    return {"outcome": record.state.value, "adjudications": made}
 
 
 # stage name -> function, in order (the queue's STAGES)

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request
 
 from ktpel.central.pipeline import service
 from ktpel.security.access import Role, User, requires
-from ktpel.web.app import redirect
+from ktpel.web.responses import redirect
 from ktpel.web.templating import render
+from ktpel.central.pipeline.schemas import PipelineStats, RetriedJob
 
 router = APIRouter()
 admins = requires(Role.CENTER_ADMIN)
@@ -30,7 +31,7 @@ def retry(job_id: int, request: Request, user: User = Depends(admins)):  # noqa:
     return redirect(f"/pipeline?retried={job_id}")
 
 
-@router.get("/api/v1/pipeline", tags=["pipeline"], dependencies=[Depends(admins)])
+@router.get("/api/v1/pipeline", tags=["pipeline"], dependencies=[Depends(admins)], response_model=PipelineStats)
 def api_stats(request: Request) -> dict:
     """Per stage queued / in progress / failed, throughput per minute, oldest item age, dead letters."""
     with request.app.state.db.unit_of_work() as s:
@@ -46,7 +47,7 @@ def api_stats(request: Request) -> dict:
         }
 
 
-@router.post("/api/v1/pipeline/jobs/{job_id}/retry", tags=["pipeline"])
+@router.post("/api/v1/pipeline/jobs/{job_id}/retry", tags=["pipeline"], response_model=RetriedJob)
 def api_retry(job_id: int, request: Request, user: User = Depends(admins)) -> dict:
     with request.app.state.db.unit_of_work() as s:
         job = service.retry_dead_letter(s, job_id=job_id, actor=user.username,

@@ -52,9 +52,6 @@ class Worker:
                                 worker_id=self.worker_id)
         # for fault tests: stop dead (as if killed) once this stage has committed
         self.crash_after = crash_after
-        from ktpel.central.resolution.service import use_settings
-
-        use_settings(settings)
 
     def run_once(self) -> JobOutcome | None:
         with self.db.unit_of_work() as s:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from ktpel.central.resolution import office
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import OFFICE_ROLES, User, requires
-from ktpel.web.app import redirect
+from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 
 router = APIRouter()

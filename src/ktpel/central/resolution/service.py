@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.stages import publish_print_ready
+from ktpel.central.records import NationalRecords
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
+from ktpel.domain.national_record import LIVE_STATES, NationalRecordState
 from ktpel.store.schema.central import DuplicateCaseRow, NationalRecordRow, RetiredNikRow
 from ktpel.store.schema.core import DomainEventRow
+from ktpel.sync.wiring import HandlerContext
 
-LIVE = ("RECEIVED", "PRINT_READY", "ADJUDICATION", "DUPLICATE")
+LIVE = tuple(s.value for s in LIVE_STATES)
 
 
 class CaseClosed(KtpelError):
@@ -120,23 +123,27 @@ def resolve_case(session: Session, *, settings: Settings, case_id: str, keep_enr
     if keep_enrollment_id not in (case.record_a, case.record_b):
         raise CaseInvalid("Rekaman yang dipilih bukan bagian dari kasus ini.",
                           "The chosen record is not part of this case.")
-    kept = session.get(NationalRecordRow, keep_enrollment_id)
-    other = session.get(NationalRecordRow, case.record_b if keep_enrollment_id == case.record_a else case.record_a)
+    records = NationalRecords(session)
+    kept_record = records.get(keep_enrollment_id)
+    other_record = records.get(case.record_b if keep_enrollment_id == case.record_a else case.record_a)
+    kept, other = records.row(kept_record), records.row(other_record)
     if office_code not in (kept.office_code, other.office_code):
         raise NotPartOfCase("Kantor ini tidak memegang rekaman kasus ini.", "This office holds neither record.")
     now = utcnow()
     before = {"kept": kept.state, "other": other.state}
     # revoke the other record; its NIK is retired unless the kept record carries the same NIK
-    other.state = "REVOKED"
+    if other_record.state is not NationalRecordState.REVOKED:
+        other_record.revoke(case_id=case.id, kept_record_id=kept.id)
     other.decided_at = now
+    records.save(other_record)
     if other.nik != kept.nik and session.get(RetiredNikRow, other.nik) is None:
         session.add(RetiredNikRow(nik=other.nik, record_id=other.id, case_id=case.id, retired_at=now))
     ports.publish(session, office_code=other.office_code, kind="revocation", subject_id=other.id,
                   data={"enrollment_id": other.id, "card_id": other.card_id, "nik": other.nik,
                         "case_id": case.id, "kept_enrollment_id": kept.id,
                         "reason": f"data ganda {case.id}: dipertahankan {kept.nik}"})
-    if kept.state in ("DUPLICATE", "ADJUDICATION", "RECEIVED"):
-        publish_print_ready(session, row=kept, settings=settings, now=now, extra={"case_id": case.id})
+    if kept_record.can("keep_after_resolution"):
+        publish_print_ready(records, record=kept_record, settings=settings, now=now, case_id=case.id)
     case.status = "closed"
     case.kept_record_id = kept.id
     case.revoked_record_id = other.id
@@ -148,8 +155,8 @@ def resolve_case(session: Session, *, settings: Settings, case_id: str, keep_enr
     return case
 
 
-def handle_resolution_packet(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str,
-                             payload: dict) -> None:
+def handle_resolution_packet(session: Session, *, context: HandlerContext, packet_id: str, office_code: str,
+                             kind: str, subject_id: str, payload: dict) -> None:
     """Intake handler for kind `duplicate.resolution` (action `choose` or `open`).
 
     A packet is never refused for a business reason (the office would resend it forever): a choice
@@ -159,18 +166,18 @@ def handle_resolution_packet(session: Session, *, packet_id: str, office_code: s
     action = payload.get("action") if isinstance(payload, dict) else None
     try:
         with session.begin_nested():  # a refusal leaves nothing half-written
-            _apply_resolution(session, action=action, payload=payload, office_code=office_code)
+            _apply_resolution(session, settings=context.settings, action=action, payload=payload,
+                              office_code=office_code)
     except (KtpelError, KeyError) as exc:
         message = exc.message_en if isinstance(exc, KtpelError) else f"missing field {exc}"
         session.add(DomainEventRow(name="duplicate.resolution_refused", subject_id=str(subject_id)[:40],
                                    data={"packet_id": packet_id, "office_code": office_code, "error": message}))
 
 
-def _apply_resolution(session: Session, *, action: object, payload: dict, office_code: str) -> None:
-    from ktpel.config import get_settings
-
+def _apply_resolution(session: Session, *, settings: Settings, action: object, payload: dict,
+                      office_code: str) -> None:
     if action == "choose":
-        resolve_case(session, settings=_SETTINGS.get("current") or get_settings(),
+        resolve_case(session, settings=settings,
                      case_id=str(payload["case_id"]), keep_enrollment_id=str(payload["keep_enrollment_id"]),
                      office_code=office_code, chosen_by=str(payload.get("chosen_by", "")))
     elif action == "open":
@@ -179,12 +186,3 @@ def _apply_resolution(session: Session, *, action: object, payload: dict, office
                               reason=str(payload.get("reason", "")))
     else:
         raise CaseInvalid("Tindakan paket tidak dikenal.", f"unknown action {action!r}")
-
-
-# the intake handler has no settings argument: the central app/worker sets them here once
-_SETTINGS: dict[str, Settings] = {}
-
-
-def use_settings(settings: Settings) -> None:
-    """Tell the intake handler which settings (keys) central runs with."""
-    _SETTINGS["current"] = settings

@@ -15,7 +15,7 @@ _RANK = {"ACTIVE": 0, "ENDED": 1, "REVOKED": 1}
 
 
 def record_suket_report(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str,
-                        payload: dict) -> None:
+                        payload: dict, context: object = None) -> None:
     """Intake handler: the office issued, renewed, revoked or ended a Suket."""
     row = session.get(CentralSuketRow, subject_id)
     state = str(payload.get("state", "ACTIVE"))

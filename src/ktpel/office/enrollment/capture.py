@@ -74,8 +74,14 @@ def assess(kind: str, data: bytes) -> dict:
     engine = get_engine()
     report = engine.face_quality(data) if kind == "face" else engine.finger_quality(data)
     out = {"kind": kind, "score": round(float(report.score), 1), "ok": bool(report.ok),
-           "reasons": list(report.reasons)}
-    if not report.ok:
+           "reasons": list(report.reasons), "warnings": list(report.warnings)}
+    if report.refused:  # the image is unusable: say which problem, not a score
+        idn, en = report.reasons[0].split(": ", 1)[1].split(" / ", 1)
+        out["refused"] = report.refused
+        again_id, again_en = ("", "") if "ulang" in idn else (f" {RECAPTURE_ID}", f" {RECAPTURE_EN}")
+        out["prompt_id"] = f"{label_id(kind).capitalize()} ditolak: {idn}{again_id}"
+        out["prompt_en"] = f"{kind} refused: {en}{again_en}"
+    elif not report.ok:
         out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
         out["prompt_en"] = f"{kind} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
     return out

@@ -18,7 +18,7 @@ def import_residents(
     workers: int = typer.Option(1, min=1, max=16, help="Residents processed in parallel."),
 ) -> None:
     """Record every resident folder (face, finger_1…10, signature, resident.json); JSON summary on stdout."""
-    from ktpel.cli import console, progress_bar
+    from ktpel.cli_console import console, progress_bar
     from ktpel.config import get_settings
     from ktpel.domain.errors import KtpelError
     from ktpel.office.enrollment.bulk import import_folder

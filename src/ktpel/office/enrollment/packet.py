@@ -1,6 +1,8 @@
-"""The enrollment payload sent to central (format `ktpel.enrollment`, version 1; docs/packet-format.md).
+"""The enrollment payload sent to central (`ktpel.enrollment`, the newest version; docs/packet-format.md).
 
-Sync wraps it in the signed+encrypted envelope; this module only decides what a recording says.
+Written through the shared packet model (`ktpel.packets.enrollment`) that central reads with, so a field
+the office writes wrongly fails here, at the counter, not in central's pipeline. Sync wraps it in the
+signed+encrypted envelope; this module only decides what a recording says.
 """
 
 from __future__ import annotations
@@ -8,12 +10,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-PACKET_FORMAT = "ktpel.enrollment"
-PACKET_VERSION = 1
-# Images travel beside the templates: central's adjudicators compare photos and prints side by side,
-# and the card is printed from the face photo and signature (docs/packet-format.md, "Images policy").
-IMAGE_KINDS = ("face", "signature", "finger_1", "finger_2", "finger_3", "finger_4", "finger_5",
-               "finger_6", "finger_7", "finger_8", "finger_9", "finger_10")
+from ktpel.packets.enrollment import CURRENT, FORMAT, IMAGE_KINDS
+
+PACKET_FORMAT = FORMAT
+PACKET_VERSION = CURRENT.model_fields["version"].default
 
 DEMOGRAPHIC_FIELDS = (
     "nik", "kk_number", "name", "birth_place", "birth_date", "sex", "blood_type", "street", "rt", "rw",
@@ -52,22 +52,20 @@ def build_payload(
         if c.kind in IMAGE_KINDS:
             images[c.kind] = _b64(c.image)
             content_types[c.kind] = c.content_type
-    return {
-        "format": PACKET_FORMAT,
-        "version": PACKET_VERSION,
-        "enrollment_id": enrollment.id,
-        "office_code": enrollment.office_code,
-        "receipt_number": enrollment.receipt_number,
-        "captured_at": captured_at.astimezone(dt.timezone.utc).isoformat(),
-        "operator": enrollment.operator,
-        "approved_by": enrollment.approved_by,
-        "resident": demographics_of(resident),
-        "quality": enrollment.quality,
-        "exceptions": enrollment.exceptions,
-        "templates": templates,
-        "images": images,
-        "image_types": content_types,
-    }
+    return CURRENT(
+        enrollment_id=enrollment.id,
+        office_code=enrollment.office_code,
+        receipt_number=enrollment.receipt_number,
+        captured_at=captured_at.astimezone(dt.timezone.utc).isoformat(),
+        operator=enrollment.operator,
+        approved_by=enrollment.approved_by,
+        resident=demographics_of(resident),
+        quality=enrollment.quality or {},
+        exceptions=enrollment.exceptions or {},
+        templates=templates,
+        images=images,
+        image_types=content_types,
+    ).model_dump(mode="json")
 
 
 def decode_binary(payload: dict, *, section: str) -> dict[str, bytes]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
-from ktpel.domain.enrollment import Enrollment, EnrollmentState
+from ktpel.domain.enrollment import EnrollmentState
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.events import DomainEvent, utcnow
 from ktpel.domain.nik import Sex, parse_nik
@@ -32,11 +32,12 @@ from ktpel.office.enrollment.capture import (  # noqa: F401 - re-exported: views
     CaptureForm, CaptureRejected, LowQuality, Upload, _Captured, assess, process_captures,
 )
 from ktpel.office.enrollment.policy import CaptureException, RecordingError, approval_reasons
+from ktpel.office.enrollment.repository import Enrollments
 from ktpel.office.residents.service import ResidentStatus, get_resident, resident_status
 from ktpel.security.access import Role, User
 from ktpel.security.audit import record_audit
-from ktpel.security.fields import cipher, name_tokens
 from ktpel.store.db import Database
+from ktpel.store.fields import cipher, name_tokens
 from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, PhoneRow, ResidentNameTokenRow, ResidentRow
 from ktpel.store.schema.enrollment import (
     EnrollmentApprovalRow, EnrollmentCaptureRow, EnrollmentSubmissionRow,
@@ -188,10 +189,10 @@ def _queue(session: Session, *, row: EnrollmentRow, resident: ResidentRow) -> st
     payload = packet.build_payload(enrollment=row, resident=resident, captures=list(captures),
                                    captured_at=row.created_at)
     packet_id = enqueue_packet(session, kind="enrollment", subject_id=row.id, payload=payload)
-    machine = Enrollment(id=row.id, state=EnrollmentState(row.state))
+    enrollments = Enrollments(session)
+    machine = enrollments.machine_of(row)
     machine.queue(packet_id=packet_id)
-    row.state = machine.state.value
-    _store_events(session, machine.events)
+    enrollments.save(machine)
     return packet_id
 
 
@@ -273,7 +274,7 @@ def _write(s: Session, *, settings: Settings, form: CaptureForm, operator: User,
                                   data={"to": EnrollmentState.CAPTURED.value, "operator": operator.username,
                                         "exceptions": sorted(exceptions), "needs_approval": bool(reasons)})])
     record_audit(s, actor=operator.username, action="enrollment.capture", subject=enrollment_id,
-                 after={"nik": row.nik, "state": "CAPTURED", "exceptions": sorted(exceptions),
+                 after={"nik": row.nik, "state": EnrollmentState.CAPTURED.value, "exceptions": sorted(exceptions),
                         "approval_reasons": reasons}, source_ip=source_ip)
     s.flush()
     if reasons:
@@ -281,7 +282,7 @@ def _write(s: Session, *, settings: Settings, form: CaptureForm, operator: User,
     else:
         _queue(s, row=enrollment, resident=row)
         record_audit(s, actor=operator.username, action="enrollment.queue", subject=enrollment_id,
-                     before={"state": "CAPTURED"}, after={"state": enrollment.state}, source_ip=source_ip)
+                     before={"state": EnrollmentState.CAPTURED.value}, after={"state": enrollment.state}, source_ip=source_ip)
     return RecordingResult(enrollment_id, enrollment.state, enrollment.receipt_number, quality, reasons,
                            created=True)
 
@@ -313,7 +314,7 @@ def approve_enrollment(
                      after={"approved_by": supervisor.username}, source_ip=source_ip)
         _queue(s, row=row, resident=resident)
         record_audit(s, actor=supervisor.username, action="enrollment.queue", subject=row.id,
-                     before={"state": "CAPTURED"}, after={"state": row.state}, source_ip=source_ip)
+                     before={"state": EnrollmentState.CAPTURED.value}, after={"state": row.state}, source_ip=source_ip)
         return RecordingResult(row.id, row.state, row.receipt_number, row.quality, [], created=False)
 
 

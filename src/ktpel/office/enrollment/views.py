@@ -18,6 +18,7 @@ from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.templating import render
+from ktpel.office.enrollment.schemas import EnrollmentCreated, EnrollmentOut
 
 router = APIRouter()
 RECORDERS = (Role.OPERATOR, Role.SUPERVISOR)
@@ -251,7 +252,7 @@ async def scan_finger(position: int, request: Request, timeout: float = Query(1.
     return Response(data, media_type="application/octet-stream")
 
 
-@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201)
+@router.post("/api/v1/enrollments", tags=["enrollment"], status_code=201, response_model=EnrollmentCreated)
 async def create_enrollment(request: Request, user: User = Depends(recorder)) -> JSONResponse:
     """Record a resident without a browser: multipart `demographics` JSON + face, finger_1…10, signature."""
     form = await request.form(**FORM_LIMITS)
@@ -281,7 +282,8 @@ def _demographics(raw) -> dict:  # noqa: ANN001
     return demo
 
 
-@router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(officer)])
+@router.get("/api/v1/enrollments/{enrollment_id}", tags=["enrollment"], dependencies=[Depends(officer)],
+            response_model=EnrollmentOut)
 def read_enrollment(enrollment_id: str, request: Request) -> dict:
     """An enrollment of this office: state (with the office code), receipt number, quality, exceptions."""
     settings = request.app.state.settings

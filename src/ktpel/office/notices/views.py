@@ -15,7 +15,7 @@ from ktpel.notify import service as notify_service
 from ktpel.notify import templates as tpl
 from ktpel.office.notices import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
-from ktpel.web.app import redirect
+from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 
 router = APIRouter()

@@ -11,6 +11,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from ktpel.domain import clock
+from ktpel.domain.blanks import BlankState
+from ktpel.domain.enrollment import EnrollmentState
+
 DEMO_CARDS = 8
 DEMO_BATCH = {"plan_id": "demo", "first_serial": "LS26-000001", "last_serial": "LS26-000300", "count": 300}
 
@@ -25,11 +29,11 @@ def backfill_movements(session) -> int:  # noqa: ANN001
                            .where(BlankRow.serial.not_in(logged))).all()
     moves = []
     for blank, received_at in rows:
-        moves.append({"serial": blank.serial, "from_state": None, "to_state": "AVAILABLE", "card_id": None,
+        moves.append({"serial": blank.serial, "from_state": None, "to_state": BlankState.AVAILABLE.value, "card_id": None,
                       "reason": None, "actor": "riwayat", "day": received_at.date(), "at": received_at})
-        if blank.state != "AVAILABLE":
+        if blank.state != BlankState.AVAILABLE.value:
             at = blank.changed_at or received_at
-            moves.append({"serial": blank.serial, "from_state": "AVAILABLE", "to_state": blank.state,
+            moves.append({"serial": blank.serial, "from_state": BlankState.AVAILABLE.value, "to_state": blank.state,
                           "card_id": blank.card_id, "reason": blank.reason, "actor": "riwayat", "day": at.date(),
                           "at": at})
     if moves:
@@ -78,7 +82,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
     shared = settings.resolved_shared_data()
     enrolled_print = (shared / "fingerprints" / "FVC2002_DB1_B" / "101_1.tif").read_bytes()
     template = get_engine().extract_finger(enrolled_print, finger_position=2).to_bytes()
-    today = dt.date.today()
+    today = clock.today_wib()
     adult = dt.date(today.year - 17, today.month, min(today.day, 28))
     policy = service.current_policy()
     made = 0
@@ -93,7 +97,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
             .order_by(ResidentRow.id.in_(recorded), ResidentRow.birth_date).limit(count)))
         for i, r in enumerate(residents, start=start):
             eid, cid = f"enr-demo-{i}", f"card-demo-{i}"
-            s.add(EnrollmentRow(id=eid, resident_id=r.id, office_code=settings.office_regency, state="PRINT_READY",
+            s.add(EnrollmentRow(id=eid, resident_id=r.id, office_code=settings.office_regency, state=EnrollmentState.PRINT_READY.value,
                                 receipt_number=f"DEMO-CETAK-{i:03d}", operator="petugas.demo"))
             s.flush()
             signed = {
@@ -107,7 +111,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
             card.authorise(authorisation_id=cid)
             s.add(CardRow(id=cid, enrollment_id=eid, resident_id=r.id, state=card.state.value,
                           authorisation=issue(signing_key=key, card=signed),
-                          created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3 * i)))
+                          created_at=clock.now() - dt.timedelta(days=3 * i)))
             for e in card.events:
                 s.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
             face = (shared / "faces" / "att_orl" / f"s{i % 40 + 1}" / "1.pgm").read_bytes()

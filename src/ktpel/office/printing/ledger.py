@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ktpel.domain import clock
 from ktpel.domain.blanks import (
     Blank, BlankLedger, BlankState, BlankUnavailable, DuplicateSerial, NoBlankAvailable, Reconciliation, SpoilReason,
     UnknownSerial, days_to_stockout, serial_range, urgent_reserve,
@@ -173,8 +174,8 @@ def reconcile(session: Session) -> Reconciliation:
     reserved = session.scalar(select(func.count()).select_from(BlankRow).where(
         BlankRow.state == BlankState.AVAILABLE.value, BlankRow.reserved_for.is_not(None))) or 0
     return Reconciliation(
-        received=sum(counts.values()), used=counts.get("USED", 0), spoiled=counts.get("SPOILED", 0),
-        returned=counts.get("RETURNED", 0), available=counts.get("AVAILABLE", 0), reserved=reserved,
+        received=sum(counts.values()), used=counts.get(BlankState.USED.value, 0), spoiled=counts.get(BlankState.SPOILED.value, 0),
+        returned=counts.get(BlankState.RETURNED.value, 0), available=counts.get(BlankState.AVAILABLE.value, 0), reserved=reserved,
     )
 
 
@@ -204,12 +205,12 @@ def _counts_until(session: Session, *, before: dt.date | None, on: dt.date | Non
         query = query.where(BlankMovementRow.day < before)
     if on is not None:
         query = query.where(BlankMovementRow.day == on)
-    out = {"received": 0, "USED": 0, "SPOILED": 0, "RETURNED": 0, "spoiled_from_used": 0}
+    out = {"received": 0, BlankState.USED.value: 0, BlankState.SPOILED.value: 0, BlankState.RETURNED.value: 0, "spoiled_from_used": 0}
     for to_state, from_state, n in session.execute(query.group_by(BlankMovementRow.to_state,
                                                                   BlankMovementRow.from_state)):
         if from_state is None:
             out["received"] += n
-        elif to_state == "SPOILED" and from_state == "USED":
+        elif to_state == BlankState.SPOILED.value and from_state == BlankState.USED.value:
             out["spoiled_from_used"] += n
         elif to_state in out:
             out[to_state] += n
@@ -222,24 +223,24 @@ def day_balance(session: Session, *, day: dt.date) -> DayBalance:
     today = _counts_until(session, before=None, on=day)
 
     def available(c: dict[str, int]) -> int:
-        return c["received"] - c["USED"] - c["SPOILED"] - c["RETURNED"]
+        return c["received"] - c[BlankState.USED.value] - c[BlankState.SPOILED.value] - c[BlankState.RETURNED.value]
 
     opening = available(before)
     closing = opening + available(today)
     total = {k: before[k] + today[k] for k in before}
     reasons = dict(session.execute(
         select(BlankMovementRow.reason, func.count())
-        .where(BlankMovementRow.day == day, BlankMovementRow.to_state == "SPOILED")
+        .where(BlankMovementRow.day == day, BlankMovementRow.to_state == BlankState.SPOILED.value)
         .group_by(BlankMovementRow.reason)).all())
     # a misprinted card spoiled after printing moves USED → SPOILED: it leaves "used", not the stock
-    used_total = total["USED"] - total["spoiled_from_used"]
-    spoiled_total = total["SPOILED"] + total["spoiled_from_used"]
+    used_total = total[BlankState.USED.value] - total["spoiled_from_used"]
+    spoiled_total = total[BlankState.SPOILED.value] + total["spoiled_from_used"]
     return DayBalance(
         day=day, opening=opening, received=today["received"],
-        used=today["USED"] - today["spoiled_from_used"], spoiled=today["SPOILED"] + today["spoiled_from_used"],
-        returned=today["RETURNED"], closing=closing,
+        used=today[BlankState.USED.value] - today["spoiled_from_used"], spoiled=today[BlankState.SPOILED.value] + today["spoiled_from_used"],
+        returned=today[BlankState.RETURNED.value], closing=closing,
         totals=Reconciliation(received=total["received"], used=used_total, spoiled=spoiled_total,
-                              returned=total["RETURNED"], available=available(total)),
+                              returned=total[BlankState.RETURNED.value], available=available(total)),
         spoiled_by_reason={k or "-": v for k, v in reasons.items()},
     )
 
@@ -257,17 +258,17 @@ class Stock:
 def stock(session: Session, *, reserve_share: float, window_days: int = 14,
           today: dt.date | None = None) -> Stock:
     """Stock on hand, the rate it is going at, and how many blanks are kept for urgent classes today."""
-    today = today or utcnow().date()
+    today = today or clock.today_wib()
     balance = reconcile(session)
     consumed = session.scalar(
         select(func.count()).select_from(BlankMovementRow).where(
             BlankMovementRow.day > today - dt.timedelta(days=window_days),
-            BlankMovementRow.from_state == "AVAILABLE",
-            BlankMovementRow.to_state.in_(["USED", "SPOILED"]))) or 0
+            BlankMovementRow.from_state == BlankState.AVAILABLE.value,
+            BlankMovementRow.to_state.in_([BlankState.USED.value, BlankState.SPOILED.value]))) or 0
     used_today = session.scalar(
         select(func.count()).select_from(BlankMovementRow).where(
-            BlankMovementRow.day == today, BlankMovementRow.from_state == "AVAILABLE",
-            BlankMovementRow.to_state.in_(["USED", "SPOILED", "RETURNED"]))) or 0
+            BlankMovementRow.day == today, BlankMovementRow.from_state == BlankState.AVAILABLE.value,
+            BlankMovementRow.to_state.in_([BlankState.USED.value, BlankState.SPOILED.value, BlankState.RETURNED.value]))) or 0
     return Stock(
         available=balance.available, reserved=balance.reserved, consumed_last_days=consumed,
         window_days=window_days,

@@ -6,18 +6,19 @@ must say why. Every check is stored and audited, matched or not; only a match is
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ktpel.domain.enrollment import Card, CardState
+from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
-from ktpel.office.printing.service import _card_of, _store_events
+from ktpel.office.printing.queue import _card_of
+from ktpel.office.printing.repository import Cards
 from ktpel.security.audit import record_audit
 from ktpel.store.db import Database
 from ktpel.store.schema.printing import PickupCheckRow
+from ktpel.sync.outbox import enqueue_packet
 
 
 class PickupRefused(KtpelError):
@@ -96,13 +97,14 @@ def verify_and_issue(db: Database, *, card_id: str, regency_code: str, image: by
                                                        "score": None if score is None else round(float(score), 2)},
                      source_ip=source_ip)
         if matched:
-            machine = Card(id=card.id, state=CardState(card.state))
+            cards = Cards(s)
+            machine = cards.machine_of(card)
             machine.issue(handed_over_by=actor)
-            card.state, card.issued_at, card.issued_by = machine.state.value, utcnow(), actor
-            _store_events(s, machine.events)
+            card.issued_at, card.issued_by = utcnow(), actor
+            cards.save(machine)
             _report_issued(s, card_id=card.id, actor=actor)
             record_audit(s, actor=actor, action="card.issued", subject=f"card:{card_id}",
-                         before={"state": "PRINTED"}, after={"state": card.state, "issued_by": actor},
+                         before={"state": CardState.PRINTED.value}, after={"state": card.state, "issued_by": actor},
                          source_ip=source_ip)
         state = card.state
     if not matched:
@@ -114,9 +116,5 @@ def verify_and_issue(db: Database, *, card_id: str, regency_code: str, image: by
 
 
 def _report_issued(session: Session, *, card_id: str, actor: str) -> None:
-    if importlib.util.find_spec("ktpel.sync.outbox") is None:
-        return
-    from ktpel.sync.outbox import enqueue_packet
-
     enqueue_packet(session, kind="card.issued", subject_id=card_id,
                    payload={"card_id": card_id, "issued_at": utcnow().isoformat(), "issued_by": actor})

@@ -23,10 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.enrollment import EnrollmentState
+from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.notify.errors import RateLimited
-from ktpel.security.fields import cipher
+from ktpel.store.fields import cipher
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import RevocationRow, StatusLookupRow
 
@@ -91,42 +93,42 @@ class PublicStatus:
 
 # state → (code, text id, text en, wait id, wait en, bring id, bring en)
 _WORDS: dict[str, tuple[str, str, str, str, str, str, str]] = {
-    "CAPTURED": ("REKAM", "Perekaman Anda sudah tercatat di kantor dan menunggu dikirim ke pusat data.",
+    EnrollmentState.CAPTURED.value: ("REKAM", "Perekaman Anda sudah tercatat di kantor dan menunggu dikirim ke pusat data.",
                  "Your recording is registered at the office and waiting to be sent to the data center.",
                  "sekitar 1–3 hari kerja", "about 1–3 working days", "", ""),
-    "SENT": ("SFE", "Data Anda sudah dikirim dan sedang diperiksa di pusat data.",
+    EnrollmentState.SENT.value: ("SFE", "Data Anda sudah dikirim dan sedang diperiksa di pusat data.",
              "Your data was sent and is being checked at the data center.",
              "biasanya 3–14 hari kerja", "usually 3–14 working days", "", ""),
-    "ADJUDICATION": ("ADJ", "Data Anda sedang diperiksa oleh petugas pusat data.",
+    EnrollmentState.ADJUDICATION.value: ("ADJ", "Data Anda sedang diperiksa oleh petugas pusat data.",
                      "Your data is being reviewed by data-center staff.",
                      "hingga 30 hari kerja", "up to 30 working days", "", ""),
-    "PRINT_READY": ("PRR", "KTP-El Anda siap dicetak. Silakan datang ke kantor untuk pencetakan.",
+    EnrollmentState.PRINT_READY.value: ("PRR", "KTP-El Anda siap dicetak. Silakan datang ke kantor untuk pencetakan.",
                     "Your KTP-El is ready to print. Please come to the office to have it printed.",
                     "dicetak saat Anda datang, selama blanko tersedia", "printed while you wait, if blanks are in stock",
                     "tanda terima perekaman dan KK", "the recording receipt and family card (KK)"),
-    "PRINTED": ("CETAK", "KTP-El Anda sudah dicetak dan dapat diambil di kantor.",
+    CardState.PRINTED.value: ("CETAK", "KTP-El Anda sudah dicetak dan dapat diambil di kantor.",
                 "Your KTP-El is printed and can be collected at the office.",
                 "siap diambil", "ready for collection", "tanda terima perekaman", "the recording receipt"),
-    "ISSUED": ("DIAMBIL", "KTP-El Anda sudah diambil.", "Your KTP-El has been collected.", "-", "-", "", ""),
-    "REVOKED": ("BLOKIR", "KTP-El ini diblokir. Silakan hubungi kantor.",
+    CardState.ISSUED.value: ("DIAMBIL", "KTP-El Anda sudah diambil.", "Your KTP-El has been collected.", "-", "-", "", ""),
+    CardState.REVOKED.value: ("BLOKIR", "KTP-El ini diblokir. Silakan hubungi kantor.",
                 "This KTP-El is blocked. Please contact the office.", "-", "-", "KK asli", "the original KK"),
-    "DUPLICATE": ("DUP", "Ditemukan data ganda. Silakan datang ke kantor dengan KK untuk penyelesaian data ganda.",
+    EnrollmentState.DUPLICATE.value: ("DUP", "Ditemukan data ganda. Silakan datang ke kantor dengan KK untuk penyelesaian data ganda.",
                   "A duplicate record was found. Please come to the office with your KK to resolve it.",
                   "diselesaikan saat Anda datang", "resolved when you come", "KK asli dan tanda terima perekaman",
                   "the original KK and the recording receipt"),
-    "FAILED": ("EFAC", "Perekaman Anda perlu diulang (mis. kualitas sidik jari atau foto kurang baik).",
+    EnrollmentState.FAILED.value: ("EFAC", "Perekaman Anda perlu diulang (mis. kualitas sidik jari atau foto kurang baik).",
                "Your recording must be redone (e.g. poor fingerprint or photo quality).",
                "segera, pada jam buka", "as soon as you can, during opening hours",
                "KK dan tanda terima perekaman", "the KK and the recording receipt"),
 }
-_WORDS["QUEUED"] = _WORDS["CAPTURED"]
-_WORDS["RECEIVED"] = _WORDS["SENT"]
+_WORDS[EnrollmentState.QUEUED.value] = _WORDS[EnrollmentState.CAPTURED.value]
+_WORDS[EnrollmentState.RECEIVED.value] = _WORDS[EnrollmentState.SENT.value]
 
 
 def _status_words(*, enrollment_state: str, card_state: str | None) -> tuple:
-    if card_state in ("PRINTED", "ISSUED", "REVOKED"):
+    if card_state in (CardState.PRINTED.value, CardState.ISSUED.value, CardState.REVOKED.value):
         return _WORDS[card_state]
-    return _WORDS.get(enrollment_state, _WORDS["SENT"])
+    return _WORDS.get(enrollment_state, _WORDS[EnrollmentState.SENT.value])
 
 
 def _failures(session: Session, *, column, value: str, since: dt.datetime) -> int:  # noqa: ANN001
@@ -193,7 +195,7 @@ class Verification:
             "VALID": ("SAH — ditandatangani pusat data Dukcapil.", "VALID — signed by the Dukcapil data center."),
             "INVALID": ("TIDAK SAH — tanda tangan tidak cocok atau data diubah.",
                         "INVALID — the signature does not match or the data was altered."),
-            "REVOKED": ("DIBLOKIR — kartu ini sudah dicabut.", "REVOKED — this card has been withdrawn."),
+            CardState.REVOKED.value: ("DIBLOKIR — kartu ini sudah dicabut.", "REVOKED — this card has been withdrawn."),
             "NO_KEYS": ("Kunci publik pusat data belum tersedia di kantor ini.",
                         "Central's public key is not yet available at this office."),
         }[self.result]
@@ -267,6 +269,6 @@ def verify_card(session: Session, *, settings: Settings, payload: str) -> Verifi
     revoked = session.scalar(select(func.count()).select_from(RevocationRow)
                              .where(RevocationRow.card_id.in_([i for i in ids if i]))) or 0
     local = session.scalar(select(CardRow.state).where(CardRow.id == ids[0])) if ids[0] else None
-    if revoked or local == "REVOKED":
-        return Verification("REVOKED", reason="revoked", card=shown)
+    if revoked or local == CardState.REVOKED.value:
+        return Verification(CardState.REVOKED.value, reason="revoked", card=shown)
     return Verification("VALID", card=shown)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 
 from ktpel.domain.enrollment import CardState, EnrollmentState
+from ktpel.domain.enrollment import EnrollmentState as E
 from ktpel.domain.errors import KtpelError, NotFound
-from ktpel.security.fields import cipher, name_tokens
+from ktpel.store.fields import cipher, name_tokens
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentNameTokenRow, ResidentRow
 from sqlalchemy.orm import Session
 
@@ -44,11 +45,11 @@ def status_of(*, enrollment_state: str | None, card_state: str | None) -> Reside
         return ResidentStatus("BLOKIR", "kartu diblokir", "card revoked", enrollment_state, card_state)
     state = EnrollmentState(enrollment_state)
     english = {
-        "CAPTURED": "recorded", "QUEUED": "queued to send", "SENT": "sent for enrollment (SFE)",
-        "RECEIVED": "received by central", "PRINT_READY": "print-ready (PRR)",
-        "ADJUDICATION": "under adjudication", "DUPLICATE": "duplicate record (DUP)",
-        "FAILED": "failed, re-record (EFAC)",
-    }[state.value]
+        E.CAPTURED: "recorded", E.QUEUED: "queued to send", E.SENT: "sent for enrollment (SFE)",
+        E.RECEIVED: "received by central", E.PRINT_READY: "print-ready (PRR)",
+        E.ADJUDICATION: "under adjudication", E.DUPLICATE: "duplicate record (DUP)",
+        E.FAILED: "failed, re-record (EFAC)",
+    }[state]
     return ResidentStatus(state.office_code, state.label_id, english, enrollment_state, card_state)
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ktpel.domain.delivery import MessageState
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
 from ktpel.store.types import EncryptedText, UtcDateTime
@@ -29,7 +30,7 @@ class NotifyMessageRow(Base):
     body: Mapped[str] = mapped_column(EncryptedText)
     variables: Mapped[str] = mapped_column(EncryptedText, default="{}")
     # PENDING → SENDING → SENT | FAILED | SKIPPED (opt-out)
-    state: Mapped[str] = mapped_column(String(12), index=True, default="PENDING")
+    state: Mapped[str] = mapped_column(String(12), index=True, default=MessageState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     claim_token: Mapped[str | None] = mapped_column(String(40), nullable=True)

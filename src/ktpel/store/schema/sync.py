@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ktpel.domain.delivery import PacketState
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
 from ktpel.store.types import EncryptedText, UtcDateTime
@@ -24,7 +25,7 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(40), index=True)
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     content: Mapped[str] = mapped_column(EncryptedText)  # canonical JSON; its SHA-256 is packet_id
-    state: Mapped[str] = mapped_column(String(10), index=True, default="QUEUED")  # QUEUED | SENT
+    state: Mapped[str] = mapped_column(String(10), index=True, default=PacketState.QUEUED.value)  # QUEUED | SENT
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     receipt: Mapped[str | None] = mapped_column(Text, nullable=True)

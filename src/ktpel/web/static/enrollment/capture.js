@@ -29,10 +29,21 @@
         out.textContent = (data.detail || "Gagal memeriksa kualitas") + " — silakan rekam ulang.";
         return;
       }
-      const reasons = (data.reasons || []).map(r => r.split(": ").slice(1).join(": ").split(" / ")[0]);
+      const idText = r => r.split(": ").slice(1).join(": ").split(" / ")[0];
+      const reasons = (data.reasons || []).map(idText);
+      const warnings = (data.warnings || []).map(idText);
       if (data.ok) {
         out.className = "quality good";
         out.textContent = "Skor " + Math.round(data.score) + " — kualitas baik ✓";
+        if (warnings.length) {  // accepted, but the operator should know (e.g. another face in the frame)
+          const w = document.createElement("span");
+          w.className = "quality-warning";
+          w.textContent = " Peringatan: " + warnings.join("; ");
+          out.appendChild(w);
+        }
+      } else if (data.refused) {  // unusable photo: the reason itself, no score
+        out.className = "quality bad refused";
+        out.textContent = data.prompt_id;
       } else {
         out.className = "quality bad";
         out.textContent = "Skor " + Math.round(data.score) + " — " + (data.prompt_id || "Silakan rekam ulang.") +

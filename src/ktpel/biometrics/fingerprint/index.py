@@ -1,0 +1,274 @@
+"""Fingerprint indexing by MCC locality-sensitive hashing (after Cappelli, Ferrara & Maltoni,
+"Fingerprint Indexing Based on Minutia Cylinder-Code", IEEE TPAMI 33(5), 2011).
+
+1. Every minutia gets a BINARY cylinder: the MCC grid (INDEX_NS × INDEX_NS cells within RADIUS,
+   INDEX_ND direction bins) around it, a cell bit set when the Gaussian votes of its neighbours pass
+   VOTE_THRESHOLD. Minutiae with fewer than MIN_NEIGHBOURS neighbours inside the cylinder carry too
+   little structure and are neither indexed nor used as probes (the paper's "valid cylinder" rule);
+   at most MAX_MINUTIAE per finger, those with the most neighbours.
+2. TABLES hash functions, each a fixed random subset of HASH_BITS of the cylinder's bits (the
+   paper's bit-sampling LSH for the Hamming distance): two cylinders whose bits agree on a share s
+   collide in one table with probability ≈ s^HASH_BITS, so mated minutiae collide in several tables
+   and unrelated ones rarely. A key with fewer than MIN_KEY_ONES set bits (drawn from empty cells)
+   would be shared by countless unrelated cylinders: it is void (0), neither stored nor looked up.
+3. Each table is a posting list per hash value of int32 entries owner << MINUTIA_BITS | minutia
+   (owner: a gallery record's int id), i.e. one entry per (indexed cylinder, table).
+4. A probe finger looks up, per table, its key and the keys with one of its FLIPS least certain
+   bits flipped (votes closest to the threshold; query-directed multi-probe LSH, Lv et al. 2007).
+   Its score for an owner, as in the paper: c_ab = the number of tables in which probe cylinder a
+   and gallery cylinder b collide; c_a = max over the owner's cylinders b; score =
+   Σ_a (c_a / TABLES)^POWER / n_a (n_a: the probe's cylinders). The score depends only on the
+   probe and that owner's postings, never on the rest of the gallery, so shards answer exactly like
+   one index.
+
+Storage is an LSM-style list of immutable sorted segments (unique keys, bucket starts, entries);
+inserts go to a pending buffer, flushed into a segment before a search; segments of similar size
+are merged, and merges drop removed owners (removal only clears an alive flag). Memory: 4 bytes per
+posting (TABLES per indexed cylinder) plus 12 bytes per non-empty bucket.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ktpel.biometrics.fingerprint import mcc
+
+INDEX_NS = 8
+INDEX_ND = 6
+VOTE_THRESHOLD = 0.02
+MIN_NEIGHBOURS = 3
+HASH_BITS = 20
+TABLES = 16
+POWER = 1.0
+MIN_KEY_ONES = 4
+MIN_HITS = 1  # a probe cylinder counts for an owner from this many colliding tables
+FLIPS = 3  # multi-probe: extra lookups per table at query time
+MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
+MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
+PENDING_MAX = 4096  # fingers buffered before they become a segment
+_SEED = 2011_05_01
+
+
+def _grid(ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ds = 2 * mcc.RADIUS / ns
+    g = (np.arange(ns) - (ns - 1) / 2) * ds
+    ci, cj = np.meshgrid(np.arange(ns), np.arange(ns), indexing="ij")
+    ci, cj = ci.ravel(), cj.ravel()
+    keep = g[ci] ** 2 + g[cj] ** 2 <= mcc.RADIUS**2
+    return g, ci[keep], cj[keep]
+
+
+_G, _CI, _CJ = _grid(INDEX_NS)
+_BINS = -np.pi + (np.arange(INDEX_ND) + 0.5) * 2 * np.pi / INDEX_ND
+BITS = _CI.size * INDEX_ND
+# fixed seed: every installation hashes the same way, so saved indexes and shards agree
+_HASH_IDX = np.stack([np.random.default_rng(_SEED + t).choice(BITS, HASH_BITS, replace=False)
+                      for t in range(TABLES)])
+_WEIGHTS = (np.uint32(1) << np.arange(HASH_BITS, dtype=np.uint32)).astype(np.uint32)
+
+
+def cylinder_votes(minutiae: np.ndarray) -> np.ndarray:
+    """(k, BITS) float32 cell votes of the informative minutiae (k ≤ MAX_MINUTIAE)."""
+    m = np.asarray(minutiae, dtype=np.float64)
+    if len(m) < MIN_NEIGHBOURS + 1:
+        return np.zeros((0, BITS), np.float32)
+    xy = np.ascontiguousarray(m[:, :2])
+    th = np.ascontiguousarray(m[:, 2])
+    votes, nb = mcc._kernels().cylinder_votes(xy, th, _G, _CI, _CJ, _BINS, mcc.SIGMA_S, mcc.SIGMA_D, mcc.RADIUS)
+    keep = np.nonzero(nb >= MIN_NEIGHBOURS)[0]
+    if keep.size > MAX_MINUTIAE:
+        keep = np.sort(keep[np.argsort(-nb[keep], kind="stable")[:MAX_MINUTIAE]])
+    return votes[keep]
+
+
+def cylinder_bits(minutiae: np.ndarray) -> np.ndarray:
+    """(k, BITS) uint8 binary cylinders of the informative minutiae (k ≤ MAX_MINUTIAE)."""
+    return (cylinder_votes(minutiae) > VOTE_THRESHOLD).astype(np.uint8)
+
+
+def _keys_of(sel: np.ndarray) -> np.ndarray:
+    keys = (sel.astype(np.uint32) * _WEIGHTS).sum(axis=-1, dtype=np.uint32)
+    # a key drawn mostly from empty cells is shared by countless unrelated cylinders: void (0)
+    keys[sel.sum(axis=-1) < MIN_KEY_ONES] = 0
+    return keys
+
+
+def hash_keys(bits: np.ndarray) -> np.ndarray:
+    """(k, TABLES) uint32 hash values of binary cylinders."""
+    if len(bits) == 0:
+        return np.zeros((0, TABLES), np.uint32)
+    return _keys_of(bits[:, _HASH_IDX])
+
+
+def finger_keys(minutiae: np.ndarray) -> np.ndarray:
+    """Hash keys of one finger's minutiae: what the index stores."""
+    return hash_keys(cylinder_bits(minutiae))
+
+
+def probe_keys(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-probe keys of a probe finger: (k, TABLES·(1+FLIPS)) keys and the table of each column.
+
+    Per table, besides the key itself, the keys with one of its FLIPS least certain bits flipped
+    (the bits whose vote lies closest to VOTE_THRESHOLD: query-directed multi-probe LSH, Lv et al.
+    2007). A mated cylinder that lost or gained one such bit still meets its partner; the index
+    itself does not grow.
+    """
+    votes = cylinder_votes(minutiae)
+    if len(votes) == 0:
+        return np.zeros((0, TABLES * (1 + FLIPS)), np.uint32), np.repeat(np.arange(TABLES), 1 + FLIPS)
+    v = votes[:, _HASH_IDX]  # (k, TABLES, HASH_BITS)
+    bits = (v > VOTE_THRESHOLD).astype(np.uint8)
+    cols = [bits]
+    if FLIPS:
+        doubt = np.argsort(np.abs(v - VOTE_THRESHOLD), axis=-1, kind="stable")[..., :FLIPS]
+        for f in range(FLIPS):
+            flipped = bits.copy()
+            np.put_along_axis(flipped, doubt[..., f:f + 1], 1 - np.take_along_axis(bits, doubt[..., f:f + 1], -1), -1)
+            cols.append(flipped)
+    keys = np.stack([_keys_of(c) for c in cols], axis=-1)  # (k, TABLES, 1+FLIPS)
+    return keys.reshape(len(votes), -1), np.repeat(np.arange(TABLES), 1 + FLIPS)
+
+
+@dataclass
+class _Segment:
+    """Immutable sorted postings: for table t, keys[tab[t]:tab[t+1]] are its non-empty buckets."""
+
+    keys: np.ndarray  # uint32
+    tab: np.ndarray  # (TABLES+1,) int64
+    starts: np.ndarray  # (len(keys)+1,) int64
+    owners: np.ndarray  # int32
+
+    @property
+    def postings(self) -> int:
+        return int(self.owners.size)
+
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.tab.nbytes + self.starts.nbytes + self.owners.nbytes)
+
+    def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts = np.diff(self.starts)
+        table = np.repeat(np.repeat(np.arange(TABLES), np.diff(self.tab)), counts)
+        return table, np.repeat(self.keys, counts), self.owners
+
+
+def _build(table: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> _Segment:
+    combo = (table.astype(np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
+    order = np.lexsort((owners, combo))  # by (table, key), owners ascending inside a bucket
+    combo, owners = combo[order], owners[order].astype(np.int32)
+    first = np.ones(combo.size, bool)
+    first[1:] = combo[1:] != combo[:-1]
+    ukeys = combo[first]
+    starts = np.append(np.nonzero(first)[0], combo.size).astype(np.int64)
+    tab = np.searchsorted(ukeys >> np.uint64(32), np.arange(TABLES + 1, dtype=np.uint64)).astype(np.int64)
+    return _Segment((ukeys & np.uint64(0xFFFFFFFF)).astype(np.uint32), tab, starts, owners)
+
+
+class FingerIndex:
+    """MCC-LSH postings of one finger position; owners are int ids (≥ 0) given by the caller.
+
+    add(owner, keys) is idempotent for an owner already present with the same keys only through
+    the caller (the gallery gives a re-inserted reference a new owner id and removes the old one).
+    """
+
+    def __init__(self) -> None:
+        self._segments: list[_Segment] = []
+        self._pending: list[tuple[int, np.ndarray]] = []
+        self._alive = np.zeros(1024, np.uint8)
+        self._count = 0
+        self._dead_postings = 0
+        self._lock = threading.Lock()
+        self._kernel_args: tuple | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _grow(self, owner: int) -> None:
+        if owner >= self._alive.size:
+            n = max(owner + 1, 2 * self._alive.size)
+            self._alive = np.concatenate([self._alive, np.zeros(n - self._alive.size, np.uint8)])
+
+    def add(self, owner: int, keys: np.ndarray) -> None:
+        """Index one finger (keys from finger_keys) under owner; several fingers may share an owner."""
+        if not 0 <= owner < 1 << (31 - MINUTIA_BITS):
+            raise ValueError(f"owner id {owner} out of range")
+        keys = np.asarray(keys, np.uint32)[: 1 << MINUTIA_BITS]
+        with self._lock:
+            self._grow(owner)
+            if not self._alive[owner]:
+                self._count += 1
+            self._alive[owner] = 1
+            if len(keys):
+                self._pending.append((owner, np.asarray(keys, np.uint32)))
+                if len(self._pending) >= PENDING_MAX:
+                    self._flush()
+
+    def remove(self, owner: int) -> None:
+        """Forget an owner (no-op when absent); its postings go at the next merge."""
+        with self._lock:
+            if owner < self._alive.size and self._alive[owner]:
+                self._alive[owner] = 0
+                self._count -= 1
+
+    def postings(self) -> int:
+        return sum(s.postings for s in self._segments) + sum(int((k != 0).sum()) for _, k in self._pending)
+
+    def nbytes(self) -> int:
+        """Bytes held by the postings, bucket tables and the alive flags."""
+        return (sum(s.nbytes() for s in self._segments) + sum(k.nbytes for _, k in self._pending)
+                + int(self._alive.nbytes))
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        # a posting is (owner << MINUTIA_BITS | minutia): collisions are counted per gallery cylinder
+        owners = np.concatenate([((o << MINUTIA_BITS) | np.repeat(np.arange(len(k)), TABLES)).astype(np.int32)
+                                 for o, k in self._pending])
+        keys = np.concatenate([k.reshape(-1) for _, k in self._pending])
+        table = np.concatenate([np.tile(np.arange(TABLES), len(k)) for _, k in self._pending])
+        self._pending = []
+        live = keys != 0  # an all-zero key (empty cells only) says nothing: not stored, not looked up
+        self._segments.append(_build(table[live], keys[live], owners[live]))
+        # merge while the newer segment is at least half the older one (log-many segments)
+        while len(self._segments) >= 2 and self._segments[-2].postings <= 2 * self._segments[-1].postings:
+            b, a = self._segments.pop(), self._segments.pop()
+            self._segments.append(self._merge([a, b]))
+        self._kernel_args = None
+
+    def _merge(self, segs: list[_Segment]) -> _Segment:
+        parts = [s.triples() for s in segs]
+        table = np.concatenate([p[0] for p in parts])
+        keys = np.concatenate([p[1] for p in parts])
+        owners = np.concatenate([p[2] for p in parts])
+        live = self._alive[owners >> MINUTIA_BITS].astype(bool)
+        return _build(table[live], keys[live], owners[live])
+
+    def compact(self) -> None:
+        """Merge every segment into one, dropping removed owners."""
+        with self._lock:
+            self._flush()
+            if len(self._segments) > 1 or (self._segments and
+                                           not self._alive[self._segments[0].owners >> MINUTIA_BITS].all()):
+                self._segments = [self._merge(self._segments)]
+            self._kernel_args = None
+
+    def search(self, probe: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(owners, scores) of every owner sharing a bucket with the probe finger (probe_keys); scores > 0."""
+        keys, tables = np.asarray(probe[0], np.uint32), np.asarray(probe[1], np.int64)
+        with self._lock:
+            self._flush()
+            if not len(keys) or not self._segments:
+                return np.zeros(0, np.int32), np.zeros(0)
+            if self._kernel_args is None:
+                from numba.typed import List
+
+                self._kernel_args = (List([s.keys for s in self._segments]),
+                                     List([s.tab for s in self._segments]),
+                                     List([s.starts for s in self._segments]),
+                                     List([s.owners for s in self._segments]))
+            owners, scores = mcc._kernels().lsh_search_pairs(keys, tables, TABLES, *self._kernel_args,
+                                                             self._alive, float(POWER), MINUTIA_BITS,
+                                                             MIN_HITS)
+        return owners, scores / len(keys)

@@ -1,0 +1,1 @@
+"""What travels between the two sides, as versioned Pydantic models (docs/packet-format.md)."""

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     # central's ABIS (ktpel.central.abis): inproc | ray://local | ray://auto | ray://HOST:PORT
     abis: str = "inproc"
     abis_shards: int = 2
+    suket_valid_months: int = 6  # a Suket (temporary certificate) is valid this long, renewable
+    ikd_code_minutes: int = 15  # an IKD activation code expires after this many minutes
+    ikd_max_selfie_attempts: int = 3  # selfies refused before the activation must start over
+    mobile_kit: bool = False  # this process is a mobile recording kit (jemput bola): it syncs to its home office
+    kit_id: str = "kit-1"  # the kit's name, kept as the origin of every packet it records
+    kit_home_url: str = "http://127.0.0.1:8000"  # the home office a kit syncs into
+    kit_token: str = ""  # shared secret between a kit and its home office; empty: the home accepts no kit
 
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:

@@ -9,12 +9,18 @@ from typing import Callable
 from rich.console import Console
 from rich.table import Table
 
+from ktpel.central.allocation import loan_demo
 from ktpel.central.pipeline import demo as pipeline_demo
 from ktpel.config import Settings, get_settings
 from ktpel.notify import demo as notify_demo
 from ktpel.office import composition as office_composition
 from ktpel.office.enrollment import demo as enrollment_demo
+from ktpel.office.ikd import demo as ikd_demo
+from ktpel.office.kit import demo as kit_demo
 from ktpel.office.printing import demo as printing_demo
+from ktpel.office.suket import demo as suket_demo
+from ktpel.office.transparency import demo as board_demo
+from ktpel.printing import preset_demo
 from ktpel.reports import central_history, history
 from ktpel.security import demo as security_demo
 from ktpel.sync import demo as sync_demo
@@ -29,6 +35,12 @@ DEMO_STEPS: list[Callable] = [
     enrollment_demo.record_demo_residents,
     pipeline_demo.start_demo_pipeline,
     printing_demo.prepare_printing,
+    suket_demo.suket_demo,
+    ikd_demo.ikd_demo,
+    loan_demo.loan_demo,
+    preset_demo.simulate_presets,
+    board_demo.board_demo,
+    kit_demo.kit_demo,
 ]
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ktpel.central.adjudication import views as adjudication_views
+from ktpel.central.allocation import loan_views
 from ktpel.central.allocation import views as allocation_views
+from ktpel.central.allocation.loans import record_lent
 from ktpel.central.allocation.printed import record_card_printed
 from ktpel.central.pipeline import views as pipeline_views
 from ktpel.central.pipeline.intake import handle_enrollment
 from ktpel.central.resolution import views as resolution_views
 from ktpel.central.resolution.service import handle_resolution_packet
+from ktpel.central.suket.service import record_suket_report
 from ktpel.reports import central_views as reports_views
 from ktpel.reports import metrics as metrics_views
 from ktpel.sync import central_views as sync_views
@@ -31,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     resolution_views.router,
     metrics_views.router,
     allocation_views.router,
+    loan_views.router,
 ]
 
 # packet kind → handlers run in the transaction that stores the packet (before the receipt exists)
@@ -40,4 +44,7 @@ INTAKE = IntakeHandlers(handlers={
     "card.issued": [],
     "outage.report": [],  # kept in central_packets; the national dashboard reads outage periods there
     "duplicate.resolution": [handle_resolution_packet],  # the resident chose the record to keep
+    "suket.report": [record_suket_report],  # a Suket issued/renewed/revoked/ended: the national log
+    "blanks.lent": [record_lent],  # the serials a lender office took out for a loan
+    "ikd.activated": [],  # kept in central_packets: digital IDs (blanks saved) per office
 })

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ktpel.notify.errors import MalformedTemplate, UnknownTrigger, UnknownVariable
 
-TRIGGERS = ("print_ready", "outage_over", "duplicate_found", "card_printed", "recording_failed")
+TRIGGERS = ("print_ready", "outage_over", "duplicate_found", "card_printed", "recording_failed", "ikd_code")
 
 # Every variable the sender can always fill (resident, latest enrollment, office settings, trigger defaults).
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -18,6 +18,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "bawa": ("dokumen yang perlu dibawa", "documents to bring"),
     "nomor_tanda_terima": ("nomor tanda terima perekaman", "recording receipt number"),
     "alasan": ("alasan (mis. rekam ulang)", "reason (e.g. re-record)"),
+    "kode": ("kode aktivasi IKD sekali pakai", "one-time IKD activation code"),
 }
 
 TRIGGER_LABELS: dict[str, tuple[str, str]] = {
@@ -26,6 +27,7 @@ TRIGGER_LABELS: dict[str, tuple[str, str]] = {
     "duplicate_found": ("Data ganda ditemukan", "duplicate found"),
     "card_printed": ("KTP-El sudah dicetak, menunggu diambil", "card printed and waiting"),
     "recording_failed": ("Perekaman gagal, rekam ulang", "recording failed, re-record"),
+    "ikd_code": ("Kode aktivasi IKD", "IKD activation code"),
 }
 
 # What a resident brings for each trigger unless the caller says otherwise.
@@ -35,6 +37,7 @@ DEFAULT_BRING: dict[str, tuple[str, str]] = {
     "duplicate_found": ("KK asli dan tanda terima perekaman", "the original KK and the recording receipt"),
     "card_printed": ("tanda terima perekaman", "the recording receipt"),
     "recording_failed": ("KK dan tanda terima perekaman", "the KK and the recording receipt"),
+    "ikd_code": ("-", "-"),
 }
 
 
@@ -80,6 +83,13 @@ BUILT_IN: dict[str, Template] = {
         "{alamat_kantor} ({jam_buka}), bawa {bawa}.",
         "Dear {nama}, your KTP-El recording must be redone ({alasan}). Please come to {kantor}, "
         "{alamat_kantor} ({jam_buka}) and bring {bawa}.",
+    ),
+    "ikd_code": Template(
+        "ikd_code",
+        "Kode aktivasi IKD Anda: {kode}. Masukkan di perangkat Anda dalam 15 menit. JANGAN berikan kode ini "
+        "kepada siapa pun, termasuk petugas. {kantor}",
+        "Your IKD activation code: {kode}. Enter it on your device within 15 minutes. Do NOT share it with "
+        "anyone, officers included. {kantor}",
     ),
 }
 

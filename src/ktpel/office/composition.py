@@ -14,12 +14,18 @@ from ktpel.central.resolution import office_views as duplicate_case_views
 from ktpel.notify import handlers as notify
 from ktpel.office.enrollment import central_events as enrollment
 from ktpel.office.enrollment import views as enrollment_views
+from ktpel.office.ikd import views as ikd_views
+from ktpel.office.kit import views as kit_views
+from ktpel.office import outcomes
 from ktpel.office.notices import views as notices_views
 from ktpel.office.printing import central_events as printing
+from ktpel.office.printing import loans as blank_loans
 from ktpel.office.printing import views as printing_views
 from ktpel.office.printing.central_events import apply_blanks_allocated
 from ktpel.office.public import views as public_views
 from ktpel.office.residents import views as residents_views
+from ktpel.office.suket import views as suket_views
+from ktpel.office.transparency import views as board_views
 from ktpel.reports import metrics as metrics_views
 from ktpel.reports import views as reports_views
 from ktpel.sync import office_views as sync_views
@@ -40,6 +46,10 @@ ROUTERS: list[APIRouter] = [
     reports_views.router,
     metrics_views.router,
     printing_views.router,
+    suket_views.router,
+    ikd_views.router,
+    board_views.router,
+    kit_views.router,
 ]
 
 # central's events → the office's handlers, in the order they run (one transaction per event)
@@ -47,13 +57,15 @@ SYNC = OfficeHandlers(
     events={
         "enrollment.received": [enrollment.on_received],
         "enrollment.print_ready": [enrollment.on_print_ready, printing.on_print_ready, notify.on_print_ready,
-                                   duplicate_cases.apply_case_closed],
-        "enrollment.adjudication": [enrollment.on_adjudication],
-        "enrollment.duplicate": [enrollment.on_duplicate, notify.on_duplicate],
-        "enrollment.failed": [enrollment.on_failed, notify.on_failed],
+                                   duplicate_cases.apply_case_closed, outcomes.record_outcome],
+        "enrollment.adjudication": [enrollment.on_adjudication, outcomes.record_outcome],
+        "enrollment.duplicate": [enrollment.on_duplicate, notify.on_duplicate, outcomes.record_outcome],
+        "enrollment.failed": [enrollment.on_failed, notify.on_failed, outcomes.record_outcome],
         "announcement": [apply_announcement],
         "revocation": [printing.on_revocation, notify.on_revocation, duplicate_cases.apply_case_closed],
         "blanks.allocated": [apply_blanks_allocated],
+        "blanks.loan_out": [blank_loans.apply_loan_out],  # lend: serials out of this ledger, reported
+        "blanks.loan_in": [blank_loans.apply_loan_in],  # borrow: exactly the lent serials booked in
         "duplicate.case_opened": [notify.on_duplicate, duplicate_cases.apply_case_opened],
     },
     packet_sent={"enrollment": [enrollment.on_packet_sent]},

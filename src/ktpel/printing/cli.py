@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
         regency: str = typer.Option("18.01", help="Regency code, e.g. 18.01 (Lampung Selatan)."),
         days: int = typer.Option(365, min=7, max=3650, help="Days to simulate."),
         blanks_per_week: int = typer.Option(400, min=0, help="Blanks delivered each week."),
-        policy: Optional[List[Path]] = typer.Option(None, "--policy", help="Policy YAML; repeat to compare."),
+        policy: Optional[List[Path]] = typer.Option(
+            None, "--policy", help="Policy YAML, or a shipped preset by name (default, se-dirjen-2020); repeat to compare."),
         prr_per_day: float = typer.Option(80.0, min=0, help="Residents becoming print-ready per day."),
         printer_per_day: int = typer.Option(250, min=1, help="Cards the office can print per working day."),
         initial_stock: int = typer.Option(500, min=0, help="Blanks on hand at the start."),
@@ -46,6 +47,9 @@ def register(app: typer.Typer) -> None:
             name = regency
         policies = []
         for path in policy or [DEFAULT_POLICY]:
+            preset = DEFAULT_POLICY.parent / f"{path}.yaml"
+            if not path.exists() and path.suffix == "" and preset.is_file():
+                path = preset  # a shipped preset named without its folder
             try:
                 policies.append(parse_policy(path.read_text(encoding="utf-8"), source=path.name))
             except FileNotFoundError:

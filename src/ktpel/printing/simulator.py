@@ -23,7 +23,9 @@ from ktpel.domain.priority import Candidate, Policy, rank
 
 # share of print-ready residents who claim (and prove) each class; the rest have none
 DEFAULT_MIX = {"health": 0.03, "disaster": 0.005, "disability": 0.01, "election": 0.04, "school": 0.06,
-               "work": 0.07, "banking": 0.04}
+               "work": 0.07, "banking": 0.04,
+               # the 2020 circular's classes (policies/se-dirjen-2020.yaml); a policy without them ignores them
+               "first_time": 0.45, "suket_prr": 0.08, "lost_damaged": 0.15}
 # share of print-ready residents the automatic classes apply to (by age)
 DEFAULT_AGE = {"age_60_plus": 0.09, "age_17": 0.12}
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

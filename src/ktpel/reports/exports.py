@@ -15,13 +15,22 @@ from ktpel.reports.panels import Column, Panel
 from ktpel.reports.period import WIB, Period, day_start_utc
 from ktpel.store.db import Database
 from ktpel.store.schema.core import EnrollmentRow
+from ktpel.store.schema.outcomes import EnrollmentOutcomeRow
 
 BATCH = 2000
+
+
+def _outcome_name(code: str | None) -> str:
+    """`EFAR — Enroll Failure at Regional`: the code and the name officers use."""
+    from ktpel.domain.outcomes import OUTCOMES
+
+    return "" if not code else f"{code} — {OUTCOMES[code].name_en}" if code in OUTCOMES else code
 RECORD_COLUMNS = [
     Column("id", "ID perekaman", "Enrollment id"), Column("nomor_tanda_terima", "No. tanda terima", "Receipt"),
     Column("status", "Status", "State"), Column("direkam", "Direkam (WIB)", "Recorded (WIB)"),
     Column("diubah", "Terakhir berubah (WIB)", "Last change (WIB)"), Column("petugas", "Petugas", "Operator"),
     Column("alasan_gagal", "Alasan gagal", "Failure reason"),
+    Column("hasil_pusat", "Hasil pusat (kode)", "Central outcome (code)"),
 ]
 
 
@@ -76,7 +85,8 @@ def record_rows(db: Database, *, office_code: str, period: Period) -> Iterator[d
     lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
     query = (
         select(EnrollmentRow.id, EnrollmentRow.receipt_number, EnrollmentRow.state, EnrollmentRow.created_at,
-               EnrollmentRow.updated_at, EnrollmentRow.operator, EnrollmentRow.failure_reason)
+               EnrollmentRow.updated_at, EnrollmentRow.operator, EnrollmentRow.failure_reason, EnrollmentOutcomeRow.code)
+        .outerjoin(EnrollmentOutcomeRow, EnrollmentOutcomeRow.enrollment_id == EnrollmentRow.id)
         .where(EnrollmentRow.office_code == office_code, EnrollmentRow.created_at >= lo, EnrollmentRow.created_at < hi)
         .order_by(EnrollmentRow.created_at, EnrollmentRow.id)
         .execution_options(yield_per=BATCH)
@@ -84,4 +94,4 @@ def record_rows(db: Database, *, office_code: str, period: Period) -> Iterator[d
     with db.unit_of_work() as s:
         for r in s.execute(query):
             yield {"id": r[0], "nomor_tanda_terima": r[1], "status": r[2], "direkam": r[3], "diubah": r[4],
-                   "petugas": r[5], "alasan_gagal": r[6]}
+                   "petugas": r[5], "alasan_gagal": r[6], "hasil_pusat": _outcome_name(r[7])}

@@ -13,6 +13,7 @@ from ktpel.store.schema.sync import CentralEventRow, EventCounterRow, SyncOffice
 KINDS = (
     "enrollment.received", "enrollment.print_ready", "enrollment.adjudication", "enrollment.duplicate",
     "enrollment.failed", "announcement", "blanks.allocated", "duplicate.case_opened", "revocation",
+    "blanks.loan_out", "blanks.loan_in",
 )
 
 

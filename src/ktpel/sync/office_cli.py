@@ -72,7 +72,10 @@ def register(app: typer.Typer) -> None:
               no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent."),
               workers: int = typer.Option(1, "--workers", min=1, max=16,
                                           help="Web worker processes (the sync agent and notifier run once, "
-                                               "in the supervising process).")) -> None:
+                                               "in the supervising process)."),
+              mobile_kit: bool = typer.Option(False, "--mobile-kit",
+                                              help="Run as a mobile recording kit: own SQLite, sync into the home "
+                                                   "office (KTPEL_KIT_HOME_URL, KTPEL_KIT_TOKEN), never to central.")) -> None:
         """Serve the office web UI with the sync agent in a background thread."""
         import uvicorn
 
@@ -81,15 +84,21 @@ def register(app: typer.Typer) -> None:
         from ktpel.web.app import create_app
 
         settings = get_settings()
+        if mobile_kit:
+            settings = settings.model_copy(update={"mobile_kit": True})
         db = open_database(settings, name="office")
         from ktpel.notify.sender import start_in_background as start_notifier
         from ktpel.security.tls import server_kwargs
 
         tls = server_kwargs(settings)
-        if not no_sync:
+        if settings.mobile_kit:
+            from ktpel.office.kit.agent import start_kit_agent
+
+            start_kit_agent(settings=settings, db=db)  # pushes to the home office whenever it is reachable
+        elif not no_sync:
             start_background(handlers=office_composition.SYNC, settings=settings, db=db)
         start_notifier(db, settings)
-        if workers > 1:
+        if workers > 1 and not settings.mobile_kit:  # a kit is one laptop process on its own SQLite
             # each worker builds its own app and database pool from the same KTPEL_* settings
             uvicorn.run("ktpel.web.app:office_app", factory=True, workers=workers, host=host or settings.host,
                         port=port or settings.port, log_level="warning", **tls)

@@ -227,7 +227,9 @@ def _apply_same(session: Session, *, item: AdjudicationRow, adjudicator: str) ->
         records.save(record)
         ports.publish(session, office_code=probe.office_code, kind="enrollment.duplicate", subject_id=probe.id,
                       data={"other_enrollment_id": cand.id, "other_office_code": cand.office_code,
-                            "score": item.fused_z})
+                            "score": item.fused_z,
+                            # the same NIK recorded again (1:1) or one person under another NIK (1:N)
+                            "match": "one_to_one" if cand.nik == probe.nik else "one_to_many"})
     # the other candidates of this probe no longer matter: the probe is a duplicate either way
     session.execute(update(AdjudicationRow)
                     .where(AdjudicationRow.record_id == probe.id, AdjudicationRow.id != item.id,

@@ -131,8 +131,9 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
                 reasons.append({"id": f"Templat {key} berisi jari posisi {t.finger_position}.",
                                 "en": f"Template {key} holds finger position {t.finger_position}."})
             elif len(t.minutiae) < MIN_MINUTIAE:
+                # central's own biometric threshold (EFAC); every other reason is in what the office sent (EFAR)
                 reasons.append({"id": f"Sidik jari {key[7:]} terlalu sedikit minusi ({len(t.minutiae)}).",
-                                "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)})."})
+                                "en": f"Finger {key[7:]} has too few minutiae ({len(t.minutiae)}).", "at": "central"})
             else:
                 usable += 1
     for key in FINGERS:
@@ -252,8 +253,9 @@ def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dic
     row.failure_reason = " ".join(r["id"] for r in reasons)
     row.decided_at = now
     records.save(record)
+    at = "central" if reasons and all(r.get("at") == "central" for r in reasons) else "regional"
     ports.publish(records.session, office_code=row.office_code, kind="enrollment.failed", subject_id=row.id,
-                  data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons)})
+                  data={"reason": row.failure_reason, "reason_en": " ".join(r["en"] for r in reasons), "at": at})
     return {"outcome": record.state.value, "reasons": reasons}
 
 
@@ -328,7 +330,7 @@ def _to_adjudication(records: NationalRecords, record: NationalRecord, *, items:
     row.decided_at = now
     records.save(record)
     ports.publish(session, office_code=row.office_code, kind="enrollment.adjudication", subject_id=row.id,
-                  data={"candidates": len(made)})
+                  data={"candidates": len(made), "reasons": sorted({i["reason"] for i in items.values()})})
     return {"outcome": record.state.value, "adjudications": made}
 
 

@@ -24,6 +24,7 @@ from ktpel.office.printing.errors import JobNotOpen, NotPresent, ReservedForUrge
 from ktpel.office.printing.policy import current_policy, present_only
 from ktpel.office.printing.queue import _card_of, _check_printable
 from ktpel.office.printing.repository import Cards
+from ktpel.office.suket.service import end_for_printed_card
 from ktpel.printing.card import layout, render_pdf, render_png
 from ktpel.printing.drivers import PrintingConfig, get_driver
 from ktpel.security.audit import record_audit
@@ -161,6 +162,8 @@ def confirm_printed(session: Session, *, job_id: str, regency_code: str, actor: 
     cards.save(machine)
     session.flush()
     job.report_packet_id = _report_printed(session, card=card, job=job, office_code=regency_code)
+    # the printed card replaces the resident's temporary certificate (Suket), in the same transaction
+    end_for_printed_card(session, resident_id=resident.id, card_id=card.id, actor=actor, office_code=regency_code)
     _notify_printed(session, resident_id=resident.id)
     record_audit(session, actor=actor, action="printing.printed", subject=f"card:{card.id}",
                  before={"state": CardState.AUTHORISED.value}, after={"state": card.state, "blank": job.blank_serial},

@@ -12,6 +12,7 @@ NIKs are never stored in the lookup log, only a keyed hash (the field cipher's b
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import logging
 import re
 import threading
@@ -220,12 +221,15 @@ SHOWN_FIELDS = ("nik", "name", "birth_place", "birth_date", "sex", "regency_code
 
 @dataclass(frozen=True)
 class Verification:
-    result: str  # VALID | INVALID | REVOKED | NO_KEYS
+    result: str  # VALID | INVALID | REVOKED | NO_KEYS | EXPIRED | ENDED (the last two: a Suket)
     reason: str = ""
     card: dict = field(default_factory=dict)
+    kind: str = "card"  # card | suket | ikd
 
     @property
     def text(self) -> tuple[str, str]:
+        if self.kind in _CREDENTIAL_TEXT and self.result in _CREDENTIAL_TEXT[self.kind]:
+            return _CREDENTIAL_TEXT[self.kind][self.result]
         return {
             "VALID": ("SAH — ditandatangani pusat data Dukcapil.", "VALID — signed by the Dukcapil data center."),
             "INVALID": ("TIDAK SAH — tanda tangan tidak cocok atau data diubah.",
@@ -237,7 +241,46 @@ class Verification:
 
     def as_dict(self) -> dict:
         return {"result": self.result, "reason": self.reason, "text_id": self.text[0], "text_en": self.text[1],
-                "card": self.card}
+                "card": self.card, "kind": self.kind}
+
+
+_CREDENTIAL_TEXT = {
+    "suket": {
+        "VALID": ("SAH — Suket pengganti KTP-El, masih berlaku, ditandatangani kantor Dukcapil.",
+                  "VALID — a temporary certificate in place of the KTP-El, still in force, signed by the office."),
+        "EXPIRED": ("KEDALUWARSA — masa berlaku Suket ini sudah habis.", "EXPIRED — this Suket is past its validity date."),
+        "ENDED": ("SELESAI — KTP-El pemegang sudah dicetak; Suket ini tidak berlaku lagi.",
+                  "ENDED — the holder's KTP-El was printed; this Suket is no longer valid."),
+        "REVOKED": ("DICABUT — Suket ini sudah dicabut oleh kantor.", "REVOKED — the office withdrew this Suket."),
+    },
+    "ikd": {
+        "VALID": ("SAH — KTP digital (IKD) diaktifkan di kantor Dukcapil.",
+                  "VALID — a digital ID (IKD) activated at the Dukcapil office."),
+        "REVOKED": ("DIBLOKIR — IKD ini sudah dicabut.", "REVOKED — this digital ID has been withdrawn."),
+    },
+}
+
+
+def _verify_credential(session: Session, *, settings: Settings, token: str) -> Verification:
+    """A Suket (KTS1) or IKD (KTD1) token, signed by an office: signature, then date and local register."""
+    from ktpel.office import credentials
+
+    kind = "suket" if credentials.kind_of(token) == credentials.SUKET_PREFIX else "ikd"
+    keys = credentials.trusted_keys(settings)
+    if not keys:
+        return Verification("NO_KEYS", reason="no trusted key", kind=kind)
+    try:
+        _, fields = credentials.verify(token, public_keys=keys)
+    except credentials.InvalidCredential as exc:
+        return Verification("INVALID", reason=exc.reason, kind=kind)
+    if kind == "suket":
+        from ktpel.office.suket.service import verify_suket
+
+        state = verify_suket(session, fields=fields)
+        return Verification("VALID" if state == "ACTIVE" else state, card=fields, kind=kind)
+    from ktpel.office.ikd.service import verify_ikd
+
+    return Verification(verify_ikd(session, fields=fields), card=fields, kind=kind)
 
 
 def verify_card(session: Session, *, settings: Settings, payload: str) -> Verification:
@@ -248,6 +291,11 @@ def verify_card(session: Session, *, settings: Settings, payload: str) -> Verifi
     token = "".join((payload or "").split())
     if not token or len(token) > 8000:
         return Verification("INVALID", reason="empty" if not token else "too long")
+    if importlib.util.find_spec("ktpel.office.credentials") is not None:
+        from ktpel.office import credentials
+
+        if credentials.kind_of(token):
+            return _verify_credential(session, settings=settings, token=token)
     keys = central_public_keys(settings)
     if not keys:
         return Verification("NO_KEYS", reason="no trusted central key")

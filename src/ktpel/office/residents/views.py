@@ -56,10 +56,32 @@ def detail_page(nik: str, request: Request):  # noqa: ANN201
         row = service.get_resident(s, nik=nik, regency_code=settings.office_regency)
         status = service.resident_status(s, resident_id=row.id)
         family = service.family_of(s, kk_number=row.kk_number, regency_code=settings.office_regency)
+        extras = _field_extras(s, resident_id=row.id)
     chain = {r.level: r.name for r in reg.parents(row.village_code)}
     return render(request, "residents/detail.html", {
-        "r": row, "status": status, "family": family, "chain": chain,
+        "r": row, "status": status, "family": family, "chain": chain, **extras,
     })
+
+
+def _field_extras(session, *, resident_id: int) -> dict:  # noqa: ANN001
+    """The resident's Suket (temporary certificates) and IKD activations, when those capabilities exist."""
+    import importlib.util
+
+    out: dict = {"sukets": [], "suket_states": {}, "ikd": [], "outcome": None}
+    if importlib.util.find_spec("ktpel.office.outcomes") is not None:
+        from ktpel.office.outcomes import latest_outcome
+
+        out["outcome"] = latest_outcome(session, resident_id=resident_id)
+    if importlib.util.find_spec("ktpel.office.suket.service") is not None:
+        from ktpel.office.suket import service as suket
+
+        out["sukets"] = suket.sukets_of(session, resident_id=resident_id)
+        out["suket_states"] = {r.serial: suket.effective_state(r) for r in out["sukets"]}
+    if importlib.util.find_spec("ktpel.office.ikd.service") is not None:
+        from ktpel.office.ikd import service as ikd
+
+        out["ikd"] = ikd.activations_of(session, resident_id=resident_id)
+    return out
 
 
 @router.get("/api/v1/residents", tags=["residents"], dependencies=[officers])

@@ -10,3 +10,8 @@ from ktpel.store.schema import reports  # noqa: F401
 from ktpel.store.schema import sync  # noqa: F401
 from ktpel.store.schema import printing  # noqa: F401
 from ktpel.store.schema import blocking  # noqa: F401
+from ktpel.store.schema import suket  # noqa: F401
+from ktpel.store.schema import ikd  # noqa: F401
+from ktpel.store.schema import loans  # noqa: F401
+from ktpel.store.schema import outcomes  # noqa: F401
+from ktpel.store.schema import kit  # noqa: F401

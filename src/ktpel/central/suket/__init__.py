@@ -1,0 +1,1 @@
+"""Central's national log of Suket (temporary certificates) reported by the offices."""

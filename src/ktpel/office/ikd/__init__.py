@@ -1,0 +1,1 @@
+"""IKD: activating the digital ID (Identitas Kependudukan Digital) at the counter."""

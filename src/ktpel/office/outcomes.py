@@ -1,0 +1,35 @@
+"""Office side: remember the officers' outcome code of each central decision (see ktpel.domain.outcomes)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ktpel.domain.events import utcnow
+from ktpel.domain.outcomes import OUTCOMES, Outcome, classify
+from ktpel.store.schema.core import EnrollmentRow
+from ktpel.store.schema.outcomes import EnrollmentOutcomeRow
+
+
+def record_outcome(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+    """Event handler (print_ready, adjudication, duplicate, failed): the latest outcome of the enrollment."""
+    outcome = classify(kind=kind, data=data)
+    if outcome is None or session.get(EnrollmentRow, subject_id) is None:
+        return
+    detail = {k: data[k] for k in ("other_office_code", "match", "at", "reasons", "reason") if k in data}
+    row = session.get(EnrollmentOutcomeRow, subject_id)
+    if row is None:
+        session.add(EnrollmentOutcomeRow(enrollment_id=subject_id, code=outcome.code, detail=detail, at=utcnow()))
+    else:
+        row.code, row.detail, row.at = outcome.code, detail, utcnow()
+
+
+def latest_outcome(session: Session, *, resident_id: int) -> tuple[Outcome, dict] | None:
+    """The outcome of the resident's newest enrollment, if central decided one."""
+    found = session.execute(
+        select(EnrollmentOutcomeRow.code, EnrollmentOutcomeRow.detail)
+        .join(EnrollmentRow, EnrollmentRow.id == EnrollmentOutcomeRow.enrollment_id)
+        .where(EnrollmentRow.resident_id == resident_id).order_by(EnrollmentRow.created_at.desc()).limit(1)).first()
+    if found is None or found[0] not in OUTCOMES:
+        return None
+    return OUTCOMES[found[0]], dict(found[1] or {})

@@ -1,0 +1,41 @@
+"""IKD (Identitas Kependudukan Digital) activations at the office counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ktpel.domain.events import utcnow
+from ktpel.store.schema.base import Base
+from ktpel.store.types import EncryptedText, UtcDateTime
+
+
+class IkdActivationRow(Base):
+    """One activation attempt: contact and consent, selfie 1:1, officer QR, one-time code, the credential."""
+
+    __tablename__ = "ikd_activations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    enrollment_id: Mapped[str] = mapped_column(String(40))
+    office_code: Mapped[str] = mapped_column(String(5), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    phone: Mapped[str] = mapped_column(EncryptedText)
+    email: Mapped[str] = mapped_column(EncryptedText)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    selfie_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    selfie_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # the QR the officer shows holds a nonce; the resident's device proves it scanned it
+    qr_nonce: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    code_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # activated before any card was printed for the resident: one blank the office need not spend now
+    saves_blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    officer: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)

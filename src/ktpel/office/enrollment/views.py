@@ -215,6 +215,25 @@ def receipt(enrollment_id: str, request: Request) -> Response:
         "Content-Disposition": f'inline; filename="tanda-terima-{enrollment_id}.pdf"'})
 
 
+@router.get("/rekam/{enrollment_id}/foto.jpg", include_in_schema=False, dependencies=[Depends(officer)])
+def face_photo(enrollment_id: str, request: Request) -> Response:
+    """The face photo of a recording as a JPEG any browser shows (uploads may be PGM or TIFF): for the
+    officer comparing faces at pickup and in a data-ganda case."""
+    import io
+
+    from PIL import Image
+
+    with request.app.state.db.unit_of_work() as s:
+        images = service.enrolled_images(s, enrollment_id=enrollment_id)
+    if "face" not in images:
+        raise NotFound("Foto wajah tidak ada.", "No face photo.")
+    img = Image.open(io.BytesIO(images["face"])).convert("RGB")
+    img.thumbnail((480, 480))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=88)
+    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
 # -- API -----------------------------------------------------------------------------------------------
 @router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)])
 async def quality(kind: str, request: Request):  # noqa: ANN201

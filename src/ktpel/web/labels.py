@@ -63,7 +63,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "FAILED": ("Gagal", "Failed"), "DELIVERED": ("Diterima ponsel", "Delivered"),
     "OK": ("Tercetak baik", "Printed well"), "SPOILED": ("Rusak", "Spoiled"), "PRINTED": ("Tercetak", "Printed"),
     "PRINTING": ("Sedang dicetak", "Printing"), "ISSUED": ("Sudah diserahkan", "Issued"),
-    "READY": ("Siap cetak", "Ready to print"), "VOID": ("Dibatalkan", "Voided"),
+    "READY": ("Siap cetak", "Ready to print"), "VOID": ("Dibatalkan", "Voided"), "CANCELLED": ("Dibatalkan", "Cancelled"),
 }
 
 

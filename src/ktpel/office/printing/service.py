@@ -214,7 +214,9 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
         .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
         .outerjoin(PrintQueueRow, PrintQueueRow.card_id == CardRow.id)
         .where(CardRow.state == CardState.AUTHORISED.value, ResidentRow.regency_code == regency_code,
-               ResidentRow.revoked.is_(False))
+               ResidentRow.revoked.is_(False),
+               # a card on the printer is not waiting any more: it leaves the queue until the job ends
+               CardRow.id.not_in(select(PrintJobRow.card_id).where(PrintJobRow.state == "SENT")))
     ).all()
     candidates, info, not_present = [], {}, 0
     for (card_id, created, nik, resident_id, birth, classes, arrived, present, via, left, appt) in rows:
@@ -439,6 +441,16 @@ def spoil_printed_card(session: Session, *, card_id: str, regency_code: str, rea
 def open_jobs(session: Session) -> list[PrintJobRow]:
     return list(session.scalars(select(PrintJobRow).where(PrintJobRow.state == "SENT")
                                 .order_by(PrintJobRow.created_at)))
+
+
+def holders(session: Session, *, card_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """card id -> (NIK, name) of its resident: the officer checks the card in hand against a person."""
+    if not card_ids:
+        return {}
+    rows = session.execute(select(CardRow.id, ResidentRow.nik, ResidentRow.name)
+                           .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
+                           .where(CardRow.id.in_(card_ids))).all()
+    return {cid: (nik, name) for cid, nik, name in rows}
 
 
 def recent_jobs(session: Session, *, limit: int = 30) -> list[PrintJobRow]:

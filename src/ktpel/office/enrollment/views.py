@@ -108,7 +108,37 @@ def _capture_context(request: Request, nik: str, *, values: dict | None = None,
         "villages": villages, "religions": [x.value for x in Religion],
         "maritals": [x.value for x in MaritalStatus], "bloods": [x.value for x in BloodType],
         "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+        "draft_id": "", "kept": [], "posted": {}, "eligibility": _eligibility(row),
     }
+
+
+def _today_wib() -> dt.date:
+    from ktpel.domain.events import utcnow
+    from ktpel.domain.zones import WIB, to_local
+
+    return to_local(utcnow(), zone=WIB).date()
+
+
+def _eligibility(row):  # noqa: ANN001, ANN202
+    from ktpel.domain.eligibility import ktp_eligibility
+
+    return ktp_eligibility(birth_date=row.birth_date, marital_status=getattr(row, "marital_status", None),
+                           today=_today_wib())
+
+
+class NotEligible(RecordingError):
+    code = "not_eligible"
+    http_status = 422
+
+
+def _require_eligible(request: Request, nik: str) -> None:
+    """The eligibility rule, on the server: a page that hid the form is not enough."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        row = residents.get_resident(s, nik=nik, regency_code=settings.office_regency)
+        e = _eligibility(row)
+    if not e.may_record:
+        raise NotEligible(f"{e.reason_id} {e.next_id}", f"{e.reason_en} {e.next_en}", code="not_eligible")
 
 
 @router.get("/rekam/{nik}", include_in_schema=False, dependencies=[Depends(recorder)])
@@ -135,11 +165,17 @@ def _form_fields(form, nik: str) -> service.CaptureForm:  # noqa: ANN001
 
 @router.post("/rekam/{nik}", include_in_schema=False)
 async def capture_submit(nik: str, request: Request, user: User = Depends(recorder)):  # noqa: ANN201
-    """Record the resident; errors come back on the same page, in Bahasa Indonesia."""
+    """Record the resident; errors come back on the same page, in Bahasa Indonesia, with every capture kept."""
+    from ktpel.office.enrollment import drafts
+
     form = await request.form(**FORM_LIMITS)
     capture = _form_fields(form, nik)
+    data_dir = request.app.state.settings.data_dir
+    draft_id = str(form.get("draft_id") or "")
     try:
+        await run_in_threadpool(_require_eligible, request, nik)
         await _uploads(form, capture)
+        drafts.fill(data_dir, draft_id=draft_id, nik=nik, operator=user.username, form=capture)
         result = await run_in_threadpool(
             service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
             regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
@@ -147,10 +183,23 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     except (RecordingError, ValidationFailed, service.AlreadyRecorded) as exc:
         from ktpel.web.problems import status_for
 
+        # keep what was captured (face, fingers, signature) so the operator fixes only what was wrong
+        draft_id = await run_in_threadpool(drafts.save, data_dir, draft_id=draft_id, nik=nik,
+                                           operator=user.username, form=capture)
         values = {k: form.get(k) for k in service.CORRECTABLE if form.get(k)}
         ctx = await run_in_threadpool(_capture_context, request, nik, values=values, error=exc)
+        ctx.update(draft_id=draft_id, kept=drafts.kept(data_dir, draft_id=draft_id, nik=nik, operator=user.username),
+                   posted=_posted(form))
         return render(request, "enrollment/capture.html", ctx, status_code=status_for(exc))
+    drafts.discard(data_dir, draft_id=draft_id)
     return RedirectResponse(f"/rekam/{result.enrollment_id}/selesai", status_code=303)
+
+
+def _posted(form) -> dict:  # noqa: ANN001
+    """The plain fields as submitted (phones, consents, exceptions), to fill the form again."""
+    keys = ["phone_1", "phone_2", "consent_1", "consent_2", "signature_unable", "signature_unable_reason",
+            "override_low_quality", *[f"missing_{p}" for p in FINGERS], *[f"missing_reason_{p}" for p in FINGERS]]
+    return {k: str(form.get(k) or "") for k in keys}
 
 
 @router.get("/rekam/{enrollment_id}/selesai", include_in_schema=False, dependencies=[Depends(officer)])

@@ -302,12 +302,12 @@ def test_data_ganda_asks_and_shows_both_records(counter, db, page, live_server):
     assert page.evaluate("document.querySelector('#case-DG-9 img.face').naturalWidth") > 0
     check_page(page, "data-ganda")
     # keeping this office's record with the OTHER record's KK is refused
-    page.check("#keep-DG-9-1")
+    page.click("label[for=keep-DG-9-1]")
     page.fill("#kk-DG-9", "1871010101900009")
     page.click("#case-DG-9 button[type=submit]")
     page.wait_for_selector("#case-error")
     assert "akan DICABUT" in page.inner_text("#case-error")
-    page.check("#keep-DG-9-1")
+    page.click("label[for=keep-DG-9-1]")
     page.fill("#kk-DG-9", here[1])
     page.click("#case-DG-9 button[type=submit]")
     page.wait_for_selector("#confirm")

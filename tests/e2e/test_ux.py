@@ -163,7 +163,8 @@ def test_counter_pages_readable_on_desk_and_phone(counter, db, page, live_server
     with db.unit_of_work() as s:
         for who in (second_name, "BUDI"):
             rid = s.scalar(select(ResidentRow.id).where(ResidentRow.nik == nik[who]))
-            s.add(CallListRow(resident_id=rid, trigger="card_printed", variables="{}", state="OPEN"))
+            s.add(CallListRow(resident_id=rid, trigger="card_printed", dedupe_key=f"uji-{rid}", variables="{}",
+                              state="OPEN"))
     page.goto(srv.url + "/panggilan")
     calls = page.inner_text("#calls")
     assert nik["BUDI"] in calls and nik[second_name] not in calls

@@ -257,6 +257,12 @@ def test_recording_keeps_captures_and_checks_eligibility(counter, page, live_ser
     assert not re.search(r"finger_\d|weak_ridges|[0-9a-f]{32}", done)
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page.inner_text("#receipt-number"))
     check_page(page, "rekam-selesai")
+    # 4: the receipt's QR prints beside the numbers, never over "Langkah selanjutnya"
+    from tests.pdf_layout import boxes, overlaps
+
+    pdf = page.request.get(srv.url + page.get_attribute("#receipt-link", "href")).body()
+    assert pdf.startswith(b"%PDF") and overlaps(pdf) == []
+    assert any(t[0] == "Langkah selanjutnya" for t in boxes(pdf)[0]) and len(boxes(pdf)[1]) == 1
 
 
 def _signature_png() -> bytes:

@@ -52,6 +52,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "ingest": ("Penerimaan", "Ingest"), "extract": ("Ekstraksi biometrik", "Template extraction"),
     "match": ("Pencocokan 1:N", "1:N matching"), "decide": ("Keputusan", "Decision"),
     "demographic": ("Pencocokan demografis", "Demographic matching"),
+    "validate": ("Validasi paket", "Validation"), "quality": ("Kualitas biometrik", "Biometric quality"),
+    "gallery": ("Galeri nasional", "National gallery"), "biometric": ("Pencocokan biometrik 1:N", "1:N matching"),
     # quality reasons (biometrics engine codes)
     "weak_ridges": ("Guratan sidik jari lemah", "Weak ridges"), "low_contrast": ("Kontras rendah", "Low contrast"),
     "too_small": ("Gambar terlalu kecil", "Image too small"), "blurry": ("Buram", "Blurry"),

@@ -20,4 +20,19 @@
       if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
     });
   });
+  // Live pages reload themselves, but the reader can stop it (WCAG 2.2.1: no timing the user cannot control).
+  var live = document.querySelector("[data-autorefresh]");
+  if (live) {
+    var seconds = parseInt(live.getAttribute("data-autorefresh"), 10) || 10;
+    var btn = live.querySelector(".autorefresh-toggle");
+    var timer = window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
+    if (btn) {
+      btn.addEventListener("click", function () {
+        window.clearTimeout(timer);
+        btn.setAttribute("aria-pressed", "true");
+        btn.disabled = true;
+        btn.textContent = btn.textContent.replace(/^Hentikan/, "Dihentikan").replace(/^Stop/, "Stopped");
+      });
+    }
+  }
 })();

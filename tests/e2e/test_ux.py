@@ -169,6 +169,12 @@ def test_counter_pages_readable_on_desk_and_phone(counter, db, page, live_server
     calls = page.inner_text("#calls")
     assert nik["BUDI"] in calls and nik[second_name] not in calls
     check_page(page, "panggilan")
+    # every other page a clerk and a supervisor open: phone width, axe, screenshots
+    for path, name in ((f"/penduduk?q={nik['BUDI']}", "penduduk-cari"), (f"/penduduk/{nik['BUDI']}", "penduduk-detail"),
+                       (f"/rekam?q={nik['BUDI']}", "rekam-cari"), ("/sinkron", "sinkron"), ("/notifikasi", "notifikasi"),
+                       ("/dasbor", "dasbor"), ("/kebijakan-cetak", "kebijakan-cetak"), ("/cetak", "cetak")):
+        page.goto(srv.url + path)
+        check_page(page, name)
     # 10: public pages: any case and separators on /status, garbage on /verifikasi is "unreadable"
     from ktpel.store.schema.core import EnrollmentRow
 
@@ -176,6 +182,8 @@ def test_counter_pages_readable_on_desk_and_phone(counter, db, page, live_server
         rid = s.scalar(select(ResidentRow.id).where(ResidentRow.nik == nik["BUDI"]))
         s.execute(update(EnrollmentRow).where(EnrollmentRow.resident_id == rid).values(receipt_number="W5Q8-PWEW-AE9V"))
     page.context.clear_cookies()
+    page.goto(srv.url + "/masuk")
+    check_page(page, "masuk")
     page.goto(srv.url + "/status")
     check_page(page, "status")
     page.fill("input[name=nik]", nik["BUDI"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 pytest_plugins = ["tests.auth_fixtures"]
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -16,11 +17,83 @@ from pathlib import Path
 import pytest
 
 from ktpel.config import Settings, find_shared_data
+from ktpel.domain import clock as _clock
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = find_shared_data() or (REPO.parent / "shared" / "data")
 PG_URL = os.environ.get("KTPEL_TEST_PG_URL")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+# -- the test clock ------------------------------------------------------------------------------
+# Every test runs on ktpel's one clock (ktpel.domain.clock), never beside the wall clock. It reads the
+# real time by default; KTPEL_TEST_NOW (an ISO 8601 instant with its zone, e.g. 2028-02-29T10:00+07:00,
+# or "+365d") moves the whole run, child processes included, to another day: tests/unit/test_clock.py
+# runs the time-sensitive tests that way to prove they pass on any day.
+
+
+def session_now() -> dt.datetime:
+    raw = os.environ.get("KTPEL_TEST_NOW", "").strip()
+    real = dt.datetime.now(dt.timezone.utc)  # the one place the suite reads the wall clock
+    if not raw:
+        return real
+    if raw[0] in "+-" and raw.endswith("d"):
+        return real + dt.timedelta(days=float(raw[:-1]))
+    at = dt.datetime.fromisoformat(raw)
+    if at.tzinfo is None:
+        raise pytest.UsageError("KTPEL_TEST_NOW needs a time zone, e.g. 2028-02-29T10:00+07:00")
+    return at
+
+
+class TestClock:
+    """What a test sees of the clock: read it, and move it (children follow through the environment)."""
+
+    def now(self) -> dt.datetime:
+        return _clock.now()
+
+    def today(self) -> dt.date:
+        return _clock.today_wib()
+
+    def wib(self, hour: int, minute: int = 0, *, days: int = 0) -> dt.datetime:
+        """Today (WIB) + `days` at hour:minute WIB, as an aware UTC instant."""
+        day = self.today() + dt.timedelta(days=days)
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=_clock.WIB).astimezone(dt.timezone.utc)
+
+    def freeze(self, at: dt.datetime) -> dt.datetime:
+        _clock.freeze(at=at)
+        self._publish()
+        return at
+
+    def travel(self, to: dt.datetime) -> dt.datetime:
+        _clock.travel(to=to)
+        self._publish()
+        return to
+
+    def advance(self, delta: dt.timedelta) -> None:
+        _clock.advance(delta)
+        self._publish()
+
+    @staticmethod
+    def _publish() -> None:
+        os.environ["KTPEL_CLOCK_OFFSET_S"] = repr(_clock.offset_seconds())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock():
+    _clock.travel(to=session_now())
+    offset = _clock.offset_seconds()
+    os.environ["KTPEL_CLOCK_OFFSET_S"] = repr(offset)
+    yield offset
+    _clock.reset()
+    os.environ.pop("KTPEL_CLOCK_OFFSET_S", None)
+
+
+@pytest.fixture(autouse=True)
+def clock(_session_clock) -> TestClock:
+    """The test's clock; whatever a test does to it is undone after the test."""
+    yield TestClock()
+    _clock.shift(seconds=_session_clock)
+    os.environ["KTPEL_CLOCK_OFFSET_S"] = repr(_session_clock)
 
 
 @pytest.fixture(scope="session")

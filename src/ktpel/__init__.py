@@ -9,3 +9,9 @@ import os
 # in the environment wins (bench/bio_1n.py sets its own thread count).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# A process started by a test or a demo follows its parent's clock (see ktpel.domain.clock).
+if os.environ.get("KTPEL_CLOCK_OFFSET_S"):
+    from ktpel.domain import clock as _clock
+
+    _clock.shift(seconds=float(os.environ["KTPEL_CLOCK_OFFSET_S"]))

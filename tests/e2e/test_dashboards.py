@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from ktpel.domain.clock import today_wib
 from ktpel.security.access import Role, User
 
 
@@ -24,7 +25,7 @@ def office(db, settings, regions, names):
     from ktpel.web.app import create_app
 
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=700, seed=4,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     write_history(db, office_code="18.01", weeks=3)
     return _signed_in(create_app(settings=settings, side="office", db=db), Role.HEAD)
 

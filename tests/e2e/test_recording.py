@@ -11,6 +11,7 @@ import re
 from PIL import Image, ImageEnhance
 from sqlalchemy import select
 
+from ktpel.domain.clock import today_wib
 from ktpel.config import Settings
 from ktpel.security.access import Role
 
@@ -26,7 +27,7 @@ def _office(tmp_path, shared_data, regions, names):  # noqa: ANN001, ANN202
     settings = Settings(data_dir=tmp_path / "office", shared_data=shared_data)
     db = open_database(settings, name="office")
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=30, seed=11,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     with db.unit_of_work() as s:
         add_user(s, username="loket1", role=Role.OPERATOR, regency_code="18.01", password=PASSWORD)
     return db, create_app(settings=settings, side="office", db=db)

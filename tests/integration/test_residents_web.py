@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from ktpel.domain.clock import today_wib
 from ktpel.security.access import Role
 from ktpel.seeding.service import seed_district
 from ktpel.web.app import create_app
@@ -13,7 +14,7 @@ from tests.auth_fixtures import authed_client
 @pytest.fixture
 def client(settings, db, regions, names):
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=400, seed=5,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     app = create_app(settings=settings, side="office", db=db)
     # a real operator of this office, signed in through the /masuk form
     return authed_client(app, db, Role.OPERATOR)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ktpel.domain import clock
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """The current instant from the one clock (`ktpel.domain.clock`)."""
+    return clock.now()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError, ValidationFailed
 from ktpel.domain.wilayah import RegionRegistry, dotted_district
 
@@ -49,7 +50,7 @@ def century_year(yy: int, *, today: dt.date) -> int:
 
 def parse_nik(raw: str, *, regions: RegionRegistry, today: dt.date | None = None) -> Nik:
     """Parse and validate a NIK, raising ValidationFailed that lists every specific problem."""
-    today = today or dt.date.today()
+    today = today or clock.today_wib()
     value = (raw or "").strip().replace(" ", "")
     if not value.isascii() or not value.isdigit():
         raise ValidationFailed([

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError, ValidationFailed
 from ktpel.domain.nik import Nik, Sex, check_matches, parse_nik
 from ktpel.domain.wilayah import RegionRegistry
@@ -102,7 +103,7 @@ def validate_resident(
     resident: Resident, *, regions: RegionRegistry, today: dt.date | None = None
 ) -> Nik:
     """Check a resident record as the domain requires; raise ValidationFailed listing every problem."""
-    today = today or dt.date.today()
+    today = today or clock.today_wib()
     nik = parse_nik(resident.nik, regions=regions, today=today)
     errors: list[KtpelError] = list(check_matches(nik, sex=resident.sex, birth_date=resident.birth_date))
     if not (resident.kk_number.isdigit() and len(resident.kk_number) == 16):

@@ -13,6 +13,7 @@ import uuid
 
 from sqlalchemy import select
 
+from ktpel.domain import clock
 from ktpel.config import Settings
 from ktpel.store.db import Database
 from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRow
@@ -44,7 +45,7 @@ def _card_dict(resident: ResidentRow, enrollment: EnrollmentRow) -> dict:
             "village_code": resident.village_code, "religion": resident.religion,
             "marital_status": resident.marital_status, "occupation": resident.occupation,
             "citizenship": resident.citizenship, "regency_code": resident.regency_code,
-            "issued_at": dt.date.today().isoformat()}
+            "issued_at": clock.today_wib().isoformat()}
 
 
 def _tell_story(*, settings: Settings, story: Settings, office_db: Database, console) -> None:  # noqa: ANN001

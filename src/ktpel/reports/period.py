@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+from ktpel.domain.clock import WIB, now as clock_now
 DEFAULT_DAYS = 56  # eight weeks: long enough to see a trend, short enough to read
 MAX_DAYS = 366 * 2  # a wider window says nothing a monthly report does not, and costs a long scan
 EARLIEST = dt.date(2011, 1, 1)  # KTP-El began in 2011; nothing can be older
@@ -16,7 +16,7 @@ EARLIEST = dt.date(2011, 1, 1)  # KTP-El began in 2011; nothing can be older
 
 def local_today(now: dt.datetime | None = None) -> dt.date:
     """Today's date at the office (WIB)."""
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(WIB).date()
+    return (now or clock_now()).astimezone(WIB).date()
 
 
 def day_start_utc(day: dt.date) -> dt.datetime:

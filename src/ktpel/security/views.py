@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
+from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError
 from ktpel.security import audit, service
 from ktpel.security.access import Role, User, public, requires
@@ -152,7 +153,7 @@ def audit_export(request: Request, actor: str = "", action: str = "", subject: s
         with db.unit_of_work() as s:
             yield from audit.export_csv(s, query=q)
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
                              headers={"content-disposition": f'attachment; filename="audit-{stamp}.csv"'})
 

@@ -7,6 +7,7 @@ from typing import Callable
 
 from sqlalchemy import func, insert, literal_column, select
 
+from ktpel.domain import clock
 from ktpel.domain.resident import Resident
 from ktpel.domain.wilayah import RegionRegistry
 from ktpel.security.fields import cipher, name_tokens
@@ -94,7 +95,7 @@ def seed_district(
     niks, kks = _used_prefixes(db, regency_code=regency_code)
     gen = DistrictGenerator(
         regions=regions, regency_code=regency_code, names=names, seed=seed,
-        today=today or dt.date.today(), used_nik_prefixes=niks, used_kk_prefixes=kks,
+        today=today or clock.today_wib(), used_nik_prefixes=niks, used_kk_prefixes=kks,
     )
     written = 0
     batch: list[Family] = []

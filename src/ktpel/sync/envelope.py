@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError
 from ktpel.sync import crypto
 from ktpel.sync.keys import KeyPair, Keyring, PublicKeys
@@ -153,7 +154,7 @@ def open_events(doc: object, *, office_code: str, after: int, central_keys: list
 
 def request_headers(*, method: str, path: str, office_code: str, key: KeyPair,
                     now: dt.datetime | None = None) -> dict[str, str]:
-    ts = str(int((now or dt.datetime.now(dt.timezone.utc)).timestamp()))
+    ts = str(int((now or clock.now()).timestamp()))
     msg = f"{method.upper()}\n{path}\n{office_code}\n{ts}".encode()
     return {"X-Ktpel-Office": office_code, "X-Ktpel-Kid": key.kid, "X-Ktpel-Time": ts,
             "X-Ktpel-Sig": crypto.sign(key.signing, msg)}
@@ -166,7 +167,7 @@ def verify_request(headers, *, method: str, path: str, office_keys_of, max_skew_
     if not (code and kid and ts and sig):
         raise Refused("unsigned", "request is not signed", status=401)
     try:
-        skew = abs(dt.datetime.now(dt.timezone.utc).timestamp() - int(ts))
+        skew = abs(clock.now().timestamp() - int(ts))
     except ValueError:
         raise Refused("unsigned", "bad timestamp", status=401) from None
     if skew > max_skew_s:

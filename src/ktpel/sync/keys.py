@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from ktpel.domain import clock
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError
 from ktpel.sync import crypto
@@ -64,7 +65,7 @@ class KeyPair:
         signing = crypto.new_signing_key()
         return cls(kid=crypto.key_id(signing.public_key()), signing=signing,
                    encryption=crypto.new_encryption_key(),
-                   created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                   created_at=clock.now().isoformat(timespec="seconds"))
 
     def public(self) -> PublicKeys:
         return PublicKeys(kid=self.kid, signing=self.signing.public_key(),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ktpel.domain.clock import now as clock_now
+
 FINGERS_USED = 4  # fingers 5–10 are declared exceptions: keeps extraction fast, still exercises them
 
 
@@ -62,7 +64,7 @@ def make_payload(bio: dict, *, nik: str, name: str, office_code: str = "18.01",
     return {
         "format": "ktpel.enrollment", "version": 1, "enrollment_id": eid, "office_code": office_code,
         "receipt_number": "ABCD-EFGH-" + eid[-4:],
-        "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(), "operator": "op", "approved_by": None,
+        "captured_at": clock_now().isoformat(), "operator": "op", "approved_by": None,
         "resident": {
             "nik": nik, "kk_number": "1801050101900001", "name": name, "birth_place": "Kalianda",
             "birth_date": birth_date, "sex": sex, "blood_type": "O", "street": "Jl. Raya 1", "rt": "001",

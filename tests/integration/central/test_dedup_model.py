@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from ktpel.domain.clock import today_wib
 from ktpel.central.dedup import service
 from ktpel.seeding.generator import DistrictGenerator
 from ktpel.store.schema.central import DedupModelRow, NationalRecordRow
@@ -13,7 +14,7 @@ from ktpel.store.schema.central import DedupModelRow, NationalRecordRow
 
 def _add_records(db, regions, names, *, count: int, seed: int) -> None:
     gen = DistrictGenerator(regions=regions, regency_code="18.01", names=names, seed=seed,
-                            today=dt.date(2026, 11, 1))
+                            today=today_wib())
     people = [r for fam in gen.families(residents=count) for r in fam.members][:count]
     with db.unit_of_work() as s:
         for k, r in enumerate(people):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ktpel.store.schema.central import NationalRecordRow, PipelineJobRow
 from tests.integration.central.conftest import make_payload
+from ktpel.domain.clock import now as clock_now
 
 
 def _record(db, rid):
@@ -122,7 +123,7 @@ def test_crashed_worker_job_is_resumed_after_its_lease_and_decided_once(central,
     assert job.status == "running" and job.stage == "biometric" and job.worker_id == "dies"
     assert central.worker.run_once() is None  # the lease still holds: nobody steals the job
     with db.unit_of_work() as s:
-        s.get(PipelineJobRow, job.id).lease_until = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        s.get(PipelineJobRow, job.id).lease_until = clock_now() - dt.timedelta(seconds=1)
     out = central.worker.run_once()
     assert out.outcome == "PRINT_READY"
     job = _job(db, pid)

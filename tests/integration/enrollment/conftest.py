@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageEnhance
 from sqlalchemy import func, select
 
+from ktpel.domain.clock import today_wib
 from ktpel.security.access import Role
 from ktpel.seeding.service import seed_district
 from ktpel.store.schema.core import EnrollmentRow, ResidentRow
@@ -52,7 +53,7 @@ def office(settings, db, regions, names) -> Office:
     from ktpel.web.app import create_app
 
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=40, seed=7,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     tokens = {}
     with db.unit_of_work() as s:
         for username, role in (("op1", Role.OPERATOR), ("op2", Role.OPERATOR), ("spv", Role.SUPERVISOR)):

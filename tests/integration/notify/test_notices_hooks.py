@@ -106,7 +106,8 @@ def test_outage_end_notifies_turned_away_or_puts_them_on_the_call_list(db, setti
     assert "BUDI" not in client.get("/panggilan").text.split('id="telepon"')[1]
 
 
-def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
+def test_head_edits_template_and_unknown_variable_is_refused(db, settings, clock):
+    clock.freeze(clock.wib(10))  # office hours: the message is due and outside quiet hours
     head = _client(settings, db, Role.HEAD)
     page = head.get("/notifikasi/templat")
     assert page.status_code == 200 and "{bawa}" in page.text
@@ -133,7 +134,7 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings):
     from ktpel.notify.sender import send_once
 
     settings.notify_channel = "file"
-    send_once(db, settings, now=dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc))
+    send_once(db, settings)
     log = (settings.data_dir / "notifications.log").read_text()
     assert f"Halo CITRA, datang ke {settings.office_name}, bawa tanda terima perekaman dan KK." in log
 

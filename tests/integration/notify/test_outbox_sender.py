@@ -17,9 +17,12 @@ from ktpel.store.schema.core import PhoneRow
 from ktpel.store.schema.notify import CallListRow, NotifyMessageRow
 from tests.integration.notify.conftest import add_resident
 
-# 10:00 WIB: outside the default quiet hours (21:00–07:00)
-DAYTIME = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
-NIGHT = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc)  # 22:00 WIB
+
+
+@pytest.fixture
+def daytime(clock):
+    """10:00 WIB today, outside the default quiet hours (21:00–07:00): the clock stops there."""
+    return clock.freeze(clock.wib(10))
 
 
 def _sms(provider, settings):
@@ -80,14 +83,14 @@ def test_no_sms_phone_lands_on_call_list_and_opt_out_on_nothing(db):
     assert on_list == {landline.id, nophone.id}
 
 
-def test_sender_delivers_once_with_idempotency_key_and_records_status(db, settings, provider):
+def test_sender_delivers_once_with_idempotency_key_and_records_status(db, settings, provider, daytime):
     with db.unit_of_work() as s:
         r, e = add_resident(s, name="BUDI SANTOSO")
         [mid] = outbox.enqueue(s, resident_id=r.id, trigger="print_ready", variables={"ref": e.id})
     channel = _sms(provider, settings)
-    report = send_once(db, settings, channel=channel, now=DAYTIME)
+    report = send_once(db, settings, channel=channel, now=daytime)
     assert report.sent == 1
-    assert send_once(db, settings, channel=channel, now=DAYTIME).sent == 0  # nothing left
+    assert send_once(db, settings, channel=channel, now=daytime).sent == 0  # nothing left
     [msg] = _messages(db)
     assert msg.state == "SENT" and msg.channel == "http_sms" and msg.provider_id == f"sms-{mid}"
     assert provider.delivered[mid] == 1 and provider.accepted_posts[mid] == 1
@@ -97,86 +100,88 @@ def test_sender_delivers_once_with_idempotency_key_and_records_status(db, settin
     assert e.receipt_number in sent["json"]["message"]
 
 
-def test_500_then_429_then_timeout_are_retried_then_delivered(db, settings, provider):
+def test_500_then_429_then_timeout_are_retried_then_delivered(db, settings, provider, daytime):
     provider.script = ["500", "429", "stall"]
     provider.retry_after = "0"
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         [mid] = outbox.enqueue(s, resident_id=r.id, trigger="outage_over", variables={})
     channel = _sms(provider, settings)
-    outcomes = [send_once(db, settings, channel=channel, now=DAYTIME + dt.timedelta(hours=i)) for i in range(4)]
+    outcomes = [send_once(db, settings, channel=channel, now=daytime + dt.timedelta(hours=i)) for i in range(4)]
     assert [o.retrying for o in outcomes] == [1, 1, 1, 0] and outcomes[3].sent == 1
     [msg] = _messages(db)
     assert msg.state == "SENT" and msg.attempts == 4 and provider.delivered[mid] == 1
 
 
-def test_retry_after_pushes_the_next_attempt_back(db, settings, provider):
+def test_retry_after_pushes_the_next_attempt_back(db, settings, provider, daytime):
     provider.script = ["429"]
     provider.retry_after = "120"
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="outage_over", variables={})
     channel = _sms(provider, settings)
-    send_once(db, settings, channel=channel, now=DAYTIME)
+    send_once(db, settings, channel=channel, now=daytime)
     [msg] = _messages(db)
     assert msg.state == "PENDING" and "429" in msg.last_error
-    assert msg.next_attempt_at >= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=100)
-    assert send_once(db, settings, channel=channel, now=DAYTIME).sent == 0
+    assert msg.next_attempt_at >= daytime + dt.timedelta(seconds=100)
+    assert send_once(db, settings, channel=channel, now=daytime).sent == 0
 
 
-def test_gives_up_after_max_attempts_and_marks_failed(db, settings, provider):
+def test_gives_up_after_max_attempts_and_marks_failed(db, settings, provider, daytime):
     settings.notify_max_attempts = 3
     provider.script = ["500"] * 10
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="outage_over", variables={})
     channel = _sms(provider, settings)
-    reports = [send_once(db, settings, channel=channel, now=DAYTIME + dt.timedelta(hours=i)) for i in range(5)]
+    reports = [send_once(db, settings, channel=channel, now=daytime + dt.timedelta(hours=i)) for i in range(5)]
     assert sum(r.failed for r in reports) == 1 and sum(r.retrying for r in reports) == 2
     [msg] = _messages(db)
     assert msg.state == "FAILED" and msg.attempts == 3 and "500" in msg.last_error
     assert len(provider.requests) == 3
 
 
-def test_provider_400_fails_at_once(db, settings, provider):
+def test_provider_400_fails_at_once(db, settings, provider, daytime):
     provider.script = ["400"]
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="outage_over", variables={})
-    assert send_once(db, settings, channel=_sms(provider, settings), now=DAYTIME).failed == 1
+    assert send_once(db, settings, channel=_sms(provider, settings), now=daytime).failed == 1
 
 
-def test_quiet_hours_hold_messages_until_morning(db, settings, provider):
+def test_quiet_hours_hold_messages_until_morning(db, settings, provider, clock):
+    night = clock.freeze(clock.wib(22))
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="outage_over", variables={})
     channel = _sms(provider, settings)
-    report = send_once(db, settings, channel=channel, now=NIGHT)
-    assert report.sent == 0 and report.quiet_until == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.timezone.utc)
+    report = send_once(db, settings, channel=channel, now=night)
+    assert report.sent == 0 and report.quiet_until == clock.wib(7, days=1)  # 07:00 WIB is 00:00 UTC
+    assert (report.quiet_until.hour, report.quiet_until.utcoffset()) == (0, dt.timedelta(0))
     assert provider.requests == [] and _messages(db)[0].state == "PENDING"
-    assert send_once(db, settings, channel=channel, now=DAYTIME + dt.timedelta(days=1)).sent == 1
+    assert send_once(db, settings, channel=channel, now=clock.wib(10, days=1)).sent == 1
 
 
-def test_opt_out_after_queuing_skips_the_message(db, settings, provider):
+def test_opt_out_after_queuing_skips_the_message(db, settings, provider, daytime):
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
     with db.unit_of_work() as s:
         for p in s.scalars(select(PhoneRow).where(PhoneRow.resident_id == r.id)):
             p.consent = False
-    report = send_once(db, settings, channel=_sms(provider, settings), now=DAYTIME)
+    report = send_once(db, settings, channel=_sms(provider, settings), now=daytime)
     assert report.skipped == 1 and provider.requests == []
     assert _messages(db)[0].state == "SKIPPED"
 
 
-def test_concurrent_senders_never_send_twice(db, settings, provider):
+def test_concurrent_senders_never_send_twice(db, settings, provider, clock):
+    clock.travel(clock.wib(10))  # flowing from 10:00 WIB: leases expire as they would
     provider.failure_rate = 0.2
     with db.unit_of_work() as s:
         for i in range(30):
             r, _ = add_resident(s, phones=[(f"+628123456{i:04d}", True, True)])
             outbox.enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
     settings.notify_max_attempts = 50
-    settings.notify_quiet_hours = ""  # real clock here: the leases must be judged on one clock
 
     def worker():
         channel = _sms(provider, settings)
@@ -193,13 +198,13 @@ def test_concurrent_senders_never_send_twice(db, settings, provider):
     assert len(provider.delivered) == 30 and set(provider.accepted_posts.values()) == {1}
 
 
-def test_whatsapp_channel_sends_template_message_json(db, settings, provider):
+def test_whatsapp_channel_sends_template_message_json(db, settings, provider, daytime):
     with db.unit_of_work() as s:
         r, e = add_resident(s, name="ANI")
         [mid] = outbox.enqueue(s, resident_id=r.id, trigger="duplicate_found", variables={})
     wa = WhatsAppChannel(url_template=provider.url + "/v19.0/{phone_number_id}/messages",
                          phone_number_id="1234", token="tok", timeout_s=1)
-    assert send_once(db, settings, channel=wa, now=DAYTIME).sent == 1
+    assert send_once(db, settings, channel=wa, now=daytime).sent == 1
     req = provider.requests[0]
     assert req["path"] == "/v19.0/1234/messages" and req["auth"] == "Bearer tok"
     body = req["json"]
@@ -210,19 +215,19 @@ def test_whatsapp_channel_sends_template_message_json(db, settings, provider):
     assert _messages(db)[0].provider_id == f"wamid.{mid}"
 
 
-def test_console_channel_appends_to_notifications_log(db, settings):
+def test_console_channel_appends_to_notifications_log(db, settings, daytime):
     settings.notify_channel = "console"
     with db.unit_of_work() as s:
         r, _ = add_resident(s, name="DEWI")
         outbox.enqueue(s, resident_id=r.id, trigger="card_printed", variables={})
-    assert send_once(db, settings, now=DAYTIME).sent == 1
+    assert send_once(db, settings, now=daytime).sent == 1
     lines = (settings.data_dir / "notifications.log").read_text().splitlines()
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["trigger"] == "card_printed" and "DEWI" in entry["body"] and "(EN)" in entry["body"]
 
 
-def test_smtp_channel_mails_the_sms_gateway_address(db, settings):
+def test_smtp_channel_mails_the_sms_gateway_address(db, settings, daytime):
     from ktpel.notify.channels import SmtpChannel
     from tests.fakes.smtp_server import FakeSmtp
 
@@ -236,7 +241,7 @@ def test_smtp_channel_mails_the_sms_gateway_address(db, settings):
             outbox.enqueue(s, resident_id=refused.id, trigger="print_ready", variables={})
         channel = SmtpChannel(host="127.0.0.1", port=smtp.port, sender="kantor@ktpel.test",
                               to_template="{phone}@sms.test", timeout_s=2)
-        report = send_once(db, settings, channel=channel, now=DAYTIME)
+        report = send_once(db, settings, channel=channel, now=daytime)
         assert report.sent == 1 and report.failed == 1  # a refused recipient will not get better by retrying
         [mail] = smtp.messages
         assert mail["To"] == "6281234567898@sms.test" and mail["Message-ID"] == f"<{mid}@ktpel>"
@@ -245,7 +250,7 @@ def test_smtp_channel_mails_the_sms_gateway_address(db, settings):
         smtp.stop()
 
 
-def test_smtp_server_down_is_retried(db, settings):
+def test_smtp_server_down_is_retried(db, settings, daytime):
     from ktpel.notify.channels import SmtpChannel
     from tests.fakes.smtp_server import FakeSmtp
 
@@ -256,5 +261,5 @@ def test_smtp_server_down_is_retried(db, settings):
         r, _ = add_resident(s)
         outbox.enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
     channel = SmtpChannel(host="127.0.0.1", port=port, sender="k@ktpel.test", to_template="{phone}@x", timeout_s=1)
-    assert send_once(db, settings, channel=channel, now=DAYTIME).retrying == 1
+    assert send_once(db, settings, channel=channel, now=daytime).retrying == 1
     assert _messages(db)[0].state == "PENDING"

@@ -5,6 +5,7 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from ktpel.domain.clock import now as clock_now
 from ktpel.central.allocation import service as allocation
 from ktpel.central.allocation.plan import RegencyNeed
 from ktpel.office.printing import ledger
@@ -56,7 +57,7 @@ def test_central_records_printed_reports_as_stock_used(db):
         first = s.scalar(select(BlankAllocationRow.first_serial))
         record_card_printed(s, packet_id="p1", office_code="18.01", kind="card.printed", subject_id="c1",
                             payload={"blank_serial": first, "card_id": "c1",
-                                     "printed_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+                                     "printed_at": clock_now().isoformat()})
     with db.unit_of_work() as s:
         [need] = allocation.needs_from_database(s)
     assert (need.code, need.on_hand) == ("18.01", 99)

@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from ktpel.domain.clock import today_wib
 from ktpel.domain.blanks import BlankUnavailable, NoBlankAvailable, UnknownSerial
 from ktpel.office.printing import ledger, service
 from ktpel.printing.drivers import PrintingConfig
@@ -74,7 +75,7 @@ def test_spoiled_print_sends_blank_to_spoiled_ledger_and_card_stays_authorised(d
         assert s.get(CardRow, card_id).state == "AUTHORISED"
         assert (s.get(BlankRow, job.blank_serial).state, s.get(BlankRow, job.blank_serial).reason) == \
             ("SPOILED", "jam")
-        balance = ledger.day_balance(s, day=dt.datetime.now(dt.timezone.utc).date())
+        balance = ledger.day_balance(s, day=today_wib())
         assert (balance.received, balance.spoiled, balance.closing, balance.balanced) == (10, 1, 9, True)
         assert balance.spoiled_by_reason == {"jam": 1}
     job2 = start(db, settings, config, card_id)
@@ -188,7 +189,7 @@ def test_queue_order_follows_the_policy(db, settings, office, config):
     assert [e.ranked.candidate.card_id for e in view.entries] == [health, elder, first]
     assert view.waiting_not_present == 1 and view.stock.available == 50
     # an appointment counts from its day on, not before
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = today_wib()
     booked, later = office.card(), office.card()
     with db.unit_of_work() as s:
         for card_id, day in ((booked, today), (later, today + dt.timedelta(days=2))):

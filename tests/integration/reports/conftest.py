@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 
 from ktpel.security.access import Role, User
 
-NOW = dt.datetime(2026, 11, 29, 5, 0, tzinfo=dt.timezone.utc)
 
 
 def client_for(app, role: Role, *, host: str = "127.0.0.1") -> TestClient:
@@ -20,12 +19,18 @@ def client_for(app, role: Role, *, host: str = "127.0.0.1") -> TestClient:
 
 
 @pytest.fixture
-def history_db(db, regions, names):
+def now(clock) -> dt.datetime:
+    """12:00 WIB today on the test clock, stopped there: history and pages read the same day."""
+    return clock.freeze(clock.wib(12))
+
+
+@pytest.fixture
+def history_db(db, regions, names, now):
     from ktpel.reports.history import write_history
     from ktpel.seeding.service import seed_district
 
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=700, seed=3,
-                  today=dt.date(2026, 11, 29))
-    written = write_history(db, office_code="18.01", now=NOW, weeks=3)
+                  today=now.date())
+    written = write_history(db, office_code="18.01", now=now, weeks=3)
     assert written > 300
     return db

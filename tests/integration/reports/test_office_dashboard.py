@@ -12,7 +12,9 @@ from ktpel.security.access import Role
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.web.app import create_app
 
-from .conftest import NOW, client_for
+from ktpel.reports.period import day_start_utc
+
+from .conftest import client_for
 
 
 def _count(db, query) -> int:
@@ -20,15 +22,16 @@ def _count(db, query) -> int:
         return s.scalar(query)
 
 
-def test_history_is_written_once(history_db):
+def test_history_is_written_once(history_db, now):
     before = _count(history_db, select(func.count()).select_from(EnrollmentRow))
-    assert write_history(history_db, office_code="18.01", now=NOW) == 0
+    assert write_history(history_db, office_code="18.01", now=now) == 0
     assert _count(history_db, select(func.count()).select_from(EnrollmentRow)) == before
 
 
-def test_dashboard_numbers_match_the_database(history_db):
-    period, data = service.view_office_dashboard(history_db, office_code="18.01", dari="2026-10-01",
-                                                 sampai="2026-11-29", now=NOW)
+def test_dashboard_numbers_match_the_database(history_db, now, clock):
+    first_day = clock.today() - dt.timedelta(days=59)
+    period, data = service.view_office_dashboard(history_db, office_code="18.01", dari=first_day.isoformat(),
+                                                 sampai=clock.today().isoformat(), now=now)
     panels = data["panels"]
     waiting = _count(history_db, select(func.count()).select_from(CardRow)
                      .where(CardRow.state.in_(("PRINT_READY", "AUTHORISED"))))
@@ -42,7 +45,7 @@ def test_dashboard_numbers_match_the_database(history_db):
                                         .where(blanks.c.state == "AVAILABLE"))
     # the series ends on today's true backlog, and each day's recordings add up to the table's rows
     assert panels["backlog_blanko"].rows[-1]["backlog"] == waiting
-    lo = dt.datetime(2026, 9, 30, 17, 0, tzinfo=dt.timezone.utc)  # 1 October 00:00 WIB
+    lo = day_start_utc(first_day)  # 00:00 WIB of the first day, 17:00 UTC the day before
     recorded = _count(history_db, select(func.count()).select_from(EnrollmentRow).where(EnrollmentRow.created_at >= lo))
     assert sum(r["recordings"] for r in panels["harian"].rows) == recorded
     printed = _count(history_db, select(func.count()).select_from(DomainEventRow)
@@ -58,14 +61,14 @@ def test_dashboard_numbers_match_the_database(history_db):
     assert sum(r["jumlah"] for r in panels["gagal_ganda"].rows if r["kode"] == "EFAC") == failed
 
 
-def test_cached_days_give_the_same_answer_as_fresh_ones(history_db):
-    first = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=NOW)[1]
-    again = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=NOW)[1]
+def test_cached_days_give_the_same_answer_as_fresh_ones(history_db, now):
+    first = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=now)[1]
+    again = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=now)[1]
     assert first["panels"]["harian"].rows == again["panels"]["harian"].rows
     assert first["panels"]["waktu_layanan"].rows == again["panels"]["waktu_layanan"].rows
 
 
-def test_pages_json_and_exports(history_db, settings):
+def test_pages_json_and_exports(history_db, settings, clock):
     app = create_app(settings=settings, side="office", db=history_db)
     c = client_for(app, Role.HEAD)
     page = c.get("/dasbor")
@@ -85,17 +88,18 @@ def test_pages_json_and_exports(history_db, settings):
     assert len(records.content.decode("utf-8-sig").strip().splitlines()) == total + 1
     assert c.get("/dasbor/ekspor/tidak_ada.csv").status_code == 404
     assert c.get("/dasbor/ekspor/harian.exe").status_code == 404
-    pdf = c.get("/dasbor/laporan-bulanan.pdf", params={"bulan": "2026-11"})
+    pdf = c.get("/dasbor/laporan-bulanan.pdf", params={"bulan": clock.today().strftime("%Y-%m")})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 5000
     assert c.get("/dasbor/laporan-bulanan.pdf", params={"bulan": "xx"}).content.startswith(b"%PDF")
 
 
-def test_bad_ranges_give_sensible_pages(history_db, settings):
+def test_bad_ranges_give_sensible_pages(history_db, settings, clock):
     c = client_for(create_app(settings=settings, side="office", db=history_db), Role.SUPERVISOR)
-    reversed_ = c.get("/dasbor", params={"dari": "2026-11-20", "sampai": "2026-10-01"})
+    later, earlier = clock.today() - dt.timedelta(days=9), clock.today() - dt.timedelta(days=59)
+    reversed_ = c.get("/dasbor", params={"dari": later.isoformat(), "sampai": earlier.isoformat()})
     assert reversed_.status_code == 200 and "ditukar" in reversed_.text
     absurd = c.get("/api/v1/dasbor", params={"dari": "0001-01-01", "sampai": "9999-12-31"}).json()
-    assert absurd["period"]["notes"] and absurd["period"]["sampai"] <= "2030-01-01"
+    assert absurd["period"]["notes"] and absurd["period"]["sampai"] <= clock.today().isoformat()
     assert c.get("/dasbor", params={"dari": "abc", "sampai": "%00"}).status_code == 200
     english = c.get("/dasbor", cookies={"lang": "en"})
     assert english.status_code == 200 and "Office dashboard" in english.text and "Show table" in english.text
@@ -128,24 +132,24 @@ def test_metrics_on_loopback_only(history_db, settings):
     assert remote.get("/metrics").status_code == 403
 
 
-def test_todays_events_show_at_once_while_closed_days_come_from_the_cache(history_db):
+def test_todays_events_show_at_once_while_closed_days_come_from_the_cache(history_db, now):
     import datetime as dt
 
     from ktpel.store.schema.reports import ReportCacheRow
 
     def printed_today() -> int:
-        data = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=NOW)[1]
+        data = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None, now=now)[1]
         return next(r for r in data["panels"]["ringkasan"].rows if r["metrik"] == "printed")["hari_ini"]
 
     before = printed_today()
     with history_db.unit_of_work() as s:
         cached = s.scalar(select(func.count()).select_from(ReportCacheRow).where(ReportCacheRow.key.like("daily:%")))
-        s.add(DomainEventRow(name="card.print", subject_id="card-x", data={}, at=NOW - dt.timedelta(minutes=1)))
+        s.add(DomainEventRow(name="card.print", subject_id="card-x", data={}, at=now - dt.timedelta(minutes=1)))
     assert cached >= 50  # the closed days of the period were cached by the first view
     assert printed_today() == before + 1
 
 
-def test_waiting_residents_move_to_the_class_recorded_at_the_counter(history_db):
+def test_waiting_residents_move_to_the_class_recorded_at_the_counter(history_db, now):
     from sqlalchemy import insert
 
     from ktpel.reports.sources import table
@@ -159,6 +163,6 @@ def test_waiting_residents_move_to_the_class_recorded_at_the_counter(history_db)
         s.execute(insert(queue).values(card_id=card[0], resident_id=card[1], classes=["health"], marked_by="op"))
         waiting = s.scalar(select(func.count()).select_from(CardRow).where(CardRow.state.in_(("PRINT_READY", "AUTHORISED"))))
     rows = service.view_office_dashboard(history_db, office_code="18.01", dari=None, sampai=None,
-                                         now=NOW)[1]["panels"]["menunggu"].rows
+                                         now=now)[1]["panels"]["menunggu"].rows
     by_class = {r["kelas"]: r["jumlah"] for r in rows}
     assert by_class["health"] == 1 and sum(by_class.values()) == waiting

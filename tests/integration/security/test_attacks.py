@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from ktpel.domain.clock import today_wib
 from ktpel.security.access import CENTRAL_ROLES, OFFICE_ROLES, Role, iter_routes, route_roles
 from ktpel.seeding.service import seed_district
 from ktpel.store.schema.core import ResidentRow
@@ -32,9 +33,9 @@ def _audit(db, action: str) -> list[AuditEntryRow]:
 @pytest.fixture
 def two_regencies(db, regions, names):
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=40, seed=3,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     seed_district(db, regions=regions, names=names, regency_code="18.02", residents=40, seed=4,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     with db.unit_of_work() as s:
         mine = s.scalars(select(ResidentRow).where(ResidentRow.regency_code == "18.01").limit(1)).one()
         theirs = s.scalars(select(ResidentRow).where(ResidentRow.regency_code == "18.02").limit(1)).one()

@@ -14,6 +14,7 @@ from ktpel.security.audit import verify_chain
 from ktpel.store.schema.security import ApiTokenRow, AuditEntryRow, WebSessionRow
 from ktpel.web.app import create_app
 from tests.auth_fixtures import authed_client, login, login_form_token, make_user
+from ktpel.domain.clock import now as clock_now
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_idle_session_expires(app, db, settings):
     client = authed_client(app, db, Role.HEAD)
     with db.unit_of_work() as s:
         s.execute(update(WebSessionRow).values(
-            last_seen_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=settings.session_idle_minutes + 1)))
+            last_seen_at=clock_now() - dt.timedelta(minutes=settings.session_idle_minutes + 1)))
     assert client.get("/api/v1/me").status_code == 401
     page = client.get("/penduduk", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/masuk?next=%2Fpenduduk"
@@ -181,11 +182,11 @@ def test_bearer_tokens_work_and_forged_expired_revoked_are_refused(app, db):
         assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     with db.unit_of_work() as s:
         s.execute(update(ApiTokenRow).where(ApiTokenRow.id == token.id)
-                  .values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+                  .values(expires_at=clock_now() - dt.timedelta(seconds=1)))
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     with db.unit_of_work() as s:
         s.execute(update(ApiTokenRow).where(ApiTokenRow.id == token.id)
-                  .values(expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)))
+                  .values(expires_at=clock_now() + dt.timedelta(days=1)))
         service.revoke_token(s, token_id=token.id, actor="admin")
     # a replay of the revoked token is refused
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401

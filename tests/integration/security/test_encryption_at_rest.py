@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, select, text, type_coerce
 from typer.testing import CliRunner
 
+from ktpel.domain.clock import today_wib
 from ktpel.security import rotation
 from ktpel.security.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.seeding.service import seed_district
@@ -42,7 +43,7 @@ def _windows(data: bytes, size: int = 24) -> list[bytes]:
 @pytest.fixture
 def seeded(db, regions, names):
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=60, seed=9,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     with db.unit_of_work() as s:
         person = s.scalars(select(ResidentRow).order_by(ResidentRow.id).limit(1)).one()
     _blobs.create(db.engine)

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import func, inspect as sa_inspect, select
 
+from ktpel.domain.clock import today_wib
 from ktpel.security.access import CENTRAL_ROLES, OFFICE_ROLES, Role, iter_routes, route_roles
 from ktpel.seeding.service import seed_district
 from ktpel.store.schema.core import ResidentRow
@@ -54,7 +55,7 @@ class Fields:
     json: bool = False
 
 
-SOON = dt.date.today() + dt.timedelta(days=7)
+SOON = today_wib() + dt.timedelta(days=7)  # on the suite's clock (tests/conftest.py)
 PLAUSIBLE = {"number": "1", "date": "{day}", "datetime-local": "{day}T08:00", "time": "08:00"}
 
 
@@ -328,7 +329,7 @@ def _tables_and_residents(db) -> tuple[set[str], int]:  # noqa: ANN001
 @pytest.mark.parametrize("side", ["office", "central"])
 def test_hostile_text_in_every_field_is_refused_or_stored_escaped(settings, db, regions, names, side):
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=20, seed=9,
-                  today=dt.date(2026, 11, 29))
+                  today=today_wib())
     for node in ("office", "central"):  # an app in service has its signing keys (else sync answers 503)
         init_keys(settings, side=node)
     tables_before, residents_before = _tables_and_residents(db)

@@ -36,7 +36,7 @@ def _write(path: Path, key, cert) -> tuple[Path, Path]:  # noqa: ANN001
 
 def _issue(ca_key, ca_name, cn: str, *, server: bool):  # noqa: ANN001, ANN202
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.timezone.utc)  # OpenSSL checks certificates on the machine's clock, not ktpel's
     builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_name)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))

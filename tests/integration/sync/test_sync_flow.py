@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, RejectionRow
 from ktpel.sync.agent import SyncAgent
 from ktpel.sync.outbox import enqueue_packet
+from ktpel.domain.clock import now as clock_now
 
 
 def _count(db, model, *where) -> int:
@@ -72,7 +73,7 @@ def test_events_flow_back_in_order(linked, db, central_db, central_client, offic
     from ktpel.sync.service import announce_maintenance
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock_now()
     with central_db.unit_of_work() as s:
         announce_maintenance(s, starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(hours=2),
                              message_id="Pemeliharaan server", message_en="Server maintenance")

@@ -144,7 +144,7 @@ def test_demo_switch_stops_and_starts_central_for_a_supervisor(linked, db, offic
 
 
 def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, office_settings, central_client,
-                                                                  central_db):
+                                                                  central_db, clock):
     """The office reports the closed outage as a packet; central's dashboard shows when and how long."""
     import datetime as dt
 
@@ -165,7 +165,7 @@ def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, 
     with central_db.unit_of_work() as s:
         (report,) = s.scalars(select(CentralPacketRow).where(CentralPacketRow.kind == "outage.report")).all()
         assert report.office_code == "18.01"
-        today = dt.date.today()
+        today = clock.today()
         panel = outage_panel(s, period=Period(start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1)),
                              regions=None)
     (row,) = panel.rows

@@ -14,6 +14,7 @@ from ktpel.sync import crypto
 from ktpel.sync import envelope as env
 from ktpel.sync.keys import KeyPair, central_keys, load_keyring
 from ktpel.sync.outbox import packet_content
+from ktpel.domain.clock import now as clock_now
 
 
 def _sealed(office_settings, *, content: bytes | None = None, sender: KeyPair | None = None) -> dict:
@@ -67,7 +68,7 @@ def test_packet_id_not_matching_content_is_refused(linked, central_client, centr
 
 
 def test_stale_replay_outside_window_is_refused(linked, central_client, central_db, office_settings):
-    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400)).isoformat()
+    old = (clock_now() - dt.timedelta(days=400)).isoformat()
     content = crypto.canonical_json({"v": 1, "kind": "card.issued", "subject_id": "c", "payload": {},
                                      "created_at": old, "nonce": "n"})
     _refused(central_client, central_db, _sealed(office_settings, content=content), reason="stale", status=400)

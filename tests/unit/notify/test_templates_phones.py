@@ -75,22 +75,34 @@ def _settings(**kw) -> Settings:
     return Settings(notify_quiet_hours="21:00-07:00", notify_timezone="Asia/Jakarta", **kw)
 
 
-@pytest.mark.parametrize("utc_hour,quiet", [(13, False), (14, True), (20, True), (23, True), (0, False), (3, False)])
-def test_quiet_hours_are_21_to_07_wib(utc_hour, quiet):
-    now = dt.datetime(2026, 11, 30, utc_hour, 30, tzinfo=dt.timezone.utc)
+@pytest.mark.parametrize("wib,quiet", [
+    ("20:00", False), ("20:59", False), ("21:00", True), ("23:30", True), ("00:00", True),
+    ("06:59", True), ("07:00", False), ("10:30", False)])
+def test_quiet_hours_are_21_to_07_wib_at_their_edges(clock, wib, quiet):
+    hour, minute = map(int, wib.split(":"))
+    now = clock.wib(hour, minute)
     until = quiet_until(now, settings=_settings())
     assert (until is not None) == quiet
-    if until is not None:
-        assert until.astimezone(dt.timezone(dt.timedelta(hours=7))).time() == dt.time(7, 0)
-        assert now < until <= now + dt.timedelta(hours=10)
+    if until is not None:  # the next 07:00 WIB: the same WIB day after midnight, the next one before it
+        morning = clock.wib(7) if hour < 7 else clock.wib(7, days=1)
+        assert until == morning and now < until <= now + dt.timedelta(hours=10)
 
 
-def test_daytime_quiet_window_and_no_window():
+def test_midnight_wib_is_17_utc_and_the_wib_day_decides(clock):
+    midnight = clock.wib(0, days=1)
+    assert (midnight.hour, midnight.minute) == (17, 0)  # 00:00 WIB is 17:00 UTC the day before
+    today = clock.today()
+    for at in (midnight - dt.timedelta(minutes=1), midnight):  # 23:59 and 00:00 WIB: one night
+        assert quiet_until(at, settings=_settings()) == clock.wib(7, days=1)
+    clock.freeze(midnight)
+    assert clock.today() == today + dt.timedelta(days=1) and midnight.date() == today  # WIB day, not UTC
+
+
+def test_daytime_quiet_window_and_no_window(clock):
     s = Settings(notify_quiet_hours="12:00-13:00", notify_timezone="Asia/Jakarta")
-    assert quiet_until(dt.datetime(2026, 11, 30, 5, 30, tzinfo=dt.timezone.utc), settings=s) == \
-        dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
-    assert quiet_until(dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc),
-                       settings=Settings(notify_quiet_hours="")) is None
+    assert quiet_until(clock.wib(12, 30), settings=s) == clock.wib(13)
+    assert quiet_until(clock.wib(13), settings=s) is None
+    assert quiet_until(clock.wib(22), settings=Settings(notify_quiet_hours="")) is None
 
 
 def test_backoff_doubles_is_capped_and_honours_retry_after():

@@ -16,6 +16,8 @@ import logging
 
 from sqlalchemy import select
 
+from ktpel.domain import clock
+
 log = logging.getLogger("ktpel.central.pipeline")
 SECOND_OFFICE = "18.71"
 _started: dict[str, object] = {}
@@ -45,7 +47,7 @@ def _second_recording(*, settings, resident, enrollment_id: str) -> dict:  # noq
     nik = f"187101{day:02d}{d.month:02d}{d.year % 100:02d}9001"
     return {
         "format": "ktpel.enrollment", "version": 1, "enrollment_id": enrollment_id, "office_code": SECOND_OFFICE,
-        "receipt_number": "DEMO-GNDA-0001", "captured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "receipt_number": "DEMO-GNDA-0001", "captured_at": clock.now().isoformat(),
         "operator": "demo-bandar-lampung", "approved_by": None,
         "resident": {"nik": nik, "kk_number": "1871010101000001", "name": resident.name,
                      "birth_place": resident.birth_place, "birth_date": d.isoformat(), "sex": resident.sex,

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from ktpel.domain import clock
+
 
 def _db():  # noqa: ANN202
     from ktpel.config import get_settings
@@ -81,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True)
         settings, db = _db()
-        when = dt.date.fromisoformat(day) if day else dt.datetime.now(dt.timezone.utc).date()
+        when = dt.date.fromisoformat(day) if day else clock.today_wib()
         with db.unit_of_work() as s:
             balance, moves = reports.reconciliation(s, day=when)
         if pdf:

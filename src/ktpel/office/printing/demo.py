@@ -11,6 +11,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from ktpel.domain import clock
+
 DEMO_CARDS = 8
 DEMO_BATCH = {"plan_id": "demo", "first_serial": "LS26-000001", "last_serial": "LS26-000300", "count": 300}
 
@@ -78,7 +80,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
     shared = settings.resolved_shared_data()
     enrolled_print = (shared / "fingerprints" / "FVC2002_DB1_B" / "101_1.tif").read_bytes()
     template = get_engine().extract_finger(enrolled_print, finger_position=2).to_bytes()
-    today = dt.date.today()
+    today = clock.today_wib()
     adult = dt.date(today.year - 17, today.month, min(today.day, 28))
     policy = service.current_policy()
     made = 0
@@ -107,7 +109,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
             card.authorise(authorisation_id=cid)
             s.add(CardRow(id=cid, enrollment_id=eid, resident_id=r.id, state=card.state.value,
                           authorisation=issue(signing_key=key, card=signed),
-                          created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3 * i)))
+                          created_at=clock.now() - dt.timedelta(days=3 * i)))
             for e in card.events:
                 s.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
             face = (shared / "faces" / "att_orl" / f"s{i % 40 + 1}" / "1.pgm").read_bytes()

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ktpel.domain import clock
 from ktpel.domain.blanks import (
     Blank, BlankLedger, BlankState, BlankUnavailable, DuplicateSerial, NoBlankAvailable, Reconciliation, SpoilReason,
     UnknownSerial, days_to_stockout, serial_range, urgent_reserve,
@@ -257,7 +258,7 @@ class Stock:
 def stock(session: Session, *, reserve_share: float, window_days: int = 14,
           today: dt.date | None = None) -> Stock:
     """Stock on hand, the rate it is going at, and how many blanks are kept for urgent classes today."""
-    today = today or utcnow().date()
+    today = today or clock.today_wib()
     balance = reconcile(session)
     consumed = session.scalar(
         select(func.count()).select_from(BlankMovementRow).where(

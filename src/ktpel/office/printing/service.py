@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ktpel.domain import clock
 from ktpel.config import Settings
 from ktpel.domain.blanks import BlankState, SpoilReason
 from ktpel.domain.enrollment import Card, CardState
@@ -204,7 +205,7 @@ class QueueView:
 def print_queue(session: Session, *, regency_code: str, policy: Policy, today: dt.date | None = None,
                 limit: int = 200) -> QueueView:
     """The print queue in policy order, with the reason any entry cannot be printed right now."""
-    today = today or utcnow().date()
+    today = today or clock.today_wib()
     only_present = present_only(session)
     rows = session.execute(
         # names are encrypted at rest: decrypt only the rows shown, not every print-ready resident
@@ -289,7 +290,7 @@ def preview_card(session: Session, *, card_id: str, regency_code: str, settings:
     if not card.authorisation:
         _check_printable(card, resident)
     signed = _verify_authorisation(card, resident, settings=settings)
-    return render_png(_face(session, card, signed, specimen=True, today=utcnow().date()), dpi=200)
+    return render_png(_face(session, card, signed, specimen=True, today=clock.today_wib()), dpi=200)
 
 
 def _central_unreachable(session: Session) -> bool:
@@ -309,7 +310,7 @@ def start_print(session: Session, *, card_id: str, regency_code: str, settings: 
     card, resident = _card_of(session, card_id=card_id, regency_code=regency_code)
     _check_printable(card, resident)
     queued = session.get(PrintQueueRow, card_id)
-    today = utcnow().date()
+    today = clock.today_wib()
     here = queued is not None and queued.left_at is None and (
         queued.present or (queued.via == "appointment" and queued.appointment_on is not None
                            and queued.appointment_on <= today))

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from ktpel.domain import clock
 from ktpel.domain.blanks import SpoilReason
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.office.printing import ledger, pickup, reports, service
@@ -204,7 +205,7 @@ async def present_rule(request: Request, user: User = Depends(head)):  # noqa: A
 
 def _day(raw: str | None) -> dt.date:
     try:
-        return dt.date.fromisoformat(raw) if raw else dt.datetime.now(dt.timezone.utc).date()
+        return dt.date.fromisoformat(raw) if raw else clock.today_wib()
     except ValueError:
         raise KtpelError("Tanggal tidak valid (TTTT-BB-HH).", "Date is not valid (YYYY-MM-DD).",
                          code="date_invalid") from None

@@ -188,9 +188,9 @@ def test_counter_pages_readable_on_desk_and_phone(counter, db, page, live_server
     check_page(page, "status")
     page.fill("input[name=nik]", nik["BUDI"])
     page.fill("input[name=receipt_number]", "w5q8 pwew ae9v")
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    assert "tidak ditemukan" not in page.inner_text("main").lower()
+    page.click("#status-form button[type=submit]")
+    page.wait_for_selector("#status-result")
+    assert page.get_attribute("#status-result", "data-found") == "yes"
     check_page(page, "status-result")
     page.goto(srv.url + "/verifikasi")
     page.fill("#payload", "ini bukan kode qr")

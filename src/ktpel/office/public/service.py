@@ -139,8 +139,8 @@ def lookup_status(session: Session, *, settings: Settings, nik: str, receipt_num
     from ktpel.domain.receipt import receipt_candidates
 
     nik = re.sub(r"[\s.\-]", "", nik or "")
-    candidates = receipt_candidates(receipt_number or "")
-    if not NIK_RE.match(nik) or not candidates or not all(RECEIPT_RE.match(c) for c in candidates):
+    candidates = tuple(c for c in receipt_candidates(receipt_number or "") if RECEIPT_RE.match(c))
+    if not NIK_RE.match(nik) or not candidates:
         raise LookupInvalid()
     if limiter is not None:
         wait = limiter.hit(ip)

@@ -67,7 +67,9 @@ def counter(db, settings, shared_data):
     office = Office(db, settings)
     caps = {"finger_2": (enrolled, template), "face": (face, None)}
     cards = {name: office.card(name=name, captures=caps) for name in ("ANDI PRATAMA", "SITI AMINAH", "BUDI")}
-    today = dt.date.today()
+    from ktpel.domain.clock import today_wib
+
+    today = today_wib()
     young = office.card(name="ANAK DUA BELAS", birth_date=today.replace(year=today.year - 12) - dt.timedelta(days=30))
     early = office.card(name="REMAJA ENAM BELAS", birth_date=today.replace(year=today.year - 16) - dt.timedelta(days=30))
     from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow

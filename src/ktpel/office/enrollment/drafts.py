@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import time
 from pathlib import Path
 
 from ktpel.office.enrollment.capture import CaptureForm, Upload
 
 MAX_AGE_S = 4 * 3600
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _now() -> float:
+    from ktpel.domain.events import utcnow
+
+    return utcnow().timestamp()
 
 
 def _root(data_dir: Path) -> Path:
@@ -40,7 +45,7 @@ def save(data_dir: Path, *, draft_id: str | None, nik: str, operator: str, form:
         else secrets.token_urlsafe(18)
     folder = _root(data_dir) / draft_id
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "owner.json").write_text(json.dumps({"nik": nik, "operator": operator, "at": time.time()}))
+    (folder / "owner.json").write_text(json.dumps({"nik": nik, "operator": operator, "at": _now()}))
     items = {"face": form.face, "signature": form.signature,
              **{f"finger_{pos}": up for pos, up in form.fingers.items()}}
     for kind, up in items.items():
@@ -59,7 +64,7 @@ def _owner_ok(data_dir: Path, draft_id: str, nik: str, operator: str) -> bool:
         return False
     owner = json.loads(path.read_text())
     return owner.get("nik") == nik and owner.get("operator") == operator and \
-        time.time() - float(owner.get("at", 0)) < MAX_AGE_S
+        _now() - float(owner.get("at", 0)) < MAX_AGE_S
 
 
 def kept(data_dir: Path, *, draft_id: str | None, nik: str, operator: str) -> list[str]:
@@ -97,7 +102,7 @@ def _sweep(data_dir: Path) -> None:
     for folder in root.iterdir() if root.is_dir() else []:
         owner = folder / "owner.json"
         try:
-            old = time.time() - float(json.loads(owner.read_text()).get("at", 0)) > MAX_AGE_S
+            old = _now() - float(json.loads(owner.read_text()).get("at", 0)) > MAX_AGE_S
         except (OSError, ValueError):
             old = True
         if old:

@@ -113,10 +113,9 @@ def _capture_context(request: Request, nik: str, *, values: dict | None = None,
 
 
 def _today_wib() -> dt.date:
-    from ktpel.domain.events import utcnow
-    from ktpel.domain.zones import WIB, to_local
+    from ktpel.domain.clock import today_wib
 
-    return to_local(utcnow(), zone=WIB).date()
+    return today_wib()
 
 
 def _eligibility(row):  # noqa: ANN001, ANN202

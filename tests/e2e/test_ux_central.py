@@ -93,6 +93,7 @@ def test_central_pages_speak_plainly(page, live_server, tmp_path, shared_data):
     assert page.url.endswith("/dasbor-pusat")
     menu = [a.get_attribute("href") for a in page.locator("nav.usa-nav a.usa-nav-link").all()]
     assert "/pipeline" not in menu and "/adjudikasi" in menu
+    check_page(page, "dasbor-pusat")
     page.goto(srv.url + "/adjudikasi")
     assert not re.search(r"[0-9a-f]{16,}", page.inner_text("#adjudication-queue"))
     check_page(page, "adjudikasi")

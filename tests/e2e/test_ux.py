@@ -25,6 +25,13 @@ AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
+@pytest.fixture
+def backend() -> str:
+    """The pages are under test here, not the storage (which runs on both backends elsewhere): SQLite only,
+    so the browser tests stay within the suite's time budget."""
+    return "sqlite"
+
+
 def check_page(page, name: str) -> None:
     """Screenshots at both widths, no sideways scroll on a phone, axe clean of critical/serious issues."""
     OUT.mkdir(exist_ok=True)

@@ -83,7 +83,7 @@ def test_queue_print_and_pickup(counter, db, page, live_server, tmp_path):
     page.click("#pickup-form button")
     page.wait_for_selector("#notice")
     page.goto(srv.url + "/ambil?nik=" + _nik(db, cards["SITI AMINAH"]))
-    assert "ISSUED" in page.inner_text("#pickup")
+    assert "Sudah diserahkan" in page.inner_text("#pickup")
     # the ledger balances after all of it
     page.goto(srv.url + "/blanko")
     assert "seimbang" in page.inner_text("#balanced")

@@ -89,7 +89,7 @@ def test_operator_records_a_resident_end_to_end(page, live_server, tmp_path, sha
     page.wait_for_url(re.compile(r"/rekam/[0-9a-f]{32}/selesai$"), timeout=60_000)
     assert page.inner_text("#state") == "ANTRE"
     assert page.is_visible("#queued")
-    enrollment_id = page.inner_text("#enrollment-id")
+    enrollment_id = page.get_attribute("#enrollment", "data-enrollment-id")
     receipt_number = page.inner_text("#receipt-number")
 
     href = page.get_attribute("#receipt-link", "href")

@@ -17,7 +17,11 @@ router = APIRouter()
 @router.get("/", include_in_schema=False, dependencies=[Depends(public)])
 def home(request: Request) -> RedirectResponse:
     side = request.app.state.side
-    return RedirectResponse("/penduduk" if side == "office" else "/dasbor-pusat", status_code=303)
+    from ktpel.web.nav import landing_for
+
+    # the first page the role can open: an auditor lands on the audit trail, not on a 403
+    user = getattr(request.state, "user", None)
+    return RedirectResponse(landing_for(request.app, side=side, user=user), status_code=303)
 
 
 @router.get("/lang/{code}", include_in_schema=False, dependencies=[Depends(public)])

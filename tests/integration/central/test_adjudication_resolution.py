@@ -122,7 +122,7 @@ def test_roles_the_queue_and_pipeline_pages_require(app, db, twice):
                          json={"decision": "different", "reason": "x", "version": 1}, headers={"X-CSRF-Token": admin.csrf})
     assert refused.status_code == 403
     page = admin.get("/pipeline")
-    assert page.status_code == 200 and "decide" in page.text
+    assert page.status_code == 200 and "Keputusan" in page.text and "PRINT_READY" not in page.text
     stats = admin.get("/api/v1/pipeline").json()
     assert stats["outcomes"] == {"PRINT_READY": 1, "ADJUDICATION": 1}
     assert {s["stage"] for s in stats["stages"]} >= {"validate", "biometric", "decide"}

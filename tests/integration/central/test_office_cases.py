@@ -46,7 +46,16 @@ def test_resident_choice_needs_the_family_card_and_is_sent_once(settings, db):
     assert page.status_code == 200 and "DG-1" in page.text and "1802051705900003" in page.text
     wrong = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old", "kk_number": "123"})
     assert wrong.status_code == 422 and "Nomor KK tidak cocok" in wrong.text and _outbox(db) == []
-    ok = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old",
+    # the KK of the record to be revoked proves nothing
+    other = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old",
+                                                     "kk_number": "1802050101900009"})
+    assert other.status_code == 422 and "akan DICABUT" in other.text and _outbox(db) == []
+    # the first submit only shows both records and what will happen
+    ask = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old",
+                                                   "kk_number": "1801050101900001"})
+    assert ask.status_code == 200 and "tidak dapat dibatalkan" in ask.text and "1802051705900003" in ask.text
+    assert _outbox(db) == []
+    ok = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old", "konfirmasi": "1",
                                                   "kk_number": "1801050101900001"}, follow_redirects=False)
     assert ok.status_code == 303
     [(kind, subject, payload)] = _outbox(db)

@@ -115,3 +115,20 @@ def test_folder_scanner_waits_for_a_complete_file_and_takes_it_once(tmp_path):
     assert "Pemindai" in err.value.message_id
     with pytest.raises(ValueError):
         scanner.capture(finger_position=11, timeout_s=0.1)
+
+
+def test_receipt_qr_never_covers_text():
+    """A long name and the next steps stay clear of the QR and inside the page (issue 18, problem 4)."""
+    from tests.pdf_layout import boxes, overlaps
+
+    pdf = render_receipt(enrollment_id="e" * 32, receipt_number="AB12-CD34-EF56", nik="1801064508990001",
+                         name="SITI AMINAH BINTI ABDULLAH RAHMAN SUKMAWATI PUTRI NUSANTARA",
+                         recorded_at=dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc),
+                         office_name="Disdukcapil Kabupaten Lampung Selatan", state_label="Antre kirim ke pusat")
+    texts, images = boxes(pdf)
+    assert len(images) == 1 and any(t[0] == "Langkah selanjutnya" for t in texts)
+    assert overlaps(pdf) == []
+    from reportlab.lib.pagesizes import A5
+
+    assert all(x1 <= A5[0] - 20 for _, _, _, x1, _ in texts), "a line runs off the page"
+    assert all("e" * 32 not in t[0] for t in texts)

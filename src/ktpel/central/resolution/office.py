@@ -52,21 +52,37 @@ def get_case(session: Session, *, case_id: str) -> OfficeDuplicateCaseRow:
     return row
 
 
+def check_choice(session: Session, *, case_id: str, keep_enrollment_id: str,
+                 kk_number: str) -> tuple[OfficeDuplicateCaseRow, dict, dict]:
+    """The choice as the resident made it, checked: the case is open, the record is one of its two, and the
+    KK the resident shows is the KK of the record that STAYS (the other record's KK proves nothing).
+    Returns the case, the kept record and the record to revoke."""
+    row = get_case(session, case_id=case_id)
+    if row.status != "open":
+        raise CaseClosed("Kasus ini sudah diputuskan.", f"Case {case_id} is already decided ({row.status}).")
+    records = {r["enrollment_id"]: r for r in json.loads(row.records)}
+    if keep_enrollment_id not in records:
+        raise CaseInvalid("Pilih salah satu dari dua rekaman kasus ini.", "Choose one of the case's two records.")
+    kept = records[keep_enrollment_id]
+    revoked = next(r for k, r in records.items() if k != keep_enrollment_id)
+    typed = "".join(ch for ch in kk_number if ch.isdigit())
+    if typed != (kept.get("kk_number") or ""):
+        if typed and typed == (revoked.get("kk_number") or ""):
+            raise CaseInvalid("Nomor KK ini milik rekaman yang akan DICABUT, bukan yang dipertahankan. Periksa "
+                              "pilihan penduduk dan KK asli yang dibawa.",
+                              "This family card number belongs to the record that would be REVOKED, not the one "
+                              "kept. Check the resident's choice and the original KK.")
+        raise CaseInvalid("Nomor KK tidak cocok dengan rekaman yang dipertahankan: minta penduduk menunjukkan KK asli.",
+                          "The family card number does not match the record kept: ask for the original KK.")
+    return row, kept, revoked
+
+
 def choose_record(session: Session, *, case_id: str, keep_enrollment_id: str, kk_number: str, chosen_by: str,
                   source_ip: str | None = None) -> str:
     """The resident, with their family card (KK), chose the record that stays; returns the packet id."""
     from ktpel.sync.outbox import enqueue_packet
 
-    row = get_case(session, case_id=case_id)
-    if row.status != "open":
-        raise CaseClosed(f"Kasus {case_id} sudah diputuskan ({row.status}).",
-                         f"Case {case_id} is already decided ({row.status}).")
-    records = {r["enrollment_id"]: r for r in json.loads(row.records)}
-    if keep_enrollment_id not in records:
-        raise CaseInvalid("Pilih salah satu dari dua rekaman kasus ini.", "Choose one of the case's two records.")
-    if kk_number.strip() not in {r.get("kk_number") for r in records.values()}:
-        raise CaseInvalid("Nomor KK tidak cocok dengan rekaman kasus: minta penduduk menunjukkan KK asli.",
-                          "The family card number matches neither record: ask for the original KK.")
+    row, _, _ = check_choice(session, case_id=case_id, keep_enrollment_id=keep_enrollment_id, kk_number=kk_number)
     packet_id = enqueue_packet(session, kind="duplicate.resolution", subject_id=case_id,
                                payload={"action": "choose", "case_id": case_id,
                                         "keep_enrollment_id": keep_enrollment_id, "chosen_by": chosen_by})

@@ -81,7 +81,7 @@ def assess(kind: str, data: bytes) -> dict:
         out["prompt_en"] = f"{kind} refused: {en}{again_en}"
     elif not report.ok:
         out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
-        out["prompt_en"] = f"{kind} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
+        out["prompt_en"] = f"{'Fingerprint' if kind == 'finger' else 'Face photo'} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
     return out
 
 

@@ -77,6 +77,8 @@ def label_id(kind: str) -> str:
         return "foto wajah"
     if kind == "signature":
         return "tanda tangan"
+    if kind == "finger":
+        return "sidik jari"
     if kind.startswith("finger_"):
         pos = int(kind.removeprefix("finger_"))
         return f"sidik jari {pos} ({FINGERS[pos][0]})"

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import segno
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen import canvas
 
 WIB = ZoneInfo("Asia/Jakarta")  # Lampung and Java keep Western Indonesian Time
@@ -57,33 +57,43 @@ def render_receipt(
     c.line(12 * mm, y - 3 * mm, width - 12 * mm, y - 3 * mm)
     y -= 12 * mm
     local = recorded_at.astimezone(WIB)
+    # the enrollment's internal id stays in the QR (machines read it); people read the short receipt number
     rows = [
         ("Nomor tanda terima", receipt_number),
-        ("Nomor perekaman", enrollment_id),
         ("NIK", nik),
         ("Nama", name),
         ("Tanggal rekam", local.strftime("%d-%m-%Y %H:%M WIB")),
         ("Status", state_label),
     ]
+    qr_size, margin = 30 * mm, 12 * mm
+    qr_x, qr_top = width - margin - qr_size, y + 4 * mm
+    value_x, value_right = 50 * mm, qr_x - 3 * mm  # values wrap before the QR column: nothing runs under it
     for label, value in rows:
         c.setFont("Helvetica", 9)
         c.drawString(14 * mm, y, label)
-        c.setFont("Helvetica-Bold", 10 if label != "Nomor perekaman" else 8)
-        c.drawString(50 * mm, y, f": {value}")
-        y -= 6.5 * mm
+        c.setFont("Helvetica-Bold", 10)
+        for i, line in enumerate(simpleSplit(f": {value}", "Helvetica-Bold", 10, value_right - value_x)):
+            c.drawString(value_x + (0 if i == 0 else 2 * mm), y, line)
+            y -= 5 * mm
+        y -= 1.5 * mm
     qr = ImageReader(io.BytesIO(_qr_png(qr_text(receipt_number=receipt_number, nik=nik,
                                                  enrollment_id=enrollment_id))))
-    c.drawImage(qr, width - 42 * mm, height - 100 * mm, 30 * mm, 30 * mm)
-    y -= 4 * mm
+    c.drawImage(qr, qr_x, qr_top - qr_size, qr_size, qr_size)
+    # the next steps start below both the rows and the QR, and wrap to the page's width
+    y = min(y, qr_top - qr_size) - 6 * mm
     c.setFont("Helvetica-Bold", 9)
     c.drawString(14 * mm, y, "Langkah selanjutnya")
     y -= 5.5 * mm
     c.setFont("Helvetica", 8)
-    for line in NEXT_STEPS_ID:
-        c.drawString(14 * mm, y, line)
-        y -= 5 * mm
+    for step in NEXT_STEPS_ID:
+        for line in simpleSplit(step, "Helvetica", 8, width - 14 * mm - margin):
+            c.drawString(14 * mm, y, line)
+            y -= 4.2 * mm
+        y -= 0.8 * mm
     c.setFont("Helvetica-Oblique", 7)
-    c.drawString(14 * mm, y - 2 * mm, NEXT_STEPS_EN)
+    for line in simpleSplit(NEXT_STEPS_EN, "Helvetica-Oblique", 7, width - 14 * mm - margin):
+        y -= 3.5 * mm
+        c.drawString(14 * mm, y, line)
     c.setFont("Helvetica", 7)
     c.drawString(14 * mm, 12 * mm, "Petugas: ______________________      Paraf penduduk: ______________________")
     c.showPage()

@@ -112,7 +112,36 @@ def _capture_context(request: Request, nik: str, *, values: dict | None = None,
         "villages": villages, "religions": [x.value for x in Religion],
         "maritals": [x.value for x in MaritalStatus], "bloods": [x.value for x in BloodType],
         "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+        "draft_id": "", "kept": [], "posted": {}, "eligibility": _eligibility(row),
     }
+
+
+def _today_wib() -> dt.date:
+    from ktpel.domain.clock import today_wib
+
+    return today_wib()
+
+
+def _eligibility(row):  # noqa: ANN001, ANN202
+    from ktpel.domain.eligibility import ktp_eligibility
+
+    return ktp_eligibility(birth_date=row.birth_date, marital_status=getattr(row, "marital_status", None),
+                           today=_today_wib())
+
+
+class NotEligible(RecordingError):
+    code = "not_eligible"
+    http_status = 422
+
+
+def _require_eligible(request: Request, nik: str) -> None:
+    """The eligibility rule, on the server: a page that hid the form is not enough."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        row = residents.get_resident(s, nik=nik, regency_code=settings.office_regency)
+        e = _eligibility(row)
+    if not e.may_record:
+        raise NotEligible(f"{e.reason_id} {e.next_id}", f"{e.reason_en} {e.next_en}", code="not_eligible")
 
 
 @router.get("/rekam/{nik}", include_in_schema=False, dependencies=[Depends(recorder)])
@@ -139,11 +168,17 @@ def _form_fields(form, nik: str) -> service.CaptureForm:  # noqa: ANN001
 
 @router.post("/rekam/{nik}", include_in_schema=False)
 async def capture_submit(nik: str, request: Request, user: User = Depends(recorder)):  # noqa: ANN201
-    """Record the resident; errors come back on the same page, in Bahasa Indonesia."""
+    """Record the resident; errors come back on the same page, in Bahasa Indonesia, with every capture kept."""
+    from ktpel.office.enrollment import drafts
+
     form = await request.form(**FORM_LIMITS)
     capture = _form_fields(form, nik)
+    data_dir = request.app.state.settings.data_dir
+    draft_id = str(form.get("draft_id") or "")
     try:
+        await run_in_threadpool(_require_eligible, request, nik)
         await _uploads(form, capture)
+        drafts.fill(data_dir, draft_id=draft_id, nik=nik, operator=user.username, form=capture)
         result = await run_in_threadpool(
             service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
             regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
@@ -151,10 +186,23 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     except (RecordingError, ValidationFailed, service.AlreadyRecorded) as exc:
         from ktpel.web.problems import status_for
 
+        # keep what was captured (face, fingers, signature) so the operator fixes only what was wrong
+        draft_id = await run_in_threadpool(drafts.save, data_dir, draft_id=draft_id, nik=nik,
+                                           operator=user.username, form=capture)
         values = {k: form.get(k) for k in service.CORRECTABLE if form.get(k)}
         ctx = await run_in_threadpool(_capture_context, request, nik, values=values, error=exc)
+        ctx.update(draft_id=draft_id, kept=drafts.kept(data_dir, draft_id=draft_id, nik=nik, operator=user.username),
+                   posted=_posted(form))
         return render(request, "enrollment/capture.html", ctx, status_code=status_for(exc))
+    drafts.discard(data_dir, draft_id=draft_id)
     return RedirectResponse(f"/rekam/{result.enrollment_id}/selesai", status_code=303)
+
+
+def _posted(form) -> dict:  # noqa: ANN001
+    """The plain fields as submitted (phones, consents, exceptions), to fill the form again."""
+    keys = ["phone_1", "phone_2", "consent_1", "consent_2", "signature_unable", "signature_unable_reason",
+            "override_low_quality", *[f"missing_{p}" for p in FINGERS], *[f"missing_reason_{p}" for p in FINGERS]]
+    return {k: str(form.get(k) or "") for k in keys}
 
 
 @router.get("/rekam/{enrollment_id}/selesai", include_in_schema=False, dependencies=[Depends(officer)])
@@ -217,6 +265,25 @@ def receipt(enrollment_id: str, request: Request) -> Response:
                                   office_name=settings.office_name)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="tanda-terima-{enrollment_id}.pdf"'})
+
+
+@router.get("/rekam/{enrollment_id}/foto.jpg", include_in_schema=False, dependencies=[Depends(officer)])
+def face_photo(enrollment_id: str, request: Request) -> Response:
+    """The face photo of a recording as a JPEG any browser shows (uploads may be PGM or TIFF): for the
+    officer comparing faces at pickup and in a data-ganda case."""
+    import io
+
+    from PIL import Image
+
+    with request.app.state.db.unit_of_work() as s:
+        images = service.enrolled_images(s, enrollment_id=enrollment_id)
+    if "face" not in images:
+        raise NotFound("Foto wajah tidak ada.", "No face photo.")
+    img = Image.open(io.BytesIO(images["face"])).convert("RGB")
+    img.thumbnail((480, 480))
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=88)
+    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 # -- API -----------------------------------------------------------------------------------------------

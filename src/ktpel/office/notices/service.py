@@ -101,6 +101,26 @@ class CallEntry:
     attempts: list[tuple[str, str, str, dt.datetime]]  # outcome, note, by, at
 
 
+def _call_is_moot(session: Session, row: CallListRow) -> bool:
+    """A call whose reason has passed: the resident already holds the card, the data-ganda case is
+    resolved, or they came back and recorded since the call was listed. Staff do not phone them."""
+    from ktpel.store.schema.core import CardRow, EnrollmentRow
+
+    card_states = set(session.scalars(select(CardRow.state).where(CardRow.resident_id == row.resident_id)))
+    if "ISSUED" in card_states:
+        return True
+    latest = session.execute(select(EnrollmentRow.state, EnrollmentRow.created_at)
+                             .where(EnrollmentRow.resident_id == row.resident_id)
+                             .order_by(EnrollmentRow.created_at.desc()).limit(1)).first()
+    if row.trigger == "duplicate_found":
+        return latest is None or latest[0] != "DUPLICATE"
+    if row.trigger in ("recording_failed", "outage_over") and latest is not None:
+        created = latest[1] if latest[1].tzinfo else latest[1].replace(tzinfo=dt.timezone.utc)
+        since = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
+        return created > since and latest[0] != "FAILED"
+    return False
+
+
 def call_list(session: Session, *, settings: Settings, include_closed: bool = False) -> list[CallEntry]:
     """Residents staff must phone (no consenting phone takes SMS), with the text to read out."""
     q = (select(CallListRow, ResidentRow.nik, ResidentRow.name)
@@ -110,6 +130,8 @@ def call_list(session: Session, *, settings: Settings, include_closed: bool = Fa
         q = q.where(CallListRow.state == "OPEN")
     out: list[CallEntry] = []
     for row, nik, name in session.execute(q.order_by(CallListRow.created_at)).all():
+        if not include_closed and _call_is_moot(session, row):
+            continue
         phones = [p.number for p in session.scalars(select(PhoneRow).where(PhoneRow.resident_id == row.resident_id,
                                                                            PhoneRow.consent.is_(True)))]
         text, _ = compose_for(session, settings=settings, resident_id=row.resident_id, trigger=row.trigger,

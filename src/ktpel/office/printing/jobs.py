@@ -230,3 +230,13 @@ def report_states(session: Session, *, jobs: list[PrintJobRow]) -> dict[str, str
         return {}
     return dict(session.execute(select(OutboxRow.packet_id, OutboxRow.state)
                                 .where(OutboxRow.packet_id.in_(ids))).all())
+
+
+def holders(session: Session, *, card_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """card id -> (NIK, name) of its resident: the officer checks the card in hand against a person."""
+    if not card_ids:
+        return {}
+    rows = session.execute(select(CardRow.id, ResidentRow.nik, ResidentRow.name)
+                           .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
+                           .where(CardRow.id.in_(card_ids))).all()
+    return {cid: (nik, name) for cid, nik, name in rows}

@@ -13,13 +13,14 @@ from ktpel.domain import clock
 from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import NotFound
 from ktpel.domain.events import utcnow
+from ktpel.domain.print_job import PrintJobState
 from ktpel.domain.priority import Candidate, Policy, Ranked, rank
 from ktpel.office.printing import ledger
 from ktpel.office.printing.errors import CardRevoked, NotAuthorised, UnknownClass
 from ktpel.office.printing.policy import present_only
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import CardRow, ResidentRow
-from ktpel.store.schema.printing import PrintQueueRow
+from ktpel.store.schema.printing import PrintJobRow, PrintQueueRow
 
 
 def _card_of(session: Session, *, card_id: str, regency_code: str) -> tuple[CardRow, ResidentRow]:
@@ -121,7 +122,9 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
         .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
         .outerjoin(PrintQueueRow, PrintQueueRow.card_id == CardRow.id)
         .where(CardRow.state == CardState.AUTHORISED.value, ResidentRow.regency_code == regency_code,
-               ResidentRow.revoked.is_(False))
+               ResidentRow.revoked.is_(False),
+               # a card on the printer is not waiting any more: it leaves the queue until the job ends
+               CardRow.id.not_in(select(PrintJobRow.card_id).where(PrintJobRow.state == PrintJobState.SENT.value)))
     ).all()
     candidates, info, not_present = [], {}, 0
     for (card_id, created, nik, resident_id, birth, classes, arrived, present, via, left, appt) in rows:

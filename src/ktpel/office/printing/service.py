@@ -15,7 +15,7 @@ from ktpel.office.printing.errors import (
     CardRevoked, JobNotOpen, NotAuthorised, NotPresent, PrintRefused, ReservedForUrgent, UnknownClass,
 )
 from ktpel.office.printing.jobs import (
-    cancel_job, confirm_printed, confirm_spoiled, open_jobs, preview_card, recent_jobs, report_states,
+    cancel_job, confirm_printed, holders, confirm_spoiled, open_jobs, preview_card, recent_jobs, report_states,
     spoil_printed_card, start_print,
 )
 from ktpel.office.printing.policy import (

@@ -54,7 +54,8 @@ def _back(url: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"{url}?ok={notice}", status_code=303)
 
 
-def _queue_page(request: Request, *, error: KtpelError | None = None, status: int = 200):  # noqa: ANN202
+def _queue_page(request: Request, *, error: KtpelError | None = None, status: int = 200,  # noqa: ANN202
+                extra: dict | None = None):
     settings = request.app.state.settings
     policy = service.current_policy(_config(request))
     with request.app.state.db.unit_of_work() as s:
@@ -62,9 +63,10 @@ def _queue_page(request: Request, *, error: KtpelError | None = None, status: in
         jobs = service.open_jobs(s)
         recent = service.recent_jobs(s, limit=10)
         reports_state = service.report_states(s, jobs=recent)
+        people = service.holders(s, card_ids=[j.card_id for j in [*jobs, *recent]])
     return render(request, "printing/queue.html", {
         "view": view, "jobs": jobs, "recent": recent, "error": error, "reasons": list(SpoilReason),
-        "reports_state": reports_state,
+        "reports_state": reports_state, "people": people, **(extra or {}),
         "notice": NOTICES.get(request.query_params.get("ok", "")),
     }, status_code=status)
 
@@ -110,14 +112,41 @@ def leave(card_id: str, request: Request, user: User = Depends(officers)):  # no
 async def start_print(card_id: str, request: Request, user: User = Depends(officers)):  # noqa: ANN201
     form = await request.form()
     serial = str(form.get("serial", "")).strip().upper() or None
+    skip_reason = str(form.get("alasan_lewati", "")).strip()[:300]
+    ahead = _ahead_of(request, card_id)
+    if ahead and not skip_reason:
+        # printing past someone higher in the policy's order is allowed, but only on purpose and with a reason
+        return _queue_page(request, status=409, extra={"skip": {"card_id": card_id, "serial": serial or "",
+                                                                 "ahead": ahead}})
     try:
         with request.app.state.db.unit_of_work() as s:
+            if ahead:
+                from ktpel.security.audit import record_audit
+
+                record_audit(s, actor=user.username, action="print.out_of_order", subject=card_id,
+                             after={"reason": skip_reason, "ahead": [e.ranked.candidate.card_id for e in ahead]},
+                             source_ip=_ip(request))
             service.start_print(s, card_id=card_id, regency_code=request.app.state.settings.office_regency,
                                 settings=request.app.state.settings, actor=user.username, serial=serial,
                                 config=_config(request), source_ip=_ip(request))
     except KtpelError as exc:
         return _fail(request, exc)
     return _back("/cetak", "terkirim")
+
+
+def _ahead_of(request: Request, card_id: str) -> list:
+    """The printable entries the policy puts before this card (empty when it is next in line)."""
+    settings = request.app.state.settings
+    with request.app.state.db.unit_of_work() as s:
+        view = service.print_queue(s, regency_code=settings.office_regency,
+                                   policy=service.current_policy(_config(request)))
+    ahead = []
+    for e in view.entries:
+        if e.ranked.candidate.card_id == card_id:
+            return ahead
+        if e.ranked.printable:
+            ahead.append(e)
+    return []
 
 
 @router.post("/cetak/job/{job_id}/{outcome}", include_in_schema=False)
@@ -267,17 +296,35 @@ def reconciliation_pdf(request: Request, tanggal: str | None = None) -> Response
 
 # --- pickup -------------------------------------------------------------------------------------------------
 
-@router.get("/ambil", include_in_schema=False, dependencies=[Depends(officers)])
-def pickup_page(request: Request, nik: str = ""):  # noqa: ANN201
-    card, error = None, None
+def _pickup_context(request: Request, *, nik: str, error: KtpelError | None = None) -> dict:
+    """Who is collecting (name, photo), the card, and the checks already tried today for it."""
+    from sqlalchemy import func, select
+
+    from ktpel.store.schema.enrollment import EnrollmentCaptureRow
+    from ktpel.store.schema.printing import PickupCheckRow
+
+    card, person, has_photo, attempts, fingers = None, None, False, 0, []
     if nik.strip():
         try:
             with request.app.state.db.unit_of_work() as s:
                 card = service.card_for_nik(s, nik=nik.strip(), regency_code=request.app.state.settings.office_regency)
+                person = service.holders(s, card_ids=[card.id]).get(card.id)
+                has_photo = bool(s.scalar(select(func.count()).select_from(EnrollmentCaptureRow).where(
+                    EnrollmentCaptureRow.enrollment_id == card.enrollment_id, EnrollmentCaptureRow.kind == "face")))
+                fingers = sorted(int(k.removeprefix("finger_")) for k in s.scalars(
+                    select(EnrollmentCaptureRow.kind).where(EnrollmentCaptureRow.enrollment_id == card.enrollment_id,
+                                                            EnrollmentCaptureRow.kind.like("finger_%"))))
+                attempts = s.scalar(select(func.count()).select_from(PickupCheckRow).where(
+                    PickupCheckRow.card_id == card.id, PickupCheckRow.matched.is_(False))) or 0
         except KtpelError as exc:
-            error = exc
-    return render(request, "printing/pickup.html", {"nik": nik, "card": card, "error": error,
-                                                    "notice": NOTICES.get(request.query_params.get("ok", ""))})
+            error = error or exc
+    return {"nik": nik, "card": card, "person": person, "has_photo": has_photo, "attempts": attempts,
+            "fingers": fingers, "error": error, "notice": NOTICES.get(request.query_params.get("ok", ""))}
+
+
+@router.get("/ambil", include_in_schema=False, dependencies=[Depends(officers)])
+def pickup_page(request: Request, nik: str = ""):  # noqa: ANN201
+    return render(request, "printing/pickup.html", _pickup_context(request, nik=nik))
 
 
 @router.post("/ambil/{card_id}", include_in_schema=False)
@@ -293,9 +340,10 @@ async def pickup_submit(card_id: str, request: Request, user: User = Depends(off
                                 finger_position=int(finger) if finger.isascii() and finger.isdigit() else 0,
                                 face_reason=str(form.get("alasan_wajah", "")), source_ip=_ip(request))
     except KtpelError as exc:
-        return render(request, "printing/pickup.html", {"nik": str(form.get("nik", "")), "card": None,
-                                                        "error": exc, "notice": None},
-                      status_code=status_for(exc))
+        # the same person, the same card: the form stays so the officer retries or uses another finger
+        ctx = _pickup_context(request, nik=str(form.get("nik", "")), error=exc)
+        ctx["retry_finger"] = finger
+        return render(request, "printing/pickup.html", ctx, status_code=status_for(exc))
     return RedirectResponse("/ambil?ok=diserahkan", status_code=303)
 
 

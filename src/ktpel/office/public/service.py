@@ -12,7 +12,6 @@ NIKs are never stored in the lookup log, only a keyed hash (the field cipher's b
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import logging
 import re
 import threading
@@ -183,8 +182,11 @@ def _check_limits(session: Session, *, settings: Settings, nik_hash: str, ip: st
 def lookup_status(session: Session, *, settings: Settings, nik: str, receipt_number: str, ip: str,
                   limiter: SlidingWindow | None = None) -> PublicStatus:
     """The status for a NIK + receipt pair; any mismatch is the same "not found" answer, and logged."""
-    nik, receipt_number = (nik or "").strip(), (receipt_number or "").strip().upper()
-    if not NIK_RE.match(nik) or not RECEIPT_RE.match(receipt_number):
+    from ktpel.domain.receipt import receipt_candidates
+
+    nik = re.sub(r"[\s.\-]", "", nik or "")
+    candidates = tuple(c for c in receipt_candidates(receipt_number or "") if RECEIPT_RE.match(c))
+    if not NIK_RE.match(nik) or not candidates:
         raise LookupInvalid()
     if limiter is not None:
         wait = limiter.hit(ip)
@@ -197,7 +199,7 @@ def lookup_status(session: Session, *, settings: Settings, nik: str, receipt_num
     row = session.execute(
         select(EnrollmentRow.state, EnrollmentRow.id)
         .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)
-        .where(EnrollmentRow.receipt_number == receipt_number, ResidentRow.nik == nik,
+        .where(EnrollmentRow.receipt_number.in_(candidates), ResidentRow.nik == nik,
                ResidentRow.regency_code == settings.office_regency)
     ).first()
     session.add(StatusLookupRow(nik_hash=nik_hash, ip=ip, found=row is not None, limited=False, at=now))
@@ -221,7 +223,7 @@ SHOWN_FIELDS = ("nik", "name", "birth_place", "birth_date", "sex", "regency_code
 
 @dataclass(frozen=True)
 class Verification:
-    result: str  # VALID | INVALID | REVOKED | NO_KEYS | EXPIRED | ENDED (the last two: a Suket)
+    result: str  # VALID | INVALID | REVOKED | UNREADABLE | NO_KEYS | EXPIRED | ENDED (the last two: a Suket)
     reason: str = ""
     card: dict = field(default_factory=dict)
     kind: str = "card"  # card | suket | ikd
@@ -234,6 +236,9 @@ class Verification:
             "VALID": ("SAH — ditandatangani pusat data Dukcapil.", "VALID — signed by the Dukcapil data center."),
             "INVALID": ("TIDAK SAH — tanda tangan tidak cocok atau data diubah.",
                         "INVALID — the signature does not match or the data was altered."),
+            "UNREADABLE": ("TIDAK TERBACA — ini bukan kode QR KTP-El yang lengkap. Pindai atau tempel ulang "
+                           "seluruh isi kode QR.",
+                           "UNREADABLE — this is not a complete KTP-El QR code. Scan or paste the whole code again."),
             CardState.REVOKED.value: ("DIBLOKIR — kartu ini sudah dicabut.", "REVOKED — this card has been withdrawn."),
             "NO_KEYS": ("Kunci publik pusat data belum tersedia di kantor ini.",
                         "Central's public key is not yet available at this office."),
@@ -290,19 +295,19 @@ def verify_card(session: Session, *, settings: Settings, payload: str) -> Verifi
 
     token = "".join((payload or "").split())
     if not token or len(token) > 8000:
-        return Verification("INVALID", reason="empty" if not token else "too long")
-    if importlib.util.find_spec("ktpel.office.credentials") is not None:
-        from ktpel.office import credentials
+        return Verification("UNREADABLE", reason="empty" if not token else "too long")
+    from ktpel.office import credentials
 
-        if credentials.kind_of(token):
-            return _verify_credential(session, settings=settings, token=token)
+    if credentials.kind_of(token):
+        return _verify_credential(session, settings=settings, token=token)
     keys = central_public_keys(settings)
     if not keys:
         return Verification("NO_KEYS", reason="no trusted central key")
     try:
         card = authorisation.verify_card_qr(token, public_keys=keys)
     except authorisation.InvalidAuthorisation as exc:
-        return Verification("INVALID", reason=exc.reason)
+        # text that is not a KTP-El code at all is "unreadable"; only a code whose signature fails is "invalid"
+        return Verification("UNREADABLE" if exc.reason == "format" else "INVALID", reason=exc.reason)
     shown = {k: card.get(k) for k in SHOWN_FIELDS}
     ids = [str(card.get("card_id") or ""), str(card.get("enrollment_id") or "")]
     revoked = session.scalar(select(func.count()).select_from(RevocationRow)

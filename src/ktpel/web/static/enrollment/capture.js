@@ -131,10 +131,62 @@
     });
   }
 
+  // Check before sending: what is missing is said here, next to a link to the field, and nothing is lost.
+  function missing() {
+    const problems = [];
+    const has = id => { const el = document.getElementById(id); return el && (el.files.length > 0 || el.dataset.kept === "1"); };
+    if (!has("face")) { problems.push(["face", "Foto wajah belum diambil."]); }
+    for (let pos = 1; pos <= 10; pos++) {
+      const exc = document.getElementById("missing_" + pos);
+      const reason = document.getElementById("missing_reason_" + pos);
+      if (exc && exc.value) {
+        if (!reason.value.trim()) { problems.push(["missing_reason_" + pos, "Jari " + pos + ": tulis alasan pengecualian."]); }
+      } else if (!has("finger_" + pos)) {
+        problems.push(["finger_" + pos, "Jari " + pos + " belum dipindai (atau tandai tidak ada/cedera dengan alasan)."]);
+      }
+    }
+    const unable = document.getElementById("signature_unable");
+    if (unable && unable.checked) {
+      if (!document.getElementById("signature_unable_reason").value.trim()) {
+        problems.push(["signature_unable_reason", "Tulis alasan tidak dapat bertanda tangan."]);
+      }
+    } else if (!has("signature")) {
+      problems.push(["signature", "Tanda tangan belum ada: tanda tangani papan, unggah, atau centang tidak dapat bertanda tangan."]);
+    }
+    for (const i of [1, 2]) {
+      const phone = document.getElementById("phone_" + i);
+      const consent = document.getElementById("consent_" + i);
+      if (phone && phone.value.trim() && !/^[+0-9 ()-]{8,20}$/.test(phone.value.trim())) {
+        problems.push(["phone_" + i, "Nomor telepon " + i + " tidak valid."]);
+      }
+      if (consent && consent.checked && phone && !phone.value.trim()) {
+        problems.push(["phone_" + i, "Persetujuan dicentang tetapi nomor telepon " + i + " kosong."]);
+      }
+    }
+    return problems;
+  }
+
   // One submit only: a second click while the first is on its way would be a double submit.
   const form = document.getElementById("capture-form");
   if (form) {
-    form.addEventListener("submit", () => {
+    form.addEventListener("submit", ev => {
+      const problems = missing();
+      const box = document.getElementById("client-errors");
+      const list = document.getElementById("client-error-list");
+      if (problems.length) {
+        ev.preventDefault();
+        list.textContent = "";
+        problems.forEach(([id, text]) => {
+          const li = document.createElement("li");
+          const a = document.createElement("a");
+          a.href = "#" + id; a.textContent = text;
+          li.appendChild(a); list.appendChild(li);
+        });
+        box.hidden = false;
+        box.focus();
+        return;
+      }
+      box.hidden = true;
       const btn = document.getElementById("submit");
       setTimeout(() => { btn.disabled = true; btn.textContent = "Menyimpan…"; }, 0);
     });

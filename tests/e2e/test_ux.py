@@ -102,6 +102,7 @@ def test_counter_pages_readable_on_desk_and_phone(counter, db, page, live_server
     """Problems 5, 6, 7, 8, 9, 10 (auditor, menus, status, verify) and axe/phone/screenshots on office pages."""
     app, cards, nik, prints = counter
     srv = live_server(app)
+    page.set_default_timeout(45_000)  # biometric checks behind some clicks are slow on a loaded 2-core machine
     # 10: the auditor lands on a page it can open, and the menu lists only such pages
     _as(page, srv, "auditor")
     resp = page.goto(srv.url + "/")
@@ -214,6 +215,7 @@ def test_recording_keeps_captures_and_checks_eligibility(counter, page, live_ser
     """Problems 1, 2 (live feedback words), 10 (labels, keyboard path, eligibility)."""
     app, cards, nik, prints = counter
     srv = live_server(app)
+    page.set_default_timeout(45_000)  # biometric checks behind some clicks are slow on a loaded 2-core machine
     _as(page, srv, "operator")
     # 10: a 12-year-old is refused with the reason and the next step; no capture form
     page.goto(srv.url + f"/rekam/{nik['young']}")
@@ -319,6 +321,7 @@ def test_data_ganda_asks_and_shows_both_records(counter, db, page, live_server):
                           data={"case_id": "DG-9", "records": records, "enrollment_ids": [here[0]],
                                 "source": "adjudication"})
     srv = live_server(app)
+    page.set_default_timeout(45_000)  # biometric checks behind some clicks are slow on a loaded 2-core machine
     _as(page, srv, "operator")
     page.goto(srv.url + "/data-ganda")
     text = page.inner_text("#case-DG-9")

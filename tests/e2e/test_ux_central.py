@@ -68,6 +68,7 @@ def test_central_pages_speak_plainly(page, live_server, tmp_path, shared_data):
         add_user(s, username="adj-satu", role=Role.ADJUDICATOR, password=PASSWORD)
         add_user(s, username="admin-uji", role=Role.CENTER_ADMIN, password=PASSWORD)
     srv = live_server(create_app(settings=settings, side="central", db=db))
+    page.set_default_timeout(45_000)  # a loaded 2-core machine
 
     _login(page, srv.url, "admin-uji")
     page.goto(srv.url + "/pusat/sinkron")

@@ -1,4 +1,4 @@
-"""Who may get a KTP-El (UU 24/2013 as amended by UU 24/2013 art. 63): a resident aged 17 or more, or who
+"""Who may get a KTP-El (UU 23/2006 art. 63 as amended by UU 24/2013): a resident aged 17 or more, or who
 is or has been married. Offices may record at 16 ahead of time; the card then waits for the 17th birthday.
 Younger residents are refused with the reason and the next step (the child identity card, KIA)."""
 

@@ -239,7 +239,8 @@ def _register(request: Request, body: dict) -> JSONResponse:
     try:
         with request.app.state.db.unit_of_work() as s:
             answer = service.accept_registration(s, settings=request.app.state.settings,
-                                                 request=checked.model_dump(exclude_none=True))
+                                                 # fields the schema does not name yet pass through
+                                                 request={**body, **checked.model_dump(exclude_none=True)})
     except KtpelError as exc:
         central_intake.log_rejection(request.app.state.db, reason="registration", detail=exc.message_en,
                                      office_code=checked.office_code)

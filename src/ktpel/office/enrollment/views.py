@@ -288,7 +288,8 @@ def face_photo(enrollment_id: str, request: Request) -> Response:
 
 # -- API -----------------------------------------------------------------------------------------------
 @router.post("/api/v1/quality/{kind}", tags=["enrollment"], dependencies=[Depends(recorder)],
-             openapi_extra={"requestBody": QUALITY_REQUEST_BODY}, response_model=QualityOut)
+             openapi_extra={"requestBody": QUALITY_REQUEST_BODY}, response_model=QualityOut,
+             response_model_exclude_none=True)
 async def quality(kind: str, request: Request):  # noqa: ANN201
     """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt."""
     if kind not in ("face", "finger"):

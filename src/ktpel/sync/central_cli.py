@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         issued_by: str = typer.Option("cli", "--by", help="Who issues it (center_admin username), for the audit."),
     ) -> None:
         """Issue a one-time enrolment token for one office of a regency (printed once; only its hash is kept)."""
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.store.db import open_database
         from ktpel.sync.service import issue_enrolment_token

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the ABIS shards; workers then use KTPEL_ABIS=ray://auto (or ray://HOST:PORT)."""
         from ktpel.central.abis import init_ray
-        from ktpel.cli import console
+        from ktpel.cli_console import console
         from ktpel.config import get_settings
         from ktpel.store.db import open_database
 

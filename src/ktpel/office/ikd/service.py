@@ -8,7 +8,6 @@ recorded (attempts, score, audit) and then refused, while nothing else changes.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -201,8 +200,6 @@ def scan_officer_qr(session: Session, *, settings: Settings, nonce: str,
 
 
 def _send_code(session: Session, *, resident_id: int, code: str) -> None:
-    if importlib.util.find_spec("ktpel.notify.outbox") is None:
-        raise IkdRefused("Kanal notifikasi tidak tersedia.", "No notification channel.", code="ikd_no_channel")
     from ktpel.notify.outbox import enqueue
 
     if not enqueue(session, resident_id=resident_id, trigger="ikd_code", variables={"kode": code}):
@@ -257,8 +254,6 @@ def _activate(session: Session, *, settings: Settings, row: IkdActivationRow, ma
 
 def _report(session: Session, *, row: IkdActivationRow, nik: str) -> None:
     """Central counts digital IDs per office (kind `ikd.activated`, kept in central_packets)."""
-    if importlib.util.find_spec("ktpel.sync.outbox") is None:
-        return
     from ktpel.sync.outbox import enqueue_packet
 
     enqueue_packet(session, kind="ikd.activated", subject_id=row.id, payload={

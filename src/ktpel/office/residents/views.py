@@ -64,24 +64,15 @@ def detail_page(nik: str, request: Request):  # noqa: ANN201
 
 
 def _field_extras(session, *, resident_id: int) -> dict:  # noqa: ANN001
-    """The resident's Suket (temporary certificates) and IKD activations, when those capabilities exist."""
-    import importlib.util
+    """The resident's central outcome, Suket (temporary certificates) and IKD activations."""
+    from ktpel.office.ikd import service as ikd
+    from ktpel.office.outcomes import latest_outcome
+    from ktpel.office.suket import service as suket
 
-    out: dict = {"sukets": [], "suket_states": {}, "ikd": [], "outcome": None}
-    if importlib.util.find_spec("ktpel.office.outcomes") is not None:
-        from ktpel.office.outcomes import latest_outcome
-
-        out["outcome"] = latest_outcome(session, resident_id=resident_id)
-    if importlib.util.find_spec("ktpel.office.suket.service") is not None:
-        from ktpel.office.suket import service as suket
-
-        out["sukets"] = suket.sukets_of(session, resident_id=resident_id)
-        out["suket_states"] = {r.serial: suket.effective_state(r) for r in out["sukets"]}
-    if importlib.util.find_spec("ktpel.office.ikd.service") is not None:
-        from ktpel.office.ikd import service as ikd
-
-        out["ikd"] = ikd.activations_of(session, resident_id=resident_id)
-    return out
+    sukets = suket.sukets_of(session, resident_id=resident_id)
+    return {"outcome": latest_outcome(session, resident_id=resident_id), "sukets": sukets,
+            "suket_states": {r.serial: suket.effective_state(r) for r in sukets},
+            "ikd": ikd.activations_of(session, resident_id=resident_id)}
 
 
 @router.get("/api/v1/residents", tags=["residents"], dependencies=[officers])

@@ -8,7 +8,6 @@ the card ends the resident's active Suket (`end_for_printed_card`, called by pri
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -147,8 +146,6 @@ def _store_events(session: Session, events: list[DomainEvent]) -> None:
 
 def _report(session: Session, *, row: SuketRow, action: str, actor: str, office_code: str) -> str | None:
     """Tell central (kind `suket.report`) in this transaction: the national log follows every change."""
-    if importlib.util.find_spec("ktpel.sync.outbox") is None:
-        return None
     from ktpel.sync.outbox import enqueue_packet
 
     return enqueue_packet(session, kind="suket.report", subject_id=row.serial, payload={

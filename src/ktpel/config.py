@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self, *, name: str = "office") -> str:
         if self.database_url:
             return self.database_url
-        from ktpel.security.files import private_file
+        from ktpel.files import private_file
 
         # the file exists (0600, in a 0700 directory) before SQLite opens it; its WAL inherits the mode
         path = private_file(self.data_dir / (name + ".db"))

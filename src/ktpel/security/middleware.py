@@ -63,7 +63,7 @@ def _server_secret(settings) -> bytes:  # noqa: ANN001
     path = Path(settings.data_dir) / "keys" / "session.key"
     if path.is_file():
         return path.read_bytes()
-    from ktpel.security.files import private_dir
+    from ktpel.files import private_dir
 
     private_dir(path.parent)
     key = secrets.token_bytes(32)

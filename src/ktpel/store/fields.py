@@ -112,7 +112,7 @@ class FieldKeyring:
 
 def write_keyring(path: Path, ring: FieldKeyring) -> None:
     """Write a key file atomically (readers never see half a file), readable by the owner only."""
-    from ktpel.security.files import private_dir
+    from ktpel.files import private_dir
 
     private_dir(path.parent)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -113,7 +113,7 @@ def keyring_path(settings: Settings, *, side: str) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a secret file readable by its owner only, atomically (a crash leaves the old file)."""
-    from ktpel.security.files import private_dir
+    from ktpel.files import private_dir
 
     private_dir(path.parent)
     tmp = path.with_suffix(".tmp")

@@ -14,7 +14,7 @@ from ktpel.store.types import EncryptedText, UtcDateTime
 
 def kk_index(kk_number: str) -> str:
     """Keyed blind index of a family card (KK) number: search by KK without storing it in clear."""
-    from ktpel.security.fields import cipher
+    from ktpel.store.fields import cipher
 
     return cipher().blind_index("kk:" + (kk_number or "").strip())
 

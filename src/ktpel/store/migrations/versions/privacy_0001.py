@@ -22,7 +22,7 @@ BATCH = 1000
 
 
 def _cipher():  # noqa: ANN202
-    from ktpel.security.fields import cipher
+    from ktpel.store.fields import cipher
 
     return cipher()
 

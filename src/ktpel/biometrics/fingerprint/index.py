@@ -1,25 +1,30 @@
-"""Fingerprint indexing by MCC locality-sensitive hashing (Cappelli, Ferrara & Maltoni, TPAMI 2011).
+"""Fingerprint indexing by MCC locality-sensitive hashing (after Cappelli, Ferrara & Maltoni,
+"Fingerprint Indexing Based on Minutia Cylinder-Code", IEEE TPAMI 33(5), 2011).
 
 1. Every minutia gets a BINARY cylinder: the MCC grid (INDEX_NS × INDEX_NS cells within RADIUS,
    INDEX_ND direction bins) around it, a cell bit set when the Gaussian votes of its neighbours pass
    VOTE_THRESHOLD. Minutiae with fewer than MIN_NEIGHBOURS neighbours inside the cylinder carry too
-   little structure and are neither indexed nor used as probes (the paper's "valid cylinder" rule).
+   little structure and are neither indexed nor used as probes (the paper's "valid cylinder" rule);
+   at most MAX_MINUTIAE per finger, those with the most neighbours.
 2. TABLES hash functions, each a fixed random subset of HASH_BITS of the cylinder's bits (the
-   paper's bit-sampling LSH for the Hamming distance): two cylinders at Hamming distance d out of n
-   bits collide in one table with probability (1 − d/n)^HASH_BITS, so mated minutiae collide in
-   several tables and unrelated ones almost never.
-3. Each table is a posting list per hash value: the int32 owner ids (a gallery record) of the
-   minutiae that hashed there.
-4. A probe finger's score for an owner: for each probe cylinder a, c_a = the number of tables in
-   which a collides with at least one of the owner's cylinders; score = Σ_a (c_a / TABLES)^POWER / n_a
-   (the paper's normalisation: the per-cylinder collision share raised to a power that damps chance
-   collisions, averaged over the probe's cylinders). The score depends only on the probe and that
-   owner's postings, never on the rest of the gallery, so shards answer exactly like one index.
+   paper's bit-sampling LSH for the Hamming distance): two cylinders whose bits agree on a share s
+   collide in one table with probability ≈ s^HASH_BITS, so mated minutiae collide in several tables
+   and unrelated ones rarely. A key with fewer than MIN_KEY_ONES set bits (drawn from empty cells)
+   would be shared by countless unrelated cylinders: it is void (0), neither stored nor looked up.
+3. Each table is a posting list per hash value of int32 entries owner << MINUTIA_BITS | minutia
+   (owner: a gallery record's int id), i.e. one entry per (indexed cylinder, table).
+4. A probe finger looks up, per table, its key and the keys with one of its FLIPS least certain
+   bits flipped (votes closest to the threshold; query-directed multi-probe LSH, Lv et al. 2007).
+   Its score for an owner, as in the paper: c_ab = the number of tables in which probe cylinder a
+   and gallery cylinder b collide; c_a = max over the owner's cylinders b; score =
+   Σ_a (c_a / TABLES)^POWER / n_a (n_a: the probe's cylinders). The score depends only on the
+   probe and that owner's postings, never on the rest of the gallery, so shards answer exactly like
+   one index.
 
-Storage is an LSM-style list of immutable sorted segments (unique keys, bucket starts, owner ids);
-inserts go to a small pending buffer, flushed into a segment before a search; segments of similar
-size are merged, and merges drop removed owners (removal only clears an alive flag). Memory: 4 bytes
-per posting (+ 12 bytes per non-empty bucket), i.e. TABLES × 4 bytes per indexed minutia.
+Storage is an LSM-style list of immutable sorted segments (unique keys, bucket starts, entries);
+inserts go to a pending buffer, flushed into a segment before a search; segments of similar size
+are merged, and merges drop removed owners (removal only clears an alive flag). Memory: 4 bytes per
+posting (TABLES per indexed cylinder) plus 12 bytes per non-empty bucket.
 """
 
 from __future__ import annotations

@@ -12,10 +12,8 @@ The population (how it is made, exactly):
   made by fpindex's template-level generator (`ktpel.biometrics.fingerprint.synthetic`: minutiae drawn
   along real FVC orientation fields; a master finger per identity and position, and an impression of it
   for the enrolment, another for each re-recording). Only positions INDEXED (1 and 6, the two thumbs)
-  are in the LSH finger index; the others are scored 1:1 on candidates.
-  PLACEHOLDER: while that generator is not importable, `_placeholder_fingers` stands in (a real FVC
-  template, rotated/shifted at random with 20 % of its minutiae dropped): such fingers are NOT each
-  identity's own (160 real fingers are shared by everyone) and the figures printed are marked so.
+  are in the LSH finger index; the others are scored 1:1 on candidates. (A placeholder stood in
+  until that generator landed; it is gone.)
 - The check (as the current bench does it): impostor score rates at z ≥ 1/2/3 for synthetic vs synthetic
   and synthetic vs real (FVC / ORL) pairs; ideal 10 % / 1 % / 0.1 %.
 Probes (none shares a finger with another probe):
@@ -37,7 +35,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import importlib.util
 import json
 import os
 import sys
@@ -98,62 +95,24 @@ def second_photo(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
 
 # -- fingers -----------------------------------------------------------------------------------------
 
-def _synthetic_module():
-    try:
-        from ktpel.biometrics.fingerprint import synthetic
-
-        return synthetic
-    except ImportError:
-        path = os.environ.get("KTPEL_SYNTHETIC_FINGERS")  # fpindex's file before it is merged
-        if path and Path(path).is_file():
-            spec = importlib.util.spec_from_file_location("ktpel_synthetic_fingers", path)
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = mod  # dataclasses look their module up there
-            spec.loader.exec_module(mod)
-            return mod
-    return None
-
-
 class Fingers:
     """Master fingers (one per identity and position) and impressions of them."""
 
     def __init__(self, real_fingers: list[bytes], *, seed: int) -> None:
         from ktpel.biometrics.templates import template_from_bytes
 
+        from ktpel.biometrics.fingerprint import synthetic
+
         self.real = [template_from_bytes(b) for b in real_fingers]
-        self.syn = _synthetic_module()
-        self.placeholder = self.syn is None
-        if self.syn is not None:
-            self.bank = self.syn.FieldBank.from_templates(self.real)
+        self.syn = synthetic
+        self.bank = synthetic.FieldBank.from_templates(self.real)
         self.rng = np.random.default_rng(seed)
 
     def masters(self, n: int):  # noqa: ANN201
-        if self.syn is not None:
-            return self.syn.make_masters(self.bank, self.rng, n)
-        return self.rng.integers(0, len(self.real), n)  # PLACEHOLDER: a real finger each, shared by many
+        return self.syn.make_masters(self.bank, self.rng, n)
 
     def impressions(self, masters, rng: np.random.Generator) -> list:  # noqa: ANN001
-        if self.syn is not None:
-            return self.syn.impress(self.bank, masters, rng)
-        return [_placeholder_fingers(self.real[int(i)], rng) for i in masters]
-
-
-def _placeholder_fingers(t, rng: np.random.Generator):  # noqa: ANN001, ANN202
-    """PLACEHOLDER impression: a real template moved rigidly, 20 % of minutiae dropped."""
-    from ktpel.biometrics.templates import FingerTemplate
-
-    m = np.array(t.minutiae, dtype=np.float64)
-    a = rng.normal(0, np.radians(8))
-    c, s = np.cos(a), np.sin(a)
-    centre = m[:, :2].mean(0)
-    xy = (m[:, :2] - centre) @ np.array([[c, s], [-s, c]]) + centre + rng.normal(0, 10, 2)
-    m[:, :2] = xy + rng.normal(0, 2, xy.shape)
-    m[:, 2] = (m[:, 2] + a) % (2 * np.pi)
-    keep = rng.random(len(m)) > 0.2
-    m = m[keep]
-    m[:, 0] = np.clip(m[:, 0], 0, t.width - 1)
-    m[:, 1] = np.clip(m[:, 1], 0, t.height - 1)
-    return FingerTemplate(m, t.width, t.height, t.ppi, 0, t.quality, None, 0)
+        return self.syn.impress(self.bank, masters, rng)
 
 
 def positioned(t, p: int):  # noqa: ANN001, ANN201
@@ -383,8 +342,8 @@ def main() -> None:
     real = real_material(shared)
     faces = face_model(real["faces"])
     fingers = Fingers(real["fingers"], seed=a.seed)
-    tag = "PLACEHOLDER fingers (not each identity's own)" if fingers.placeholder else "synthetic fingers (fpindex)"
-    print(f"# fingers: {tag}; {len(POSITIONS)} per identity, indexed {INDEXED}", flush=True)
+    print(f"# fingers: synthetic (ktpel.biometrics.fingerprint.synthetic); {len(POSITIONS)} per identity, "
+          f"indexed {INDEXED}", flush=True)
     rng = np.random.default_rng(a.seed + 1)
     t0 = time.perf_counter()
     pop = Population(a.size, faces=faces, fingers=fingers, seed=a.seed, model_id=real["model_id"])

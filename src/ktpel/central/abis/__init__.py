@@ -32,7 +32,11 @@ def init_ray(*, address: str | None, num_cpus: int | None = None) -> None:
     if ray.is_initialized():
         return
     if address is None:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, namespace="ktpel")
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, namespace="ktpel")
+        except Exception:  # noqa: BLE001 - an overloaded machine can time Ray's node start out: once more
+            ray.shutdown()
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, namespace="ktpel")
     else:
         ray.init(address=address, log_to_driver=False, namespace="ktpel")
 

@@ -16,7 +16,7 @@ def _recorded(central, people, db) -> dict[str, list[bytes]]:
     from ktpel.central.pipeline.gallery import templates_of
 
     for n, (person, nik) in enumerate([(1, "1801051705900001"), (2, "1801054203850002"), (3, "1801050303800006")]):
-        central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=f"Orang {n}"))
+        central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=f"Orang {'ABC'[n]}"))
     central.worker.drain()
     with db.unit_of_work() as s:
         return {r.id: templates_of(r) for r in s.scalars(select(NationalRecordRow))}

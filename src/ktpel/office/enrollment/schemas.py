@@ -149,6 +149,8 @@ class QualityOut(BaseModel):
     score: float
     ok: bool
     reasons: list[str]
+    warnings: list[str] = []  # accepted, but the operator should know (e.g. a smaller face in the background)
+    refused: str | None = None  # the code when unusable whatever the score (e.g. two faces: multiple_faces)
     prompt_id: str | None = None
     prompt_en: str | None = None
 

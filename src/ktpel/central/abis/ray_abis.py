@@ -43,7 +43,7 @@ class ShardActor:
         faiss.omp_set_num_threads(1)  # one core per shard: parallelism comes from the shards
         self.indexed_positions = indexed_positions
         self.core = ShardCore(shard=shard, shards=shards, indexed_positions=indexed_positions)
-        self.started = time.time()
+        self.started = time.monotonic()  # for uptime; wall dates come from ktpel.domain.clock
         self._db = None
         if database is not None:
             from pathlib import Path

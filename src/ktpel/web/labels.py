@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import re
 
+from ktpel.domain.delivery import MessageState, PacketState
+from ktpel.domain.enrollment import CardState
+from ktpel.domain.loans import LoanState
+from ktpel.domain.print_job import PrintJobState
+
 FINGER_NAMES = {
     1: ("Ibu jari kanan", "Right thumb"), 2: ("Telunjuk kanan", "Right index"),
     3: ("Jari tengah kanan", "Right middle"), 4: ("Jari manis kanan", "Right ring"),
@@ -61,11 +66,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_face": ("Wajah tidak ditemukan", "No face found"), "few_minutiae": ("Titik minusi terlalu sedikit", "Too few minutiae"),
     "off_center": ("Wajah tidak di tengah", "Face off-centre"), "eyes_closed": ("Mata tertutup", "Eyes closed"),
     "missing": ("Tidak ada", "Missing"), "injured": ("Cedera", "Injured"), "unable": ("Tidak dapat", "Unable"),
-    "ACCEPTED": ("Diterima", "Accepted"), "QUEUED": ("Antre kirim", "Queued"), "SENT": ("Terkirim", "Sent"),
-    "FAILED": ("Gagal", "Failed"), "DELIVERED": ("Diterima ponsel", "Delivered"),
-    "OK": ("Tercetak baik", "Printed well"), "SPOILED": ("Rusak", "Spoiled"), "PRINTED": ("Tercetak", "Printed"),
-    "PRINTING": ("Sedang dicetak", "Printing"), "ISSUED": ("Sudah diserahkan", "Issued"),
-    "READY": ("Siap cetak", "Ready to print"), "VOID": ("Dibatalkan", "Voided"), "CANCELLED": ("Dibatalkan", "Cancelled"),
+    LoanState.ACCEPTED.value: ("Diterima", "Accepted"), PacketState.QUEUED.value: ("Antre kirim", "Queued"),
+    MessageState.SENT.value: ("Terkirim", "Sent"), MessageState.FAILED.value: ("Gagal", "Failed"), "DELIVERED": ("Diterima ponsel", "Delivered"),
+    "OK": ("Tercetak baik", "Printed well"), PrintJobState.SPOILED.value: ("Rusak", "Spoiled"),
+    CardState.PRINTED.value: ("Tercetak", "Printed"),
+    "PRINTING": ("Sedang dicetak", "Printing"), CardState.ISSUED.value: ("Sudah diserahkan", "Issued"),
+    "READY": ("Siap cetak", "Ready to print"), "VOID": ("Dibatalkan", "Voided"), PrintJobState.CANCELLED.value: ("Dibatalkan", "Cancelled"),
 }
 
 

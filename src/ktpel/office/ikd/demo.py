@@ -14,6 +14,7 @@ SUBJECTS = (("enr-ikd-demo-0", 12), ("enr-ikd-demo-1", 13))  # enrollment id, OR
 def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared) -> str:  # noqa: ANN001
     """A print-ready recording with an enrolled face template, made once for the demo."""
     from ktpel.biometrics import get_engine
+    from ktpel.domain.enrollment import EnrollmentState
     from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
     from ktpel.store.schema.enrollment import EnrollmentCaptureRow
 
@@ -32,7 +33,7 @@ def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared
         .order_by(ResidentRow.id.in_(select(EnrollmentRow.resident_id)), ResidentRow.nik.desc()).limit(1)).first()
     face = (shared / "faces" / "att_orl" / f"s{subject}" / "1.pgm").read_bytes()
     session.add(EnrollmentRow(id=enrollment_id, resident_id=resident.id, office_code=settings.office_regency,
-                              state="PRINT_READY", receipt_number=f"DEMO-IKD-{subject}", operator=DEMO_OFFICER))
+                              state=EnrollmentState.PRINT_READY.value, receipt_number=f"DEMO-IKD-{subject}", operator=DEMO_OFFICER))
     session.flush()
     session.add(EnrollmentCaptureRow(enrollment_id=enrollment_id, kind="face", content_type="image/x-portable-graymap",
                                      image=face, template=get_engine().extract_face(face).to_bytes()))
@@ -42,6 +43,7 @@ def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared
 
 def ikd_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     """Activate one IKD end to end and leave a second at the selfie step (idempotent)."""
+    from ktpel.domain.ikd import IkdState
     from ktpel.office.ikd import service
     from ktpel.store.schema.ikd import IkdActivationRow
     from ktpel.store.schema.notify import NotifyMessageRow
@@ -50,9 +52,9 @@ def ikd_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     with office_db.unit_of_work() as s:
         niks = [_prr_resident(s, settings=settings, enrollment_id=e, subject=n, shared=shared) for e, n in SUBJECTS]
         done = s.scalar(select(IkdActivationRow).where(IkdActivationRow.officer == DEMO_OFFICER,
-                                                       IkdActivationRow.state == "ACTIVE"))
+                                                       IkdActivationRow.state == IkdState.ACTIVE.value))
         pending = s.scalar(select(IkdActivationRow).where(IkdActivationRow.officer == DEMO_OFFICER,
-                                                          IkdActivationRow.state == "PENDING_SELFIE"))
+                                                          IkdActivationRow.state == IkdState.PENDING_SELFIE.value))
     if done is None:
         with office_db.unit_of_work() as s:
             aid = service.start_activation(s, settings=settings, nik=niks[0], phone="0812-7000-1201",

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import NotFound
 from ktpel.domain.events import DomainEvent, utcnow
 from ktpel.domain.ikd import (
@@ -51,12 +52,12 @@ def _resident(session: Session, *, nik: str, regency_code: str) -> ResidentRow:
 def _eligible_enrollment(session: Session, *, resident: ResidentRow) -> tuple[EnrollmentRow, bool]:
     """The record an IKD rests on (PRR, or a printed card) and whether a card is printed already."""
     printed = session.scalar(select(CardRow).where(CardRow.resident_id == resident.id,
-                                                   CardRow.state.in_(("PRINTED", "ISSUED"))))
+                                                   CardRow.state.in_((CardState.PRINTED.value, CardState.ISSUED.value))))
     if printed is not None:
         return session.get(EnrollmentRow, printed.enrollment_id), True
     latest = session.scalars(select(EnrollmentRow).where(EnrollmentRow.resident_id == resident.id)
                              .order_by(EnrollmentRow.created_at.desc())).first()
-    if latest is None or latest.state != "PRINT_READY" or resident.revoked:
+    if latest is None or latest.state != EnrollmentState.PRINT_READY.value or resident.revoked:
         code = latest.state if latest else "BELUM REKAM"
         raise IkdRefused(f"IKD hanya untuk penduduk berstatus PRR atau yang KTP-El-nya sudah dicetak (sekarang: {code}).",
                          f"An IKD needs a print-ready (PRR) or printed record (now: {code}).", code="ikd_not_eligible")
@@ -310,4 +311,4 @@ def counts(session: Session, *, office_code: str, since: dt.datetime | None = No
 def verify_ikd(session: Session, *, fields: dict) -> str:
     """VALID, or REVOKED when this office withdrew it."""
     row = session.get(IkdActivationRow, str(fields.get("credential_id", "")))
-    return "REVOKED" if row is not None and row.state == IkdState.REVOKED.value else "VALID"
+    return IkdState.REVOKED.value if row is not None and row.state == IkdState.REVOKED.value else "VALID"

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from ktpel.domain.errors import KtpelError
+from ktpel.domain.ikd import IkdState
 from ktpel.office.ikd import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, public, requires
 from ktpel.web.problems import status_for
@@ -97,7 +98,7 @@ def officer_qr(activation_id: str, request: Request) -> Response:
     settings = request.app.state.settings
     with request.app.state.db.unit_of_work() as s:
         row = service.get_activation(s, activation_id=activation_id, regency_code=settings.office_regency)
-    if not row.qr_nonce or row.state not in ("PENDING_SCAN", "PENDING_CODE"):
+    if not row.qr_nonce or row.state not in (IkdState.PENDING_SCAN.value, IkdState.PENDING_CODE.value):
         return Response(status_code=404)
     buf = io.BytesIO()
     segno.make(str(request.base_url).rstrip("/") + f"/ikd/perangkat/{row.qr_nonce}", error="m").save(

@@ -23,6 +23,7 @@ FIELDS = ("nik", "kk_number", "name", "birth_place", "birth_date", "sex", "blood
 def _residents(session, *, settings, count: int) -> list[dict]:  # noqa: ANN001
     from ktpel.store.schema.core import EnrollmentRow, ResidentRow
 
+    from ktpel.domain.enrollment import EnrollmentState
     from ktpel.domain.events import utcnow
 
     adult = dt.date(utcnow().year - 18, 1, 1)
@@ -30,7 +31,7 @@ def _residents(session, *, settings, count: int) -> list[dict]:  # noqa: ANN001
     rows = session.scalars(select(ResidentRow).where(
         ResidentRow.regency_code == settings.office_regency, ResidentRow.revoked.is_(False),
         ResidentRow.birth_date <= adult,
-        ResidentRow.id.not_in(select(EnrollmentRow.resident_id).where(EnrollmentRow.state != "FAILED")))
+        ResidentRow.id.not_in(select(EnrollmentRow.resident_id).where(EnrollmentRow.state != EnrollmentState.FAILED.value)))
         .order_by(ResidentRow.id.in_(select(EnrollmentRow.resident_id)), ResidentRow.nik).limit(count)).all()
     return [{f: (getattr(r, f).isoformat() if f == "birth_date" else getattr(r, f)) for f in FIELDS} for r in rows]
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
 from ktpel.notify import outbox
@@ -107,17 +108,17 @@ def _call_is_moot(session: Session, row: CallListRow) -> bool:
     from ktpel.store.schema.core import CardRow, EnrollmentRow
 
     card_states = set(session.scalars(select(CardRow.state).where(CardRow.resident_id == row.resident_id)))
-    if "ISSUED" in card_states:
+    if CardState.ISSUED.value in card_states:
         return True
     latest = session.execute(select(EnrollmentRow.state, EnrollmentRow.created_at)
                              .where(EnrollmentRow.resident_id == row.resident_id)
                              .order_by(EnrollmentRow.created_at.desc()).limit(1)).first()
     if row.trigger == "duplicate_found":
-        return latest is None or latest[0] != "DUPLICATE"
+        return latest is None or latest[0] != EnrollmentState.DUPLICATE.value
     if row.trigger in ("recording_failed", "outage_over") and latest is not None:
         created = latest[1] if latest[1].tzinfo else latest[1].replace(tzinfo=dt.timezone.utc)
         since = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
-        return created > since and latest[0] != "FAILED"
+        return created > since and latest[0] != EnrollmentState.FAILED.value
     return False
 
 

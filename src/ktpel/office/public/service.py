@@ -27,6 +27,8 @@ from ktpel.domain.enrollment import EnrollmentState
 from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
+from ktpel.domain.ikd import IkdState
+from ktpel.domain.suket import SuketState
 from ktpel.notify.errors import RateLimited
 from ktpel.store.fields import cipher
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
@@ -254,14 +256,14 @@ _CREDENTIAL_TEXT = {
         "VALID": ("SAH — Suket pengganti KTP-El, masih berlaku, ditandatangani kantor Dukcapil.",
                   "VALID — a temporary certificate in place of the KTP-El, still in force, signed by the office."),
         "EXPIRED": ("KEDALUWARSA — masa berlaku Suket ini sudah habis.", "EXPIRED — this Suket is past its validity date."),
-        "ENDED": ("SELESAI — KTP-El pemegang sudah dicetak; Suket ini tidak berlaku lagi.",
+        SuketState.ENDED.value: ("SELESAI — KTP-El pemegang sudah dicetak; Suket ini tidak berlaku lagi.",
                   "ENDED — the holder's KTP-El was printed; this Suket is no longer valid."),
-        "REVOKED": ("DICABUT — Suket ini sudah dicabut oleh kantor.", "REVOKED — the office withdrew this Suket."),
+        SuketState.REVOKED.value: ("DICABUT — Suket ini sudah dicabut oleh kantor.", "REVOKED — the office withdrew this Suket."),
     },
     "ikd": {
         "VALID": ("SAH — KTP digital (IKD) diaktifkan di kantor Dukcapil.",
                   "VALID — a digital ID (IKD) activated at the Dukcapil office."),
-        "REVOKED": ("DIBLOKIR — IKD ini sudah dicabut.", "REVOKED — this digital ID has been withdrawn."),
+        IkdState.REVOKED.value: ("DIBLOKIR — IKD ini sudah dicabut.", "REVOKED — this digital ID has been withdrawn."),
     },
 }
 
@@ -282,7 +284,7 @@ def _verify_credential(session: Session, *, settings: Settings, token: str) -> V
         from ktpel.office.suket.service import verify_suket
 
         state = verify_suket(session, fields=fields)
-        return Verification("VALID" if state == "ACTIVE" else state, card=fields, kind=kind)
+        return Verification("VALID" if state == SuketState.ACTIVE.value else state, card=fields, kind=kind)
     from ktpel.office.ikd.service import verify_ikd
 
     return Verification(verify_ikd(session, fields=fields), card=fields, kind=kind)

@@ -11,6 +11,7 @@ DEMO_OFFICER = "petugas.demo"
 
 def suket_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     """Issue two Suket once (idempotent: the demo officer's Suket are counted)."""
+    from ktpel.domain.enrollment import CardState, EnrollmentState
     from ktpel.domain.events import utcnow
     from ktpel.office.public.service import verify_card
     from ktpel.office.suket import service
@@ -20,10 +21,11 @@ def suket_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     with office_db.unit_of_work() as s:
         have = list(s.scalars(select(SuketRow).where(SuketRow.issued_by == DEMO_OFFICER).order_by(SuketRow.serial)))
         if not have:
-            printed = select(CardRow.resident_id).where(CardRow.state.in_(("PRINTED", "ISSUED")))
+            printed = select(CardRow.resident_id).where(CardRow.state.in_((CardState.PRINTED.value, CardState.ISSUED.value)))
             niks = list(s.scalars(
                 select(ResidentRow.nik).join(EnrollmentRow, EnrollmentRow.resident_id == ResidentRow.id)
-                .where(EnrollmentRow.state.in_(("PRINT_READY", "SENT", "RECEIVED", "FAILED")),
+                .where(EnrollmentRow.state.in_((EnrollmentState.PRINT_READY.value, EnrollmentState.SENT.value,
+                                                  EnrollmentState.RECEIVED.value, EnrollmentState.FAILED.value)),
                        ResidentRow.regency_code == settings.office_regency, ResidentRow.revoked.is_(False),
                        ResidentRow.id.not_in(printed), ~EnrollmentRow.id.like("enr-ikd-demo-%"))
                 # a demo print card first: printing it at /cetak ends its Suket

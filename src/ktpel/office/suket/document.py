@@ -11,6 +11,8 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from ktpel.domain.suket import SuketState
+
 SEX = {"L": "LAKI-LAKI", "P": "PEREMPUAN"}
 
 
@@ -22,7 +24,7 @@ def _qr_png(text: str) -> bytes:
 
 def render_suket(*, serial: str, nik: str, name: str, birth_place: str, birth_date: dt.date, sex: str,
                  address: str, status_code: str, valid_from: dt.date, valid_until: dt.date, token: str,
-                 office_name: str, issued_by: str, state: str = "ACTIVE") -> bytes:
+                 office_name: str, issued_by: str, state: str = SuketState.ACTIVE.value) -> bytes:
     """The certificate as PDF bytes (uncompressed page content: tests and auditors can read the text)."""
     buf = io.BytesIO()
     width, height = A4
@@ -80,13 +82,13 @@ def render_suket(*, serial: str, nik: str, name: str, birth_place: str, birth_da
     c.setFont("Helvetica", 10)
     c.drawString(120 * mm, 80 * mm, f"Diterbitkan oleh petugas: {issued_by}")
     c.drawString(120 * mm, 74 * mm, f"Tanggal: {valid_from:%d-%m-%Y}")
-    if state != "ACTIVE":
+    if state != SuketState.ACTIVE.value:
         c.saveState()
         c.setFont("Helvetica-Bold", 60)
         c.setFillGray(0.6)
         c.translate(width / 2, height / 2)
         c.rotate(35)
-        c.drawCentredString(0, 0, {"REVOKED": "DICABUT", "ENDED": "SELESAI"}.get(state, state))
+        c.drawCentredString(0, 0, {SuketState.REVOKED.value: "DICABUT", SuketState.ENDED.value: "SELESAI"}.get(state, state))
         c.restoreState()
     c.showPage()
     c.save()

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import DomainEvent, utcnow
 from ktpel.domain.suket import (
@@ -28,7 +29,7 @@ from ktpel.store.schema.suket import SuketRow
 
 WIB = ZoneInfo("Asia/Jakarta")  # validity dates are office (local) days
 POLICY_KEY = "suket_policy"
-PRINTED = ("PRINTED", "ISSUED")
+PRINTED = (CardState.PRINTED.value, CardState.ISSUED.value)
 
 
 # --- policy ------------------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def revoke_suket(session: Session, *, settings: Settings, serial: str, reason: s
     _store_events(session, machine.events)
     _report(session, row=row, action="revoked", actor=actor, office_code=settings.office_regency)
     record_audit(session, actor=actor, action="suket.revoked", subject=f"suket:{row.serial}",
-                 before={"state": "ACTIVE"}, after={"state": row.state, "reason": reason.strip()}, source_ip=source_ip)
+                 before={"state": SuketState.ACTIVE.value}, after={"state": row.state, "reason": reason.strip()}, source_ip=source_ip)
     return row
 
 
@@ -298,9 +299,9 @@ def counts(session: Session, *, today: dt.date | None = None) -> dict[str, int]:
     day = _today(today)
     rows = session.execute(select(SuketRow.state, SuketRow.valid_until, func.count())
                            .group_by(SuketRow.state, SuketRow.valid_until)).all()
-    out = {"ACTIVE": 0, "EXPIRED": 0, "ENDED": 0, "REVOKED": 0}
+    out = {SuketState.ACTIVE.value: 0, "EXPIRED": 0, SuketState.ENDED.value: 0, SuketState.REVOKED.value: 0}
     for state, until, n in rows:
-        key = "EXPIRED" if state == "ACTIVE" and until < day else state
+        key = "EXPIRED" if state == SuketState.ACTIVE.value and until < day else state
         out[key] = out.get(key, 0) + int(n)
     return out
 
@@ -323,7 +324,7 @@ def verify_suket(session: Session, *, fields: dict, today: dt.date | None = None
     if row is not None and row.state != SuketState.ACTIVE.value:
         return row.state
     # each print carries its own date: after a renewal the resident holds the new print
-    return "EXPIRED" if day > valid_until else "ACTIVE"
+    return "EXPIRED" if day > valid_until else SuketState.ACTIVE.value
 
 
 # --- the PDF -----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from ktpel.domain.errors import KtpelError
-from ktpel.domain.suket import REASONS, SuketPolicyMode
+from ktpel.domain.suket import REASONS, SuketPolicyMode, SuketState
 from ktpel.office.suket import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.problems import status_for
@@ -168,7 +168,7 @@ def issue_api(body: IssueBody, request: Request, user: User = Depends(counter)) 
     with request.app.state.db.unit_of_work() as s:
         row = service.issue_suket(s, settings=request.app.state.settings, nik=body.nik, reason=body.reason,
                                   actor=user.username, source_ip=_ip(request))
-        return _as_dict(row, "ACTIVE")
+        return _as_dict(row, SuketState.ACTIVE.value)
 
 
 @router.post("/api/v1/suket/{serial}/renew", tags=["suket"])

@@ -14,7 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain.blanks import BlankState
+from ktpel.domain.enrollment import CardState
 from ktpel.domain.events import utcnow
+from ktpel.domain.ikd import IkdState
+from ktpel.domain.suket import SuketState
 from ktpel.store.schema.core import CardRow, ResidentRow
 from ktpel.store.schema.printing import BlankMovementRow, PrintQueueRow
 
@@ -61,12 +65,13 @@ def board(session: Session, *, settings: Settings, today: dt.date | None = None)
     queue = _count(session, select(func.count()).select_from(PrintQueueRow)
                    .join(CardRow, CardRow.id == PrintQueueRow.card_id)
                    .where(PrintQueueRow.left_at.is_(None), PrintQueueRow.present.is_(True),
-                          CardRow.state == "AUTHORISED"))
+                          CardRow.state == CardState.AUTHORISED.value))
     waiting = _count(session, select(func.count()).select_from(CardRow)
                      .join(ResidentRow, ResidentRow.id == CardRow.resident_id)
-                     .where(CardRow.state == "AUTHORISED", ResidentRow.regency_code == regency))
+                     .where(CardRow.state == CardState.AUTHORISED.value, ResidentRow.regency_code == regency))
     used = select(func.count()).select_from(BlankMovementRow).where(
-        BlankMovementRow.from_state == "AVAILABLE", BlankMovementRow.to_state == "USED")
+        BlankMovementRow.from_state == BlankState.AVAILABLE.value,
+        BlankMovementRow.to_state == BlankState.USED.value)
     printed_today = _count(session, used.where(BlankMovementRow.day == today))
     recent = _count(session, used.where(BlankMovementRow.day > today - dt.timedelta(days=WINDOW_DAYS)))
     per_day = round(recent / (WINDOW_DAYS * 5 / 7), 1)  # working days in the window
@@ -104,7 +109,7 @@ def _active_suket(session: Session, *, today: dt.date) -> int:
     except ImportError:
         return 0
     return _count(session, select(func.count()).select_from(SuketRow)
-                  .where(SuketRow.state == "ACTIVE", SuketRow.valid_until >= today))
+                  .where(SuketRow.state == SuketState.ACTIVE.value, SuketRow.valid_until >= today))
 
 
 def _active_ikd(session: Session, *, office_code: str) -> int:
@@ -113,4 +118,4 @@ def _active_ikd(session: Session, *, office_code: str) -> int:
     except ImportError:
         return 0
     return _count(session, select(func.count()).select_from(IkdActivationRow)
-                  .where(IkdActivationRow.office_code == office_code, IkdActivationRow.state == "ACTIVE"))
+                  .where(IkdActivationRow.office_code == office_code, IkdActivationRow.state == IkdState.ACTIVE.value))

@@ -169,10 +169,11 @@ def _central_problems(session, db) -> list:  # noqa: ANN001
     from ktpel.security.checkpoints import check_against
     from ktpel.sync.agent import SyncAgent, Unreachable
     from ktpel.sync.keys import load_keyring
+    from ktpel.sync.wiring import OfficeHandlers
 
     settings = get_settings()
-    try:
-        docs = SyncAgent(settings=settings, db=db).central_checkpoints()
+    try:  # a read of central's copy only: no event is applied, so the agent needs no handlers
+        docs = SyncAgent(settings=settings, db=db, handlers=OfficeHandlers()).central_checkpoints()
     except Unreachable as exc:
         console.print(f"[red]✗[/red] pusat tidak dapat dihubungi — central unreachable: {exc}")
         raise typer.Exit(3)

@@ -86,8 +86,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _audit_cli(session, *, actor: str, action: str, subject: str) -> None:  # noqa: ANN001
-    from ktpel.plugins import optional_module
+    from ktpel.security.audit import record_audit
 
-    audit = optional_module("ktpel.security.audit")
-    if audit is not None:
-        audit.record_audit(session, actor=actor, action=action, subject=subject)
+    record_audit(session, actor=actor, action=action, subject=subject)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
+from ktpel.office import composition as office_composition
 from ktpel.security.audit import entry_hash, record_audit, verify_chain
 from ktpel.security.checkpoints import (check_against, checkpoint_path, read_checkpoints, verify_anchored,
                                         write_checkpoint)
@@ -60,7 +61,7 @@ def _cut_last_5(db) -> None:  # noqa: ANN001
 def test_office_rewrites_are_caught(rewrite, kind, central_code, linked, db, central_db, central_client,
                                     office_settings):
     _entries(db, 100)
-    agent = SyncAgent(settings=office_settings, db=db, central_url="http://central.test", client=central_client)
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     assert agent.run_once(force=True).reachable
     path = checkpoint_path(office_settings, side="office")
     [doc] = read_checkpoints(office_settings, side="office")

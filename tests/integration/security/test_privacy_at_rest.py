@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlalchemy import select, text
 
+from ktpel.domain.clock import now as clock_now
 from ktpel.office.residents.service import family_of, search_residents
 from ktpel.store.db import alembic_config
 from ktpel.store.schema.core import CardRow, ResidentRow
@@ -26,7 +27,7 @@ def _insert_plain_resident(conn, nik: str) -> None:  # noqa: ANN001
         ":blood_type, :enc, '001', '002', '18.01.05.2001', '18.01.05', '18.01', :religion, :marital_status, "
         ":occupation, 'WNI', :family_role, :enc, :enc, :f, :now, :now)"),
         {**PLAIN, "nik": nik, "enc": _enc("NAMA"), "bd": dt.date(1990, 5, 17), "f": False,
-         "now": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)})
+         "now": clock_now()})
 
 
 def _enc(value: str) -> bytes:
@@ -52,7 +53,7 @@ def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
         _insert_plain_resident(conn, "1801051705900001")
         assert conn.execute(text("SELECT religion FROM residents")).scalar() == "KATHOLIK"
         rid = conn.execute(text("SELECT id FROM residents")).scalar()
-        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        now = clock_now()
         conn.execute(text("INSERT INTO enrollments (id, resident_id, office_code, state, receipt_number, operator, "
                           "quality, exceptions, created_at, updated_at) VALUES ('E-1', :rid, '18.01', 'PRINT_READY', "
                           "'RCP-1', 'op', '{}', '{}', :now, :now)"), {"rid": rid, "now": now})

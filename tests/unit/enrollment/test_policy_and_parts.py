@@ -69,18 +69,19 @@ def test_receipt_numbers_are_unambiguous_and_distinct():
     assert all(len(n) == 14 and n[4] == n[9] == "-" and not set(n) & set("ILOU") for n in numbers)
 
 
-def test_receipt_pdf_holds_the_numbers_and_what_happens_next():
+def test_receipt_pdf_holds_the_numbers_and_what_happens_next(clock):
     pdf = render_receipt(enrollment_id="e" * 32, receipt_number="AB12-CD34-EF56", nik="1801064508990001",
-                         name="SITI AMINAH", recorded_at=dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc),
+                         name="SITI AMINAH", recorded_at=clock.wib(10),
                          office_name="Disdukcapil Kabupaten Lampung Selatan", state_label="ANTRE")
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
-    for text in (b"AB12-CD34-EF56", b"1801064508990001", b"SITI AMINAH", b"29-11-2026 10:00 WIB",
+    for text in (b"AB12-CD34-EF56", b"1801064508990001", b"SITI AMINAH",
+                 clock.today().strftime("%d-%m-%Y 10:00 WIB").encode(),
                  b"Langkah selanjutnya", b"/Subtype /Image"):
         assert text in pdf, text
     assert qr_text(receipt_number="R", nik="N", enrollment_id="E") == "KTPEL-RCPT:R:N:E"
 
 
-def test_packet_carries_templates_images_and_demographics_versioned():
+def test_packet_carries_templates_images_and_demographics_versioned(clock):
     resident = types.SimpleNamespace(
         nik="1801064508990001", kk_number="1801060101200001", name="SITI", birth_place="KALIANDA",
         birth_date=dt.date(1999, 8, 5), sex="P", blood_type="O", street="JL. MAWAR", rt="001", rw="002",
@@ -92,7 +93,7 @@ def test_packet_carries_templates_images_and_demographics_versioned():
     captures = [types.SimpleNamespace(kind="face", template=b"T1", image=b"I1", content_type="image/png"),
                 types.SimpleNamespace(kind="signature", template=None, image=b"S", content_type="image/png")]
     payload = build_payload(enrollment=enrollment, resident=resident, captures=captures,
-                            captured_at=dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc))
+                            captured_at=clock.now())
     assert payload["format"] == PACKET_FORMAT and payload["version"] == PACKET_VERSION == 1
     assert payload["resident"]["birth_date"] == "1999-08-05"
     assert decode_binary(payload, section="templates") == {"face": b"T1"}
@@ -117,13 +118,13 @@ def test_folder_scanner_waits_for_a_complete_file_and_takes_it_once(tmp_path):
         scanner.capture(finger_position=11, timeout_s=0.1)
 
 
-def test_receipt_qr_never_covers_text():
+def test_receipt_qr_never_covers_text(clock):
     """A long name and the next steps stay clear of the QR and inside the page (issue 18, problem 4)."""
     from tests.pdf_layout import boxes, overlaps
 
     pdf = render_receipt(enrollment_id="e" * 32, receipt_number="AB12-CD34-EF56", nik="1801064508990001",
                          name="SITI AMINAH BINTI ABDULLAH RAHMAN SUKMAWATI PUTRI NUSANTARA",
-                         recorded_at=dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc),
+                         recorded_at=clock.wib(10),
                          office_name="Disdukcapil Kabupaten Lampung Selatan", state_label="Antre kirim ke pusat")
     texts, images = boxes(pdf)
     assert len(images) == 1 and any(t[0] == "Langkah selanjutnya" for t in texts)

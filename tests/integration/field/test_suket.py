@@ -75,7 +75,9 @@ def test_qr_in_the_pdf_decodes_to_the_signed_token(db, settings, office):
     nik = nik_of(db, office.card())
     _, token = issue(db, settings, nik)
     img = cv2.imdecode(np.frombuffer(_qr_png(token), np.uint8), cv2.IMREAD_GRAYSCALE)
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(img)
+    # the ArUco-based detector reads like a phone scanner; OpenCV's classic one misses about a quarter of
+    # clean symbols this dense whatever their content (measured: 75/100 random tokens, ArUco 100/100)
+    decoded, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(img)
     assert decoded == token
 
 

@@ -20,7 +20,7 @@ def _signed_in(app, role: Role):
 
 @pytest.fixture
 def office(db, settings, regions, names):
-    from ktpel.reports.history import write_history
+    from ktpel.demo.office_history import write_history
     from ktpel.seeding.service import seed_district
     from ktpel.web.app import create_app
 
@@ -60,7 +60,7 @@ def test_office_dashboard_charts_numbers_and_downloads(office, db, page, live_se
 
 
 def test_central_dashboard_charts_match_the_database(db, settings, page, live_server, tmp_path):
-    from ktpel.reports.central_history import write_central_history
+    from ktpel.demo.central_history import write_central_history
     from ktpel.reports.sources import table
     from ktpel.web.app import create_app
 

@@ -13,7 +13,7 @@ from ktpel.store.schema.central import AdjudicationRow
 
 @pytest.mark.slow
 def test_planted_finger_only_duplicate_and_face_only_coincidence_reach_adjudication(central, db, settings):
-    from ktpel.central.pipeline.demo import PLANTS, _second_recording
+    from ktpel.demo.pipeline import PLANTS, _second_recording
 
     resident = SimpleNamespace(name="RATNA DEWI", birth_place="KALIANDA", birth_date=dt.date(1990, 5, 17), sex="P",
                                blood_type="A", religion="ISLAM", marital_status="KAWIN", occupation="PETANI",

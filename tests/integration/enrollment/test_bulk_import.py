@@ -60,8 +60,8 @@ def test_import_records_a_folder_once_and_reports_bad_residents(office, tmp_path
 def test_demo_step_records_a_handful_idempotently(office, monkeypatch):
     from rich.console import Console
 
-    from ktpel.office.enrollment import demo
-    from ktpel.office.enrollment.demo import record_demo_residents
+    from ktpel.demo import enrollment as demo
+    from ktpel.demo.enrollment import record_demo_residents
 
     monkeypatch.setattr(demo, "DEMO_RECORDINGS", 2)  # the demo records 5; 2 show the same
     DEMO_RECORDINGS = 2

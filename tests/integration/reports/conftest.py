@@ -26,7 +26,7 @@ def now(clock) -> dt.datetime:
 
 @pytest.fixture
 def history_db(db, regions, names, now):
-    from ktpel.reports.history import write_history
+    from ktpel.demo.office_history import write_history
     from ktpel.seeding.service import seed_district
 
     seed_district(db, regions=regions, names=names, regency_code="18.01", residents=700, seed=3,

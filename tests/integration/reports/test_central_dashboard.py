@@ -27,7 +27,7 @@ def test_office_roles_may_not_open_the_central_dashboard(db, settings):
 def test_central_history_fills_every_panel_with_database_numbers(db, settings):
     from sqlalchemy import func, select
 
-    from ktpel.reports.central_history import write_central_history
+    from ktpel.demo.central_history import write_central_history
     from ktpel.reports.sources import table
 
     written = write_central_history(db, weeks=2)

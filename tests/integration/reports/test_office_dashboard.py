@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from ktpel.reports import service
-from ktpel.reports.history import write_history
+from ktpel.demo.office_history import write_history
 from ktpel.security.access import Role
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.web.app import create_app

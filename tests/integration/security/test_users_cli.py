@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from ktpel.security.demo import create_central_demo_users, create_demo_users
+from ktpel.demo.users import create_central_demo_users, create_demo_users
 from ktpel.web.app import create_app
 from tests.auth_fixtures import login
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ktpel.config import Settings
-from ktpel.sync.demo import DemoCentral
+from ktpel.demo.central_process import DemoCentral
 from ktpel.sync.keys import init_keys
 
 

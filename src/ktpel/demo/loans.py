@@ -10,7 +10,7 @@ DEMO_LOAN = 25
 def loan_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     """Once: central learns the office's demo batch, proposes loans, accepts one (the sync agent moves serials)."""
     from ktpel.central.allocation import loans
-    from ktpel.office.printing.demo import DEMO_BATCH
+    from ktpel.demo.printing import DEMO_BATCH
     from ktpel.reference import regions
     from ktpel.store.db import open_database
     from ktpel.store.schema.loans import BlankLoanRow

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError
-from ktpel.security import demo as security_demo
+from ktpel.demo import users as security_demo
 
 
 def prepare_central(*, settings: Settings, office_db, console=None) -> list[tuple]:  # noqa: ANN001

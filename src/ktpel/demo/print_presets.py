@@ -4,12 +4,11 @@ from __future__ import annotations
 
 
 def simulate_presets(*, settings, office_db, console) -> list:  # noqa: ANN001
-    from pathlib import Path
-
     from ktpel.domain.priority import parse_policy
+    from ktpel.office.printing.policy import DEFAULT_POLICY
     from ktpel.printing.simulator import Scenario, simulate, summary_rows
 
-    folder = Path(__file__).parent / "policies"
+    folder = DEFAULT_POLICY.parent
     scenario = Scenario(days=90, blanks_per_week=300, outages_per_year=0, seed=7)
     lines = []
     for name in ("default", "se-dirjen-2020"):

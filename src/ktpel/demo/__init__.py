@@ -9,21 +9,22 @@ from typing import Callable
 from rich.console import Console
 from rich.table import Table
 
-from ktpel.central.allocation import loan_demo
-from ktpel.central.pipeline import demo as pipeline_demo
 from ktpel.config import Settings, get_settings
-from ktpel.notify import demo as notify_demo
+from ktpel.demo import central_history
+from ktpel.demo import central_process as sync_demo
+from ktpel.demo import enrollment as enrollment_demo
+from ktpel.demo import ikd as ikd_demo
+from ktpel.demo import kit as kit_demo
+from ktpel.demo import loans as loan_demo
+from ktpel.demo import notify as notify_demo
+from ktpel.demo import office_history as history
+from ktpel.demo import pipeline as pipeline_demo
+from ktpel.demo import print_presets as preset_demo
+from ktpel.demo import printing as printing_demo
+from ktpel.demo import suket as suket_demo
+from ktpel.demo import transparency as board_demo
+from ktpel.demo import users as security_demo
 from ktpel.office import composition as office_composition
-from ktpel.office.enrollment import demo as enrollment_demo
-from ktpel.office.ikd import demo as ikd_demo
-from ktpel.office.kit import demo as kit_demo
-from ktpel.office.printing import demo as printing_demo
-from ktpel.office.suket import demo as suket_demo
-from ktpel.office.transparency import demo as board_demo
-from ktpel.printing import preset_demo
-from ktpel.reports import central_history, history
-from ktpel.security import demo as security_demo
-from ktpel.sync import demo as sync_demo
 
 # the demo's steps, in order: fn(*, settings, office_db, console) -> rows (side, username, role, password)
 DEMO_STEPS: list[Callable] = [
@@ -100,7 +101,7 @@ def run_demo(
 
     from ktpel.sync.agent import start_background
     from ktpel.supervisor import supervisor
-    from ktpel.sync.demo import DemoCentral, exit_on_sigterm
+    from ktpel.demo.central_process import DemoCentral, exit_on_sigterm
 
     # central runs as a child process (its own data_dir/central.db) so /sinkron can stop and restart it
     exit_on_sigterm()

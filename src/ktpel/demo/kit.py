@@ -1,7 +1,7 @@
 """Demo step: a mobile kit (a second process, its own SQLite) records two residents "in a village" offline,
 then syncs into the office over HTTP; the office queues them for central with their origin.
 
-Also runnable as the kit itself: `python -m ktpel.office.kit.demo '<residents json>'` records them."""
+Also runnable as the kit itself: `python -m ktpel.demo.kit '<residents json>'` records them."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def kit_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     env = {**os.environ, "KTPEL_DATA_DIR": str(kit_dir), "KTPEL_DATABASE_URL": f"sqlite:///{kit_dir / 'office.db'}",
            "KTPEL_SHARED_DATA": str(settings.resolved_shared_data()), "KTPEL_KIT_ID": KIT_ID, "KTPEL_MOBILE_KIT": "1",
            "KTPEL_OFFICE_REGENCY": settings.office_regency}
-    recorded = subprocess.run([sys.executable, "-m", "ktpel.office.kit.demo", json.dumps(people)], env=env,
+    recorded = subprocess.run([sys.executable, "-m", "ktpel.demo.kit", json.dumps(people)], env=env,
                               capture_output=True, text=True, timeout=600)
     if recorded.returncode != 0:
         console.print(f"[yellow]![/yellow] kit demo: recording failed: {recorded.stderr[-400:]}")

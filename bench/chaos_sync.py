@@ -1,6 +1,6 @@
 """Figure: a randomised kill -9 campaign of office and central during sync; lost and duplicated items.
 
-Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.sync.sender`).
+Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sync.sender`).
 Each trial queues a few recordings at the office, waits until the victim has made progress (so the kill
 lands *during* sync), sleeps a random 0–300 ms, then kills a random victim (office or central) with
 SIGKILL and restarts it. After the last trial everything drains, then the campaign counts:
@@ -47,8 +47,8 @@ from ktpel.store.schema.central import PipelineJobRow
 from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, LinkRow
 from ktpel.sync.keys import init_keys
-from ktpel.sync.outbox import enqueue_packet
-from ktpel.sync.service import register_locally
+from ktpel.office.sync.outbox import enqueue_packet
+from ktpel.central.sync.service import register_locally
 
 FAST = {"sync_backoff_base_s": 0.05, "sync_backoff_max_s": 0.3, "sync_interval_s": 0.1, "sync_timeout_s": 2.0,
         "sync_catchup_rate": 0.0}
@@ -101,7 +101,7 @@ def start_central(env: dict, *, port: int, log: Path) -> Proc:
 
 
 def start_sender(env: dict, *, url: str, log: Path) -> Proc:
-    return Proc([sys.executable, "-m", "ktpel.sync.sender", "--central", url], env=env, log=log)
+    return Proc([sys.executable, "-m", "ktpel.office.sync.sender", "--central", url], env=env, log=log)
 
 
 def queue_recordings(db, *, n: int, start: int) -> list[str]:  # noqa: ANN001

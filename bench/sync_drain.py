@@ -26,10 +26,10 @@ from ktpel.config import Settings
 from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
 from ktpel.store.schema.sync import CentralPacketRow
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 from ktpel.sync.keys import init_keys
-from ktpel.sync.outbox import enqueue_packet
-from ktpel.sync.service import register_locally
+from ktpel.office.sync.outbox import enqueue_packet
+from ktpel.central.sync.service import register_locally
 
 TICK = os.sysconf("SC_CLK_TCK")
 

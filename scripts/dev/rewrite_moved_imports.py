@@ -35,7 +35,8 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.central.allocation.loan_demo": "ktpel.demo.loans",
     "ktpel.printing.preset_demo": "ktpel.demo.print_presets",
 }, "sync": {
-    # sync, per side (crypto, envelope, keys, authorisation, wiring, cli stay in ktpel.sync)
+    # sync, per side (crypto, envelope, keys, authorisation, wiring, registration, schemas (the wire models) and
+    # cli stay in ktpel.sync)
     "ktpel.sync.agent": "ktpel.office.sync.agent",
     "ktpel.sync.office_apply": "ktpel.office.sync.apply",
     "ktpel.sync.outbox": "ktpel.office.sync.outbox",
@@ -45,7 +46,6 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.sync.office_views": "ktpel.office.sync.views",
     "ktpel.sync.office_cli": "ktpel.office.sync.cli",
     "ktpel.sync.sender": "ktpel.office.sync.sender",
-    "ktpel.sync.schemas": "ktpel.office.sync.schemas",
     "ktpel.sync.central_intake": "ktpel.central.sync.intake",
     "ktpel.sync.central_views": "ktpel.central.sync.views",
     "ktpel.sync.central_cli": "ktpel.central.sync.cli",

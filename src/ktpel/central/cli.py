@@ -7,7 +7,7 @@ import typer
 from ktpel.central.abis import cli as abis_cli
 from ktpel.central.allocation import cli as allocation_cli
 from ktpel.central.pipeline import cli as pipeline_cli
-from ktpel.sync import central_cli as sync_cli
+from ktpel.central.sync import cli as sync_cli
 
 app = typer.Typer(help="Central data center: serve, worker, allocate.", no_args_is_help=True)
 

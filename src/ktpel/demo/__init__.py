@@ -99,7 +99,7 @@ def run_demo(
 
     from ktpel.web.app import create_app
 
-    from ktpel.sync.agent import start_background
+    from ktpel.office.sync.agent import start_background
     from ktpel.supervisor import supervisor
     from ktpel.demo.central_process import DemoCentral, exit_on_sigterm
 

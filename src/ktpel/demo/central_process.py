@@ -18,7 +18,7 @@ def prepare_central(*, settings: Settings, office_db, console=None) -> list[tupl
     """Demo step: keys on both sides, central's database, the office registered with it, central users."""
     from ktpel.store.db import open_database
     from ktpel.sync.keys import init_keys
-    from ktpel.sync.service import register_locally
+    from ktpel.central.sync.service import register_locally
 
     init_keys(settings, side="office")
     init_keys(settings, side="central")
@@ -85,7 +85,7 @@ class DemoCentral:
         import httpx
 
         from ktpel.sync.keys import load_keyring
-        from ktpel.sync.service import RegistrationFailed, accept_key_list
+        from ktpel.sync.registration import RegistrationFailed, accept_key_list
 
         ours = load_keyring(self.settings, side="central").publics()
         try:

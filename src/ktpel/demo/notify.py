@@ -2,7 +2,7 @@
 
 It drives the real seams: the print-ready event runs through every handler registered for
 `enrollment.print_ready` (sync's state change, then ours), the outage is opened and closed with
-`ktpel.sync.outage` (which calls the office composition's outage hooks), and the sender sends through the console channel.
+`ktpel.office.sync.outage` (which calls the office composition's outage hooks), and the sender sends through the console channel.
 Idempotent: a second run finds the demo receipts and only prints where to look.
 """
 
@@ -54,7 +54,7 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
     from ktpel.office.notices.service import add_turned_away
     from ktpel.sync import authorisation
     from ktpel.office.composition import SYNC
-    from ktpel.sync.outage import record_failure, record_success
+    from ktpel.office.sync.outage import record_failure, record_success
 
     with office_db.unit_of_work() as s:
         people = list(s.scalars(select(ResidentRow).where(ResidentRow.regency_code == settings.office_regency,

@@ -8,7 +8,7 @@ from ktpel.notify import cli as notify_cli
 from ktpel.office.enrollment import cli as enrollment_cli
 from ktpel.office.kit import cli as kit_cli
 from ktpel.office.printing import cli as printing_cli
-from ktpel.sync import office_cli as sync_cli
+from ktpel.office.sync import cli as sync_cli
 
 app = typer.Typer(help="Regency office: serve, sync, import.", no_args_is_help=True)
 

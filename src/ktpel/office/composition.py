@@ -28,9 +28,9 @@ from ktpel.office.suket import views as suket_views
 from ktpel.office.transparency import views as board_views
 from ktpel.reports import metrics as metrics_views
 from ktpel.reports import views as reports_views
-from ktpel.sync import office_views as sync_views
-from ktpel.sync.office_apply import apply_announcement
-from ktpel.sync.outage import report_to_central
+from ktpel.office.sync import views as sync_views
+from ktpel.office.sync.apply import apply_announcement
+from ktpel.office.sync.outage import report_to_central
 from ktpel.sync.wiring import OfficeHandlers
 from ktpel.web import views as web_views
 

@@ -167,7 +167,7 @@ def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json",
 
 def _central_problems(session, db) -> list:  # noqa: ANN001
     from ktpel.security.checkpoints import check_against
-    from ktpel.sync.agent import SyncAgent, Unreachable
+    from ktpel.office.sync.agent import SyncAgent, Unreachable
     from ktpel.sync.keys import load_keyring
     from ktpel.sync.wiring import OfficeHandlers
 

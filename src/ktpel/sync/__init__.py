@@ -1,1 +1,1 @@
-"""Office ↔ central sync: signed, sealed packets in; signed events out; outage state in between."""
+"""Sync the transport both sides use: signing and sealing, envelopes, keys, print authorisations, registration."""

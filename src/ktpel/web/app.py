@@ -17,7 +17,7 @@ from ktpel.config import Settings, get_settings
 from ktpel.office import composition as office
 from ktpel.security import web as security_web
 from ktpel.store.db import Database, open_database
-from ktpel.sync import banner
+from ktpel.office.sync import banner
 from ktpel.web import openapi, problems
 
 Side = Literal["office", "central"]

@@ -102,7 +102,7 @@ def central(settings, db):
             return pid
 
         def events(self, *, office_code: str, kind: str | None = None) -> list[dict]:
-            from ktpel.sync.events import events_after
+            from ktpel.central.sync.events import events_after
 
             with db.unit_of_work() as s:
                 evs = events_after(s, office_code=office_code, after=0, limit=1000)

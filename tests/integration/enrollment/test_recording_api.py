@@ -12,7 +12,7 @@ from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, PhoneRow, Res
 from ktpel.store.schema.enrollment import EnrollmentCaptureRow
 from ktpel.store.schema.security import AuditEntryRow
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync.outbox import content_of
+from ktpel.office.sync.outbox import content_of
 from tests.integration.enrollment.conftest import capture_set
 
 

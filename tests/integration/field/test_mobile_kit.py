@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ktpel.store.schema.core import EnrollmentRow, ResidentRow
 from ktpel.store.schema.kit import KitReceiptRow
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync.outbox import content_of
+from ktpel.office.sync.outbox import content_of
 
 REPO = Path(__file__).resolve().parents[3]
 RESIDENT = {"nik": "1801054507900042", "kk_number": "1801050000000042", "name": "RATNA SARI", "birth_place": "KALIANDA",

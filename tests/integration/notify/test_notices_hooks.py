@@ -15,8 +15,8 @@ from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow
 from ktpel.sync import authorisation
 from ktpel.sync.keys import central_signing_key, init_keys
-from ktpel.sync.office_apply import apply_events
-from ktpel.sync.outage import record_failure, record_success
+from ktpel.office.sync.apply import apply_events
+from ktpel.office.sync.outage import record_failure, record_success
 from ktpel.web.app import create_app
 from tests.integration.notify.conftest import add_resident
 

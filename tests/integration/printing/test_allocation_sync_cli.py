@@ -15,8 +15,8 @@ from ktpel.store.schema.printing import BlankAllocationRow, BlankBatchRow
 
 def test_published_allocation_books_the_batch_once_at_the_office(db):
     """Central and office share one test database here: publish on the central side, apply on the office."""
-    from ktpel.sync.events import events_after
-    from ktpel.sync.office_apply import apply_events
+    from ktpel.central.sync.events import events_after
+    from ktpel.office.sync.apply import apply_events
 
     plan = allocation.propose(stock=300, urgent_share=0.1, needs=[
         RegencyNeed("18.01", "Lampung Selatan", backlog=1_000, urgent=0, on_hand=0),

@@ -11,7 +11,7 @@ from ktpel.office import composition as office_composition
 from ktpel.office.printing import service
 from ktpel.printing.drivers import PrintingConfig
 from ktpel.store.schema.printing import PrintedReportRow
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 from tests.integration.printing.conftest import Office
 from tests.integration.sync.conftest import (  # noqa: F401 - fixtures: central side and the link
     central_client, central_db, central_settings, linked, office_settings,

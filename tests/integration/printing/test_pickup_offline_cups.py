@@ -79,14 +79,14 @@ def test_offline_print_is_reported_when_the_link_returns(db, settings, office):
     from ktpel.central.allocation.printed import record_card_printed
     from ktpel.store.schema.printing import PrintedReportRow
     from ktpel.store.schema.sync import OutboxRow
-    from ktpel.sync.outage import record_failure
+    from ktpel.office.sync.outage import record_failure
 
     with db.unit_of_work() as s:
         record_failure(s, cause="connection refused", next_attempt_at=None)
     card_id = office.card()
     job = _print(db, settings, PrintingConfig(spool_dir=settings.data_dir / "spool"), card_id)
     with db.unit_of_work() as s:
-        from ktpel.sync.outage import current_state
+        from ktpel.office.sync.outage import current_state
 
         assert not current_state(s).reachable
         packet = s.scalars(select(OutboxRow).where(OutboxRow.kind == "card.printed")).one()

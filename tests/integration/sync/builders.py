@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from ktpel.store.schema.core import EnrollmentRow, ResidentRow
-from ktpel.sync.outbox import enqueue_packet
+from ktpel.office.sync.outbox import enqueue_packet
 
 
 def queued_enrollment(session, *, n: int = 0) -> tuple[str, str]:  # noqa: ANN001

@@ -80,7 +80,7 @@ def start_central(side: Side, *, port: int, log: Path, timeout: float = 60) -> P
 
 
 def start_sender(side: Side, *, central_url: str, log: Path) -> Proc:
-    return Proc([sys.executable, "-m", "ktpel.sync.sender", "--central", central_url], env=side.env, log=log)
+    return Proc([sys.executable, "-m", "ktpel.office.sync.sender", "--central", central_url], env=side.env, log=log)
 
 
 class FaultProxy:

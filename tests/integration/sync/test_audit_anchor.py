@@ -18,7 +18,7 @@ from ktpel.security.checkpoints import (check_against, checkpoint_path, read_che
                                         write_checkpoint)
 from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow
 from ktpel.store.schema.sync import AuditCheckpointRow, RejectionRow
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 from ktpel.sync.keys import load_keyring
 
 

@@ -24,7 +24,7 @@ from ktpel.seeding.service import seed_district
 from ktpel.store.schema.central import NationalRecordRow
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.sync import CentralPacketRow, OutboxRow
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 
 
 def _captures(shared_data) -> dict[str, bytes]:

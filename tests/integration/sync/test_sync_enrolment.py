@@ -12,7 +12,9 @@ from ktpel.domain.events import utcnow
 from ktpel.security.access import Role
 from ktpel.store.schema.sync import EnrolmentTokenRow, SyncOfficeRow
 from ktpel.sync.keys import KeyPair, init_keys
-from ktpel.sync.service import RegistrationFailed, issue_enrolment_token, register_with_central
+from ktpel.sync.registration import RegistrationFailed
+from ktpel.central.sync.service import issue_enrolment_token
+from ktpel.office.sync.service import register_with_central
 from tests.auth_fixtures import authed_client
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from ktpel.office import composition as office_composition
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, RejectionRow
-from ktpel.sync.agent import SyncAgent
-from ktpel.sync.outbox import enqueue_packet
+from ktpel.office.sync.agent import SyncAgent
+from ktpel.office.sync.outbox import enqueue_packet
 from ktpel.domain.clock import now as clock_now
 
 
@@ -57,7 +57,7 @@ def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, cent
 def test_unregistered_office_is_refused_and_logged(linked, db, central_db, central_client, office_settings):
     from ktpel.sync import envelope as env
     from ktpel.sync.keys import KeyPair, central_keys
-    from ktpel.sync.outbox import packet_content
+    from ktpel.office.sync.outbox import packet_content
 
     content = packet_content(kind="card.issued", subject_id="c", payload={})
     doc = env.seal_packet(content=content, office_code="99.99", sender=KeyPair.generate(),
@@ -70,8 +70,8 @@ def test_unregistered_office_is_refused_and_logged(linked, db, central_db, centr
 
 def test_events_flow_back_in_order(linked, db, central_db, central_client, office_settings):
     from ktpel.store.schema.sync import OfficeAnnouncementRow
-    from ktpel.sync.outage import current_state
-    from ktpel.sync.service import announce_maintenance
+    from ktpel.office.sync.outage import current_state
+    from ktpel.central.sync.service import announce_maintenance
     import datetime as dt
 
     now = clock_now()

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from ktpel.domain.events import utcnow
 from ktpel.office import composition as office_composition
 from ktpel.store.schema.sync import CentralPacketRow, LinkRow, OutageRow, OutboxRow, SyncOfficeRow
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 from ktpel.sync.keys import (central_keys, init_keys, keyring_path, load_central_trust, load_keyring,
                              rotate_keys)
-from ktpel.sync.outbox import enqueue_packet
-from ktpel.sync.service import register_with_central
+from ktpel.office.sync.outbox import enqueue_packet
+from ktpel.office.sync.service import register_with_central
 
 
 def test_key_files_are_private(linked, office_settings):

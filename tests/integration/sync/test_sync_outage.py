@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ktpel.office import composition as office_composition
 from ktpel.security.access import Role
 from ktpel.store.schema.sync import OutageRow
-from ktpel.sync.agent import SyncAgent
-from ktpel.sync.outage import current_state
+from ktpel.office.sync.agent import SyncAgent
+from ktpel.office.sync.outage import current_state
 from ktpel.web.app import create_app
 from tests.auth_fixtures import authed_client
 from tests.integration.sync.builders import queued_enrollment
@@ -100,7 +100,7 @@ def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
     from sqlalchemy import func
 
     from ktpel.store.schema.core import DomainEventRow
-    from ktpel.sync.outage import record_failure, record_success
+    from ktpel.office.sync.outage import record_failure, record_success
 
     ended.clear()
     with db.unit_of_work() as s:

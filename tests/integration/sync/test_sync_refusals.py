@@ -13,7 +13,7 @@ from ktpel.store.schema.sync import CentralPacketRow, RejectionRow
 from ktpel.sync import crypto
 from ktpel.sync import envelope as env
 from ktpel.sync.keys import KeyPair, central_keys, load_keyring
-from ktpel.sync.outbox import packet_content
+from ktpel.office.sync.outbox import packet_content
 from ktpel.domain.clock import now as clock_now
 
 
@@ -75,7 +75,7 @@ def test_stale_replay_outside_window_is_refused(linked, central_client, central_
 
 
 def test_replay_with_office_field_changed_is_refused(linked, central_client, central_db, office_settings):
-    from ktpel.sync.central_intake import register_office
+    from ktpel.central.sync.intake import register_office
 
     other = KeyPair.generate()
     with central_db.unit_of_work() as s:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from ktpel.office import composition as office_composition
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.sync import authorisation
-from ktpel.sync.agent import SyncAgent
-from ktpel.sync.events import publish
+from ktpel.office.sync.agent import SyncAgent
+from ktpel.central.sync.events import publish
 from ktpel.sync.keys import central_public_keys, central_signing_key
 
 from tests.integration.sync.builders import card_dict, queued_enrollment

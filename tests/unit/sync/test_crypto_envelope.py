@@ -7,7 +7,7 @@ import pytest
 from ktpel.sync import authorisation, crypto
 from ktpel.sync import envelope as env
 from ktpel.sync.keys import KeyPair, Keyring, PublicKeys
-from ktpel.sync.outbox import InvalidPacket, packet_content
+from ktpel.office.sync.outbox import InvalidPacket, packet_content
 
 CARD = {f: "x" for f in authorisation.CARD_FIELDS}
 

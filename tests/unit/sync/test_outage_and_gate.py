@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from ktpel.config import Settings
-from ktpel.sync.agent import SyncAgent
-from ktpel.sync.central_views import IntakeGate
-from ktpel.sync.outage import Announcement, OutageState, banner_for
+from ktpel.office.sync.agent import SyncAgent
+from ktpel.central.sync.views import IntakeGate
+from ktpel.office.sync.outage import Announcement, OutageState, banner_for
 
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.timezone.utc)
 

@@ -60,7 +60,7 @@ def accept_loan(session: Session, *, lender_code: str, borrower_code: str, count
                         accepted_at=utcnow())
     session.add(loan)
     session.flush()
-    from ktpel.sync.events import publish
+    from ktpel.central.sync.events import publish
 
     publish(session, office_code=lender_code, kind="blanks.loan_out", subject_id=loan.id,
             data={"loan_id": loan.id, "borrower_code": borrower_code, "count": count})
@@ -82,7 +82,7 @@ def record_lent(session: Session, *, packet_id: str, office_code: str, kind: str
         return
     loan.state, loan.serials, loan.shipped_packet_id, loan.shipped_at = (LoanState.SHIPPED.value, serials,
                                                                           packet_id, utcnow())
-    from ktpel.sync.events import publish
+    from ktpel.central.sync.events import publish
 
     publish(session, office_code=loan.borrower_code, kind="blanks.loan_in", subject_id=loan.id,
             data={"loan_id": loan.id, "lender_code": loan.lender_code, "serials": serials})

@@ -13,7 +13,7 @@ from ktpel.central.allocation.plan import Plan, RegencyNeed, allocate, with_urge
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.printing import BlankAllocationRow, PrintedReportRow
-from ktpel.sync.events import publish
+from ktpel.central.sync.events import publish
 
 SERIAL_PREFIX = "KTP-"
 SERIAL_WIDTH = 9

@@ -10,7 +10,7 @@ from ktpel.store.schema.core import DomainEventRow
 
 def publish(session: Session, *, office_code: str, kind: str, subject_id: str, data: dict) -> None:
     """An event to one office (sync delivers it by cursor) and the same line in central's event log."""
-    from ktpel.sync.events import publish as sync_publish
+    from ktpel.central.sync.events import publish as sync_publish
 
     sync_publish(session, office_code=office_code, kind=kind, subject_id=subject_id, data=data)
     log = {k: v for k, v in data.items() if k != "authorisation"}

@@ -80,7 +80,7 @@ def check_choice(session: Session, *, case_id: str, keep_enrollment_id: str,
 def choose_record(session: Session, *, case_id: str, keep_enrollment_id: str, kk_number: str, chosen_by: str,
                   source_ip: str | None = None) -> str:
     """The resident, with their family card (KK), chose the record that stays; returns the packet id."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     row, _, _ = check_choice(session, case_id=case_id, keep_enrollment_id=keep_enrollment_id, kk_number=kk_number)
     packet_id = enqueue_packet(session, kind="duplicate.resolution", subject_id=case_id,
@@ -98,7 +98,7 @@ def choose_record(session: Session, *, case_id: str, keep_enrollment_id: str, kk
 def report_duplicate(session: Session, *, nik_a: str, nik_b: str, reason: str, reported_by: str,
                      source_ip: str | None = None) -> str:
     """An officer found two NIKs for one person: central opens the case (packet `duplicate.resolution`)."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     a, b = nik_a.strip(), nik_b.strip()
     if not (len(a) == len(b) == 16 and a.isdigit() and b.isdigit()):

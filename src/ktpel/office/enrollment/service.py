@@ -190,7 +190,7 @@ def _store_events(session: Session, events: list[DomainEvent]) -> None:
 
 def _queue(session: Session, *, row: EnrollmentRow, resident: ResidentRow) -> str:
     """CAPTURED → QUEUED: the packet goes into the outbox in the caller's transaction."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     captures = session.scalars(
         select(EnrollmentCaptureRow).where(EnrollmentCaptureRow.enrollment_id == row.id)

@@ -255,7 +255,7 @@ def _activate(session: Session, *, settings: Settings, row: IkdActivationRow, ma
 
 def _report(session: Session, *, row: IkdActivationRow, nik: str) -> None:
     """Central counts digital IDs per office (kind `ikd.activated`, kept in central_packets)."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     enqueue_packet(session, kind="ikd.activated", subject_id=row.id, payload={
         "activation_id": row.id, "nik": nik, "office_code": row.office_code, "officer": row.officer,

@@ -70,7 +70,7 @@ def _import_enrollment(session: Session, *, settings: Settings, kit_id: str, pay
 def receive_kit_packet(session: Session, *, settings: Settings, kit_id: str, kit_packet_id: str,
                        content: dict) -> str:
     """Take one kit packet in, once; returns the home packet id that carries it on to central."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     done = session.get(KitReceiptRow, kit_packet_id)
     if done is not None:
@@ -102,7 +102,7 @@ def push_to_home(db: Database, *, settings: Settings, batch: int = 20, timeout: 
     import httpx
 
     from ktpel.store.schema.sync import OutboxRow
-    from ktpel.sync.outbox import QUEUED, SENT, content_of
+    from ktpel.office.sync.outbox import QUEUED, SENT, content_of
 
     sent, refused = 0, []
     url = settings.kit_home_url.rstrip("/") + "/api/v1/kit/packets"

@@ -31,8 +31,8 @@ from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import CardRow, ResidentRow
 from ktpel.store.schema.printing import PrintJobRow, PrintQueueRow
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync.outage import current_state
-from ktpel.sync.outbox import enqueue_packet
+from ktpel.office.sync.outage import current_state
+from ktpel.office.sync.outbox import enqueue_packet
 
 
 def _verify_authorisation(card: CardRow, resident: ResidentRow, *, settings: Settings) -> dict:

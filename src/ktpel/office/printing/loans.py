@@ -16,7 +16,7 @@ from ktpel.store.schema.printing import BlankBatchRow, BlankMovementRow, BlankRo
 
 def apply_loan_out(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
     """`blanks.loan_out`: take `count` AVAILABLE blanks out of this ledger and report their serials, or none."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     loan_id, count = str(data["loan_id"]), int(data["count"])
     free = list(session.scalars(select(BlankRow.serial).where(BlankRow.state == BlankState.AVAILABLE.value,

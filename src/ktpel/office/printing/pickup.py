@@ -18,7 +18,7 @@ from ktpel.office.printing.repository import Cards
 from ktpel.security.audit import record_audit
 from ktpel.store.db import Database
 from ktpel.store.schema.printing import PickupCheckRow
-from ktpel.sync.outbox import enqueue_packet
+from ktpel.office.sync.outbox import enqueue_packet
 
 
 class PickupRefused(KtpelError):

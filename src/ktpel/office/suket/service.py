@@ -147,7 +147,7 @@ def _store_events(session: Session, events: list[DomainEvent]) -> None:
 
 def _report(session: Session, *, row: SuketRow, action: str, actor: str, office_code: str) -> str | None:
     """Tell central (kind `suket.report`) in this transaction: the national log follows every change."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     return enqueue_packet(session, kind="suket.report", subject_id=row.serial, payload={
         "serial": row.serial, "action": action, "nik": row.nik, "state": row.state, "status_code": row.status_code,

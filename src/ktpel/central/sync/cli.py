@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.store.db import open_database
-        from ktpel.sync.service import announce_maintenance
+        from ktpel.central.sync.service import announce_maintenance
 
         wib = dt.timezone(dt.timedelta(hours=7))
 
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.store.db import open_database
-        from ktpel.sync.service import issue_enrolment_token
+        from ktpel.central.sync.service import issue_enrolment_token
 
         db = open_database(get_settings(), name="central")
         try:

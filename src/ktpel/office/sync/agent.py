@@ -25,12 +25,12 @@ from ktpel.store.db import Database
 from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
-from ktpel.sync.office_apply import apply_events
-from ktpel.sync.outage import link, record_failure, record_success
-from ktpel.sync.outbox import SENT, next_queued, queued_count
+from ktpel.office.sync.apply import apply_events
+from ktpel.office.sync.outage import link, record_failure, record_success
+from ktpel.office.sync.outbox import SENT, next_queued, queued_count
 from ktpel.sync.wiring import OfficeHandlers
 
-log = logging.getLogger("ktpel.sync.agent")
+log = logging.getLogger("ktpel.office.sync.agent")
 
 REFUSED = PacketState.REFUSED.value
 # refusals that a resend cannot fix (the packet itself is bad); others (unknown office/key) wait for setup

@@ -9,9 +9,9 @@ from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.security.audit import record_audit
-from ktpel.sync import service
-from ktpel.sync.notice import counter_notice_pdf
-from ktpel.sync.outage import current_state, outage_history
+from ktpel.office.sync import service
+from ktpel.office.sync.notice import counter_notice_pdf
+from ktpel.office.sync.outage import current_state, outage_history
 from ktpel.web.templating import render
 from ktpel.sync.schemas import SyncStatus
 

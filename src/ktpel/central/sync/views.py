@@ -14,10 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, machine, public, requires
 from ktpel.security.audit import record_audit
-from ktpel.sync import central_intake, service
+from ktpel.central.sync import intake as central_intake, service
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
-from ktpel.sync.events import events_after
+from ktpel.central.sync.events import events_after
 from ktpel.sync.schemas import PacketEnvelope, PacketReceipt, RegistrationIn, body_of
 from ktpel.sync.wiring import HandlerContext
 from ktpel.web.templating import render

@@ -20,7 +20,7 @@ from ktpel.domain.events import utcnow
 from ktpel.store.db import Database
 from ktpel.store.schema.sync import CentralPacketRow, RejectionRow, SyncOfficeRow
 from ktpel.sync import envelope as env
-from ktpel.sync.events import publish
+from ktpel.central.sync.events import publish
 from ktpel.sync.keys import Keyring, PublicKeys
 from ktpel.sync.wiring import HandlerContext, IntakeHandlers
 

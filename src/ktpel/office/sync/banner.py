@@ -7,9 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from ktpel.sync.outage import banner_for, current_state
+from ktpel.office.sync.outage import banner_for, current_state
 
-log = logging.getLogger("ktpel.sync.banner")
+log = logging.getLogger("ktpel.office.sync.banner")
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""`python -m ktpel.sync.sender [--central URL]`: the office sync agent alone, as a lean process.
+"""`python -m ktpel.office.sync.sender [--central URL]`: the office sync agent alone, as a lean process.
 
 Same loop as inside `ktpel office serve`, without the web app; settings come from KTPEL_* variables.
 Used by the crash tests (kill -9 at random points) and handy on a server that runs the UI elsewhere.
@@ -14,7 +14,7 @@ import threading
 from ktpel.config import Settings
 from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
-from ktpel.sync.agent import SyncAgent
+from ktpel.office.sync.agent import SyncAgent
 
 
 def main() -> None:

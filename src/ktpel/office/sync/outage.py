@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import LinkRow, OfficeAnnouncementRow, OutageRow
-from ktpel.sync.outbox import queued_count
+from ktpel.office.sync.outbox import queued_count
 
-log = logging.getLogger("ktpel.sync.outage")
+log = logging.getLogger("ktpel.office.sync.outage")
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def report_to_central(session: Session, *, outage_id: object, started_at: dt.dat
                       **_: object) -> None:
     """ENDED hook: the closed outage goes to central as a packet (kind `outage.report`), so the national
     view shows when and how long each regency was cut off, not only when it was last heard from."""
-    from ktpel.sync.outbox import enqueue_packet
+    from ktpel.office.sync.outbox import enqueue_packet
 
     outage = session.get(OutageRow, outage_id)
     enqueue_packet(session, kind="outage.report", subject_id=f"outage-{outage_id}", payload={

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
         from ktpel.sync.keys import init_keys
-        from ktpel.sync.service import register_with_central
+        from ktpel.office.sync.service import register_with_central
 
         settings = get_settings()
         init_keys(settings, side="office")
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         import threading
 
         from ktpel.store.db import open_database
-        from ktpel.sync.agent import SyncAgent
+        from ktpel.office.sync.agent import SyncAgent
 
         settings = get_settings()
         db = open_database(settings, name="office")
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from ktpel.store.db import open_database
-        from ktpel.sync.agent import start_background
+        from ktpel.office.sync.agent import start_background
         from ktpel.web.app import create_app
 
         settings = get_settings()

@@ -9,7 +9,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from ktpel.sync.outage import OutageState, _fmt
+from ktpel.office.sync.outage import OutageState, _fmt
 
 
 def _wrap(c: canvas.Canvas, text: str, *, x: float, y: float, width: float, font: str, size: int) -> float:

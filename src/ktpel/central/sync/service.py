@@ -1,4 +1,4 @@
-"""What people do with sync: register an office, announce maintenance, read the state of both sides."""
+"""What people do with sync at central: accept an office's registration, announce maintenance, overview."""
 
 from __future__ import annotations
 
@@ -7,52 +7,24 @@ import hashlib
 import re
 import secrets
 
-import httpx
-
-from ktpel.security.tls import client_verify
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
-from ktpel.domain.delivery import PacketState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import (AnnouncementRow, CentralEventRow, CentralPacketRow, EnrolmentTokenRow,
-                                     OutboxRow, RejectionRow, SyncOfficeRow)
+                                     RejectionRow, SyncOfficeRow)
 from ktpel.sync import crypto
 from ktpel.sync import keys as keymod
-from ktpel.sync.central_intake import register_office
-from ktpel.sync.events import publish_to_all
-
-
-class RegistrationFailed(KtpelError):
-    code = "registration_failed"
-    http_status = 403
+from ktpel.central.sync.intake import register_office
+from ktpel.central.sync.events import publish_to_all
+from ktpel.sync.registration import RegistrationFailed, signed_key_list
 
 
 class AnnouncementInvalid(KtpelError):
     code = "announcement_invalid"
     http_status = 422
-
-
-def signed_key_list(ring: keymod.Keyring) -> dict:
-    """Central's public keys, signed by every key in the ring, so an office that trusts any old key
-    can accept the new ones (rotation without a new registration)."""
-    body = {"v": 1, "keys": [k.to_dict() for k in ring.publics()]}
-    data = crypto.canonical_json(body)
-    return {**body, "sigs": {p.kid: crypto.sign(p.signing, data) for p in ring.pairs}}
-
-
-def accept_key_list(doc: dict, *, trusted: list[keymod.PublicKeys]) -> list[keymod.PublicKeys]:
-    """The keys of a signed list, provided one key we already trust signed it."""
-    data = crypto.canonical_json({"v": doc.get("v"), "keys": doc.get("keys")})
-    for k in trusted:
-        sig = (doc.get("sigs") or {}).get(k.kid)
-        if sig:
-            crypto.verify(k.signing, sig, data)
-            return [keymod.PublicKeys.from_dict(d) for d in doc["keys"]]
-    raise RegistrationFailed("Daftar kunci pusat tidak ditandatangani kunci yang dipercaya.",
-                             "Central's key list is not signed by a trusted key.")
 
 
 ENROLMENT_TOKEN_PREFIX = "kte_"
@@ -136,34 +108,6 @@ def _require_proof(request: dict, existing: SyncOfficeRow) -> None:
                              "Office already registered: new keys must be signed by an old key.")
 
 
-def register_with_central(settings: Settings, *, central_url: str, token: str | None = None,
-                          client: httpx.Client | None = None) -> list[keymod.PublicKeys]:
-    """Office side: send our public keys (signed by our previous key when rotating) and trust central's."""
-    ring = keymod.load_keyring(settings, side="office")
-    keys = [k.to_dict() for k in ring.publics()]
-    body = {"office_code": settings.office_regency, "name": settings.office_name, "keys": keys}
-    if len(ring.pairs) > 1:
-        proof_key = ring.pairs[0]
-        body["proof"] = {"kid": proof_key.kid, "sig": crypto.sign(
-            proof_key.signing, crypto.canonical_json({"office_code": body["office_code"], "keys": keys}))}
-    if token:
-        body["token"] = token
-    client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
-    response = client.post(central_url.rstrip("/") + "/api/v1/sync/register", json=body)
-    if response.status_code != 200:
-        raise RegistrationFailed(f"Pusat menolak pendaftaran: {response.text[:200]}",
-                                 f"Central refused the registration: {response.text[:200]}")
-    doc = response.json()
-    trusted = keymod.load_central_trust(settings)
-    if trusted:
-        central = accept_key_list(doc, trusted=trusted)
-    else:
-        # first contact: trust on first use, as an enrolment step done once by staff
-        central = [keymod.PublicKeys.from_dict(d) for d in doc["keys"]]
-    keymod.save_central_trust(settings, central, central_url=central_url)
-    return central
-
-
 def register_locally(*, office_settings: Settings, central_settings: Settings, central_db) -> None:  # noqa: ANN001
     """Register an office with a central whose database and keys are on this machine (the demo)."""
     office = keymod.load_keyring(office_settings, side="office")
@@ -208,13 +152,3 @@ def central_overview(session: Session) -> dict:
         "announcements": list(session.scalars(select(AnnouncementRow).order_by(AnnouncementRow.id.desc()).limit(10))),
         "tokens": enrolment_tokens(session),
     }
-
-
-def office_queue(session: Session, *, limit: int = 50) -> list[OutboxRow]:
-    """The packets still waiting (or refused), oldest first."""
-    return list(session.scalars(select(OutboxRow).where(OutboxRow.state != PacketState.SENT.value)
-                                .order_by(OutboxRow.seq).limit(limit)))
-
-
-def outbox_totals(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())

@@ -19,7 +19,7 @@ from ktpel.store.db import Database
 from ktpel.store.schema.core import DomainEventRow
 from ktpel.store.schema.sync import OfficeAnnouncementRow
 from ktpel.sync import authorisation
-from ktpel.sync.outage import link
+from ktpel.office.sync.outage import link
 from ktpel.sync.wiring import OfficeHandlers
 
 log = logging.getLogger("ktpel.sync.office")

@@ -29,9 +29,9 @@ import httpx  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from ktpel.config import Settings  # noqa: E402
-from ktpel.notify.channels import HttpSmsChannel  # noqa: E402
-from ktpel.notify.outbox import enqueue  # noqa: E402
-from ktpel.notify.sender import send_once  # noqa: E402
+from ktpel.office.notify.channels import HttpSmsChannel  # noqa: E402
+from ktpel.office.notify.outbox import enqueue  # noqa: E402
+from ktpel.office.notify.sender import send_once  # noqa: E402
 from ktpel.store.db import open_database  # noqa: E402
 from ktpel.store.schema.core import PhoneRow, ResidentRow  # noqa: E402
 from ktpel.store.schema.notify import NotifyMessageRow  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     args = ap.parse_args()
     import logging
 
-    logging.getLogger("ktpel.notify").setLevel(logging.ERROR)  # injected 500s are expected, not news
+    logging.getLogger("ktpel.office.notify").setLevel(logging.ERROR)  # injected 500s are expected, not news
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'office.db'}", notify_backoff_s=0.0,
                         notify_quiet_hours="", notify_max_attempts=20)

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     central_rate_per_s: float = 0.0  # intake packets/s before 429 + Retry-After; 0 = no limit
     sync_replay_window_days: int = 60
     demo_mode: bool = False
-    # notifications (ktpel.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp
+    # notifications (ktpel.office.notify; docs/notifications.md): channel console|file|smtp|http_sms|whatsapp
     office_address: str = "Jl. Lintas Sumatera, Kalianda, Lampung Selatan"
     office_hours: str = "Senin–Jumat 08.00–15.00 WIB"
     notify_channel: str = "console"

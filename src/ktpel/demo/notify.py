@@ -50,8 +50,8 @@ def _card_dict(resident: ResidentRow, enrollment: EnrollmentRow) -> dict:
 
 def _tell_story(*, settings: Settings, story: Settings, office_db: Database, console) -> None:  # noqa: ANN001
     """First run: PRR → message; outage opened, two residents turned away, outage closed → message / call list."""
-    from ktpel.notify.sender import send_once
-    from ktpel.office.notices.service import add_turned_away
+    from ktpel.office.notify.sender import send_once
+    from ktpel.office.notify.notices import add_turned_away
     from ktpel.sync import authorisation
     from ktpel.office.composition import SYNC
     from ktpel.office.sync.outage import record_failure, record_success
@@ -90,7 +90,7 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
 
 def _show_guessing(*, settings: Settings, office_db: Database, console, nik: str) -> None:  # noqa: ANN001
     """Guess receipts for the second resident (not the one printed for you to try) until the limit refuses."""
-    from ktpel.notify.errors import RateLimited
+    from ktpel.office.notify.errors import RateLimited
     from ktpel.office.public.service import lookup_status
 
     answers = []
@@ -107,8 +107,8 @@ def _show_guessing(*, settings: Settings, office_db: Database, console, nik: str
 
 def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  # noqa: ANN001
     """Run the notification story once, say where to look, and start the background sender."""
-    from ktpel.notify.sender import start_in_background
-    from ktpel.office.notices.service import call_list
+    from ktpel.office.notify.sender import start_in_background
+    from ktpel.office.notify.notices import call_list
     from ktpel.office.public.service import lookup_status
 
     demo = settings.model_copy(update={"notify_channel": "console"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ktpel.notify import cli as notify_cli
+from ktpel.office.notify import cli as notify_cli
 from ktpel.office.enrollment import cli as enrollment_cli
 from ktpel.office.kit import cli as kit_cli
 from ktpel.office.printing import cli as printing_cli

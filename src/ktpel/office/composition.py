@@ -11,13 +11,13 @@ from fastapi import APIRouter
 
 from ktpel.central.resolution import office as duplicate_cases
 from ktpel.central.resolution import office_views as duplicate_case_views
-from ktpel.notify import handlers as notify
+from ktpel.office.notify import handlers as notify
 from ktpel.office.enrollment import central_events as enrollment
 from ktpel.office.enrollment import views as enrollment_views
 from ktpel.office.ikd import views as ikd_views
 from ktpel.office.kit import views as kit_views
 from ktpel.office import outcomes
-from ktpel.office.notices import views as notices_views
+from ktpel.office.notify import views as notices_views
 from ktpel.office.printing import central_events as printing
 from ktpel.office.printing import loans as blank_loans
 from ktpel.office.printing import views as printing_views

@@ -129,10 +129,10 @@ def test_head_edits_template_and_unknown_variable_is_refused(db, settings, clock
     assert audited == [("u-head", "notify.template_saved")]  # the refused saves left no trace
     with db.unit_of_work() as s:
         r, _ = add_resident(s, name="CITRA")
-        from ktpel.notify.outbox import enqueue
+        from ktpel.office.notify.outbox import enqueue
 
         enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
-    from ktpel.notify.sender import send_once
+    from ktpel.office.notify.sender import send_once
 
     settings.notify_channel = "file"
     send_once(db, settings)
@@ -154,7 +154,7 @@ def test_only_the_head_of_office_edits_templates(db, settings):
 def test_failed_messages_are_shown_and_can_be_retried(db, settings):
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
-        from ktpel.notify.outbox import enqueue
+        from ktpel.office.notify.outbox import enqueue
 
         [mid] = enqueue(s, resident_id=r.id, trigger="card_printed", variables={})
         row = s.get(NotifyMessageRow, mid)
@@ -170,8 +170,8 @@ def test_failed_messages_are_shown_and_can_be_retried(db, settings):
 
 
 def test_invalid_phone_capture_message_names_the_input():
-    from ktpel.notify.errors import InvalidPhone
-    from ktpel.notify.phones import normalise
+    from ktpel.office.notify.errors import InvalidPhone
+    from ktpel.office.notify.phones import normalise
 
     with pytest.raises(InvalidPhone, match="0812"):
         normalise("0812")
@@ -191,7 +191,7 @@ def test_delivery_reports_are_signed_and_recorded(db, settings):
     settings.notify_webhook_secret = "s3cret"
     with db.unit_of_work() as s:
         r, _ = add_resident(s)
-        from ktpel.notify.outbox import enqueue
+        from ktpel.office.notify.outbox import enqueue
 
         [mid] = enqueue(s, resident_id=r.id, trigger="print_ready", variables={})
         row = s.get(NotifyMessageRow, mid)

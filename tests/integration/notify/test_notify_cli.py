@@ -29,7 +29,7 @@ def _run(settings, **env):  # noqa: ANN001, ANN003
 
 
 def test_notify_once_sends_the_due_messages_to_the_log(db, settings):
-    from ktpel.notify.outbox import enqueue
+    from ktpel.office.notify.outbox import enqueue
 
     with db.unit_of_work() as s:
         r, _ = add_resident(s, name="FAJAR")

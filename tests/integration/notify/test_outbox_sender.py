@@ -9,10 +9,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from ktpel.notify import outbox
-from ktpel.notify.channels import HttpSmsChannel, WhatsAppChannel
-from ktpel.notify.errors import UnknownTrigger
-from ktpel.notify.sender import send_once
+from ktpel.office.notify import outbox
+from ktpel.office.notify.channels import HttpSmsChannel, WhatsAppChannel
+from ktpel.office.notify.errors import UnknownTrigger
+from ktpel.office.notify.sender import send_once
 from ktpel.store.schema.core import PhoneRow
 from ktpel.store.schema.notify import CallListRow, NotifyMessageRow
 from tests.integration.notify.conftest import add_resident
@@ -235,7 +235,7 @@ def test_console_channel_appends_to_notifications_log(db, settings, daytime):
 
 
 def test_smtp_channel_mails_the_sms_gateway_address(db, settings, daytime):
-    from ktpel.notify.channels import SmtpChannel
+    from ktpel.office.notify.channels import SmtpChannel
     from tests.fakes.smtp_server import FakeSmtp
 
     smtp = FakeSmtp()
@@ -258,7 +258,7 @@ def test_smtp_channel_mails_the_sms_gateway_address(db, settings, daytime):
 
 
 def test_smtp_server_down_is_retried(db, settings, daytime):
-    from ktpel.notify.channels import SmtpChannel
+    from ktpel.office.notify.channels import SmtpChannel
     from tests.fakes.smtp_server import FakeSmtp
 
     smtp = FakeSmtp()

@@ -189,7 +189,7 @@ def test_verification_shows_valid_invalid_and_revoked(app, db, settings):
     assert _post(app, "/api/v1/public/verify", {"payload": forged}).json()["result"] == "INVALID"
     # text that is not a KTP-El code is unreadable, not "altered"
     assert _post(app, "/api/v1/public/verify", {"payload": "hello"}).json()["result"] == "UNREADABLE"
-    from ktpel.notify.handlers import on_revocation
+    from ktpel.office.notify.handlers import on_revocation
 
     with db.unit_of_work() as s:
         on_revocation(s, subject_id="enr-1", data={"enrollment_id": "enr-1", "reason": "data ganda"})

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ktpel.config import Settings
-from ktpel.notify import templates as tpl
-from ktpel.notify.errors import InvalidPhone, MalformedTemplate, UnknownVariable
-from ktpel.notify.phones import normalise, takes_sms_guess
-from ktpel.notify.sender import MAX_BACKOFF_S, backoff
-from ktpel.notify.service import quiet_until
+from ktpel.office.notify import templates as tpl
+from ktpel.office.notify.errors import InvalidPhone, MalformedTemplate, UnknownVariable
+from ktpel.office.notify.phones import normalise, takes_sms_guess
+from ktpel.office.notify.sender import MAX_BACKOFF_S, backoff
+from ktpel.office.notify.service import quiet_until
 
 
 @pytest.mark.parametrize("raw", ["0812-3456-7890", "+62 812 3456 7890", "62812 34567890", "(0812) 34567890"])
@@ -113,15 +113,15 @@ def test_backoff_doubles_is_capped_and_honours_retry_after():
 
 
 def test_unknown_channel_in_settings_is_a_typed_error():
-    from ktpel.notify.channels import channel_for
-    from ktpel.notify.errors import UnknownChannel
+    from ktpel.office.notify.channels import channel_for
+    from ktpel.office.notify.errors import UnknownChannel
 
     with pytest.raises(UnknownChannel, match="pigeon"):
         channel_for(Settings(notify_channel="pigeon"))
 
 
 def test_delivery_report_shapes_are_read_and_untracked_statuses_dropped():
-    from ktpel.notify.delivery import reports_from
+    from ktpel.office.notify.delivery import reports_from
 
     generic = reports_from([{"id": "m1", "status": "DELIVERED"}, {"id": "m2", "status": "queued"}, {"status": "read"}])
     assert [(r.ref, r.status) for r in generic] == [("m1", "DELIVERED")]

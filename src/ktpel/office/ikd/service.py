@@ -76,8 +76,8 @@ def _consenting_phone(session: Session, *, resident_id: int, e164: str) -> None:
 def start_activation(session: Session, *, settings: Settings, nik: str, phone: str, email: str, consent: bool,
                      actor: str, source_ip: str | None = None) -> IkdActivationRow:
     """Step 1 at the counter: the resident's phone and email, with consent."""
-    from ktpel.notify.errors import InvalidPhone
-    from ktpel.notify.phones import normalise
+    from ktpel.office.notify.errors import InvalidPhone
+    from ktpel.office.notify.phones import normalise
 
     check_contact(phone=phone, email=email, consent=consent)
     try:
@@ -201,7 +201,7 @@ def scan_officer_qr(session: Session, *, settings: Settings, nonce: str,
 
 
 def _send_code(session: Session, *, resident_id: int, code: str) -> None:
-    from ktpel.notify.outbox import enqueue
+    from ktpel.office.notify.outbox import enqueue
 
     if not enqueue(session, resident_id=resident_id, trigger="ikd_code", variables={"kode": code}):
         raise IkdRefused("Kode tidak dapat dikirim: tidak ada nomor yang menerima SMS.",

@@ -17,7 +17,7 @@ from ktpel.domain.enrollment import CardState
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
 from ktpel.domain.print_job import PrintJobState
-from ktpel.notify.outbox import enqueue
+from ktpel.office.notify.outbox import enqueue
 from ktpel.office.enrollment.service import enrolled_images
 from ktpel.office.printing import ledger
 from ktpel.office.printing.errors import JobNotOpen, NotPresent, ReservedForUrgent

@@ -29,7 +29,7 @@ from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.domain.ikd import IkdState
 from ktpel.domain.suket import SuketState
-from ktpel.notify.errors import RateLimited
+from ktpel.office.notify.errors import RateLimited
 from ktpel.store.fields import cipher
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import RevocationRow, StatusLookupRow

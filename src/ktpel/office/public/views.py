@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.responses import JSONResponse, Response
 
 from ktpel.domain.errors import KtpelError
-from ktpel.notify.errors import RateLimited
+from ktpel.office.notify.errors import RateLimited
 from ktpel.office.public import service
 from ktpel.security.access import public
 from ktpel.web.templating import render

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         if mobile_kit:
             settings = settings.model_copy(update={"mobile_kit": True})
         db = open_database(settings, name="office")
-        from ktpel.notify.sender import start_in_background as start_notifier
+        from ktpel.office.notify.sender import start_in_background as start_notifier
         from ktpel.security.tls import server_kwargs
 
         tls = server_kwargs(settings)

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
-from ktpel.notify import delivery
-from ktpel.notify import service as notify_service
-from ktpel.notify import templates as tpl
-from ktpel.office.notices import service
+from ktpel.office.notify import delivery
+from ktpel.office.notify import service as notify_service
+from ktpel.office.notify import templates as tpl
+from ktpel.office.notify import notices as service
 from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
@@ -160,7 +160,7 @@ def save_template_api(trigger: str, request: Request, body: dict, user: User = D
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"type": "object", "description": "The provider's delivery report (HMAC-signed)"}}}}})
 async def delivery_reports(request: Request) -> dict:
-    """Provider webhook (HMAC-signed, see ktpel.notify.delivery): delivered / read / undelivered."""
+    """Provider webhook (HMAC-signed, see ktpel.office.notify.delivery): delivered / read / undelivered."""
     body = await request.body()
     settings = request.app.state.settings
     header = request.headers.get("x-hub-signature-256") or request.headers.get("x-ktpel-signature")

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
-from ktpel.notify.outbox import call_list_entry_for, enqueue
+from ktpel.office.notify.outbox import call_list_entry_for, enqueue
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import RevocationRow, TurnedAwayRow
 
-log = logging.getLogger("ktpel.notify")
+log = logging.getLogger("ktpel.office.notify")
 
 
 def _residents_of(session: Session, *, subject_id: str | None, data: dict) -> list[tuple[int, str]]:

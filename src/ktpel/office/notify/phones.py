@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from ktpel.notify.errors import InvalidPhone
+from ktpel.office.notify.errors import InvalidPhone
 
 
 def normalise(raw: str, *, region: str = "ID") -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
 from ktpel.domain.events import utcnow
-from ktpel.notify import templates as tpl
+from ktpel.office.notify import templates as tpl
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import NotifyTemplateRow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from ktpel.notify.errors import MalformedTemplate, UnknownTrigger, UnknownVariable
+from ktpel.office.notify.errors import MalformedTemplate, UnknownTrigger, UnknownVariable
 
 TRIGGERS = ("print_ready", "outage_over", "duplicate_found", "card_printed", "recording_failed", "ikd_code")
 

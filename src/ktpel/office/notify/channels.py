@@ -22,7 +22,7 @@ import httpx
 
 from ktpel.config import Settings
 from ktpel.domain.events import utcnow
-from ktpel.notify.errors import ChannelError, UnknownChannel
+from ktpel.office.notify.errors import ChannelError, UnknownChannel
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from ktpel.config import Settings
 from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
-from ktpel.notify import outbox
-from ktpel.notify.service import compose_for
+from ktpel.office.notify import outbox
+from ktpel.office.notify.service import compose_for
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import PhoneRow, ResidentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow

@@ -17,9 +17,9 @@ def register(app: typer.Typer) -> None:
         import threading
 
         from ktpel.config import get_settings
-        from ktpel.notify.channels import channel_for
-        from ktpel.notify.errors import UnknownChannel
-        from ktpel.notify.sender import run_until_stopped, send_once
+        from ktpel.office.notify.channels import channel_for
+        from ktpel.office.notify.errors import UnknownChannel
+        from ktpel.office.notify.sender import run_until_stopped, send_once
         from ktpel.store.db import open_database
 
         settings = get_settings()

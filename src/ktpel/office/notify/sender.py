@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 from ktpel.config import Settings
 from ktpel.domain.events import utcnow
-from ktpel.notify import outbox
-from ktpel.notify.channels import Channel, Outgoing, channel_for
-from ktpel.notify.errors import ChannelError
-from ktpel.notify.service import compose_for, quiet_until
+from ktpel.office.notify import outbox
+from ktpel.office.notify.channels import Channel, Outgoing, channel_for
+from ktpel.office.notify.errors import ChannelError
+from ktpel.office.notify.service import compose_for, quiet_until
 from ktpel.store.db import Database
 from ktpel.store.schema.core import PhoneRow
 
-log = logging.getLogger("ktpel.notify")
+log = logging.getLogger("ktpel.office.notify")
 
 MAX_BACKOFF_S = 3600.0
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.delivery import MessageState
 from ktpel.domain.events import utcnow
-from ktpel.notify.templates import check_trigger
+from ktpel.office.notify.templates import check_trigger
 from ktpel.store.schema.core import PhoneRow, ResidentRow
 from ktpel.store.schema.notify import CallListRow, NotifyMessageRow
 

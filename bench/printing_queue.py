@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ktpel.domain.priority import Candidate, parse_policy, rank
 
-POLICY = Path(__file__).resolve().parents[1] / "src" / "ktpel" / "printing" / "policies" / "default.yaml"
+POLICY = Path(__file__).resolve().parents[1] / "src" / "ktpel" / "office" / "printing" / "policies" / "default.yaml"
 TODAY = dt.date(2026, 11, 29)
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ktpel.config import find_shared_data
 from ktpel.office.enrollment.samples import signature_png
-from ktpel.printing.card import layout, render_pdf, render_png
+from ktpel.office.printing.card import layout, render_pdf, render_png
 from ktpel.sync.authorisation import issue, verify
 
 PLACES = {"province": "Lampung", "regency": "Kabupaten Lampung Selatan", "district": "Tanjung Bintang",

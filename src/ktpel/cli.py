@@ -15,7 +15,7 @@ from ktpel.central import cli as central_cli
 from ktpel.cli_console import console, progress_bar
 from ktpel.config import Settings, get_settings
 from ktpel.office import cli as office_cli
-from ktpel.printing import cli as printing_cli
+from ktpel.office.printing import simulate_cli as printing_cli
 from ktpel.security import cli as security_cli
 from ktpel.sync import cli as sync_cli
 

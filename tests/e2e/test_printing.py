@@ -2,7 +2,7 @@
 
 import pytest
 
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.security.access import Role, User
 from tests.integration.printing.conftest import Office
 

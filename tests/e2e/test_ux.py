@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.security.access import Role, User
 from tests.integration.printing.conftest import Office
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 def simulate_presets(*, settings, office_db, console) -> list:  # noqa: ANN001
     from ktpel.domain.priority import parse_policy
     from ktpel.office.printing.policy import DEFAULT_POLICY
-    from ktpel.printing.simulator import Scenario, simulate, summary_rows
+    from ktpel.office.printing.simulator import Scenario, simulate, summary_rows
 
     folder = DEFAULT_POLICY.parent
     scenario = Scenario(days=90, blanks_per_week=300, outages_per_year=0, seed=7)

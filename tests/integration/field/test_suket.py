@@ -184,7 +184,7 @@ def test_policy_banned_and_listed(db, settings, office):
 
 def test_printing_the_card_ends_the_suket(db, settings, office):
     from ktpel.office.printing import service as printing
-    from ktpel.printing.drivers import PrintingConfig
+    from ktpel.office.printing.drivers import PrintingConfig
 
     config = PrintingConfig(spool_dir=settings.data_dir / "spool", specimen=True)
     card_id = office.card()

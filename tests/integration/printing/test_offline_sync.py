@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ktpel.office import composition as office_composition
 from ktpel.office.printing import service
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.store.schema.printing import PrintedReportRow
 from ktpel.office.sync.agent import SyncAgent
 from tests.integration.printing.conftest import Office

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ktpel.biometrics import get_engine
 from ktpel.office.printing import pickup, service
-from ktpel.printing.drivers import PrintingConfig, PrinterError
+from ktpel.office.printing.drivers import PrintingConfig, PrinterError
 from ktpel.store.schema.core import CardRow
 from ktpel.store.schema.printing import PickupCheckRow
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ktpel.domain.clock import today_wib
 from ktpel.domain.blanks import BlankUnavailable, NoBlankAvailable, UnknownSerial
 from ktpel.office.printing import ledger, service
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.store.schema.core import CardRow
 from ktpel.store.schema.printing import BlankRow, PrintJobRow
 from tests.integration.printing.conftest import pdf_content

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.security.access import Role, User
 from ktpel.store.schema.core import CardRow, ResidentRow
 from ktpel.web.app import create_app

@@ -4,9 +4,9 @@ first-time KTP-El before lost/damaged cards on the very same arrivals as the def
 from pathlib import Path
 
 from ktpel.domain.priority import parse_policy
-from ktpel.printing.simulator import Scenario, simulate, summary_rows
+from ktpel.office.printing.simulator import Scenario, simulate, summary_rows
 
-POLICIES = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "printing" / "policies"
+POLICIES = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "office" / "printing" / "policies"
 
 
 def load(name):

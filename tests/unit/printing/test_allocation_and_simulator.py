@@ -8,9 +8,9 @@ from hypothesis import given, settings, strategies as st
 
 from ktpel.central.allocation.plan import RegencyNeed, allocate
 from ktpel.domain.priority import parse_policy
-from ktpel.printing.simulator import Scenario, percentile, simulate, summary_rows
+from ktpel.office.printing.simulator import Scenario, percentile, simulate, summary_rows
 
-DEFAULT = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "printing" / "policies" / "default.yaml"
+DEFAULT = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "office" / "printing" / "policies" / "default.yaml"
 FIFO = """
 name: FIFO
 ageing_per_day: 1

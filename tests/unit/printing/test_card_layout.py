@@ -4,7 +4,7 @@ import datetime as dt
 import io
 import re
 
-from ktpel.printing.card import CARD_H_MM, CARD_W_MM, MM_TO_PT, layout, render_pdf, render_png
+from ktpel.office.printing.card import CARD_H_MM, CARD_W_MM, MM_TO_PT, layout, render_pdf, render_png
 from tests.integration.printing.conftest import pdf_content
 
 CARD = {"card_id": "c1", "enrollment_id": "e1", "nik": "1801054507900001", "name": "Siti Rahayu",
@@ -74,7 +74,7 @@ def test_card_qr_decodes_to_a_token_central_signed():
 
 
 def test_long_values_beside_the_qr_shrink_to_fit():
-    from ktpel.printing.card import QR_X, QR_Y, Text, _width_mm
+    from ktpel.office.printing.card import QR_X, QR_Y, Text, _width_mm
 
     long = dict(CARD, religion="KEPERCAYAAN TERHADAP TUHAN YME", occupation="KARYAWAN BADAN USAHA MILIK NEGARA")
     f = layout(card=long, places=PLACES, photo=None, signature=None, token="KTA1.p.k.s",

@@ -8,7 +8,7 @@ import pytest
 
 from ktpel.domain.priority import Candidate, PolicyInvalid, parse_policy, rank
 
-DEFAULT = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "printing" / "policies" / "default.yaml"
+DEFAULT = Path(__file__).resolve().parents[3] / "src" / "ktpel" / "office" / "printing" / "policies" / "default.yaml"
 TODAY = dt.date(2026, 11, 29)
 NOON = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.timezone.utc)
 

@@ -25,8 +25,8 @@ from ktpel.office.printing.policy import current_policy, present_only
 from ktpel.office.printing.queue import _card_of, _check_printable
 from ktpel.office.printing.repository import Cards
 from ktpel.office.suket.service import end_for_printed_card
-from ktpel.printing.card import layout, render_pdf, render_png
-from ktpel.printing.drivers import PrintingConfig, get_driver
+from ktpel.office.printing.card import layout, render_pdf, render_png
+from ktpel.office.printing.drivers import PrintingConfig, get_driver
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import CardRow, ResidentRow
 from ktpel.store.schema.printing import PrintJobRow, PrintQueueRow

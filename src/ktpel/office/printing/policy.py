@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from ktpel.domain.errors import NotFound
 from ktpel.domain.events import utcnow
 from ktpel.domain.priority import Policy, parse_policy
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.printing import PrintingSettingRow
 
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "printing" / "policies" / "default.yaml"
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.yaml"
 
 
 def policy_path(config: PrintingConfig | None = None) -> Path:

@@ -14,7 +14,7 @@ from ktpel.domain import clock
 from ktpel.domain.blanks import SpoilReason
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.office.printing import ledger, pickup, reports, service
-from ktpel.printing.drivers import PrintingConfig
+from ktpel.office.printing.drivers import PrintingConfig
 from ktpel.security.access import OFFICE_ROLES, Role, User, public, requires
 from ktpel.store.schema.printing import PrintJobRow
 from ktpel.web.problems import status_for

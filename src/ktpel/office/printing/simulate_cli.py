@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 
         from ktpel.domain.errors import KtpelError
         from ktpel.domain.priority import parse_policy
-        from ktpel.printing.simulator import Scenario, chart as draw, simulate, summary_rows
+        from ktpel.office.printing.simulator import Scenario, chart as draw, simulate, summary_rows
         from ktpel.office.printing.policy import DEFAULT_POLICY
 
         console = Console(stderr=True)

@@ -299,7 +299,7 @@ def _signature_png() -> bytes:
 
 def test_data_ganda_asks_and_shows_both_records(counter, db, page, live_server):
     """Problem 3: the choice shows both records with photo and KK, refuses the revoked record's KK, confirms."""
-    from ktpel.central.resolution.office import apply_case_opened
+    from ktpel.office.duplicates.service import apply_case_opened
     from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 
     app, cards, nik, _ = counter

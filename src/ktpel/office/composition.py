@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ktpel.central.resolution import office as duplicate_cases
-from ktpel.central.resolution import office_views as duplicate_case_views
+from ktpel.office.duplicates import service as duplicate_cases
+from ktpel.office.duplicates import views as duplicate_case_views
 from ktpel.office.notify import handlers as notify
 from ktpel.office.enrollment import central_events as enrollment
 from ktpel.office.enrollment import views as enrollment_views

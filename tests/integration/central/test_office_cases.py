@@ -22,7 +22,7 @@ RECORDS = [
 
 
 def _open_case(db):
-    from ktpel.central.resolution.office import apply_case_opened
+    from ktpel.office.duplicates.service import apply_case_opened
 
     data = {"case_id": "DG-1", "records": RECORDS, "enrollment_ids": ["E-old"], "source": "adjudication"}
     with db.unit_of_work() as s:
@@ -65,7 +65,7 @@ def test_resident_choice_needs_the_family_card_and_is_sent_once(settings, db):
                                                      "kk_number": "1802050101900009"})
     assert twice.status_code == 409 and len(_outbox(db)) == 1
     # central's revocation of the other record closes the case here
-    from ktpel.central.resolution.office import apply_case_closed
+    from ktpel.office.duplicates.service import apply_case_closed
 
     with db.unit_of_work() as s:
         apply_case_closed(s, seq=2, kind="revocation", subject_id="E-new",

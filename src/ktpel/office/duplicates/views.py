@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from ktpel.central.resolution import office
+from ktpel.office.duplicates import service as office
 from ktpel.domain.errors import KtpelError
 from ktpel.security.access import OFFICE_ROLES, User, requires
 from ktpel.web.responses import redirect

@@ -1,0 +1,1 @@
+"""Data ganda at the office: the cases central announces, the resident's choice, an office's own report."""

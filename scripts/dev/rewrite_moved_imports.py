@@ -66,11 +66,10 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.central.resolution.office": "ktpel.office.duplicates.service",
     "ktpel.central.resolution.office_views": "ktpel.office.duplicates.views",
 }, "reports": {
-    # reports, per side (metrics, panels, period, sources, cache stay in ktpel.reports)
+    # reports, per side (the kit stays in ktpel.reports: metrics, panels, period, sources, cache, exports, service)
     "ktpel.reports.office": "ktpel.office.reports.office",
     "ktpel.reports.daily": "ktpel.office.reports.daily",
     "ktpel.reports.monthly": "ktpel.office.reports.monthly",
-    "ktpel.reports.exports": "ktpel.office.reports.exports",
     "ktpel.reports.turnaround": "ktpel.office.reports.turnaround",
     "ktpel.reports.views": "ktpel.office.reports.views",
     "ktpel.reports.central": "ktpel.central.reports.central",

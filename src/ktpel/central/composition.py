@@ -18,7 +18,7 @@ from ktpel.central.pipeline.intake import handle_enrollment
 from ktpel.central.resolution import views as resolution_views
 from ktpel.central.resolution.service import handle_resolution_packet
 from ktpel.central.suket.service import record_suket_report
-from ktpel.reports import central_views as reports_views
+from ktpel.central.reports import views as reports_views
 from ktpel.reports import metrics as metrics_views
 from ktpel.central.sync import views as sync_views
 from ktpel.sync.wiring import IntakeHandlers

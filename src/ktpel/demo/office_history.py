@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from ktpel.domain.blanks import BlankState
 from ktpel.domain.enrollment import Card, Enrollment
 from ktpel.domain.events import utcnow
-from ktpel.reports import daily
+from ktpel.office.reports import daily
 from ktpel.reports.period import WIB, local_today
 from ktpel.reports.sources import table
 from ktpel.store.db import Database

@@ -27,7 +27,7 @@ from ktpel.office.residents import views as residents_views
 from ktpel.office.suket import views as suket_views
 from ktpel.office.transparency import views as board_views
 from ktpel.reports import metrics as metrics_views
-from ktpel.reports import views as reports_views
+from ktpel.office.reports import views as reports_views
 from ktpel.office.sync import views as sync_views
 from ktpel.office.sync.apply import apply_announcement
 from ktpel.office.sync.outage import report_to_central

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ktpel.domain.delivery import PacketState
 from ktpel.domain.events import utcnow
-from ktpel.reports.office import backlog_now, blanks_now
+from ktpel.office.reports.office import backlog_now, blanks_now
 from ktpel.reports.period import percentile
 from ktpel.reports.sources import as_utc, table
 from ktpel.security.access import public

@@ -6,8 +6,8 @@ import datetime as dt
 
 from ktpel.domain.events import utcnow
 from ktpel.domain.errors import NotFound
-from ktpel.reports.central import central_dashboard
-from ktpel.reports.office import office_dashboard
+from ktpel.central.reports.central import central_dashboard
+from ktpel.office.reports.office import office_dashboard
 from ktpel.reports.panels import Panel
 from ktpel.reports.period import Period, local_today, resolve_period
 from ktpel.store.db import Database

@@ -151,7 +151,7 @@ def test_an_ended_outage_reaches_central_and_its_national_dashboard(linked, db, 
 
     import httpx
 
-    from ktpel.reports.central import outage_panel
+    from ktpel.central.reports.central import outage_panel
     from ktpel.reports.period import Period
     from ktpel.store.schema.sync import CentralPacketRow
 

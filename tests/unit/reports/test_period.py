@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from ktpel.reports.monthly import resolve_month
+from ktpel.office.reports.monthly import resolve_month
 from ktpel.reports.period import DEFAULT_DAYS, MAX_DAYS, WIB, local_today, percentile, resolve_period
 
 TODAY = dt.date(2026, 11, 29)

@@ -11,11 +11,11 @@ from ktpel.domain.blanks import BlankState
 from ktpel.domain.delivery import PacketState
 from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import KtpelError
-from ktpel.reports import daily as daily_mod
+from ktpel.office.reports import daily as daily_mod
 from ktpel.reports.panels import Chart, Panel, Series, cols
 from ktpel.reports.period import Period, WIB, day_start_utc, week_start
 from ktpel.reports.sources import as_utc, table
-from ktpel.reports.turnaround import STAGE_LABELS, weekly_turnaround
+from ktpel.office.reports.turnaround import STAGE_LABELS, weekly_turnaround
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
 
 WAITING_CARD_STATES = (CardState.PRINT_READY.value, CardState.AUTHORISED.value)

@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 
 from ktpel.domain.events import utcnow
 from ktpel.reports import exports, service
-from ktpel.reports.monthly import monthly_report_pdf, resolve_month
+from ktpel.office.reports.monthly import monthly_report_pdf, resolve_month
 from ktpel.reports.panels import Column
 from ktpel.reports.period import local_today, resolve_period
 from ktpel.security.access import Role, requires

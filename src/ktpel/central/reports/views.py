@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from ktpel.reports import service
-from ktpel.reports.views import export_response
+from ktpel.office.reports.views import export_response
 from ktpel.security.access import Role, requires
 from ktpel.web.i18n import lang_of
 from ktpel.web.templating import render

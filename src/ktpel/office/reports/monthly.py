@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 
-from ktpel.reports.office import office_dashboard
+from ktpel.office.reports.office import office_dashboard
 from ktpel.reports.panels import Panel
 from ktpel.reports.period import EARLIEST, Period
 

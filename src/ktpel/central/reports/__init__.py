@@ -1,0 +1,1 @@
+"""Central's national dashboard (on the shared kit in `ktpel.reports`)."""

@@ -1,0 +1,1 @@
+"""The office's dashboard, daily figures, monthly PDF and exports (on the shared kit in `ktpel.reports`)."""

@@ -66,7 +66,7 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.central.resolution.office": "ktpel.office.duplicates.service",
     "ktpel.central.resolution.office_views": "ktpel.office.duplicates.views",
 }, "reports": {
-    # reports, per side (the kit stays in ktpel.reports: metrics, panels, period, sources, cache, exports, service)
+    # reports, per side (the kit stays in ktpel.reports: metrics, panels, period, sources, cache, exports)
     "ktpel.reports.office": "ktpel.office.reports.office",
     "ktpel.reports.daily": "ktpel.office.reports.daily",
     "ktpel.reports.monthly": "ktpel.office.reports.monthly",
@@ -74,6 +74,7 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.reports.views": "ktpel.office.reports.views",
     "ktpel.reports.central": "ktpel.central.reports.central",
     "ktpel.reports.central_views": "ktpel.central.reports.views",
+    "ktpel.reports.service": "ktpel.office.reports.service",  # split: see SYMBOLS
 }, "fields": {
     # field encryption belongs to store (the shim is gone)
     "ktpel.security.fields": "ktpel.store.fields",
@@ -89,6 +90,16 @@ SYMBOLS: dict[str, dict[str, str]] = {
         "RegistrationFailed": "ktpel.sync.registration",
         "signed_key_list": "ktpel.sync.registration",
         "accept_key_list": "ktpel.sync.registration",
+    },
+    "ktpel.reports.service": {
+        "view_central_dashboard": "ktpel.central.reports.service",
+        "UnknownTable": "ktpel.reports.panels",
+        "panel_of": "ktpel.reports.panels",
+        "dashboard_json": "ktpel.reports.panels",
+    },
+    "ktpel.reports.views": {
+        "export_response": "ktpel.reports.exports",
+        "XLSX": "ktpel.reports.exports",
     },
 }
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import tempfile
 from typing import Iterable, Iterator
 
+from fastapi.responses import FileResponse, StreamingResponse
 from openpyxl import Workbook
+from starlette.background import BackgroundTask
 from sqlalchemy import select
 
 from ktpel.reports.panels import Column, Panel
@@ -95,3 +98,16 @@ def record_rows(db: Database, *, office_code: str, period: Period) -> Iterator[d
         for r in s.execute(query):
             yield {"id": r[0], "nomor_tanda_terima": r[1], "status": r[2], "direkam": r[3], "diubah": r[4],
                    "petugas": r[5], "alasan_gagal": r[6], "hasil_pusat": _outcome_name(r[7])}
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(columns: list[Column], rows, *, name: str, fmt: str, lang: str):  # noqa: ANN001, ANN201
+    """CSV streamed as it is written; XLSX written (constant memory) to a temp file that is removed after."""
+    if fmt == "xlsx":
+        path = xlsx_file(columns, rows, title=name, lang=lang)
+        return FileResponse(path, media_type=XLSX, filename=f"{name}.xlsx",
+                            background=BackgroundTask(os.unlink, path))
+    return StreamingResponse(csv_stream(columns, rows, lang=lang), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ktpel.domain.errors import NotFound
+
 
 @dataclass
 class Column:
@@ -70,3 +72,21 @@ class Panel:
 
 def cols(*spec: tuple[str, str, str]) -> list[Column]:
     return [Column(*s) for s in spec]
+
+
+class UnknownTable(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Tabel laporan '{name[:40]}' tidak ada.", f"Report table '{name[:40]}' does not exist.",
+                         code="report_table_unknown")
+
+
+def panel_of(data: dict, name: str) -> Panel:
+    try:
+        return data["panels"][name]
+    except KeyError:
+        raise UnknownTable(name) from None
+
+
+def dashboard_json(period: Period, data: dict) -> dict:
+    return {"period": period.as_dict(), **{k: v for k, v in data.items() if k != "panels"},
+            "panels": {k: p.as_dict() for k, p in data["panels"].items()}}

@@ -6,7 +6,7 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from ktpel.reports import service
+from ktpel.office.reports import service
 from ktpel.demo.office_history import write_history
 from ktpel.security.access import Role
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from ktpel.reports import service
-from ktpel.office.reports.views import export_response
+from ktpel.central.reports import service
+from ktpel.reports.exports import export_response
+from ktpel.reports.panels import UnknownTable, dashboard_json, panel_of
 from ktpel.security.access import Role, requires
 from ktpel.web.i18n import lang_of
 from ktpel.web.templating import render
@@ -29,7 +30,7 @@ def central_page(request: Request, dari: str | None = None, sampai: str | None =
     period, data = service.view_central_dashboard(request.app.state.db, dari=dari, sampai=sampai,
                                                   regions=_regions(request))
     return render(request, "reports/central.html", {
-        "period": period, "panels": data["panels"], "data": service.dashboard_json(period, data),
+        "period": period, "panels": data["panels"], "data": dashboard_json(period, data),
         "export_base": "/dasbor-pusat/ekspor",
     })
 
@@ -39,15 +40,15 @@ def central_json(request: Request, dari: str | None = None, sampai: str | None =
     """The central dashboard's tables as JSON."""
     period, data = service.view_central_dashboard(request.app.state.db, dari=dari, sampai=sampai,
                                                   regions=_regions(request))
-    return service.dashboard_json(period, data)
+    return dashboard_json(period, data)
 
 
 @router.get("/dasbor-pusat/ekspor/{name}.{fmt}", include_in_schema=False, dependencies=[center])
 def central_export(name: str, fmt: str, request: Request, dari: str | None = None, sampai: str | None = None):  # noqa: ANN201
     if fmt not in ("csv", "xlsx"):
-        raise service.UnknownTable(f"{name}.{fmt}")
+        raise UnknownTable(f"{name}.{fmt}")
     period, data = service.view_central_dashboard(request.app.state.db, dari=dari, sampai=sampai,
                                                   regions=_regions(request))
-    panel = service.panel_of(data, name)
+    panel = panel_of(data, name)
     return export_response(panel.columns, panel.rows, name=f"{name}_{period.start}_{period.end}", fmt=fmt,
                            lang=lang_of(request))

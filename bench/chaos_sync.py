@@ -41,7 +41,7 @@ import httpx
 from sqlalchemy import func, select
 
 from ktpel.config import Settings, find_shared_data
-from ktpel.security.fields import FieldKeyring
+from ktpel.store.fields import FieldKeyring
 from ktpel.store.db import open_database
 from ktpel.store.schema.central import PipelineJobRow
 from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow

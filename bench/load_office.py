@@ -146,7 +146,7 @@ def prepare(args: argparse.Namespace, base: Path) -> tuple[dict, str | None]:
     from ktpel.config import Settings, find_shared_data
     from ktpel.reference import names as load_names, regions as load_regions
     from ktpel.security.access import Role
-    from ktpel.security.fields import FieldKeyring
+    from ktpel.store.fields import FieldKeyring
     from ktpel.security.service import add_user
     from ktpel.seeding.service import seed_district
     from ktpel.store.db import open_database

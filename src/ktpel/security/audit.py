@@ -73,7 +73,7 @@ def pseudonymise_subject(subject: str) -> str:
     not become a list of NIKs. The key is the field cipher's blind-index key."""
     def _hash(match: re.Match) -> str:
         try:
-            from ktpel.security.fields import cipher
+            from ktpel.store.fields import cipher
 
             return "nik:" + cipher().blind_index("audit-nik:" + match.group(0))[:16]
         except RuntimeError:  # no cipher configured (no database open): never write the number

@@ -31,7 +31,7 @@ def _insert_plain_resident(conn, nik: str) -> None:  # noqa: ANN001
 
 
 def _enc(value: str) -> bytes:
-    from ktpel.security.fields import cipher
+    from ktpel.store.fields import cipher
 
     return cipher().encrypt(value.encode())
 

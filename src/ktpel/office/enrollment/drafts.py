@@ -39,7 +39,7 @@ def _aad(draft_id: str, kind: str) -> bytes:
 
 def save(data_dir: Path, *, draft_id: str | None, nik: str, operator: str, form: CaptureForm) -> str:
     """Keep the uploads of `form` (adding to an existing draft of the same resident); returns the draft id."""
-    from ktpel.security.fields import cipher
+    from ktpel.store.fields import cipher
 
     draft_id = draft_id if draft_id and _valid(draft_id) and _owner_ok(data_dir, draft_id, nik, operator) \
         else secrets.token_urlsafe(18)
@@ -76,7 +76,7 @@ def kept(data_dir: Path, *, draft_id: str | None, nik: str, operator: str) -> li
 
 def fill(data_dir: Path, *, draft_id: str | None, nik: str, operator: str, form: CaptureForm) -> None:
     """Put the draft's items into `form` where the new submit brought none."""
-    from ktpel.security.fields import cipher
+    from ktpel.store.fields import cipher
 
     for kind in kept(data_dir, draft_id=draft_id, nik=nik, operator=operator):
         folder = _root(data_dir) / str(draft_id)

@@ -19,6 +19,7 @@ from ktpel.central.resolution import views as resolution_views
 from ktpel.central.resolution.service import handle_resolution_packet
 from ktpel.central.suket.service import record_suket_report
 from ktpel.central.reports import views as reports_views
+from ktpel.central.reports import metrics as side_metrics
 from ktpel.reports import metrics as metrics_views
 from ktpel.central.sync import views as sync_views
 from ktpel.sync.wiring import IntakeHandlers
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     pipeline_views.router,
     resolution_views.router,
     metrics_views.router,
+    side_metrics.router,
     allocation_views.router,
     loan_views.router,
 ]

@@ -26,6 +26,7 @@ from ktpel.office.public import views as public_views
 from ktpel.office.residents import views as residents_views
 from ktpel.office.suket import views as suket_views
 from ktpel.office.transparency import views as board_views
+from ktpel.office.reports import metrics as side_metrics
 from ktpel.reports import metrics as metrics_views
 from ktpel.office.reports import views as reports_views
 from ktpel.office.sync import views as sync_views
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     duplicate_case_views.router,
     reports_views.router,
     metrics_views.router,
+    side_metrics.router,
     printing_views.router,
     suket_views.router,
     ikd_views.router,

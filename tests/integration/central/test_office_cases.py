@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from ktpel.security.access import Role
-from ktpel.store.schema.central import OfficeDuplicateCaseRow
+from ktpel.store.schema.office_duplicates import OfficeDuplicateCaseRow
 from ktpel.web.app import create_app
 from tests.auth_fixtures import authed_client
 

@@ -16,6 +16,7 @@ from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.stages import publish_print_ready
 from ktpel.central.records import NationalRecords
 from ktpel.config import Settings
+from ktpel.domain.duplicate_case import CaseClosed, CaseInvalid
 from ktpel.domain.errors import KtpelError, NotFound
 from ktpel.domain.events import utcnow
 from ktpel.domain.national_record import LIVE_STATES, NationalRecordState
@@ -26,19 +27,9 @@ from ktpel.sync.wiring import HandlerContext
 LIVE = tuple(s.value for s in LIVE_STATES)
 
 
-class CaseClosed(KtpelError):
-    code = "case_closed"
-    http_status = 409
-
-
 class NotPartOfCase(KtpelError):
     code = "not_part_of_case"
     http_status = 403
-
-
-class CaseInvalid(KtpelError):
-    code = "case_invalid"
-    http_status = 422
 
 
 def summary(row: NationalRecordRow) -> dict:

@@ -11,10 +11,10 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ktpel.central.pipeline.ports import audit
-from ktpel.central.resolution.service import CaseClosed, CaseInvalid
+from ktpel.domain.duplicate_case import CaseClosed, CaseInvalid
 from ktpel.domain.errors import NotFound
-from ktpel.store.schema.central import OfficeDuplicateCaseRow
+from ktpel.security.audit import record_audit
+from ktpel.store.schema.office_duplicates import OfficeDuplicateCaseRow
 
 
 def apply_case_opened(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
@@ -90,7 +90,7 @@ def choose_record(session: Session, *, case_id: str, keep_enrollment_id: str, kk
     row.chosen_record_id = keep_enrollment_id
     row.chosen_by = chosen_by
     row.packet_id = packet_id
-    audit(session, actor=chosen_by, action="duplicate_case.choose", subject=case_id,
+    record_audit(session, actor=chosen_by, action="duplicate_case.choose", subject=case_id,
           after={"keep": keep_enrollment_id, "packet_id": packet_id}, source_ip=source_ip)
     return packet_id
 
@@ -110,6 +110,6 @@ def report_duplicate(session: Session, *, nik_a: str, nik_b: str, reason: str, r
     packet_id = enqueue_packet(session, kind="duplicate.resolution", subject_id=f"{a}-{b}",
                                payload={"action": "open", "nik_a": a, "nik_b": b, "reason": reason.strip()[:500],
                                         "reported_by": reported_by})
-    audit(session, actor=reported_by, action="duplicate_case.report", subject=f"{a}/{b}",
+    record_audit(session, actor=reported_by, action="duplicate_case.report", subject=f"{a}/{b}",
           after={"packet_id": packet_id, "reason": reason.strip()[:500]}, source_ip=source_ip)
     return packet_id

@@ -15,3 +15,4 @@ from ktpel.store.schema import ikd  # noqa: F401
 from ktpel.store.schema import loans  # noqa: F401
 from ktpel.store.schema import outcomes  # noqa: F401
 from ktpel.store.schema import kit  # noqa: F401
+from ktpel.store.schema import office_duplicates  # noqa: F401

@@ -152,21 +152,6 @@ class DuplicateCaseRow(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
-class OfficeDuplicateCaseRow(Base):
-    """Office side: a data-ganda case concerning this office's resident, as central announced it."""
-
-    __tablename__ = "office_duplicate_cases"
-
-    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    records: Mapped[str] = mapped_column(EncryptedText)  # JSON list of both records' summaries
-    status: Mapped[str] = mapped_column(String(12), index=True)  # open | chosen | closed
-    chosen_record_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    chosen_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    packet_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
-
-
 class CentralCounterRow(Base):
     """Named counters taken under a row lock (gallery insertion order across workers)."""
 

@@ -19,6 +19,10 @@ import pytest
 from ktpel.config import Settings, find_shared_data
 from ktpel.domain import clock as _clock
 
+# the suite's databases serve both sides at once (one URL for office and central): every table stays.
+# tests/integration/test_database_sides.py opens each side's own database to check the split.
+os.environ.setdefault("KTPEL_SHARED_DATABASE", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = find_shared_data() or (REPO.parent / "shared" / "data")
 PG_URL = os.environ.get("KTPEL_TEST_PG_URL")

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".ktpel")
     database_url: str | None = None
+    # one database for both sides keeps every table (the test suite, a one-machine trial); otherwise each
+    # side's database holds only its own and the shared tables (ktpel.store.sides)
+    shared_database: bool = False
     shared_data: Path | None = None
     # the regency this office serves, e.g. "18.01" (Kabupaten Lampung Selatan)
     office_regency: str = "18.01"

@@ -61,14 +61,15 @@ def make_engine(url: str) -> Engine:
 
 
 def open_database(settings: Settings, *, name: str = "office", migrate: bool = True) -> Database:
-    """Open the database of one side (office or central), set up field encryption, migrate to head."""
+    """Open the database of one side (office or central), set up field encryption, migrate it to that
+    side's tables (every table where `settings.shared_database`: one database for both sides)."""
     keyring = FieldKeyring.load_or_create(settings.data_dir / "keys" / "field.keys")
     configure_cipher(FieldCipher(keyring))
     url = settings.resolved_database_url(name=name)
     engine = make_engine(url)
     db = Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), url=url)
     if migrate:
-        upgrade(db)
+        upgrade(db, side=None if settings.shared_database else name)
     return db
 
 
@@ -81,11 +82,52 @@ def alembic_config(db: Database):  # noqa: ANN201
     return cfg
 
 
-def upgrade(db: Database, *, revision: str = "heads") -> None:
-    """Bring the schema to the newest revision of every capability's migration branch."""
+# the revision after which a database holds one side's tables only (ktpel.store.sides)
+SPLIT_REVISIONS = {"office": "office_split_0001", "central": "central_split_0001"}
+
+
+def side_heads(script, *, side: str | None) -> tuple[str, ...]:  # noqa: ANN001
+    """The revisions a database of `side` migrates to: the newest of every revision not built on the
+    other side's split revision (side None: a database of both sides, built on neither split)."""
+    excluded = set(SPLIT_REVISIONS.values()) if side is None else \
+        {rev for s, rev in SPLIT_REVISIONS.items() if s != side}
+    ancestry = {r.revision: _ancestry(script, r.revision) for r in script.walk_revisions()}
+    wanted = {rev for rev, above in ancestry.items() if not above & excluded}
+    # only the newest: a revision another wanted one stands on is reached through it
+    below = set().union(*(ancestry[rev] - {rev} for rev in wanted))
+    return tuple(sorted(wanted - below))
+
+
+def _ancestry(script, revision: str) -> set[str]:  # noqa: ANN001
+    """`revision` and everything it stands on (down revisions and depends_on)."""
+    seen: set[str] = set()
+    todo = [revision]
+    while todo:
+        rev = script.get_revision(todo.pop())
+        if rev.revision in seen:
+            continue
+        seen.add(rev.revision)
+        for parents in (rev.down_revision, rev.dependencies):
+            todo += [parents] if isinstance(parents, str) else list(parents or ())
+    return seen
+
+
+def upgrade(db: Database, *, side: str | None = None, revision: str | None = None) -> None:
+    """Bring the schema to `revision`, or to the newest revision of every migration branch that a
+    database of `side` runs (None: both sides' tables, as the test suite's databases)."""
     from alembic import command
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
 
     cfg = alembic_config(db)
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+        if revision is not None:
+            command.upgrade(cfg, revision)
+            return
+        script = ScriptDirectory.from_config(cfg)
+        heads = side_heads(script, side=side)
+        # one run to all those heads at once, as `alembic upgrade heads` does for every head
+        with EnvironmentContext(cfg, script, fn=lambda rev, _context: script._upgrade_revs(heads, rev),
+                                destination_rev=heads):
+            script.run_env()

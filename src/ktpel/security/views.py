@@ -15,6 +15,7 @@ from ktpel.security import audit, service
 from ktpel.security.access import Role, User, public, requires
 from ktpel.security.middleware import cookie_secure, session_cookie_name
 from ktpel.web.templating import render
+from ktpel.security.schemas import AuditPage, AuditVerification, Me
 
 router = APIRouter()
 auditors = Depends(requires(Role.AUDITOR))
@@ -89,7 +90,8 @@ def logout(request: Request) -> RedirectResponse:
     return resp
 
 
-@router.get("/api/v1/me", tags=["security"])
+@router.get("/api/v1/me", tags=["security"],
+            response_model=Me, response_model_exclude_unset=True)
 def me(request: Request, user: User = Depends(anyone_signed_in)) -> dict:
     """The signed-in user (session or bearer token); a browser session also gets its CSRF token."""
     out = {"username": user.username, "role": user.role.value, "regency_code": user.regency_code,
@@ -158,7 +160,8 @@ def audit_export(request: Request, actor: str = "", action: str = "", subject: s
                              headers={"content-disposition": f'attachment; filename="audit-{stamp}.csv"'})
 
 
-@router.get("/api/v1/audit", tags=["security"], dependencies=[auditors])
+@router.get("/api/v1/audit", tags=["security"], dependencies=[auditors],
+            response_model=AuditPage, response_model_exclude_unset=True)
 def audit_api(request: Request, actor: str | None = None, action: str | None = None, subject: str | None = None,
               since: dt.date | None = None, until: dt.date | None = None,
               page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)) -> dict:
@@ -171,7 +174,8 @@ def audit_api(request: Request, actor: str | None = None, action: str | None = N
     return {"total": total, "page": page, "page_size": page_size, "items": items}
 
 
-@router.get("/api/v1/audit/verify", tags=["security"], dependencies=[auditors])
+@router.get("/api/v1/audit/verify", tags=["security"], dependencies=[auditors],
+            response_model=AuditVerification, response_model_exclude_unset=True)
 def audit_verify_api(request: Request) -> dict:
     """Walk the whole chain; says where it was edited, cut or reordered."""
     with request.app.state.db.unit_of_work() as s:

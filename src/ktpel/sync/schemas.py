@@ -6,9 +6,12 @@ these models only document the wire format in OpenAPI: docs/sync.md and docs/pac
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ktpel.web.openapi import inline_schema
+from ktpel.web.schemas import Answer
 
 
 class SealedBox(BaseModel):
@@ -115,3 +118,24 @@ class SyncStatus(BaseModel):
     outbox: dict[str, int]  # packets per state (QUEUED, SENT, REFUSED)
     last_error: str | None
     announcement: AnnouncementOut | None
+
+
+class KeyList(Answer):
+    """Central's public keys, signed by every key of its ring (`GET /api/v1/sync/keys`, registration)."""
+
+    v: int
+    keys: list[dict[str, Any]]
+    sigs: dict[str, str]
+
+
+class CheckpointAccepted(Answer):
+    ok: bool
+    seq: Any
+
+
+class SealedEvents(Answer):
+    """Events after the cursor, sealed to the office (docs/sync.md: the events document)."""
+
+
+class SignedCheckpoints(Answer):
+    """The office's audit checkpoints as central holds them, in a document central signed."""

@@ -13,6 +13,7 @@ from ktpel.security.access import Role, User, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 from ktpel.web.params import Limit
+from ktpel.central.adjudication.schemas import AdjudicationDecided, AdjudicationDossier, AdjudicationQueue
 
 router = APIRouter()
 # the queue (ids, scores, waiting time) is operational; the dossier behind an item (names, parents,
@@ -100,7 +101,8 @@ class DecisionIn(BaseModel):
     version: int
 
 
-@router.get("/api/v1/adjudications", tags=["adjudication"], dependencies=[Depends(readers)])
+@router.get("/api/v1/adjudications", tags=["adjudication"], dependencies=[Depends(readers)],
+            response_model=AdjudicationQueue, response_model_exclude_unset=True)
 def api_queue(request: Request, limit: Limit = 100) -> dict:
     """Open adjudication items, most urgent first."""
     with request.app.state.db.unit_of_work() as s:
@@ -108,7 +110,8 @@ def api_queue(request: Request, limit: Limit = 100) -> dict:
     return {"items": [{**i.__dict__, "created_at": i.created_at.isoformat()} for i in items]}
 
 
-@router.get("/api/v1/adjudications/{item_id}", tags=["adjudication"], dependencies=[Depends(dossier)])
+@router.get("/api/v1/adjudications/{item_id}", tags=["adjudication"], dependencies=[Depends(dossier)],
+            response_model=AdjudicationDossier, response_model_exclude_unset=True)
 def api_item(item_id: str, request: Request) -> dict:
     with request.app.state.db.unit_of_work() as s:
         v = service.compare_records(s, adjudication_id=item_id)
@@ -127,7 +130,8 @@ def api_item(item_id: str, request: Request) -> dict:
     return out
 
 
-@router.post("/api/v1/adjudications/{item_id}/decision", tags=["adjudication"])
+@router.post("/api/v1/adjudications/{item_id}/decision", tags=["adjudication"],
+             response_model=AdjudicationDecided, response_model_exclude_unset=True)
 def api_decide(item_id: str, body: DecisionIn, request: Request, user: User = Depends(deciders)) -> dict:
     """Decide one item ("same" needs a second adjudicator's "same" to take effect)."""
     with request.app.state.db.unit_of_work() as s:

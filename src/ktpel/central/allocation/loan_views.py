@@ -11,6 +11,7 @@ from ktpel.domain.errors import KtpelError
 from ktpel.security.access import Role, User, requires
 from ktpel.web.problems import status_for
 from ktpel.web.templating import render
+from ktpel.central.allocation.schemas import LoanAccepted
 
 router = APIRouter()
 admins = requires(Role.CENTER_ADMIN)
@@ -50,7 +51,8 @@ async def accept(request: Request, user: User = Depends(admins)):  # noqa: ANN20
     return RedirectResponse(f"/alokasi-blanko/pinjaman?pinjaman={loan_id}", status_code=303)
 
 
-@router.post("/api/v1/central/loans", tags=["allocation"], status_code=201)
+@router.post("/api/v1/central/loans", tags=["allocation"], status_code=201,
+             response_model=LoanAccepted, response_model_exclude_unset=True)
 def accept_api(body: dict, request: Request, user: User = Depends(admins)) -> dict:
     """`{lender_code, borrower_code, count}` → the accepted loan; 409 when it exceeds the lender's stock."""
     with request.app.state.db.unit_of_work() as s:

@@ -10,6 +10,7 @@ from ktpel.reports.panels import UnknownTable, dashboard_json, panel_of
 from ktpel.security.access import Role, requires
 from ktpel.web.i18n import lang_of
 from ktpel.web.templating import render
+from ktpel.reports.schemas import Dashboard
 
 router = APIRouter()
 center = Depends(requires(Role.CENTER_ADMIN, Role.ADJUDICATOR, Role.AUDITOR))
@@ -35,7 +36,8 @@ def central_page(request: Request, dari: str | None = None, sampai: str | None =
     })
 
 
-@router.get("/api/v1/dasbor-pusat", tags=["reports"], dependencies=[center])
+@router.get("/api/v1/dasbor-pusat", tags=["reports"], dependencies=[center],
+            response_model=Dashboard, response_model_exclude_unset=True)
 def central_json(request: Request, dari: str | None = None, sampai: str | None = None) -> dict:
     """The central dashboard's tables as JSON."""
     period, data = service.view_central_dashboard(request.app.state.db, dari=dari, sampai=sampai,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ktpel.security.access import Role, requires
 from ktpel.store.schema.central import DuplicateCaseRow, NationalRecordRow
 from ktpel.web.templating import render
+from ktpel.central.resolution.schemas import DuplicateCases
 
 router = APIRouter()
 readers = requires(Role.ADJUDICATOR, Role.CENTER_ADMIN)
@@ -40,7 +41,8 @@ def cases_page(request: Request, halaman: int = Query(1, ge=1)):  # noqa: ANN201
     return render(request, "central/cases.html", {"cases": cases, "page": page, "pages": pages, "total": total})
 
 
-@router.get("/api/v1/duplicate-cases", tags=["adjudication"], dependencies=[Depends(readers)])
+@router.get("/api/v1/duplicate-cases", tags=["adjudication"], dependencies=[Depends(readers)],
+            response_model=DuplicateCases, response_model_exclude_unset=True)
 def api_cases(request: Request) -> dict:
     """Data-ganda cases, newest first, with both records and how each was resolved."""
     return {"items": _cases(request)}

@@ -18,7 +18,8 @@ from ktpel.central.sync import intake as central_intake, service
 from ktpel.sync import envelope as env
 from ktpel.sync import keys as keymod
 from ktpel.central.sync.events import events_after
-from ktpel.sync.schemas import PacketEnvelope, PacketReceipt, RegistrationIn, body_of
+from ktpel.sync.schemas import (CheckpointAccepted, KeyList, PacketEnvelope, PacketReceipt, RegistrationIn, SealedEvents,
+                                SignedCheckpoints, body_of)
 from ktpel.sync.wiring import HandlerContext
 from ktpel.web.templating import render
 
@@ -149,7 +150,7 @@ def _central_checkpoint(request: Request) -> None:
         logging.getLogger("ktpel.audit").exception("central audit checkpoint not written")
 
 
-@router.post("/api/v1/sync/audit-checkpoint", tags=["sync"], dependencies=NODES)
+@router.post("/api/v1/sync/audit-checkpoint", tags=["sync"], dependencies=NODES, response_model=CheckpointAccepted)
 async def audit_checkpoint(request: Request) -> JSONResponse:
     """An office's signed audit head, kept at central; one that goes back or changes history is refused."""
     body = await _signed_body(request)
@@ -171,9 +172,8 @@ def _audit_checkpoint(request: Request, doc: dict) -> JSONResponse:
     return JSONResponse({"ok": True, "seq": doc["seq"]})
 
 
-@router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES,
-            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
-                             "description": "Events after the cursor, sealed to the office"}})
+@router.get("/api/v1/sync/events", tags=["sync"], dependencies=NODES, response_model=SealedEvents,
+            responses={200: {"description": "Events after the cursor, sealed to the office"}})
 def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONResponse:
     """The events of the calling office after its cursor, sealed to it and signed by central."""
     db = request.app.state.db
@@ -193,7 +193,7 @@ def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONRes
                                         central=ring.active, office=office[-1]))
 
 
-@router.get("/api/v1/sync/audit-checkpoints", tags=["sync"], dependencies=NODES)
+@router.get("/api/v1/sync/audit-checkpoints", tags=["sync"], dependencies=NODES, response_model=SignedCheckpoints)
 def office_audit_checkpoints(request: Request) -> JSONResponse:
     """The signed audit checkpoints central holds for the calling office, signed again by central, so
     `ktpel audit verify --with-central` can check the office's chain against a copy it cannot edit."""
@@ -212,15 +212,15 @@ def office_audit_checkpoints(request: Request) -> JSONResponse:
         "v": 1, "type": "audit.checkpoints", "office": code, "central_kid": ring.active.kid, "checkpoints": docs}))
 
 
-@router.get("/api/v1/sync/keys", tags=["sync"], dependencies=[Depends(public)])
+@router.get("/api/v1/sync/keys", tags=["sync"], dependencies=[Depends(public)], response_model=KeyList,
+            response_model_exclude_unset=True)
 def central_keys(request: Request) -> dict:
     """Central's public keys, signed by each of its keys (offices accept new keys signed by a trusted one)."""
     return service.signed_key_list(_ring(request))
 
 
 @router.post("/api/v1/sync/register", tags=["sync"], dependencies=NODES, openapi_extra=body_of(RegistrationIn),
-             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
-                              "description": "Central's signed public keys"}})
+             response_model=KeyList, responses={200: {"description": "Central's signed public keys"}})
 async def register(request: Request) -> JSONResponse:
     """Enrolment of an office: its public keys in, central's signed public keys out."""
     body = await _signed_body(request)

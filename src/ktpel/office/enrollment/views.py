@@ -306,6 +306,7 @@ async def quality(kind: str, request: Request):  # noqa: ANN201
 
 
 @router.post("/api/v1/scanner/fingers/{position}", tags=["enrollment"], dependencies=[Depends(recorder)],
+             response_class=Response,
              responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
                               "description": "The scanned image"}, 504: {"description": "No finger scanned in time"}})
 async def scan_finger(position: int, request: Request, timeout: float = Query(1.0, gt=0, le=30)) -> Response:

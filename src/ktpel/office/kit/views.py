@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Request
 from ktpel.domain.errors import KtpelError
 from ktpel.office.kit import service
 from ktpel.security.access import public
+from ktpel.office.kit.schemas import KitPacketsReceived
 
 router = APIRouter()
 
 
-@router.post("/api/v1/kit/packets", tags=["kit"], dependencies=[Depends(public)])
+@router.post("/api/v1/kit/packets", tags=["kit"], dependencies=[Depends(public)],
+             response_model=KitPacketsReceived, response_model_exclude_unset=True)
 def receive(request: Request, body: dict) -> dict:
     """`{kit_id, packets: [{packet_id, content}]}` → per packet the home packet id, or the refusal."""
     settings = request.app.state.settings

@@ -6,7 +6,7 @@ import hmac
 import json
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ktpel.domain.errors import KtpelError
@@ -18,6 +18,7 @@ from ktpel.security.access import OFFICE_ROLES, Role, User, machine, requires
 from ktpel.web.responses import redirect
 from ktpel.web.templating import render
 from ktpel.web.params import RowId
+from ktpel.office.notify.schemas import CallbackAdded, DeliveryReportsApplied, Outbox, TemplateSaved
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -75,7 +76,8 @@ def log_call(call_id: RowId, request: Request, outcome: str = Form(...), note: s
     return redirect("/panggilan#telepon")
 
 
-@router.post("/api/v1/callbacks", tags=["notifications"])
+@router.post("/api/v1/callbacks", tags=["notifications"],
+             response_model=CallbackAdded, response_model_exclude_unset=True)
 def add_turned_away_api(request: Request, body: dict, user: User = Depends(officers)) -> dict:
     """Put a resident (by NIK) on the outage call-back list."""
     settings = request.app.state.settings
@@ -95,7 +97,8 @@ def outbox_page(request: Request, status: str | None = None, user: User = Depend
                                                   "labels": tpl.TRIGGER_LABELS})
 
 
-@router.get("/api/v1/notifications", tags=["notifications"])
+@router.get("/api/v1/notifications", tags=["notifications"],
+            response_model=Outbox, response_model_exclude_unset=True)
 def outbox_api(request: Request, status: str | None = None, user: User = Depends(managers)) -> dict:
     """The newest messages (recipient masked) and counts per state."""
     settings = request.app.state.settings
@@ -146,7 +149,8 @@ def save_template(trigger: str, request: Request, body_id: str = Form(...), body
     return redirect(f"/notifikasi/templat?saved={trigger}#t-{trigger}")
 
 
-@router.put("/api/v1/notification-templates/{trigger}", tags=["notifications"])
+@router.put("/api/v1/notification-templates/{trigger}", tags=["notifications"],
+            response_model=TemplateSaved, response_model_exclude_unset=True)
 def save_template_api(trigger: str, request: Request, body: dict, user: User = Depends(head_only)) -> dict:
     """Save one template (`body_id`, `body_en`); 422 problem on an unknown variable."""
     with request.app.state.db.unit_of_work() as s:
@@ -158,7 +162,8 @@ def save_template_api(trigger: str, request: Request, body: dict, user: User = D
 # called by the SMS/WhatsApp provider, authenticated by the body's HMAC: no user role may call it
 @router.post("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)],
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"type": "object", "description": "The provider's delivery report (HMAC-signed)"}}}}})
+                 "schema": {"type": "object", "description": "The provider's delivery report (HMAC-signed)"}}}}},
+             response_model=DeliveryReportsApplied, response_model_exclude_unset=True)
 async def delivery_reports(request: Request) -> dict:
     """Provider webhook (HMAC-signed, see ktpel.office.notify.delivery): delivered / read / undelivered."""
     body = await request.body()
@@ -178,7 +183,8 @@ async def delivery_reports(request: Request) -> dict:
     return {"received": len(reports), "updated": await run_in_threadpool(apply)}
 
 
-@router.get("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)])
+@router.get("/api/v1/notify/delivery-reports", tags=["notifications"], dependencies=[Depends(machine)],
+            response_class=PlainTextResponse)
 def delivery_reports_handshake(request: Request) -> Response:
     """WhatsApp's subscription check: echo `hub.challenge` when `hub.verify_token` is our secret."""
     q = request.query_params

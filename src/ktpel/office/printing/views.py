@@ -20,6 +20,7 @@ from ktpel.store.schema.printing import PrintJobRow
 from ktpel.web.problems import status_for
 from ktpel.web.templating import render
 from ktpel.web.params import Limit
+from ktpel.office.printing.schemas import BlankStock, PrintJobOutcome, PrintJobStarted, PrintQueue
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -370,7 +371,8 @@ class Outcome(BaseModel):
     reason: str | None = None
 
 
-@router.get("/api/v1/print-queue", tags=["printing"], dependencies=[Depends(officers)])
+@router.get("/api/v1/print-queue", tags=["printing"], dependencies=[Depends(officers)],
+            response_model=PrintQueue, response_model_exclude_unset=True)
 def queue_api(request: Request, limit: Limit = 100) -> dict:
     """The print queue in policy order with stock on hand."""
     policy = service.current_policy(_config(request))
@@ -390,7 +392,8 @@ def queue_api(request: Request, limit: Limit = 100) -> dict:
     }
 
 
-@router.post("/api/v1/print-jobs", tags=["printing"], status_code=201)
+@router.post("/api/v1/print-jobs", tags=["printing"], status_code=201,
+             response_model=PrintJobStarted, response_model_exclude_unset=True)
 def start_api(body: PrintRequest, request: Request, user: User = Depends(officers)) -> dict:
     """Reserve a blank, render and send the card; confirm the outcome afterwards."""
     with request.app.state.db.unit_of_work() as s:
@@ -401,7 +404,8 @@ def start_api(body: PrintRequest, request: Request, user: User = Depends(officer
             "destination": job.destination, "offline": job.offline, "state": job.state}
 
 
-@router.post("/api/v1/print-jobs/{job_id}/outcome", tags=["printing"])
+@router.post("/api/v1/print-jobs/{job_id}/outcome", tags=["printing"],
+             response_model=PrintJobOutcome, response_model_exclude_unset=True)
 def outcome_api(job_id: str, body: Outcome, request: Request, user: User = Depends(officers)) -> dict:
     """Confirm a print job: printed, spoiled (with a reason) or cancelled."""
     regency = request.app.state.settings.office_regency
@@ -421,7 +425,8 @@ def outcome_api(job_id: str, body: Outcome, request: Request, user: User = Depen
     return {"job_id": job.id, "state": job.state, "blank_serial": job.blank_serial}
 
 
-@router.get("/api/v1/blanks/stock", tags=["printing"], dependencies=[Depends(officers)])
+@router.get("/api/v1/blanks/stock", tags=["printing"], dependencies=[Depends(officers)],
+            response_model=BlankStock, response_model_exclude_unset=True)
 def stock_api(request: Request) -> dict:
     """Stock on hand, rate of use and the ledger balance."""
     policy = service.current_policy(_config(request))

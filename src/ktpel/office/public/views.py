@@ -12,6 +12,7 @@ from ktpel.office.notify.errors import RateLimited
 from ktpel.office.public import service
 from ktpel.security.access import public
 from ktpel.web.templating import render
+from ktpel.office.public.schemas import CardVerification, RecordingStatus
 
 router = APIRouter()
 
@@ -57,7 +58,8 @@ def status_page(request: Request, nik: str = Form(""), receipt_number: str = For
     return render(request, "public/status.html", {"result": result, "nik": "", "receipt": ""})
 
 
-@router.post("/api/v1/public/status", tags=["public"], dependencies=[Depends(public)])
+@router.post("/api/v1/public/status", tags=["public"], dependencies=[Depends(public)],
+             response_model=RecordingStatus, response_model_exclude_unset=True)
 def status_api(request: Request, body: dict) -> JSONResponse:
     """JSON `{nik, receipt_number}` → the same answer as the page (POST keeps the NIK out of URLs and logs)."""
     try:
@@ -82,7 +84,8 @@ def verify_page(request: Request, payload: str = Form("")):  # noqa: ANN201
     return render(request, "public/verify.html", {"result": result, "payload": payload})
 
 
-@router.post("/api/v1/public/verify", tags=["public"], dependencies=[Depends(public)])
+@router.post("/api/v1/public/verify", tags=["public"], dependencies=[Depends(public)],
+             response_model=CardVerification, response_model_exclude_unset=True)
 def verify_api(request: Request, body: dict) -> dict:
     """JSON `{payload}` → `{result: VALID|INVALID|REVOKED|NO_KEYS, …}`."""
     with request.app.state.db.unit_of_work() as s:

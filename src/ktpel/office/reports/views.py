@@ -15,6 +15,7 @@ from ktpel.reports.period import local_today, resolve_period
 from ktpel.security.access import Role, requires
 from ktpel.web.i18n import lang_of
 from ktpel.web.templating import render
+from ktpel.reports.schemas import Dashboard
 
 router = APIRouter()
 heads = Depends(requires(Role.SUPERVISOR, Role.HEAD))
@@ -36,7 +37,8 @@ def office_page(request: Request, dari: str | None = None, sampai: str | None = 
     })
 
 
-@router.get("/api/v1/dasbor", tags=["reports"], dependencies=[heads])
+@router.get("/api/v1/dasbor", tags=["reports"], dependencies=[heads],
+            response_model=Dashboard, response_model_exclude_unset=True)
 def office_json(request: Request, dari: str | None = None, sampai: str | None = None) -> dict:
     """The office dashboard's tables (the data behind every chart) as JSON."""
     db, code = _office(request)

@@ -12,6 +12,7 @@ from ktpel.reference import regions
 from ktpel.security.access import OFFICE_ROLES, requires
 from ktpel.web.templating import render
 from ktpel.web.params import PageNumber
+from ktpel.office.residents.schemas import ResidentPage
 
 router = APIRouter()
 officers = Depends(requires(*OFFICE_ROLES))
@@ -75,7 +76,8 @@ def _field_extras(session, *, resident_id: int) -> dict:  # noqa: ANN001
             "ikd": ikd.activations_of(session, resident_id=resident_id)}
 
 
-@router.get("/api/v1/residents", tags=["residents"], dependencies=[officers])
+@router.get("/api/v1/residents", tags=["residents"], dependencies=[officers],
+            response_model=ResidentPage, response_model_exclude_unset=True)
 def search_api(request: Request, q: str, birth_date: dt.date | None = None,
                page: PageNumber = 1, page_size: int = Query(25, ge=1, le=200)) -> dict:
     """Residents of this office's regency by NIK, KK number or name words, paginated."""

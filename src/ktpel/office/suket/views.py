@@ -12,6 +12,7 @@ from ktpel.office.suket import service
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
 from ktpel.web.problems import status_for
 from ktpel.web.templating import render
+from ktpel.office.suket.schemas import SuketOut, SuketPolicyOut
 
 router = APIRouter()
 officers = requires(*OFFICE_ROLES)
@@ -149,20 +150,23 @@ def _as_dict(row, state: str) -> dict:  # noqa: ANN001
             "renewals": row.renewals, "token": row.token, "issued_by": row.issued_by}
 
 
-@router.get("/api/v1/suket/policy", tags=["suket"], dependencies=[Depends(officers)])
+@router.get("/api/v1/suket/policy", tags=["suket"], dependencies=[Depends(officers)],
+            response_model=SuketPolicyOut, response_model_exclude_unset=True)
 def policy_api(request: Request) -> dict:
     with request.app.state.db.unit_of_work() as s:
         return service.current_policy(s).as_dict()
 
 
-@router.put("/api/v1/suket/policy", tags=["suket"])
+@router.put("/api/v1/suket/policy", tags=["suket"],
+            response_model=SuketPolicyOut, response_model_exclude_unset=True)
 def set_policy_api(body: PolicyBody, request: Request, user: User = Depends(head)) -> dict:
     with request.app.state.db.unit_of_work() as s:
         return service.set_policy(s, mode=body.mode, listed=body.listed, actor=user.username,
                                   source_ip=_ip(request)).as_dict()
 
 
-@router.post("/api/v1/suket", tags=["suket"], status_code=201)
+@router.post("/api/v1/suket", tags=["suket"], status_code=201,
+             response_model=SuketOut, response_model_exclude_unset=True)
 def issue_api(body: IssueBody, request: Request, user: User = Depends(counter)) -> dict:
     """Issue a Suket: `{nik, reason}` (reason one of the listed codes)."""
     with request.app.state.db.unit_of_work() as s:
@@ -171,7 +175,8 @@ def issue_api(body: IssueBody, request: Request, user: User = Depends(counter)) 
         return _as_dict(row, SuketState.ACTIVE.value)
 
 
-@router.post("/api/v1/suket/{serial}/renew", tags=["suket"])
+@router.post("/api/v1/suket/{serial}/renew", tags=["suket"],
+             response_model=SuketOut, response_model_exclude_unset=True)
 def renew_api(serial: str, request: Request, user: User = Depends(counter)) -> dict:
     with request.app.state.db.unit_of_work() as s:
         row = service.renew_suket(s, settings=request.app.state.settings, serial=serial, actor=user.username,
@@ -179,7 +184,8 @@ def renew_api(serial: str, request: Request, user: User = Depends(counter)) -> d
         return _as_dict(row, service.effective_state(row))
 
 
-@router.post("/api/v1/suket/{serial}/revoke", tags=["suket"])
+@router.post("/api/v1/suket/{serial}/revoke", tags=["suket"],
+             response_model=SuketOut, response_model_exclude_unset=True)
 def revoke_api(serial: str, body: RevokeBody, request: Request, user: User = Depends(managers)) -> dict:
     with request.app.state.db.unit_of_work() as s:
         row = service.revoke_suket(s, settings=request.app.state.settings, serial=serial, reason=body.reason,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from ktpel.office.transparency import service
 from ktpel.security.access import public
 from ktpel.web.templating import render
+from ktpel.office.transparency.schemas import StockBoard
 
 router = APIRouter()
 
@@ -19,7 +20,8 @@ def board_page(request: Request):  # noqa: ANN201
     return render(request, "transparency/board.html", {"b": board})
 
 
-@router.get("/api/v1/public/stock", tags=["public"], dependencies=[Depends(public)])
+@router.get("/api/v1/public/stock", tags=["public"], dependencies=[Depends(public)],
+            response_model=StockBoard, response_model_exclude_unset=True)
 def board_api(request: Request) -> dict:
     """The same numbers as JSON (for a regency website or a screen in the waiting room)."""
     with request.app.state.db.unit_of_work() as s:

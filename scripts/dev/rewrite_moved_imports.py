@@ -101,6 +101,17 @@ SYMBOLS: dict[str, dict[str, str]] = {
         "export_response": "ktpel.reports.exports",
         "XLSX": "ktpel.reports.exports",
     },
+    "ktpel.reports.metrics": {
+        "office_metrics": "ktpel.office.reports.metrics",
+        "central_metrics": "ktpel.central.reports.metrics",
+    },
+    "ktpel.central.resolution.service": {
+        "CaseClosed": "ktpel.domain.duplicate_case",
+        "CaseInvalid": "ktpel.domain.duplicate_case",
+    },
+    "ktpel.store.schema.central": {
+        "OfficeDuplicateCaseRow": "ktpel.store.schema.office_duplicates",
+    },
 }
 
 _NAME = re.compile(r"\bktpel(?:\.[A-Za-z_]\w*)+")

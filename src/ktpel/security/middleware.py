@@ -22,8 +22,10 @@ import os
 import json
 import logging
 import secrets
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -129,6 +131,70 @@ def _wants_json(path: str, headers: dict) -> bool:
     return path.startswith("/api/") or "application/json" in headers.get("accept", "")
 
 
+def _cookies(headers: dict) -> SimpleCookie:
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a malformed cookie header is treated as no cookies
+        cookies = SimpleCookie()
+    return cookies
+
+
+def _body_has_nul(headers: dict, body: bytes) -> bool:
+    ctype = headers.get("content-type", "").lower()
+    return bool(ctype.startswith("application/x-www-form-urlencoded") and (b"%00" in body or b"\x00" in body)
+                or "json" in ctype and b"\\u0000" in body
+                or ctype.startswith("multipart/form-data") and multipart_text_has_nul(
+                    body, content_type=headers.get("content-type", "")))
+
+
+@dataclass
+class _Call:
+    """One HTTP request as the middleware sees it: where it goes, who sends it, what it will answer with."""
+
+    scope: dict
+    receive: Any
+    send: Any
+    settings: Any
+    db: Any
+    path: str
+    method: str
+    headers: dict
+    ip: str | None
+    limit: int
+    state: dict
+    sec_headers: list
+    extra_cookies: list = field(default_factory=list)
+    user: Any = None
+    auth: str | None = None
+    csrf_expected: str | None = None
+
+    @classmethod
+    def of(cls, scope, receive, send, *, sec_headers: list) -> _Call:  # noqa: ANN001
+        settings = scope["app"].state.settings
+        return cls(scope=scope, receive=receive, send=send, settings=settings, db=scope["app"].state.db,
+                   path=scope.get("path", ""), method=scope["method"],
+                   headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])},
+                   ip=client_ip(scope), limit=settings.max_body_mb * 1024 * 1024,
+                   state=scope.setdefault("state", {}), sec_headers=sec_headers)
+
+    @property
+    def actor(self) -> str:
+        return self.user.username if self.user else "-"
+
+    async def audit(self, action: str, *, actor: str = "-", subject: str | None = None,
+                    after: dict | None = None) -> None:
+        kwargs = {"after": after} if after is not None else {}
+        await run_in_threadpool(record_audit_now, self.db, actor=actor, action=action,
+                                subject=(subject or f"{self.method} {self.path}")[:200], source_ip=self.ip, **kwargs)
+
+    async def reply(self, response: Response) -> None:
+        """Answer from the middleware itself, with the security headers."""
+        for k, v in self.sec_headers:
+            response.headers[k] = v
+        await response(self.scope, self.receive, self.send)
+
+
 class SecurityMiddleware:
     def __init__(self, app, *, side: str) -> None:  # noqa: ANN001
         self.app = app
@@ -144,170 +210,181 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        app = scope["app"]
-        settings, db = app.state.settings, app.state.db
-        path = scope.get("path", "")
-        method = scope["method"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        ip = client_ip(scope)
-        tls = is_tls(scope)
-        limit = settings.max_body_mb * 1024 * 1024
-        state = scope.setdefault("state", {})
-        extra_cookies: list[str] = []
-        sec_headers = self._headers(path, tls)
+        call = _Call.of(scope, receive, send, sec_headers=self._headers(scope.get("path", ""), is_tls(scope)))
+        if await self._refuse_unreadable(call):
+            return
+        if call.path.startswith("/static/") or call.path == "/static":
+            await self.app(scope, receive, self._send_with(send, call.sec_headers, []))
+            return
+        if not await self._identify(call):
+            return
+        call.state.update(user=call.user, auth=call.auth, csrf_token=call.csrf_expected or "", source_ip=call.ip)
+        inner_receive = await self._checked_body(call)
+        if inner_receive is None:
+            return
+        await self._run_app(call, inner_receive)
 
-        async def reply(response: Response) -> None:
-            for k, v in sec_headers:
-                response.headers[k] = v
-            await response(scope, receive, send)
+    # --- the steps of one request, in order ---
 
+    async def _refuse_unreadable(self, call: _Call) -> bool:
+        """Answer 413 for a declared body over the limit, 400 for NUL in the URL; True when answered."""
         try:
-            declared = int(headers.get("content-length", "0") or 0)
+            declared = int(call.headers.get("content-length", "0") or 0)
         except ValueError:
             declared = 0
-        if declared > limit:
-            await run_in_threadpool(record_audit_now, db, actor="-", action="request.too_large",
-                                    subject=f"{method} {path}"[:200], after={"bytes": declared}, source_ip=ip)
-            await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
-                                    f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
-            return
-
-        if _has_nul(path, scope.get("query_string", b"")):
+        if declared > call.limit:
+            await call.audit("request.too_large", after={"bytes": declared})
+            await call.reply(self._too_large(call))
+            return True
+        if _has_nul(call.path, call.scope.get("query_string", b"")):
             # NUL never belongs in a URL, and PostgreSQL refuses it in text: answer 400, not a 500
-            await run_in_threadpool(record_audit_now, db, actor="-", action="request.rejected",
-                                    subject=f"{method} {path}".replace("\x00", "\\0")[:200], source_ip=ip)
-            await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",
-                                    "The request contains characters that are not allowed.", "bad_characters"))
-            return
+            await call.audit("request.rejected", subject=f"{call.method} {call.path}".replace("\x00", "\\0"))
+            await call.reply(self._bad_characters(call))
+            return True
+        return False
 
-        if path.startswith("/static/") or path == "/static":
-            await self.app(scope, receive, self._send_with(send, sec_headers, []))
-            return
-
-        # --- who is calling ---
-        user = None
-        auth = None
-        csrf_expected: str | None = None
-        auth_header = headers.get("authorization", "")
-        cookies = SimpleCookie()
-        try:
-            cookies.load(headers.get("cookie", ""))
-        except Exception:  # noqa: BLE001 - a malformed cookie header is treated as no cookies
-            cookies = SimpleCookie()
-        preset = state.get("user")
+    async def _identify(self, call: _Call) -> bool:
+        """Who is calling: a test's preset user, a bearer token, a session or nobody (with a pre-session
+        CSRF token); False when an invalid token was answered with 401."""
+        auth_header = call.headers.get("authorization", "")
+        preset = call.state.get("user")
         if preset is not None:
             # a test's stand-in middleware (outside this one) already chose the user: keep it, no CSRF
-            user, auth = preset, "preset"
-        elif auth_header[:7].lower() == "bearer ":
-            secret = auth_header[7:].strip()
-            user, why = await run_in_threadpool(self._resolve_token, db, settings, secret)
-            if user is None:
-                await run_in_threadpool(record_audit_now, db, actor="-", action="token.rejected",
-                                        subject=f"{method} {path}"[:200], after={"reason": why,
-                                        "prefix": secret[:12]}, source_ip=ip)
-                resp = self._error(path, {"accept": "application/json"}, 401, "Token API tidak berlaku.",
-                                   "The API token is not valid (unknown, expired or revoked).", "token_invalid")
-                resp.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-                await reply(resp)
-                return
-            auth = "token"
-        else:
-            raw = cookies[session_cookie_name(self.side)].value if session_cookie_name(self.side) in cookies else ""
-            if raw:
-                info = await run_in_threadpool(self._resolve_session, db, settings, raw)
-                if info is not None:
-                    user, auth, csrf_expected = info.user, "session", info.csrf_token
-                else:
-                    # a stale cookie: drop it so the browser stops sending it
-                    extra_cookies.append(self._cookie(session_cookie_name(self.side), "", settings, scope, max_age=0))
-            if user is None:
-                pre = cookies[PRE_COOKIE].value if PRE_COOKIE in cookies else ""
-                if not pre or len(pre) > 100:
-                    pre = secrets.token_urlsafe(24)
-                    # only pages hand out the pre-session cookie: a plain API client then holds no cookie
-                    # and stays exempt from CSRF (it has no ambient credential to abuse)
-                    if not path.startswith("/api/"):
-                        extra_cookies.append(self._cookie(PRE_COOKIE, pre, settings, scope, max_age=None))
-                csrf_expected = anonymous_csrf(self.secret(settings), pre)
-        state["user"] = user
-        state["auth"] = auth
-        state["csrf_token"] = csrf_expected or ""
-        state["source_ip"] = ip
+            call.user, call.auth = preset, "preset"
+            return True
+        if auth_header[:7].lower() == "bearer ":
+            return await self._identify_token(call, auth_header[7:].strip())
+        cookies = _cookies(call.headers)
+        name = session_cookie_name(self.side)
+        raw = cookies[name].value if name in cookies else ""
+        if raw:
+            info = await run_in_threadpool(self._resolve_session, call.db, call.settings, raw)
+            if info is not None:
+                call.user, call.auth, call.csrf_expected = info.user, "session", info.csrf_token
+            else:
+                # a stale cookie: drop it so the browser stops sending it
+                call.extra_cookies.append(self._cookie(name, "", call.settings, call.scope, max_age=0))
+        if call.user is None:
+            call.csrf_expected = anonymous_csrf(self.secret(call.settings), self._pre_session(call, cookies))
+        return True
 
-        # --- the body: state-changing requests are read whole (bounded) before the app sees them ---
-        needs_csrf = method in UNSAFE and auth not in ("token", "preset") and (bool(headers.get("cookie")) or path == LOGIN_PATH)
-        inner_receive = self._limited(receive, limit)
-        actor = user.username if user else "-"
-        if method in UNSAFE:
-            try:
-                body = await self._read_all(inner_receive)
-            except BodyTooLarge:
-                await run_in_threadpool(record_audit_now, db, actor=actor, action="request.too_large",
-                                        subject=f"{method} {path}"[:200], source_ip=ip)
-                await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
-                                        f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
-                return
-            inner_receive = self._replay(body, receive)
-            ctype = headers.get("content-type", "").lower()
-            if (ctype.startswith("application/x-www-form-urlencoded") and (b"%00" in body or b"\x00" in body)
-                    or "json" in ctype and b"\\u0000" in body
-                    or ctype.startswith("multipart/form-data") and multipart_text_has_nul(
-                        body, content_type=headers.get("content-type", ""))):
-                await run_in_threadpool(record_audit_now, db, actor=actor, action="request.rejected",
-                                        subject=f"{method} {path}"[:200], source_ip=ip)
-                await reply(self._error(path, headers, 400, "Permintaan berisi karakter yang tidak sah.",
-                                        "The request contains characters that are not allowed.", "bad_characters"))
-                return
-            if needs_csrf:
-                given = headers.get("x-csrf-token") or await self._form_token(scope, body)
-                if not given or not csrf_expected or not hmac.compare_digest(given.encode(), csrf_expected.encode()):
-                    await run_in_threadpool(record_audit_now, db, actor=actor, action="csrf.rejected",
-                                            subject=f"{method} {path}"[:200], after={"token_given": bool(given)},
-                                            source_ip=ip)
-                    await reply(self._error(path, headers, 403,
-                                            "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi.",
-                                            "The form expired or is not genuine (CSRF token). Reload the page and try again.",
-                                            "csrf_failed"))
-                    return
+    async def _identify_token(self, call: _Call, secret: str) -> bool:
+        call.user, why = await run_in_threadpool(self._resolve_token, call.db, call.settings, secret)
+        if call.user is None:
+            await call.audit("token.rejected", after={"reason": why, "prefix": secret[:12]})
+            resp = self._error(call.path, {"accept": "application/json"}, 401, "Token API tidak berlaku.",
+                               "The API token is not valid (unknown, expired or revoked).", "token_invalid")
+            resp.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            await call.reply(resp)
+            return False
+        call.auth = "token"
+        return True
 
-        wants_json = _wants_json(path, headers) or auth == "token"
-        started = {"done": False}
+    def _pre_session(self, call: _Call, cookies: SimpleCookie) -> str:
+        """The anonymous caller's pre-session value (new, and set as a cookie on pages, when absent)."""
+        pre = cookies[PRE_COOKIE].value if PRE_COOKIE in cookies else ""
+        if not pre or len(pre) > 100:
+            pre = secrets.token_urlsafe(24)
+            # only pages hand out the pre-session cookie: a plain API client then holds no cookie
+            # and stays exempt from CSRF (it has no ambient credential to abuse)
+            if not call.path.startswith("/api/"):
+                call.extra_cookies.append(self._cookie(PRE_COOKIE, pre, call.settings, call.scope, max_age=None))
+        return pre
 
-        async def guarded_send(message) -> None:  # noqa: ANN001
-            if message["type"] == "http.response.start":
-                started["done"] = True
-                status = message["status"]
-                if status == 401 and not wants_json and path != LOGIN_PATH:
-                    target = path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
-                    redirect = Response(status_code=303, headers={"location": f"{LOGIN_PATH}?next={quote(target, safe='')}"})
-                    for c in extra_cookies:
-                        redirect.raw_headers.append((b"set-cookie", c.encode("latin-1")))
-                    state["_redirected"] = True
-                    await reply(redirect)
-                    return
-                if status in (403, 404) and user is not None and path != "/favicon.ico":
-                    action = "access.denied" if status == 403 else "access.not_found"
-                    await run_in_threadpool(record_audit_now, db, actor=user.username, action=action,
-                                            subject=f"{method} {path}"[:200], source_ip=ip)
-                elif status == 403:
-                    await run_in_threadpool(record_audit_now, db, actor="-", action="access.denied",
-                                            subject=f"{method} {path}"[:200], source_ip=ip)
-                if status == 429 and path != LOGIN_PATH:  # sign-in lockouts are audited as login.locked
-                    await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
-                                            action="rate.limited", subject=f"{method} {path}"[:200], source_ip=ip)
-            elif state.get("_redirected"):
-                return
-            await send(message)
-
+    async def _checked_body(self, call: _Call):  # noqa: ANN202
+        """The receive the app gets: a state-changing request's body is read whole (bounded), refused when
+        too large or carrying NUL, and its CSRF token checked; None when the request was answered."""
+        inner_receive = self._limited(call.receive, call.limit)
+        if call.method not in UNSAFE:
+            return inner_receive
         try:
-            await self.app(scope, inner_receive, self._send_with(guarded_send, sec_headers, extra_cookies))
+            body = await self._read_all(inner_receive)
+        except BodyTooLarge:
+            await call.audit("request.too_large", actor=call.actor)
+            await call.reply(self._too_large(call))
+            return None
+        if _body_has_nul(call.headers, body):
+            await call.audit("request.rejected", actor=call.actor)
+            await call.reply(self._bad_characters(call))
+            return None
+        if self._needs_csrf(call) and not await self._csrf_ok(call, body):
+            return None
+        return self._replay(body, call.receive)
+
+    @staticmethod
+    def _needs_csrf(call: _Call) -> bool:
+        return (call.method in UNSAFE and call.auth not in ("token", "preset")
+                and (bool(call.headers.get("cookie")) or call.path == LOGIN_PATH))
+
+    async def _csrf_ok(self, call: _Call, body: bytes) -> bool:
+        """True when the header or the form carries the expected CSRF token; otherwise answer 403."""
+        given = call.headers.get("x-csrf-token") or await self._form_token(call.scope, body)
+        expected = call.csrf_expected
+        if given and expected and hmac.compare_digest(given.encode(), expected.encode()):
+            return True
+        await call.audit("csrf.rejected", actor=call.actor, after={"token_given": bool(given)})
+        await call.reply(self._error(call.path, call.headers, 403,
+                                     "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi.",
+                                     "The form expired or is not genuine (CSRF token). Reload the page and try again.",
+                                     "csrf_failed"))
+        return False
+
+    async def _run_app(self, call: _Call, inner_receive) -> None:  # noqa: ANN001
+        """Run the app, watching its answer (see `_watch_answer`); a body found too large midway is a 413."""
+        started = {"done": False}
+        watched = self._watch_answer(call, started)
+        try:
+            await self.app(call.scope, inner_receive, self._send_with(watched, call.sec_headers, call.extra_cookies))
         except BodyTooLarge:
             if started["done"]:
                 raise
-            await run_in_threadpool(record_audit_now, db, actor=user.username if user else "-",
-                                    action="request.too_large", subject=f"{method} {path}"[:200], source_ip=ip)
-            await reply(self._error(path, headers, 413, f"Berkas/permintaan terlalu besar (maksimal {settings.max_body_mb} MB).",
-                                    f"Request body too large (at most {settings.max_body_mb} MB).", "body_too_large"))
+            await call.audit("request.too_large", actor=call.actor)
+            await call.reply(self._too_large(call))
+
+    def _watch_answer(self, call: _Call, started: dict):  # noqa: ANN205
+        """The send the app gets: a 401 on a page becomes a redirect to sign-in; 403, 404 and 429 are audited."""
+        wants_json = _wants_json(call.path, call.headers) or call.auth == "token"
+
+        async def watched(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                started["done"] = True
+                status = message["status"]
+                if status == 401 and not wants_json and call.path != LOGIN_PATH:
+                    call.state["_redirected"] = True
+                    await call.reply(self._to_sign_in(call))
+                    return
+                await self._audit_answer(call, status)
+            elif call.state.get("_redirected"):
+                return
+            await call.send(message)
+        return watched
+
+    @staticmethod
+    def _to_sign_in(call: _Call) -> Response:
+        query = call.scope.get("query_string")
+        target = call.path + ("?" + call.scope["query_string"].decode("latin-1") if query else "")
+        redirect = Response(status_code=303, headers={"location": f"{LOGIN_PATH}?next={quote(target, safe='')}"})
+        for c in call.extra_cookies:
+            redirect.raw_headers.append((b"set-cookie", c.encode("latin-1")))
+        return redirect
+
+    @staticmethod
+    async def _audit_answer(call: _Call, status: int) -> None:
+        if status in (403, 404) and call.user is not None and call.path != "/favicon.ico":
+            await call.audit("access.denied" if status == 403 else "access.not_found", actor=call.user.username)
+        elif status == 403:
+            await call.audit("access.denied")
+        if status == 429 and call.path != LOGIN_PATH:  # sign-in lockouts are audited as login.locked
+            await call.audit("rate.limited", actor=call.actor)
+
+    def _too_large(self, call: _Call) -> Response:
+        mb = call.settings.max_body_mb
+        return self._error(call.path, call.headers, 413, f"Berkas/permintaan terlalu besar (maksimal {mb} MB).",
+                           f"Request body too large (at most {mb} MB).", "body_too_large")
+
+    def _bad_characters(self, call: _Call) -> Response:
+        return self._error(call.path, call.headers, 400, "Permintaan berisi karakter yang tidak sah.",
+                           "The request contains characters that are not allowed.", "bad_characters")
 
     # --- helpers ---
 

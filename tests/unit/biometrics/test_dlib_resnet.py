@@ -51,3 +51,28 @@ def test_another_weight_file_or_chip_size_is_refused(tmp_path, dlib_model):
         DlibResNet(bad)
     with pytest.raises(BiometricError):
         dlib_model._net.descriptor(np.zeros((112, 112, 3), np.uint8))
+
+
+def test_templates_stored_before_keep_comparing_as_before(engine, bio_data, dlib_model):
+    """Templates whose dlib part came from dlib's own network, and SFace-only templates from before
+    the fusion, compare with today's templates exactly as before (the model ids did not change)."""
+    import dlib
+    import face_recognition_models as frm
+
+    from ktpel.biometrics import FaceTemplate, template_from_bytes
+
+    photo = (bio_data / "faces" / "att_orl" / "s5" / "2.pgm").read_bytes()
+    same_person = engine.extract_face((bio_data / "faces" / "att_orl" / "s5" / "6.pgm").read_bytes())
+    new = engine.extract_face(photo)
+    bgr = imageio.decode_bgr(photo, min_side=48)
+    chip = dlib_model.chip(bgr, subject_of(engine.face_model, bgr).face)
+    by_dlib = np.array(dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+                       .compute_face_descriptor(chip), dtype=np.float32)
+    stored = template_from_bytes(FaceTemplate(new.embedding, new.model_id, new.quality, by_dlib,
+                                              "dlib-resnet-v1").to_bytes())
+    assert engine.compare_faces(stored, same_person) == pytest.approx(engine.compare_faces(new, same_person),
+                                                                       abs=1e-5)
+    sface_only = template_from_bytes(FaceTemplate(new.embedding, new.model_id, new.quality).to_bytes())
+    assert engine.compare_faces(sface_only, same_person) == pytest.approx(
+        float(new.embedding @ same_person.embedding), abs=1e-6)
+    assert engine.verify(sface_only, same_person)[0] and engine.verify(stored, same_person)[0]

@@ -78,14 +78,20 @@ class Engine:
 
     def extract_face(self, image_bytes: bytes) -> FaceTemplate:
         """Photo bytes → face template (NotAnImage, ImageTooSmall, NoFaceFound, MultipleFaces, FaceTooSmall)."""
+        return self.extract_face_with_quality(image_bytes)[0]
+
+    def extract_face_with_quality(self, image_bytes: bytes) -> tuple[FaceTemplate, QualityReport]:
+        """The template and the quality report of one photo from one decode and one detection
+        (a capture needs both; `face_quality` alone would detect again). Raises as `extract_face`."""
         bgr = imageio.decode_bgr(image_bytes, min_side=FACE_MIN_SIDE)
         choice = subject_of(self.face_model, bgr)
         q = face_report(bgr, choice.face, other_faces=len(choice.others), runner_up_ratio=choice.runner_up_ratio)
         vec = self.face_model.embed(bgr, choice.face)
         second = self.second_face_model
         if second is None:
-            return FaceTemplate(vec, self.face_model.model_id, q.score)
-        return FaceTemplate(vec, self.face_model.model_id, q.score, second.embed(bgr, choice.face), second.model_id)
+            return FaceTemplate(vec, self.face_model.model_id, q.score), q
+        return FaceTemplate(vec, self.face_model.model_id, q.score, second.embed(bgr, choice.face),
+                            second.model_id), q
 
     def compare_faces(self, a: TemplateLike, b: TemplateLike) -> float:
         """Similarity of two face templates on SFace's cosine scale (fused with the second model when both have it)."""

@@ -70,7 +70,10 @@ def assess(kind: str, data: bytes) -> dict:
 
     _check_size(kind, data)
     engine = get_engine()
-    report = engine.face_quality(data) if kind == "face" else engine.finger_quality(data)
+    return _assessment(kind, engine.face_quality(data) if kind == "face" else engine.finger_quality(data))
+
+
+def _assessment(kind: str, report) -> dict:  # noqa: ANN001 - a biometrics QualityReport
     out = {"kind": kind, "score": round(float(report.score), 1), "ok": bool(report.ok),
            "reasons": list(report.reasons), "warnings": list(report.warnings)}
     if report.refused:  # the image is unusable: say which problem, not a score
@@ -160,14 +163,15 @@ def _biometric(kind: str, upload: Upload, *, content_type: str, override: bool,
 
     engine = get_engine()
     try:
-        if kind == "face":
-            template = engine.extract_face(upload.data).to_bytes()
+        if kind == "face":  # one detection gives the template and the report
+            face, report = engine.extract_face_with_quality(upload.data)
+            template, quality = face.to_bytes(), _assessment(kind, report)
         else:
             position = int(kind.removeprefix("finger_"))
             template = engine.extract_finger(upload.data, finger_position=position).to_bytes()
+            quality = assess(kind, upload.data)
     except BiometricError as err:
         raise _rejected(kind, err) from None
-    quality = assess(kind, upload.data)
     if not quality["ok"]:
         if not override:
             raise LowQuality(

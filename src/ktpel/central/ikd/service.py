@@ -7,12 +7,14 @@ central logs the rejection, and nothing is stored.
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
 from ktpel.domain.ikd import IkdState
-from ktpel.packets.ikd import VERSIONS, IkdReportV1
+from ktpel.packets.ikd import KINDS, VERSIONS, IkdReportV1
 from ktpel.store.schema.ikd import CentralIkdRow
 from ktpel.sync import envelope as env
 
@@ -49,3 +51,22 @@ def record_ikd_report(session: Session, *, packet_id: str, office_code: str, kin
         row.state, row.revoked_at = IkdState.REVOKED.value, report.revoked or utcnow()
         row.last_packet_id, row.updated_at = packet_id, utcnow()
     session.flush()
+
+
+def backfill(session: Session) -> int:
+    """Register the IKD packets central kept before this register existed (they had no handler); returns the rows added."""
+    from sqlalchemy import select
+
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    added = 0
+    for packet in session.scalars(select(CentralPacketRow).where(CentralPacketRow.kind.in_(KINDS))
+                                  .order_by(CentralPacketRow.received_at)):
+        before = session.get(CentralIkdRow, packet.subject_id)
+        try:
+            record_ikd_report(session, packet_id=packet.packet_id, office_code=packet.office_code, kind=packet.kind,
+                              subject_id=packet.subject_id, payload=json.loads(packet.payload))
+        except (env.Refused, ValueError):
+            continue  # what central could not read then, it cannot count now
+        added += before is None and session.get(CentralIkdRow, packet.subject_id) is not None
+    return added

@@ -4,6 +4,7 @@ report to central through real sync (counted once), and the count on both dashbo
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -287,3 +288,26 @@ def test_both_dashboards_count_the_activation_in_its_period_only(linked, db, off
         central = central_dashboard(s, period=_period(clock, days_back=0), now=clock.now())
     assert [(r["kode"], r["ikd_aktif"], r["ikd_dicabut"], r["ikd_aktif_kini"]) for r in central["panels"]["ikd"].rows] \
         == [("18.01", 1, 1, 0)]
+
+
+def test_office_dashboard_page_export_and_monthly_report_carry_the_ikd(db, settings, enrolled, faces, clock):
+    from ktpel.security.access import Role
+    from ktpel.web.app import create_app
+    from tests.integration.field.conftest import pdf_content
+    from tests.integration.reports.conftest import client_for
+
+    activate(db, settings, enrolled, faces)
+    c = client_for(create_app(settings=settings, side="office", db=db), Role.HEAD)
+    page = c.get("/dasbor")
+    assert page.status_code == 200 and 'id="panel-ikd_blanko"' in page.text and 'id="chart-ikd_blanko"' in page.text
+    assert 'id="headline-ikd">1 (1)<' in page.text and 'id="headline-suket">0<' in page.text
+    assert "IKD diaktifkan (blanko dihemat)" in page.text
+    csv = c.get("/dasbor/ekspor/ikd_blanko.csv").content.decode("utf-8-sig").splitlines()
+    assert csv[0] == "Tanggal,IKD diaktifkan,Blanko dihemat,IKD dicabut,Suket diterbitkan"
+    assert f"{clock.today().isoformat()},1,1,0,0" in csv
+    assert c.get("/dasbor/ekspor/ikd_blanko.csv", params={"lang": "en"}).status_code == 200
+    pdf = c.get("/dasbor/laporan-bulanan.pdf", params={"bulan": clock.today().strftime("%Y-%m")})
+    drawn = [t.replace("\\(", "(").replace("\\)", ")") for t in re.findall(r"\((.*?)\) Tj", pdf_content(pdf.content))]
+    summary = dict(zip(drawn, drawn[1:]))  # the summary table: each label is followed by its figure
+    assert (summary["IKD diaktifkan"], summary["Blanko dihemat (IKD sebelum kartu dicetak)"],
+            summary["Suket diterbitkan"]) == ("1", "1", "0")

@@ -3,7 +3,8 @@
 Recordings move through the enrollment and card state machines (domain/enrollment.py); every transition's
 event is stored in `domain_events` at the simulated time, cards get their printed/issued timestamps,
 blank batches arrive as `blanks.received` events (and nothing prints without a blank), and central
-outages go into the sync capability's outage log. The dashboards then compute everything from the
+outages go into the sync capability's outage log, and some residents waiting for a blank activate a digital
+ID (IKD) meanwhile. The dashboards then compute everything from the
 database: no figure on a page is written here.
 """
 
@@ -186,6 +187,34 @@ def _replay(machine, steps: list[tuple[str, dt.datetime, dict]]) -> list[dict]: 
     return rows
 
 
+IKD_SHARE = 0.2  # of the residents still waiting for a card, the share who took a digital ID meanwhile
+
+
+def _ikd_activations(recs: list[_Rec], *, office_code: str, now: dt.datetime, seed: int) -> list[dict]:
+    """Digital IDs activated at the counter by residents whose record was print-ready (the IKD flow's outcome).
+
+    Most are residents still waiting for a blank: each one a blank saved. A few already had their card.
+    """
+    from ktpel.domain.ikd import IkdState
+
+    rng = random.Random(seed + 1)  # its own stream: the recordings above stay as they were
+    rows = []
+    for r in recs:
+        waiting = r.prr_at is not None and r.printed_at is None
+        if r.prr_at is None or rng.random() >= (IKD_SHARE if waiting else 0.03):
+            continue
+        at = (r.issued_at or r.prr_at) + dt.timedelta(days=rng.uniform(0.2, 10))
+        if at >= now:
+            continue
+        rows.append({"id": f"IKDhist{r.n:09d}", "resident_id": r.resident_id, "enrollment_id": f"hist-{r.n}",
+                     "office_code": office_code, "state": IkdState.ACTIVE.value, "phone": f"+62812{r.n:08d}"[:15],
+                     "email": f"warga{r.n}@contoh.id", "consent": True, "selfie_score": round(rng.uniform(7, 14), 2),
+                     "selfie_attempts": 1, "code_attempts": 0, "code_used_at": at, "saves_blank": waiting,
+                     "officer": "petugas.demo", "created_at": at - dt.timedelta(minutes=rng.randint(4, 15)),
+                     "activated_at": at})
+    return rows
+
+
 def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.datetime | None = None,
                   seed: int = 7) -> int:
     """Write the simulated weeks into the office database once; returns the recordings written (0 if done)."""
@@ -244,6 +273,11 @@ def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.dat
         for rows_, tbl in ((batch_rows, batch_table), (blank_rows, ledger)):
             for chunk in range(0, len(rows_), 5000):
                 s.execute(insert(tbl), rows_[chunk:chunk + 5000])
+        ikd = table("ikd_activations", "id", "saves_blank", "activated_at")
+        if ikd is not None:
+            rows = _ikd_activations(recs, office_code=office_code, now=now, seed=seed)
+            for chunk in range(0, len(rows), 2000):
+                s.execute(insert(ikd), rows[chunk:chunk + 2000])
         outage_table = table("sync_outages", "started_at", "ended_at")
         if outage_table is not None:
             rows = [{"started_at": a, "ended_at": b, **({"cause": c} if "cause" in outage_table.c else {})}

@@ -57,7 +57,7 @@ def test_office_dashboard_charts_numbers_and_downloads(office, db, page, live_se
                              .where(IkdActivationRow.activated_at >= day_start_utc(first)))
         saved = s.scalar(select(func.count()).select_from(IkdActivationRow)
                          .where(IkdActivationRow.activated_at >= day_start_utc(first), IkdActivationRow.saves_blank))
-    assert activated > 0 and points["ikd_blanko"] > 0
+    assert activated > 0 and saved > 0 and points["ikd_blanko"] > 0
     assert page.inner_text("#panel-ikd_blanko h2").strip() == "IKD diaktifkan (blanko dihemat)"
     assert page.inner_text("#headline-ikd").strip() == f"{activated} ({saved})"
     # the table behind a chart is one click away

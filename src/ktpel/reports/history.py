@@ -187,31 +187,31 @@ def _replay(machine, steps: list[tuple[str, dt.datetime, dict]]) -> list[dict]: 
     return rows
 
 
-IKD_SHARE = 0.2  # of the residents still waiting for a card, the share who took a digital ID meanwhile
+IKD_SHARE = 0.2  # of the residents whose record became print-ready, the share who activated a digital ID
+HISTORY_OFFICER = "petugas.riwayat"  # not the demo's live officer: the IKD demo step looks for its own
 
 
 def _ikd_activations(recs: list[_Rec], *, office_code: str, now: dt.datetime, seed: int) -> list[dict]:
     """Digital IDs activated at the counter by residents whose record was print-ready (the IKD flow's outcome).
 
-    Most are residents still waiting for a blank: each one a blank saved. A few already had their card.
+    One activated before the resident's card was printed is a blank saved, as the counter records it.
     """
     from ktpel.domain.ikd import IkdState
 
     rng = random.Random(seed + 1)  # its own stream: the recordings above stay as they were
     rows = []
     for r in recs:
-        waiting = r.prr_at is not None and r.printed_at is None
-        if r.prr_at is None or rng.random() >= (IKD_SHARE if waiting else 0.03):
+        if r.prr_at is None or rng.random() >= IKD_SHARE:
             continue
-        at = (r.issued_at or r.prr_at) + dt.timedelta(days=rng.uniform(0.2, 10))
+        at = r.prr_at + dt.timedelta(days=rng.uniform(0.2, 10))
         if at >= now:
             continue
         rows.append({"id": f"IKDhist{r.n:09d}", "resident_id": r.resident_id, "enrollment_id": f"hist-{r.n}",
                      "office_code": office_code, "state": IkdState.ACTIVE.value, "phone": f"+62812{r.n:08d}"[:15],
                      "email": f"warga{r.n}@contoh.id", "consent": True, "selfie_score": round(rng.uniform(7, 14), 2),
-                     "selfie_attempts": 1, "code_attempts": 0, "code_used_at": at, "saves_blank": waiting,
-                     "officer": "petugas.demo", "created_at": at - dt.timedelta(minutes=rng.randint(4, 15)),
-                     "activated_at": at})
+                     "selfie_attempts": 1, "code_attempts": 0, "code_used_at": at,
+                     "saves_blank": r.printed_at is None or at < r.printed_at, "officer": HISTORY_OFFICER,
+                     "created_at": at - dt.timedelta(minutes=rng.randint(4, 15)), "activated_at": at})
     return rows
 
 

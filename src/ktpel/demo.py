@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ktpel.central.allocation import loan_demo
+from ktpel.central.ikd import demo as central_ikd_demo
 from ktpel.central.pipeline import demo as pipeline_demo
 from ktpel.config import Settings, get_settings
 from ktpel.notify import demo as notify_demo
@@ -31,6 +32,7 @@ DEMO_STEPS: list[Callable] = [
     security_demo.create_demo_users,
     history.demo_history,
     central_history.demo_central_history,
+    central_ikd_demo.backfill_demo,
     notify_demo.notify_demo,
     enrollment_demo.record_demo_residents,
     pipeline_demo.start_demo_pipeline,

@@ -212,15 +212,12 @@ def write_ikd_history(db: Database, *, own_office: str, weeks: int = 8, now: dt.
 
 def demo_central_history(*, settings, office_db: Database, console) -> list:  # noqa: ANN001
     """DEMO_STEPS entry: central's eight weeks for the province (idempotent)."""
-    from ktpel.central.ikd.service import backfill
     from ktpel.store.db import open_database
 
     central_db = open_database(settings, name="central")
     try:
         written = write_central_history(central_db)
         ikd = write_ikd_history(central_db, own_office=settings.office_regency)
-        with central_db.unit_of_work() as s:  # a demo central from before the IKD register: count what it holds
-            backfill(s)
     finally:
         central_db.dispose()
     if written:

@@ -215,6 +215,19 @@ def _ikd_activations(recs: list[_Rec], *, office_code: str, now: dt.datetime, se
     return rows
 
 
+def _report_ikd(session, rows: list[dict]) -> None:  # noqa: ANN001
+    """Queue each activation's `ikd.activated` report, as the counter does: central counts them once synced."""
+    from ktpel.packets.ikd import CURRENT
+    from ktpel.sync.outbox import enqueue_packet
+
+    niks = dict(session.execute(select(ResidentRow.id, ResidentRow.nik)
+                                .where(ResidentRow.id.in_({r["resident_id"] for r in rows}))).all())
+    for r in rows:
+        report = CURRENT(activation_id=r["id"], nik=niks[r["resident_id"]], office_code=r["office_code"],
+                         officer=r["officer"], saves_blank=r["saves_blank"], activated_at=r["activated_at"].isoformat())
+        enqueue_packet(session, kind="ikd.activated", subject_id=r["id"], payload=report.model_dump(mode="json"))
+
+
 def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.datetime | None = None,
                   seed: int = 7) -> int:
     """Write the simulated weeks into the office database once; returns the recordings written (0 if done)."""
@@ -278,6 +291,7 @@ def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.dat
             rows = _ikd_activations(recs, office_code=office_code, now=now, seed=seed)
             for chunk in range(0, len(rows), 2000):
                 s.execute(insert(ikd), rows[chunk:chunk + 2000])
+            _report_ikd(s, rows)
         outage_table = table("sync_outages", "started_at", "ended_at")
         if outage_table is not None:
             rows = [{"started_at": a, "ended_at": b, **({"cause": c} if "cause" in outage_table.c else {})}

@@ -215,6 +215,34 @@ def _ikd_activations(recs: list[_Rec], *, office_code: str, now: dt.datetime, se
     return rows
 
 
+# a failure reason that says what the office sent was unusable is central's EFAR; the rest are EFAC
+REGIONAL_FAILURES = {"Template sidik jari rusak"}
+OUTCOME_EVENTS = {"mark_print_ready": "enrollment.print_ready", "send_to_adjudication": "enrollment.adjudication",
+                  "mark_duplicate": "enrollment.duplicate", "fail": "enrollment.failed"}
+
+
+def _outcomes(recs: list[_Rec], *, seed: int) -> list[dict]:
+    """The officers' outcome code of each history recording's latest central decision (PRR, ADJ, RV, DUP-1:1,
+    DUP-1:N, EFAR, EFAC), as the office records it from central's events (`office/outcomes.py`)."""
+    from ktpel.domain.outcomes import classify
+
+    rng = random.Random(seed + 2)  # its own stream: the recordings above stay as they were
+    rows = []
+    for r in recs:
+        decided = [(a, t, d) for a, t, d in r.steps if a in OUTCOME_EVENTS]
+        if not decided:
+            continue
+        action, at, data = decided[-1]
+        detail = {"enrollment.failed": {"reason": data.get("reason"),
+                                        "at": "regional" if data.get("reason") in REGIONAL_FAILURES else "central"},
+                  "enrollment.duplicate": {"match": rng.choice(("one_to_one", "one_to_many"))},
+                  "enrollment.adjudication": {"reasons": ["nik_collision"] if rng.random() < 0.3
+                                              else ["biometric_review"]}}.get(OUTCOME_EVENTS[action], {})
+        outcome = classify(kind=OUTCOME_EVENTS[action], data=detail)
+        rows.append({"enrollment_id": f"hist-{r.n}", "code": outcome.code, "detail": detail, "at": at})
+    return rows
+
+
 def _report_ikd(session, rows: list[dict]) -> None:  # noqa: ANN001
     """Queue each activation's `ikd.activated` report, as the counter does: central counts them once synced."""
     from ktpel.packets.ikd import CURRENT
@@ -292,6 +320,11 @@ def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.dat
             for chunk in range(0, len(rows), 2000):
                 s.execute(insert(ikd), rows[chunk:chunk + 2000])
             _report_ikd(s, rows)
+        outcomes = table("enrollment_outcomes", "enrollment_id", "code", "detail", "at")
+        if outcomes is not None:
+            rows = _outcomes(recs, seed=seed)
+            for chunk in range(0, len(rows), 2000):
+                s.execute(insert(outcomes), rows[chunk:chunk + 2000])
         outage_table = table("sync_outages", "started_at", "ended_at")
         if outage_table is not None:
             rows = [{"started_at": a, "ended_at": b, **({"cause": c} if "cause" in outage_table.c else {})}

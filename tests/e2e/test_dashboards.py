@@ -47,6 +47,19 @@ def test_office_dashboard_charts_numbers_and_downloads(office, db, page, live_se
     for chart in ("backlog_blanko", "waktu_layanan", "gagal_ganda", "harian", "jangkauan_pusat"):
         assert points[chart] > 0, chart
     assert (points["menunggu"] > 0) == (waiting > 0)
+    # IKD activated in the period (the history's residents who took a digital ID while waiting): panel and headline
+    from ktpel.reports.period import day_start_utc
+    from ktpel.store.schema.ikd import IkdActivationRow
+
+    first = dt.date.fromisoformat(page.input_value("input[name=dari]"))
+    with db.unit_of_work() as s:
+        activated = s.scalar(select(func.count()).select_from(IkdActivationRow)
+                             .where(IkdActivationRow.activated_at >= day_start_utc(first)))
+        saved = s.scalar(select(func.count()).select_from(IkdActivationRow)
+                         .where(IkdActivationRow.activated_at >= day_start_utc(first), IkdActivationRow.saves_blank))
+    assert activated > 0 and saved > 0 and points["ikd_blanko"] > 0
+    assert page.inner_text("#panel-ikd_blanko h2").strip() == "IKD diaktifkan (blanko dihemat)"
+    assert page.inner_text("#headline-ikd").strip() == f"{activated} ({saved})"
     # the table behind a chart is one click away
     page.click("#panel-harian summary")
     assert page.is_visible("table[data-table=harian]")

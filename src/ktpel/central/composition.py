@@ -13,6 +13,7 @@ from ktpel.central.allocation import loan_views
 from ktpel.central.allocation import views as allocation_views
 from ktpel.central.allocation.loans import record_lent
 from ktpel.central.allocation.printed import record_card_printed
+from ktpel.central.ikd.service import record_ikd_report
 from ktpel.central.pipeline import views as pipeline_views
 from ktpel.central.pipeline.intake import handle_enrollment
 from ktpel.central.resolution import views as resolution_views
@@ -48,5 +49,6 @@ INTAKE = IntakeHandlers(handlers={
     "duplicate.resolution": [handle_resolution_packet],  # the resident chose the record to keep
     "suket.report": [record_suket_report],  # a Suket issued/renewed/revoked/ended: the national log
     "blanks.lent": [record_lent],  # the serials a lender office took out for a loan
-    "ikd.activated": [],  # kept in central_packets: digital IDs (blanks saved) per office
+    "ikd.activated": [record_ikd_report],  # a digital ID activated: blanks saved, per office
+    "ikd.revoked": [record_ikd_report],  # that digital ID withdrawn by its office
 })

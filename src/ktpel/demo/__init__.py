@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ktpel.config import Settings, get_settings
 from ktpel.demo import central_history
+from ktpel.demo import central_ikd as central_ikd_demo
 from ktpel.demo import central_process as sync_demo
 from ktpel.demo import enrollment as enrollment_demo
 from ktpel.demo import ikd as ikd_demo
@@ -32,6 +33,7 @@ DEMO_STEPS: list[Callable] = [
     security_demo.create_demo_users,
     history.demo_history,
     central_history.demo_central_history,
+    central_ikd_demo.backfill_demo,
     notify_demo.notify_demo,
     enrollment_demo.record_demo_residents,
     pipeline_demo.start_demo_pipeline,

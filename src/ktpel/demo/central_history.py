@@ -166,6 +166,50 @@ def write_central_history(db: Database, *, weeks: int = 8, now: dt.datetime | No
     return len(records)
 
 
+IKD_MARKER = "demo:central-ikd-history:v1"
+
+
+def write_ikd_history(db: Database, *, own_office: str, weeks: int = 8, now: dt.datetime | None = None,
+                      seed: int = 12) -> int:
+    """The province's other offices' IKD activations (as their `ikd.activated` reports left them) once; returns
+    the rows written. The demo office's own activations reach central through sync, as in production."""
+    from ktpel.domain.ikd import IkdState
+
+    now = now or utcnow()
+    ikd = table("central_ikd", "activation_id", "office_code", "activated_at")
+    if ikd is None:
+        return 0
+    with db.unit_of_work() as s:
+        if s.get(ReportCacheRow, IKD_MARKER) is not None:
+            return 0
+    rng = random.Random(seed)
+    start = local_today(now) - dt.timedelta(days=weeks * 7)
+    rows = []
+    for code_i, code in enumerate(r for r in REGENCIES if r != own_office):
+        for d in range(weeks * 7 + 1):
+            day = start + dt.timedelta(days=d)
+            # more IKD where blanks ran short; none on Sundays, more in recent weeks as offices push it
+            for _ in range(0 if day.weekday() == 6 else rng.randint(0, 2 + code_i % 4 + d // 21)):
+                at = dt.datetime.combine(day, dt.time(8), tzinfo=WIB).astimezone(dt.timezone.utc) + \
+                    dt.timedelta(minutes=rng.randint(0, 420))
+                if at > now:
+                    continue
+                revoked = at + dt.timedelta(days=rng.randint(1, 20)) if rng.random() < 0.03 else None
+                revoked = revoked if revoked is not None and revoked <= now else None
+                n = len(rows) + 1
+                rows.append({"activation_id": f"hist-ikd-{n}", "office_code": code,
+                             "nik": f"{code.replace('.', '')}01{rng.randint(10, 28):02d}0{rng.randint(1, 9)}"
+                                    f"{rng.randint(70, 99):02d}{8000 + n % 2000:04d}",
+                             "state": IkdState.REVOKED.value if revoked else IkdState.ACTIVE.value,
+                             "saves_blank": rng.random() < 0.85, "officer": "petugas.riwayat", "activated_at": at,
+                             "revoked_at": revoked, "last_packet_id": f"hist-ikd-packet-{n}", "updated_at": revoked or at})
+    with db.unit_of_work() as s:
+        for chunk in range(0, len(rows), 2000):
+            s.execute(insert(ikd), rows[chunk:chunk + 2000])
+        s.add(ReportCacheRow(key=IKD_MARKER, payload={"ikd": len(rows)}, computed_at=now))
+    return len(rows)
+
+
 def demo_central_history(*, settings, office_db: Database, console) -> list:  # noqa: ANN001
     """DEMO_STEPS entry: central's eight weeks for the province (idempotent)."""
     from ktpel.store.db import open_database
@@ -173,8 +217,11 @@ def demo_central_history(*, settings, office_db: Database, console) -> list:  # 
     central_db = open_database(settings, name="central")
     try:
         written = write_central_history(central_db)
+        ikd = write_ikd_history(central_db, own_office=settings.office_regency)
     finally:
         central_db.dispose()
     if written:
         console.print(f"[cyan]Riwayat pusat[/cyan]: {written} rekaman {len(REGENCIES)} kabupaten/kota (/dasbor-pusat)")
+    if ikd:
+        console.print(f"[cyan]Riwayat IKD pusat[/cyan]: {ikd} aktivasi IKD kabupaten/kota lain (/dasbor-pusat)")
     return []

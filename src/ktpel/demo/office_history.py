@@ -3,7 +3,8 @@
 Recordings move through the enrollment and card state machines (domain/enrollment.py); every transition's
 event is stored in `domain_events` at the simulated time, cards get their printed/issued timestamps,
 blank batches arrive as `blanks.received` events (and nothing prints without a blank), and central
-outages go into the sync capability's outage log. The dashboards then compute everything from the
+outages go into the sync capability's outage log, and some residents waiting for a blank activate a digital
+ID (IKD) meanwhile. The dashboards then compute everything from the
 database: no figure on a page is written here.
 """
 
@@ -186,6 +187,75 @@ def _replay(machine, steps: list[tuple[str, dt.datetime, dict]]) -> list[dict]: 
     return rows
 
 
+IKD_SHARE = 0.2  # of the residents whose record became print-ready, the share who activated a digital ID
+HISTORY_OFFICER = "petugas.riwayat"  # not the demo's live officer: the IKD demo step looks for its own
+
+
+def _ikd_activations(recs: list[_Rec], *, office_code: str, now: dt.datetime, seed: int) -> list[dict]:
+    """Digital IDs activated at the counter by residents whose record was print-ready (the IKD flow's outcome).
+
+    One activated before the resident's card was printed is a blank saved, as the counter records it.
+    """
+    from ktpel.domain.ikd import IkdState
+
+    rng = random.Random(seed + 1)  # its own stream: the recordings above stay as they were
+    rows = []
+    for r in recs:
+        if r.prr_at is None or rng.random() >= IKD_SHARE:
+            continue
+        at = r.prr_at + dt.timedelta(days=rng.uniform(0.2, 10))
+        if at >= now:
+            continue
+        rows.append({"id": f"IKDhist{r.n:09d}", "resident_id": r.resident_id, "enrollment_id": f"hist-{r.n}",
+                     "office_code": office_code, "state": IkdState.ACTIVE.value, "phone": f"+62812{r.n:08d}"[:15],
+                     "email": f"warga{r.n}@contoh.id", "consent": True, "selfie_score": round(rng.uniform(7, 14), 2),
+                     "selfie_attempts": 1, "code_attempts": 0, "code_used_at": at,
+                     "saves_blank": r.printed_at is None or at < r.printed_at, "officer": HISTORY_OFFICER,
+                     "created_at": at - dt.timedelta(minutes=rng.randint(4, 15)), "activated_at": at})
+    return rows
+
+
+# a failure reason that says what the office sent was unusable is central's EFAR; the rest are EFAC
+REGIONAL_FAILURES = {"Template sidik jari rusak"}
+OUTCOME_EVENTS = {"mark_print_ready": "enrollment.print_ready", "send_to_adjudication": "enrollment.adjudication",
+                  "mark_duplicate": "enrollment.duplicate", "fail": "enrollment.failed"}
+
+
+def _outcomes(recs: list[_Rec], *, seed: int) -> list[dict]:
+    """The officers' outcome code of each history recording's latest central decision (PRR, ADJ, RV, DUP-1:1,
+    DUP-1:N, EFAR, EFAC), as the office records it from central's events (`office/outcomes.py`)."""
+    from ktpel.domain.outcomes import classify
+
+    rng = random.Random(seed + 2)  # its own stream: the recordings above stay as they were
+    rows = []
+    for r in recs:
+        decided = [(a, t, d) for a, t, d in r.steps if a in OUTCOME_EVENTS]
+        if not decided:
+            continue
+        action, at, data = decided[-1]
+        detail = {"enrollment.failed": {"reason": data.get("reason"),
+                                        "at": "regional" if data.get("reason") in REGIONAL_FAILURES else "central"},
+                  "enrollment.duplicate": {"match": rng.choice(("one_to_one", "one_to_many"))},
+                  "enrollment.adjudication": {"reasons": ["nik_collision"] if rng.random() < 0.3
+                                              else ["biometric_review"]}}.get(OUTCOME_EVENTS[action], {})
+        outcome = classify(kind=OUTCOME_EVENTS[action], data=detail)
+        rows.append({"enrollment_id": f"hist-{r.n}", "code": outcome.code, "detail": detail, "at": at})
+    return rows
+
+
+def _report_ikd(session, rows: list[dict]) -> None:  # noqa: ANN001
+    """Queue each activation's `ikd.activated` report, as the counter does: central counts them once synced."""
+    from ktpel.packets.ikd import CURRENT
+    from ktpel.office.sync.outbox import enqueue_packet
+
+    niks = dict(session.execute(select(ResidentRow.id, ResidentRow.nik)
+                                .where(ResidentRow.id.in_({r["resident_id"] for r in rows}))).all())
+    for r in rows:
+        report = CURRENT(activation_id=r["id"], nik=niks[r["resident_id"]], office_code=r["office_code"],
+                         officer=r["officer"], saves_blank=r["saves_blank"], activated_at=r["activated_at"].isoformat())
+        enqueue_packet(session, kind="ikd.activated", subject_id=r["id"], payload=report.model_dump(mode="json"))
+
+
 def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.datetime | None = None,
                   seed: int = 7) -> int:
     """Write the simulated weeks into the office database once; returns the recordings written (0 if done)."""
@@ -244,6 +314,17 @@ def write_history(db: Database, *, office_code: str, weeks: int = 8, now: dt.dat
         for rows_, tbl in ((batch_rows, batch_table), (blank_rows, ledger)):
             for chunk in range(0, len(rows_), 5000):
                 s.execute(insert(tbl), rows_[chunk:chunk + 5000])
+        ikd = table("ikd_activations", "id", "saves_blank", "activated_at")
+        if ikd is not None:
+            rows = _ikd_activations(recs, office_code=office_code, now=now, seed=seed)
+            for chunk in range(0, len(rows), 2000):
+                s.execute(insert(ikd), rows[chunk:chunk + 2000])
+            _report_ikd(s, rows)
+        outcomes = table("enrollment_outcomes", "enrollment_id", "code", "detail", "at")
+        if outcomes is not None:
+            rows = _outcomes(recs, seed=seed)
+            for chunk in range(0, len(rows), 2000):
+                s.execute(insert(outcomes), rows[chunk:chunk + 2000])
         outage_table = table("sync_outages", "started_at", "ended_at")
         if outage_table is not None:
             rows = [{"started_at": a, "ended_at": b, **({"cause": c} if "cause" in outage_table.c else {})}

@@ -26,10 +26,12 @@ def record_outcome(session: Session, *, seq: int, kind: str, subject_id: str, da
 
 def latest_outcome(session: Session, *, resident_id: int) -> tuple[Outcome, dict] | None:
     """The outcome of the resident's newest enrollment, if central decided one."""
-    found = session.execute(
-        select(EnrollmentOutcomeRow.code, EnrollmentOutcomeRow.detail)
-        .join(EnrollmentRow, EnrollmentRow.id == EnrollmentOutcomeRow.enrollment_id)
-        .where(EnrollmentRow.resident_id == resident_id).order_by(EnrollmentRow.created_at.desc()).limit(1)).first()
+    # the newest enrollment first, then its outcome: an older recording's outcome (a DUP before a new PRR
+    # recording) is not the resident's outcome now
+    newest = (select(EnrollmentRow.id).where(EnrollmentRow.resident_id == resident_id)
+              .order_by(EnrollmentRow.created_at.desc()).limit(1).scalar_subquery())
+    found = session.execute(select(EnrollmentOutcomeRow.code, EnrollmentOutcomeRow.detail)
+                            .where(EnrollmentOutcomeRow.enrollment_id == newest)).first()
     if found is None or found[0] not in OUTCOMES:
         return None
     return OUTCOMES[found[0]], dict(found[1] or {})

@@ -83,3 +83,27 @@ def test_office_records_the_code_and_shows_it(db, settings):
         nik = s.get(ResidentRow, enrollment.resident_id).nik
     page = authed_client(create_app(settings=settings, side="office", db=db), db, Role.OPERATOR).get(f"/penduduk/{nik}")
     assert 'data-code="EFAR"' in page.text and "Enroll Failure at Regional" in page.text
+
+
+def test_an_older_recordings_outcome_is_not_the_residents_outcome_now(db, settings, clock):
+    import datetime as dt
+
+    from ktpel.office.outcomes import latest_outcome, record_outcome
+    from ktpel.store.schema.core import EnrollmentRow
+    from tests.integration.printing.conftest import Office
+
+    Office(db, settings).card()
+    with db.unit_of_work() as s:
+        old = s.scalars(select(EnrollmentRow)).one()
+        old.created_at = clock.now() - dt.timedelta(days=30)
+        record_outcome(s, seq=1, kind="enrollment.duplicate", subject_id=old.id, data={"match": "one_to_many"})
+    with db.unit_of_work() as s:
+        assert latest_outcome(s, resident_id=old.resident_id)[0].code == "DUP-1:N"
+        # recorded again (the old one was a duplicate); central has not decided the new one yet
+        s.add(EnrollmentRow(id="E-new", resident_id=old.resident_id, office_code="18.01", state="QUEUED",
+                            receipt_number="R-new"))
+    with db.unit_of_work() as s:
+        assert latest_outcome(s, resident_id=old.resident_id) is None
+        record_outcome(s, seq=2, kind="enrollment.print_ready", subject_id="E-new", data={})
+    with db.unit_of_work() as s:
+        assert latest_outcome(s, resident_id=old.resident_id)[0].code == "PRR"

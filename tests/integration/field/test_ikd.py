@@ -1,8 +1,10 @@
 """IKD activation on SQLite and PostgreSQL: selfie 1:1 with the real engine on real faces (ORL), the officer
-QR, a one-time code through the notification outbox, the offline-verifiable credential, and refusals."""
+QR, a one-time code through the notification outbox, the offline-verifiable credential, and refusals; the
+report to central through real sync (counted once), and the count on both dashboards."""
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +18,9 @@ from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.ikd import IkdActivationRow
 from ktpel.store.schema.notify import NotifyMessageRow
 from ktpel.store.schema.sync import OutboxRow
+from tests.integration.sync.conftest import (  # noqa: F401 - fixtures: central side and the link
+    central_client, central_db, central_settings, linked, office_settings,
+)
 
 
 @pytest.fixture
@@ -23,12 +28,16 @@ def faces(shared_data):
     return shared_data / "faces" / "att_orl"
 
 
-@pytest.fixture
-def enrolled(db, office, faces):
+def _enrol(db, office, faces) -> str:
     image = (faces / "s7" / "1.pgm").read_bytes()
     card_id = office.card(captures={"face": (image, get_engine().extract_face(image).to_bytes())})
     with db.unit_of_work() as s:
         return s.get(ResidentRow, s.get(CardRow, card_id).resident_id).nik
+
+
+@pytest.fixture
+def enrolled(db, office, faces):
+    return _enrol(db, office, faces)
 
 
 def start(db, settings, nik, **kw):
@@ -139,3 +148,166 @@ def test_not_eligible_or_no_consent_writes_nothing(db, settings, enrolled):
     assert exc.value.code == "ikd_not_eligible" and "SENT" in exc.value.message_id
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(IkdActivationRow)) == 0
+
+
+# -- central hears of it, and both dashboards count it ---------------------------------------------------
+
+@pytest.fixture
+def linked_office(linked, db, central_settings):
+    """Cards signed by the central key the linked office trusts (the `office` builder would replace it)."""
+    from tests.integration.field.conftest import Office
+
+    return Office(db, central_settings)
+
+
+@pytest.fixture
+def linked_enrolled(db, linked_office, faces):
+    return _enrol(db, linked_office, faces)
+
+
+def _sync(db, office_settings, central_client):
+    from ktpel.office import composition as office_composition
+    from ktpel.office.sync.agent import SyncAgent
+
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db,
+                      central_url="http://central.test", client=central_client)
+    return agent.run_once(force=True)
+
+
+def _central_row(central_db, activation_id):
+    from ktpel.store.schema.ikd import CentralIkdRow
+
+    with central_db.unit_of_work() as s:
+        row = s.get(CentralIkdRow, activation_id)
+        if row is not None:
+            s.expunge(row)
+        return row, s.scalar(select(func.count()).select_from(CentralIkdRow))
+
+
+def test_activation_and_revocation_reach_central_through_sync_once(linked, db, office_settings, central_db,
+                                                                   central_client, linked_enrolled, faces):
+    from ktpel.central.ikd.service import record_ikd_report
+    from ktpel.packets.ikd import CURRENT
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    aid, _, _, row = activate(db, office_settings, linked_enrolled, faces)
+    with db.unit_of_work() as s:
+        packet = s.scalars(select(OutboxRow).where(OutboxRow.kind == "ikd.activated")).one()
+    # what the office wrote is the shared model's payload, field for field
+    report = CURRENT.model_validate(json.loads(packet.content)["payload"])
+    assert (report.activation_id, report.nik, report.office_code, report.saves_blank) == (aid, linked_enrolled, "18.01", True)
+    assert _sync(db, office_settings, central_client).sent >= 1
+    stored, n = _central_row(central_db, aid)
+    assert n == 1 and (stored.office_code, stored.nik, stored.state, stored.saves_blank, stored.officer) == \
+        ("18.01", linked_enrolled, "ACTIVE", True, "op1")
+    assert stored.activated_at == row.activated_at
+    # the same packet again: central answers with its receipt and stores nothing new
+    with db.unit_of_work() as s:
+        s.get(OutboxRow, packet.seq).state = "QUEUED"
+    _sync(db, office_settings, central_client)
+    with central_db.unit_of_work() as s:
+        held = s.get(CentralPacketRow, packet.packet_id)
+        payload = json.loads(held.payload)
+        assert s.scalar(select(func.count()).select_from(CentralPacketRow)
+                        .where(CentralPacketRow.kind == "ikd.activated")) == 1
+        # the same report under another packet id (a resend after a lost receipt) still counts once
+        record_ikd_report(s, packet_id="resend-1", office_code="18.01", kind="ikd.activated", subject_id=aid,
+                          payload=payload)
+    assert _central_row(central_db, aid)[1] == 1
+
+    with db.unit_of_work() as s:
+        service.revoke_ikd(s, settings=office_settings, activation_id=aid, reason="HP hilang", actor="spv")
+    _sync(db, office_settings, central_client)
+    stored, n = _central_row(central_db, aid)
+    assert n == 1 and stored.state == "REVOKED" and stored.revoked_at is not None
+    with central_db.unit_of_work() as s:  # a late activation report never undoes the revocation
+        record_ikd_report(s, packet_id="late-1", office_code="18.01", kind="ikd.activated", subject_id=aid,
+                          payload=payload)
+    assert _central_row(central_db, aid)[0].state == "REVOKED"
+
+
+def test_a_malformed_report_is_refused_and_nothing_is_stored(linked, db, office_settings, central_db, central_client):
+    from ktpel.store.schema.sync import CentralPacketRow
+    from ktpel.office.sync.outbox import enqueue_packet
+
+    with db.unit_of_work() as s:
+        enqueue_packet(s, kind="ikd.activated", subject_id="IKDbroken", payload={
+            "activation_id": "IKDbroken", "nik": "12345", "office_code": "18.01", "saves_blank": True,
+            "activated_at": utcnow().isoformat()})
+    _sync(db, office_settings, central_client)
+    with db.unit_of_work() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.subject_id == "IKDbroken")).one()
+        assert row.state == "REFUSED" and "nik" in row.last_error
+    assert _central_row(central_db, "IKDbroken") == (None, 0)
+    with central_db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(CentralPacketRow)
+                        .where(CentralPacketRow.kind == "ikd.activated")) == 0
+
+
+def _period(clock, *, days_back: int, days_to: int = 0):
+    from ktpel.reports.period import Period
+
+    return Period(start=clock.today() - dt.timedelta(days=days_back), end=clock.today() - dt.timedelta(days=days_to))
+
+
+def test_both_dashboards_count_the_activation_in_its_period_only(linked, db, office_settings, central_db,
+                                                                 central_client, linked_enrolled, faces, linked_office,
+                                                                 clock):
+    from ktpel.office.suket import service as suket
+    from ktpel.central.reports.central import central_dashboard
+    from ktpel.office.reports.office import office_dashboard
+
+    aid, *_ = activate(db, office_settings, linked_enrolled, faces)
+    with db.unit_of_work() as s:
+        other = s.get(ResidentRow, s.get(CardRow, linked_office.card()).resident_id).nik
+        suket.issue_suket(s, settings=office_settings, nik=other, reason="blanko_habis", actor="op1")
+    _sync(db, office_settings, central_client)
+    now = clock.now()
+    for period, expected in ((_period(clock, days_back=6), 1), (_period(clock, days_back=9, days_to=1), 0)):
+        with db.unit_of_work() as s:
+            data = office_dashboard(s, office_code="18.01", period=period, today=clock.today(), now=now)
+        rows = data["panels"]["ikd_blanko"].rows
+        assert [r["tanggal"] for r in rows] == [d.isoformat() for d in period.days]
+        assert data["ikd"] == {"ikd_aktif": expected, "blanko_dihemat": expected, "ikd_dicabut": 0,
+                               "suket_terbit": expected}
+        assert sum(r["ikd_aktif"] for r in rows) == expected
+        with central_db.unit_of_work() as s:
+            central = central_dashboard(s, period=period, now=now)
+        assert central["ikd"]["ikd_aktif"] == expected and central["ikd"]["blanko_dihemat"] == expected
+        by_code = {r["kode"]: r for r in central["panels"]["ikd"].rows}
+        assert by_code.get("18.01", {}).get("ikd_aktif", 0) == expected
+    today = clock.today().isoformat()
+    with db.unit_of_work() as s:
+        service.revoke_ikd(s, settings=office_settings, activation_id=aid, reason="HP hilang", actor="spv")
+    _sync(db, office_settings, central_client)
+    with db.unit_of_work() as s:
+        data = office_dashboard(s, office_code="18.01", period=_period(clock, days_back=0), today=clock.today(), now=now)
+    assert data["panels"]["ikd_blanko"].rows == [{"tanggal": today, "ikd_aktif": 1, "blanko_dihemat": 1,
+                                                  "ikd_dicabut": 1, "suket_terbit": 1}]
+    with central_db.unit_of_work() as s:
+        central = central_dashboard(s, period=_period(clock, days_back=0), now=clock.now())
+    assert [(r["kode"], r["ikd_aktif"], r["ikd_dicabut"], r["ikd_aktif_kini"]) for r in central["panels"]["ikd"].rows] \
+        == [("18.01", 1, 1, 0)]
+
+
+def test_office_dashboard_page_export_and_monthly_report_carry_the_ikd(db, settings, enrolled, faces, clock):
+    from ktpel.security.access import Role
+    from ktpel.web.app import create_app
+    from tests.integration.field.conftest import pdf_content
+    from tests.integration.reports.conftest import client_for
+
+    activate(db, settings, enrolled, faces)
+    c = client_for(create_app(settings=settings, side="office", db=db), Role.HEAD)
+    page = c.get("/dasbor")
+    assert page.status_code == 200 and 'id="panel-ikd_blanko"' in page.text and 'id="chart-ikd_blanko"' in page.text
+    assert 'id="headline-ikd">1 (1)<' in page.text and 'id="headline-suket">0<' in page.text
+    assert "IKD diaktifkan (blanko dihemat)" in page.text
+    csv = c.get("/dasbor/ekspor/ikd_blanko.csv").content.decode("utf-8-sig").splitlines()
+    assert csv[0] == "Tanggal,IKD diaktifkan,Blanko dihemat,IKD dicabut,Suket diterbitkan"
+    assert f"{clock.today().isoformat()},1,1,0,0" in csv
+    assert c.get("/dasbor/ekspor/ikd_blanko.csv", params={"lang": "en"}).status_code == 200
+    pdf = c.get("/dasbor/laporan-bulanan.pdf", params={"bulan": clock.today().strftime("%Y-%m")})
+    drawn = [t.replace("\\(", "(").replace("\\)", ")") for t in re.findall(r"\((.*?)\) Tj", pdf_content(pdf.content))]
+    summary = dict(zip(drawn, drawn[1:]))  # the summary table: each label is followed by its figure
+    assert (summary["IKD diaktifkan"], summary["Blanko dihemat (IKD sebelum kartu dicetak)"],
+            summary["Suket diterbitkan"]) == ("1", "1", "0")

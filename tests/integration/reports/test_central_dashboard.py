@@ -54,3 +54,31 @@ def test_central_history_fills_every_panel_with_database_numbers(db, settings):
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     metrics = c.get("/metrics").text
     assert f"ktpel_adjudication_backlog {float(waiting)}" in metrics and "ktpel_pipeline_oldest_seconds" in metrics
+
+
+def test_ikd_per_regency_and_the_national_blanks_saved_beside_the_blank_stock(db, settings, clock):
+    from sqlalchemy import func, select
+
+    from ktpel.demo.central_history import write_ikd_history
+    from ktpel.reports.sources import table
+
+    written = write_ikd_history(db, own_office="18.01", weeks=2)
+    assert written > 50 and write_ikd_history(db, own_office="18.01", weeks=2) == 0  # idempotent
+    ikd = table("central_ikd")
+    week_ago = clock.today() - dt.timedelta(days=6)
+    lo = dt.datetime.combine(week_ago, dt.time(0), tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with db.unit_of_work() as s:
+        expected = dict(s.execute(select(ikd.c.office_code, func.count()).where(ikd.c.activated_at >= lo)
+                                  .group_by(ikd.c.office_code)).all())
+        saved = s.scalar(select(func.count()).select_from(ikd).where(ikd.c.activated_at >= lo,
+                                                                      ikd.c.saves_blank.is_(True)))
+    assert "18.01" not in expected and saved > 0  # the demo office's own come through sync
+    c = client_for(create_app(settings=settings, side="central", db=db), Role.CENTER_ADMIN)
+    body = c.get("/api/v1/dasbor-pusat", params={"dari": week_ago.isoformat()}).json()
+    assert {r["kode"]: r["ikd_aktif"] for r in body["panels"]["ikd"]["rows"]} == expected
+    assert body["ikd"]["ikd_aktif"] == sum(expected.values()) and body["ikd"]["blanko_dihemat"] == saved
+    assert f"{saved} blanko dihemat" in body["panels"]["ikd"]["note_id"]
+    page = c.get("/dasbor-pusat", params={"dari": week_ago.isoformat()})
+    assert f'id="headline-national-saved">{saved}<' in page.text and "chart-ikd" in page.text
+    csv = c.get("/dasbor-pusat/ekspor/ikd.csv", params={"dari": week_ago.isoformat()}).text
+    assert "Blanko dihemat" in csv and csv.count("\n") == len(expected) + 1

@@ -51,6 +51,11 @@ def test_dashboard_numbers_match_the_database(history_db, now, clock):
     printed = _count(history_db, select(func.count()).select_from(DomainEventRow)
                      .where(DomainEventRow.name == "card.print", DomainEventRow.at >= lo))
     assert sum(r["printed"] for r in panels["harian"].rows) == printed
+    from ktpel.store.schema.ikd import IkdActivationRow
+
+    activated = _count(history_db, select(func.count()).select_from(IkdActivationRow)
+                       .where(IkdActivationRow.activated_at >= lo))
+    assert activated > 0 and sum(r["ikd_aktif"] for r in panels["ikd_blanko"].rows) == data["ikd"]["ikd_aktif"] == activated
     weeks = panels["waktu_layanan"].rows
     assert weeks and all(w["total_p90"] is None or w["total_p90"] >= w["total_p50"] for w in weeks)
     assert sum(w["n"] for w in weeks) > 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from ktpel.domain.ikd import IkdState
 from ktpel.domain.national_record import NationalRecordState
 from ktpel.reports.panels import Chart, Panel, Series, cols
 from ktpel.reports.period import Period, day_start_utc, percentile
@@ -121,6 +122,7 @@ def regency_panel(session: Session, *, period: Period, now: dt.datetime, regions
                      ("diterima", "Rekaman diterima", "Records received"), ("prr", "PRR", "PRR"),
                      ("dicetak", "Dicetak", "Printed"), ("backlog", "Siap cetak belum dicetak", "Print backlog"),
                      ("blanko", "Blanko tersedia", "Blanks on hand"),
+                     ("blanko_dihemat_ikd", "Blanko dihemat (IKD, periode)", "Blanks saved (IKD, period)"),
                      ("hari_sampai_habis", "Hari sampai habis", "Days to stock-out"),
                      ("waktu_p90_hari", "Rekam → PRR p90 (hari)", "Recording → PRR p90 (days)"),
                      ("data_ganda", "Data ganda", "Duplicates"),
@@ -265,14 +267,67 @@ def outage_panel(session: Session, *, period: Period, regions) -> Panel:  # noqa
                 "hours without contact.")
 
 
+def ikd_panel(session: Session, *, period: Period, regions) -> tuple[Panel, dict]:  # noqa: ANN001
+    """IKD activated per regency in the period, as the offices reported them (`central_ikd`), and the national total.
+
+    An activation before any card was printed is a blank the office did not spend: the national total of those
+    is the blanks saved.
+    """
+    ikd = table("central_ikd", "office_code", "state", "saves_blank", "activated_at", "revoked_at")
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    stats: dict[str, dict] = {}
+
+    def row(code: str) -> dict:
+        return stats.setdefault(code, {"kode": code, "kabupaten": _name(regions, code), "ikd_aktif": 0,
+                                       "blanko_dihemat": 0, "ikd_dicabut": 0, "ikd_aktif_kini": 0})
+
+    if ikd is not None:
+        in_period = (ikd.c.activated_at >= lo, ikd.c.activated_at < hi)
+        for code, n, saved in session.execute(
+                select(ikd.c.office_code, func.count(), func.sum(case((ikd.c.saves_blank.is_(True), 1), else_=0)))
+                .where(*in_period).group_by(ikd.c.office_code)):
+            row(code).update(ikd_aktif=int(n), blanko_dihemat=int(saved or 0))
+        for code, n in session.execute(select(ikd.c.office_code, func.count())
+                                       .where(ikd.c.revoked_at >= lo, ikd.c.revoked_at < hi)
+                                       .group_by(ikd.c.office_code)):
+            row(code)["ikd_dicabut"] = int(n)
+        for code, n in session.execute(select(ikd.c.office_code, func.count())
+                                       .where(ikd.c.state == IkdState.ACTIVE.value).group_by(ikd.c.office_code)):
+            row(code)["ikd_aktif_kini"] = int(n)
+    national = {k: sum(r[k] for r in stats.values())
+                for k in ("ikd_aktif", "blanko_dihemat", "ikd_dicabut", "ikd_aktif_kini")}
+    panel = Panel(
+        id="ikd", title_id="IKD diaktifkan per kabupaten/kota (blanko dihemat)",
+        title_en="IKD activated per regency (blanks saved)",
+        columns=cols(("kode", "Kode", "Code"), ("kabupaten", "Kabupaten/Kota", "Regency"),
+                     ("ikd_aktif", "IKD diaktifkan", "IKD activated"), ("blanko_dihemat", "Blanko dihemat", "Blanks saved"),
+                     ("ikd_dicabut", "IKD dicabut", "IKD revoked"), ("ikd_aktif_kini", "IKD aktif kini", "IKD active now")),
+        rows=sorted(stats.values(), key=lambda r: r["kode"]), available=ikd is not None,
+        chart=Chart(kind="bar", x="kabupaten", series=[
+            Series("ikd_aktif", "IKD diaktifkan", "IKD activated", pattern="solid"),
+            Series("blanko_dihemat", "Blanko dihemat", "Blanks saved", pattern="hatch")]),
+        note_id=f"Nasional periode ini: {national['ikd_aktif']} IKD diaktifkan, {national['blanko_dihemat']} blanko "
+                "dihemat (IKD sebelum kartu dicetak).",
+        note_en=f"National, this period: {national['ikd_aktif']} IKD activated, {national['blanko_dihemat']} blanks "
+                "saved (IKD before any card was printed).")
+    return panel, national
+
+
 def central_dashboard(session: Session, *, period: Period, now: dt.datetime, regions=None) -> dict:  # noqa: ANN001
     """Every panel of the central dashboard for the period."""
-    panels = [regency_panel(session, period=period, now=now, regions=regions),
+    ikd, ikd_national = ikd_panel(session, period=period, regions=regions)
+    regency = regency_panel(session, period=period, now=now, regions=regions)
+    saved = {r["kode"]: r["blanko_dihemat"] for r in ikd.rows}
+    for r in regency.rows:  # blanks saved by IKD, beside the blanks on hand
+        r["blanko_dihemat_ikd"] = saved.get(r["kode"], 0)
+    blanks = [r["blanko"] for r in regency.rows if r.get("blanko") is not None]
+    panels = [regency, ikd,
               outage_panel(session, period=period, regions=regions),
               *pipeline_panels(session, period=period, now=now),
               adjudication_panel(session, now=now),
               duplicate_pairs_panel(session, period=period, regions=regions)]
-    return {"panels": {p.id: p for p in panels}}
+    return {"panels": {p.id: p for p in panels}, "ikd": ikd_national,
+            "blanks": sum(blanks) if blanks else None}
 
 
 

@@ -253,23 +253,27 @@ def _activate(session: Session, *, settings: Settings, row: IkdActivationRow, ma
                  after={"nik": resident.nik, "saves_blank": row.saves_blank, "officer": row.officer})
 
 
-def _report(session: Session, *, row: IkdActivationRow, nik: str) -> None:
-    """Central counts digital IDs per office (kind `ikd.activated`, kept in central_packets)."""
+def _report(session: Session, *, row: IkdActivationRow, nik: str, kind: str = "ikd.activated",
+            reason: str = "") -> str:
+    """Tell central in this transaction (kind `ikd.activated` / `ikd.revoked`): it counts digital IDs per office."""
+    from ktpel.packets.ikd import CURRENT
     from ktpel.office.sync.outbox import enqueue_packet
 
-    enqueue_packet(session, kind="ikd.activated", subject_id=row.id, payload={
-        "activation_id": row.id, "nik": nik, "office_code": row.office_code, "officer": row.officer,
-        "saves_blank": row.saves_blank, "activated_at": row.activated_at.isoformat(),
-    })
+    report = CURRENT(activation_id=row.id, nik=nik, office_code=row.office_code, officer=row.officer,
+                     saves_blank=row.saves_blank, activated_at=row.activated_at.isoformat(), reason=reason,
+                     revoked_at=utcnow().isoformat() if kind == "ikd.revoked" else None)
+    return enqueue_packet(session, kind=kind, subject_id=row.id, payload=report.model_dump(mode="json"))
 
 
 def revoke_ikd(session: Session, *, settings: Settings, activation_id: str, reason: str, actor: str,
                source_ip: str | None = None) -> IkdActivationRow:
+    """Withdraw an active digital ID (a lost phone, a revoked record); central hears of it in this transaction."""
     row = _open(session, activation_id=activation_id, regency_code=settings.office_regency)
     machine = _machine(row)
     machine.revoke(reason=reason)
     row.state, row.qr_nonce = machine.state.value, None
     _store(session, machine.events)
+    _report(session, row=row, nik=session.get(ResidentRow, row.resident_id).nik, kind="ikd.revoked", reason=reason)
     record_audit(session, actor=actor, action="ikd.revoked", subject=f"ikd:{row.id}", after={"reason": reason},
                  source_ip=source_ip)
     return row

@@ -133,7 +133,10 @@ def monthly_report_pdf(session: Session, *, office_code: str, office_name: str, 
     summary = [["Perekaman", totals.get("recordings", 0)], ["PRR diterima", totals.get("prr", 0)],
                ["Kartu dicetak", totals.get("printed", 0)], ["Kartu diambil", totals.get("issued", 0)],
                ["Gagal (EFAC)", totals.get("failed", 0)], ["Data ganda (DUP)", totals.get("duplicate", 0)],
-               ["Blanko masuk", totals.get("blanks_received", 0)]]
+               ["Blanko masuk", totals.get("blanks_received", 0)],
+               ["IKD diaktifkan", data["ikd"]["ikd_aktif"]],
+               ["Blanko dihemat (IKD sebelum kartu dicetak)", data["ikd"]["blanko_dihemat"]],
+               ["Suket diterbitkan", data["ikd"]["suket_terbit"]]]
     backlog_rows = p["backlog_blanko"].rows
     if backlog_rows:
         summary += [["Siap cetak belum dicetak (akhir periode)", backlog_rows[-1]["backlog"]],

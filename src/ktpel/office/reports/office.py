@@ -11,10 +11,11 @@ from ktpel.domain.blanks import BlankState
 from ktpel.domain.delivery import PacketState
 from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import KtpelError
+from ktpel.domain.ikd import IkdActivation
 from ktpel.office.reports import daily as daily_mod
 from ktpel.reports.panels import Chart, Panel, Series, cols
 from ktpel.reports.period import Period, WIB, day_start_utc, week_start
-from ktpel.reports.sources import as_utc, table
+from ktpel.reports.sources import as_date, as_utc, local_day, table
 from ktpel.office.reports.turnaround import STAGE_LABELS, weekly_turnaround
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
 
@@ -216,6 +217,61 @@ def stock_panel(days: dict[dt.date, dict], *, today: dt.date, blanks: int | None
     )
 
 
+IKD_REVOKED = f"{IkdActivation.ENTITY}.revoke"  # the event the IKD machine stores on revocation
+FIELD_COLUMNS = ("ikd_aktif", "blanko_dihemat", "ikd_dicabut", "suket_terbit")
+
+
+def _count_per_day(session: Session, out: dict[dt.date, dict], key: str, column, *where, weight=None) -> None:  # noqa: ANN001
+    """Add to `out[day][key]` the rows (or the sum of `weight`) per local day of `column`."""
+    day = local_day(session, column)
+    amount = func.count() if weight is None else func.sum(weight)
+    for d, n in session.execute(select(day, amount).where(*where).group_by(day)):
+        if as_date(d) in out:
+            out[as_date(d)][key] += int(n or 0)
+
+
+def field_panel(session: Session, *, office_code: str, period: Period) -> tuple[Panel, dict]:
+    """IKD activated per day (and of those, blanks saved: no card printed yet), revoked, and Suket issued.
+
+    What the office did for residents instead of printing a card; the totals are the headline figure.
+    """
+    lo, hi = day_start_utc(period.start), day_start_utc(period.end + dt.timedelta(days=1))
+    days = {d: {"tanggal": d.isoformat(), **dict.fromkeys(FIELD_COLUMNS, 0)} for d in period.days}
+    ikd = table("ikd_activations", "office_code", "activated_at", "saves_blank")
+    if ikd is not None:
+        when = (ikd.c.activated_at >= lo, ikd.c.activated_at < hi, ikd.c.office_code == office_code)
+        _count_per_day(session, days, "ikd_aktif", ikd.c.activated_at, *when)
+        _count_per_day(session, days, "blanko_dihemat", ikd.c.activated_at, *when,
+                       weight=case((ikd.c.saves_blank.is_(True), 1), else_=0))
+        # a revocation is the state machine's event (domain/ikd.py), stamped when it happened; rare, so the
+        # name index finds them without reading the period's other events
+        _count_per_day(session, days, "ikd_dicabut", DomainEventRow.at, DomainEventRow.name == IKD_REVOKED,
+                       DomainEventRow.at >= lo, DomainEventRow.at < hi)
+    suket = table("suket", "issued_at")
+    if suket is not None:
+        _count_per_day(session, days, "suket_terbit", suket.c.issued_at, suket.c.issued_at >= lo,
+                       suket.c.issued_at < hi)
+    totals = {k: sum(r[k] for r in days.values()) for k in FIELD_COLUMNS}
+    panel = Panel(
+        id="ikd_blanko", title_id="IKD diaktifkan (blanko dihemat)", title_en="IKD activated (blanks saved)",
+        columns=cols(("tanggal", "Tanggal", "Date"), ("ikd_aktif", "IKD diaktifkan", "IKD activated"),
+                     ("blanko_dihemat", "Blanko dihemat", "Blanks saved"),
+                     ("ikd_dicabut", "IKD dicabut", "IKD revoked"), ("suket_terbit", "Suket diterbitkan", "Suket issued")),
+        rows=list(days.values()), available=ikd is not None or suket is not None,
+        chart=Chart(kind="bar", x="tanggal", series=[
+            Series("ikd_aktif", "IKD diaktifkan", "IKD activated", pattern="solid"),
+            Series("blanko_dihemat", "Blanko dihemat", "Blanks saved", pattern="hatch"),
+            Series("suket_terbit", "Suket diterbitkan", "Suket issued", pattern="dots")]),
+        note_id=f"Periode ini: {totals['ikd_aktif']} IKD diaktifkan, {totals['blanko_dihemat']} blanko dihemat "
+                f"(IKD sebelum kartu dicetak), {totals['ikd_dicabut']} dicabut; {totals['suket_terbit']} Suket "
+                "diterbitkan.",
+        note_en=f"This period: {totals['ikd_aktif']} IKD activated, {totals['blanko_dihemat']} blanks saved "
+                f"(IKD before any card was printed), {totals['ikd_dicabut']} revoked; {totals['suket_terbit']} "
+                "Suket issued.",
+    )
+    return panel, totals
+
+
 def turnaround_panel(rows: list[dict]) -> Panel:
     columns = [("week", "Minggu (Senin)", "Week (Monday)"), ("n", "Kartu diambil", "Cards collected")]
     for stage, (lid, len_) in STAGE_LABELS.items():
@@ -328,6 +384,7 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
         packets_queued = session.scalar(select(func.count()).select_from(outbox).where(outbox.c.state == PacketState.QUEUED.value)) or 0
     timeline, outage_log = reachability_panels(session, period=period, now=now)
     waiting = waiting_by_class(session, office_code=office_code, today=today)
+    field, field_totals = field_panel(session, office_code=office_code, period=period)
     panels = [
         today_panel(days, today=today, queued_now=queued_now, packets_queued=packets_queued),
         Panel(id="menunggu", title_id="Warga menunggu kartu menurut kelas prioritas",
@@ -337,6 +394,7 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
               note_id="Kelas tertinggi menurut kebijakan prioritas cetak (umur otomatis + yang dicatat di loket).",
               note_en="Highest class under the print priority policy (age, plus what the counter recorded)."),
         stock_panel(days, today=today, blanks=blanks, backlog=backlog),
+        field,
         series_panel(days, period=period, backlog=backlog, blanks=blanks),
         turnaround_panel(weekly_turnaround(session, office_code=office_code, start=period.start,
                                            end=period.end, today=today)),
@@ -344,5 +402,5 @@ def office_dashboard(session: Session, *, office_code: str, period: Period, toda
         timeline, outage_log,
         daily_panel(days, period=period),
     ]
-    return {"panels": {p.id: p for p in panels}, "backlog": backlog, "blanks": blanks,
+    return {"panels": {p.id: p for p in panels}, "backlog": backlog, "blanks": blanks, "ikd": field_totals,
             "today": today.isoformat()}

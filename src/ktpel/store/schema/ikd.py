@@ -39,3 +39,23 @@ class IkdActivationRow(Base):
     officer: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+
+
+class CentralIkdRow(Base):
+    """Central: one row per digital ID an office activated, kept current by `ikd.activated`/`ikd.revoked` packets.
+
+    Keyed by the office's activation id, so a packet applied twice (or a resend under a new packet id) counts once.
+    """
+
+    __tablename__ = "central_ikd"
+
+    activation_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office_code: Mapped[str] = mapped_column(String(5), index=True)
+    nik: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    saves_blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    officer: Mapped[str] = mapped_column(String(60))
+    activated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_packet_id: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,7 +12,8 @@ DECLARED = {
     "office": [("post", "/api/v1/enrollments"), ("get", "/api/v1/enrollments/{enrollment_id}"),
                ("get", "/api/v1/sync/status"), ("get", "/api/v1/health")],
     "central": [("get", "/api/v1/pipeline"), ("post", "/api/v1/pipeline/jobs/{job_id}/retry"),
-                ("get", "/api/v1/health")],
+                ("get", "/api/v1/health"),
+                ("get", "/api/v1/sync/duplicate-cases/{case_id}/records/{enrollment_id}/face")],
 }
 
 

@@ -295,3 +295,55 @@ def _signature_png() -> bytes:
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
+
+
+def _tab_to(page, element_id: str, *, limit: int) -> int:
+    """Press Tab until `element_id` has the focus; the number of presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return presses
+    raise AssertionError(f"#{element_id} not reached in {limit} Tab presses")
+
+
+def test_recording_by_keyboard_with_a_typed_signature(counter, db, page, live_server, shared_data):
+    """Accessibility: the signature pad has a keyboard alternative; /rekam completes with the keyboard alone
+    (the face and fingers come from the camera and the scanner, here set as the files they deliver)."""
+    import io
+
+    from PIL import Image
+
+    from ktpel.store.schema.core import EnrollmentRow
+    from ktpel.store.schema.enrollment import EnrollmentCaptureRow
+
+    app, cards, nik, prints = counter
+    srv = live_server(app)
+    page.set_default_timeout(45_000)  # biometric checks behind some clicks are slow on a loaded 2-core machine
+    _as(page, srv, "operator")
+    page.goto(srv.url + f"/rekam/{nik['early']}")
+    # keyboard only: from the top of the page, the step link to the signature, then the typed name
+    assert _tab_to(page, "step-signature-step", limit=30) <= 30
+    page.keyboard.press("Enter")
+    assert _tab_to(page, "signature_typed", limit=5) <= 5
+    page.keyboard.type("Remaja Enam Belas")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "no visible focus ring on the typed signature"
+    # the camera and the scanner deliver the face and the fingers (set here as the files they give)
+    page.set_input_files("#face", str(shared_data / "faces" / "att_orl" / "s1" / "1.pgm"))
+    for pos, path in enumerate(sorted((shared_data / "fingerprints" / "FVC2002_DB1_B").glob("*_1.tif"))[:10], 1):
+        page.set_input_files(f"#finger_{pos}", str(path))
+    page.wait_for_selector("#q-finger_10.good, #q-finger_10.bad", timeout=30_000)
+    page.focus("#signature_typed")  # where the keyboard left off (setting files moves no focus on a real counter)
+    check_page(page, "rekam-tanda-tangan-ketik")
+    _tab_to(page, "submit", limit=60)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/selesai$"), timeout=90_000)
+    assert "diketik" in page.inner_text("#signature-typed-note")
+    enrollment_id = page.url.rsplit("/", 2)[1]
+    with db.unit_of_work() as s:
+        quality = s.get(EnrollmentRow, enrollment_id).quality
+        image = s.scalar(select(EnrollmentCaptureRow.image).where(
+            EnrollmentCaptureRow.enrollment_id == enrollment_id, EnrollmentCaptureRow.kind == "signature"))
+    assert quality["signature"]["typed"] is True and "typed" not in quality["face"]
+    lo, hi = Image.open(io.BytesIO(image)).convert("L").getextrema()
+    assert hi - lo >= 200  # the name was drawn, not a blank pad

@@ -284,6 +284,17 @@ def test_recording_keeps_captures_and_checks_eligibility(counter, page, live_ser
     assert any(t[0] == "Langkah selanjutnya" for t in boxes(pdf)[0]) and len(boxes(pdf)[1]) == 1
 
 
+def _blank_png() -> bytes:
+    """A grey square: what a scanner gives with no finger on the glass."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (320, 320), 200).save(out, format="PNG")
+    return out.getvalue()
+
+
 def _signature_png() -> bytes:
     import io
 
@@ -328,6 +339,11 @@ def test_recording_by_keyboard_with_a_typed_signature(counter, db, page, live_se
     page.keyboard.type("Remaja Enam Belas")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", ""), "no visible focus ring on the typed signature"
+    # 2: live feedback names the finger in words, never the code ("Kualitas finger kurang" before)
+    page.set_input_files("#finger_1", {"name": "kosong.png", "mimeType": "image/png", "buffer": _blank_png()})
+    page.wait_for_selector("#q-finger_1.bad")
+    feedback = page.inner_text("#q-finger_1")
+    assert "sidik jari" in feedback.lower() and "finger" not in feedback.lower()
     # the camera and the scanner deliver the face and the fingers (set here as the files they give)
     page.set_input_files("#face", str(shared_data / "faces" / "att_orl" / "s1" / "1.pgm"))
     for pos, path in enumerate(sorted((shared_data / "fingerprints" / "FVC2002_DB1_B").glob("*_1.tif"))[:10], 1):

@@ -66,11 +66,19 @@ def two_sides(db, settings, tmp_path, shared_data):
                                  .where(CardRow.id == card)).one()
     with central_db.unit_of_work() as s:
         here = national_record(s, enrollment_id=eid, nik=nik, name="BUDI", office_code="18.01", face=ours,
-                               kk_number=kk, state="PRINT_READY")
+                               kk_number=kk, state="DUPLICATE")
         there = national_record(s, enrollment_id="E-lain-1", nik="1871010507909001", name="BUDI",
                                 office_code="18.71", face=(faces / "s3" / "1.pgm").read_bytes(), kk_number=OTHER_KK)
         case_id = open_case_from_adjudication(s, record=there, candidate=here, adjudication_id="ADJ-1",
                                               opened_by="adj-uji").id
+    from ktpel.domain.enrollment import EnrollmentState
+    from ktpel.store.schema.notify import CallListRow
+
+    with db.unit_of_work() as s:  # our recording waits for the case too, and staff are to phone BUDI about it
+        row = s.get(EnrollmentRow, eid)
+        row.state = EnrollmentState.DUPLICATE.value
+        s.add(CallListRow(resident_id=row.resident_id, trigger="duplicate_found", dedupe_key=f"uji-dg-{eid}",
+                          variables="{}", state="OPEN"))
     central_app = create_app(settings=central, side="central", db=central_db)
     with TestClient(central_app, base_url="http://central.test") as client:  # the case reaches the office
         SyncAgent(handlers=office_composition.SYNC, settings=office, db=db, central_url="http://central.test",
@@ -103,6 +111,9 @@ def test_data_ganda_shows_both_faces_and_waits_for_central(two_sides, db, page, 
     sides, case_id = two_sides, two_sides["case_id"]
     srv = live_server(sides["app"])
     page.set_default_timeout(45_000)  # a loaded 2-core machine
+    _as(page, srv, "supervisor")
+    page.goto(srv.url + "/panggilan")
+    assert "Data ganda ditemukan" in page.inner_text("#calls")  # problem 7: listed while the case is open
     _as(page, srv, "operator")
 
     # central is down: the counter says so, shows its own record's face, and will not confirm
@@ -162,3 +173,13 @@ def test_data_ganda_shows_both_faces_and_waits_for_central(two_sides, db, page, 
         assert (closed.status, closed.kept_record_id, closed.revoked_record_id) == ("closed", sides["ours"], "E-lain-1")
         reads = s.scalars(select(AuditEntryRow).where(AuditEntryRow.action == "duplicate_case.photo_read")).all()
     assert reads and {r.actor for r in reads} == {"office:18.01"}
+    # problem 7: central's answer (our record print-ready again) closes the case here; the call is moot
+    from ktpel.store.schema.central import OfficeDuplicateCaseRow
+
+    agent.run_once(force=True)
+    with db.unit_of_work() as s:
+        assert s.get(OfficeDuplicateCaseRow, case_id).status == "closed"
+    _as(page, srv, "supervisor")
+    page.goto(srv.url + "/panggilan")
+    calls = page.inner_text("#calls")  # the data-ganda call is gone; the print-ready call that replaced it is not
+    assert "Data ganda ditemukan" not in calls and "siap cetak" in calls.lower()

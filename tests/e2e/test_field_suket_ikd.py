@@ -3,11 +3,13 @@ the counter shows the ban; an IKD activation with a refused and then a matching 
 on a second browser context (the resident's phone), the one-time code, the credential verified."""
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
 
 from ktpel.security.access import Role, User
+from tests.e2e.test_ux import check_page
 from tests.integration.printing.conftest import Office
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +43,18 @@ def test_suket_issue_pdf_verify_and_ban(office_app, page, live_server):
     srv = live_server(app)
     page.goto(srv.url + "/suket")
     assert page.get_attribute("#suket-policy", "data-mode") == "ALLOWED"
+    check_page(page, "suket")
     page.fill("#suket-nik", nik)
     page.select_option("#suket-reason", "blanko_habis")
     page.click("#suket-issue button[type=submit]")
     page.wait_for_selector("#suket-detail[data-state=ACTIVE]")
     assert "PRR" in page.inner_text("#suket-detail")
+    check_page(page, "suket-terbit")
+    # renewed at the counter: the page says so and still fits a phone
+    page.click("#suket-renew button[type=submit]")
+    page.wait_for_url(re.compile(r"ok=perpanjang"))
+    assert "1×" in page.inner_text("#suket-detail")
+    check_page(page, "suket-perpanjang")
     pdf = page.request.get(srv.url + page.get_attribute("#suket-pdf", "href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
     token = page.input_value("#suket-token")
@@ -56,6 +65,7 @@ def test_suket_issue_pdf_verify_and_ban(office_app, page, live_server):
     assert page.get_attribute("#verify-result", "data-result") == "VALID"
     assert page.get_attribute("#verify-result", "data-kind") == "suket"
     assert nik in page.inner_text("#verify-result")
+    check_page(page, "verifikasi-suket")
     # the head bans Suket: every officer sees it on the counter page and the issue button is off
     page.goto(srv.url + "/suket")
     page.check("#suket-policy-form input[value=BANNED]")
@@ -63,6 +73,7 @@ def test_suket_issue_pdf_verify_and_ban(office_app, page, live_server):
     page.wait_for_selector("#suket-policy[data-mode=BANNED]")
     assert "dilarang" in page.inner_text("#suket-policy")
     assert page.is_disabled("#suket-issue button[type=submit]")
+    check_page(page, "suket-dilarang")
 
 
 def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_server, db, shared_data):
@@ -70,6 +81,7 @@ def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_
     srv = live_server(app)
     faces = shared_data / "faces" / "att_orl"
     page.goto(srv.url + f"/ikd?nik={nik}")
+    check_page(page, "ikd-mulai")
     page.fill("#ikd-phone", "0812-3456-7890")
     page.fill("#ikd-email", "dewi@example.org")
     page.check("#ikd-consent")
@@ -81,16 +93,20 @@ def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_
     page.wait_for_selector("#error")
     assert "skor 1:1" in page.inner_text("#error")
     assert page.get_attribute("#ikd-step", "data-state") == "PENDING_SELFIE"
+    check_page(page, "ikd-swafoto-ditolak")
     page.set_input_files("#selfie", str(faces / "s7" / "4.pgm"))
     page.click("#ikd-selfie button[type=submit]")
     page.wait_for_selector("#ikd-step[data-state=PENDING_SCAN]")
     assert page.evaluate("document.getElementById('ikd-qr').naturalWidth") > 100
     device_url = page.inner_text("#ikd-device-url").strip()
+    check_page(page, "ikd-pindai-qr")
     # the resident's phone: another browser context, nothing shared with the officer's
     phone = browser.new_context(locale="id-ID").new_page()
     phone.goto(device_url)
+    check_page(phone, "ikd-perangkat")
     phone.click("#ikd-scan button")
     phone.wait_for_selector("#ikd-code")
+    check_page(phone, "ikd-kode")
     from ktpel.store.schema.notify import NotifyMessageRow
 
     with db.unit_of_work() as s:
@@ -101,6 +117,7 @@ def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_
     phone.wait_for_selector("#ikd-activated")
     token = phone.input_value("#ikd-token")
     assert token.startswith("KTD1.")
+    check_page(phone, "ikd-aktif")
     # the same code again (a replay) is refused
     phone.goto(device_url)
     phone.fill("#ikd-code-input", code)
@@ -116,3 +133,4 @@ def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_
         == ("VALID", "ikd")
     page.goto(srv.url + "/ikd")
     assert page.inner_text("#ikd-blanks-saved") == "1"
+    check_page(page, "ikd")

@@ -55,6 +55,12 @@ def test_outage_banner_notice_and_recovery(page, live_server, tmp_path, shared_d
     assert "Koneksi ke pusat terputus" in banner and "4 paket menunggu kirim" in banner
     assert page.get_attribute("#link-state", "data-reachable") == "0"
     assert page.inner_text("#queued") == "4"
+    # issue 18, problem 9: one zone on screen, the banner and the panels below alike; no raw ISO instants
+    import re as _re
+
+    shown = page.inner_text("main") + banner
+    assert "WIB" in page.inner_text("#link-state") and "UTC" not in shown.replace("UTC+7", "")
+    assert not _re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", shown)
     with page.expect_download() as dl:
         page.evaluate("""() => { const a = document.querySelector('#notice-pdf'); a.setAttribute('download', '');
                                  a.click(); }""")

@@ -284,6 +284,17 @@ def test_recording_keeps_captures_and_checks_eligibility(counter, page, live_ser
     assert any(t[0] == "Langkah selanjutnya" for t in boxes(pdf)[0]) and len(boxes(pdf)[1]) == 1
 
 
+def _blank_png() -> bytes:
+    """A grey square: what a scanner gives with no finger on the glass."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (320, 320), 200).save(out, format="PNG")
+    return out.getvalue()
+
+
 def _signature_png() -> bytes:
     import io
 
@@ -297,57 +308,58 @@ def _signature_png() -> bytes:
     return out.getvalue()
 
 
-def test_data_ganda_asks_and_shows_both_records(counter, db, page, live_server):
-    """Problem 3: the choice shows both records with photo and KK, refuses the revoked record's KK, confirms."""
-    from ktpel.office.duplicates.service import apply_case_opened
-    from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
+def _tab_to(page, element_id: str, *, limit: int) -> int:
+    """Press Tab until `element_id` has the focus; the number of presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return presses
+    raise AssertionError(f"#{element_id} not reached in {limit} Tab presses")
 
-    app, cards, nik, _ = counter
-    with db.unit_of_work() as s:
-        here = s.execute(select(EnrollmentRow.id, ResidentRow.kk_number, ResidentRow.nik)
-                         .join(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
-                         .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)
-                         .where(CardRow.id == cards["BUDI"])).one()
-    records = [
-        {"enrollment_id": here[0], "nik": here[2], "name": "BUDI", "birth_place": "KALIANDA",
-         "birth_date": "1990-07-05", "office_code": "18.01", "state": "PRINT_READY",
-         "captured_at": "2026-01-02T03:04:05+00:00", "kk_number": here[1]},
-        {"enrollment_id": "E-other", "nik": "1871010507909001", "name": "BUDI", "birth_place": "KALIANDA",
-         "birth_date": "1990-07-05", "office_code": "18.71", "state": "DUPLICATE",
-         "captured_at": "2026-11-29T03:04:05+00:00", "kk_number": "1871010101900009"},
-    ]
-    with db.unit_of_work() as s:
-        apply_case_opened(s, seq=1, kind="duplicate.case_opened", subject_id="DG-9",
-                          data={"case_id": "DG-9", "records": records, "enrollment_ids": [here[0]],
-                                "source": "adjudication"})
+
+def test_recording_by_keyboard_with_a_typed_signature(counter, db, page, live_server, shared_data):
+    """Accessibility: the signature pad has a keyboard alternative; /rekam completes with the keyboard alone
+    (the face and fingers come from the camera and the scanner, here set as the files they deliver)."""
+    import io
+
+    from PIL import Image
+
+    from ktpel.store.schema.core import EnrollmentRow
+    from ktpel.store.schema.enrollment import EnrollmentCaptureRow
+
+    app, cards, nik, prints = counter
     srv = live_server(app)
     page.set_default_timeout(45_000)  # biometric checks behind some clicks are slow on a loaded 2-core machine
     _as(page, srv, "operator")
-    page.goto(srv.url + "/data-ganda")
-    text = page.inner_text("#case-DG-9")
-    assert here[1] in text and "1871010101900009" in text and "DG-9" not in text
-    assert page.evaluate("document.querySelector('#case-DG-9 img.face').naturalWidth") > 0
-    check_page(page, "data-ganda")
-    # keeping this office's record with the OTHER record's KK is refused
-    page.click("label[for=keep-DG-9-1]")
-    page.fill("#kk-DG-9", "1871010101900009")
-    page.click("#case-DG-9 button[type=submit]")
-    page.wait_for_selector("#case-error")
-    assert "akan DICABUT" in page.inner_text("#case-error")
-    page.click("label[for=keep-DG-9-1]")
-    page.fill("#kk-DG-9", here[1])
-    page.click("#case-DG-9 button[type=submit]")
-    page.wait_for_selector("#confirm")
-    effect = page.inner_text("#effect")
-    assert "1871010507909001" in effect and "tidak dapat dibatalkan" in page.inner_text("#confirm").lower()
-    assert page.locator("#confirm .kept img.face").count() == 1
-    check_page(page, "data-ganda-confirm")
-    from ktpel.store.schema.sync import OutboxRow
-
+    page.goto(srv.url + f"/rekam/{nik['early']}")
+    # keyboard only: from the top of the page, the step link to the signature, then the typed name
+    assert _tab_to(page, "step-signature-step", limit=30) <= 30
+    page.keyboard.press("Enter")
+    assert _tab_to(page, "signature_typed", limit=5) <= 5
+    page.keyboard.type("Remaja Enam Belas")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "no visible focus ring on the typed signature"
+    # 2: live feedback names the finger in words, never the code ("Kualitas finger kurang" before)
+    page.set_input_files("#finger_1", {"name": "kosong.png", "mimeType": "image/png", "buffer": _blank_png()})
+    page.wait_for_selector("#q-finger_1.bad")
+    feedback = page.inner_text("#q-finger_1")
+    assert "sidik jari" in feedback.lower() and "finger" not in feedback.lower()
+    # the camera and the scanner deliver the face and the fingers (set here as the files they give)
+    page.set_input_files("#face", str(shared_data / "faces" / "att_orl" / "s1" / "1.pgm"))
+    for pos, path in enumerate(sorted((shared_data / "fingerprints" / "FVC2002_DB1_B").glob("*_1.tif"))[:10], 1):
+        page.set_input_files(f"#finger_{pos}", str(path))
+    page.wait_for_selector("#q-finger_10.good, #q-finger_10.bad", timeout=30_000)
+    page.focus("#signature_typed")  # where the keyboard left off (setting files moves no focus on a real counter)
+    check_page(page, "rekam-tanda-tangan-ketik")
+    _tab_to(page, "submit", limit=60)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/selesai$"), timeout=90_000)
+    assert "diketik" in page.inner_text("#signature-typed-note")
+    enrollment_id = page.url.rsplit("/", 2)[1]
     with db.unit_of_work() as s:
-        assert not s.scalars(select(OutboxRow).where(OutboxRow.kind == "duplicate.resolution")).all()
-    page.click("#confirm-revoke")
-    page.wait_for_url(re.compile(r"done=DG-9"))
-    with db.unit_of_work() as s:
-        [packet] = s.scalars(select(OutboxRow).where(OutboxRow.kind == "duplicate.resolution")).all()
-    assert json.loads(packet.content)["payload"]["keep_enrollment_id"] == here[0]
+        quality = s.get(EnrollmentRow, enrollment_id).quality
+        image = s.scalar(select(EnrollmentCaptureRow.image).where(
+            EnrollmentCaptureRow.enrollment_id == enrollment_id, EnrollmentCaptureRow.kind == "signature"))
+    assert quality["signature"]["typed"] is True and "typed" not in quality["face"]
+    lo, hi = Image.open(io.BytesIO(image)).convert("L").getextrema()
+    assert hi - lo >= 200  # the name was drawn, not a blank pad

@@ -150,6 +150,36 @@ def open_events(doc: object, *, office_code: str, after: int, central_keys: list
     return body["events"]
 
 
+# -- a sealed reply to one office's signed read (central → office) -----------------------------------
+
+def seal_for_office(*, doc_type: str, bound: dict[str, str], body: dict, central: KeyPair,
+                    office: PublicKeys) -> dict:
+    """A reply only the asking office opens, signed by central; `bound` (ids of what was asked) is
+    authenticated with the content, so a reply for another case or record does not open as this one."""
+    doc = {"v": VERSION, "type": doc_type, **bound, "central_kid": central.kid, "recipient_kid": office.kid}
+    fields = tuple(sorted(doc))
+    doc["sealed"] = crypto.seal(office.encryption, crypto.canonical_json(body), aad=_header(doc, fields))
+    return crypto.sign_document(central.signing, doc)
+
+
+def open_from_central(doc: object, *, doc_type: str, bound: dict[str, str], central_keys: list[PublicKeys],
+                      office: Keyring) -> dict:
+    """The body of a reply sealed by `seal_for_office`, after checking type, ids, signature and seal."""
+    if not isinstance(doc, dict) or doc.get("type") != doc_type or doc.get("v") != VERSION:
+        raise Refused("bad_reply", f"not a {doc_type} reply")
+    if any(doc.get(k) != v for k, v in bound.items()):
+        raise Refused("bad_reply", "the reply is for another office or subject")
+    _check_central_signature(doc, central_keys=central_keys, code="bad_reply", what="the reply")
+    pair = office.find(str(doc.get("recipient_kid")))
+    if pair is None:
+        raise Refused("bad_reply", "sealed for an office key we do not hold")
+    fields = tuple(sorted(k for k in doc if k not in ("sealed", "sig")))
+    try:
+        return json.loads(crypto.open_sealed(pair.encryption, doc["sealed"], aad=_header(doc, fields)))
+    except (crypto.CryptoError, KeyError, TypeError, ValueError):
+        raise Refused("bad_reply", "the reply does not open") from None
+
+
 # -- signed requests (office → central, for reads) --------------------------------------------------
 
 def request_headers(*, method: str, path: str, office_code: str, key: KeyPair,

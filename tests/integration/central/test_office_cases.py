@@ -55,6 +55,17 @@ def test_resident_choice_needs_the_family_card_and_is_sent_once(settings, db):
                                                    "kk_number": "1801050101900001"})
     assert ask.status_code == 200 and "tidak dapat dibatalkan" in ask.text and "1802051705900003" in ask.text
     assert _outbox(db) == []
+    # no face of either record can be shown (none recorded here, central not linked): nothing is confirmed blind
+    blind = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old", "konfirmasi": "1",
+                                                     "kk_number": "1801050101900001"})
+    assert blind.status_code == 503 and _outbox(db) == []
+    # with both faces on the screen (as fetched from central: tests/integration/sync/test_duplicate_photos.py)
+    from ktpel.office.duplicates.photos import RemotePhoto, cache_of
+    from ktpel.domain.clock import now
+
+    for eid in ("E-old", "E-new"):
+        cache_of(app.state).put("DG-1", eid, RemotePhoto(image=b"png", media_type="image/png", kk_number="",
+                                                         fetched_at=now()))
     ok = op.post("/data-ganda/DG-1/pilih", data={"csrf_token": op.csrf, "keep": "E-old", "konfirmasi": "1",
                                                   "kk_number": "1801050101900001"}, follow_redirects=False)
     assert ok.status_code == 303

@@ -34,3 +34,21 @@ def card_dict(*, enrollment_id: str, card_id: str = "card-1") -> dict:
             "street": "JL. UJI", "rt": "001", "rw": "002", "village_code": "18.01.05.2001", "religion": "ISLAM",
             "marital_status": "KAWIN", "occupation": "PETANI", "citizenship": "WNI", "regency_code": "18.01",
             "issued_at": "2026-11-29"}
+
+
+def national_record(session, *, enrollment_id: str, nik: str, name: str, office_code: str, face: bytes,  # noqa: ANN001
+                    kk_number: str, state: str = "DUPLICATE"):
+    """A recording as central holds it after the pipeline: demographics and the face image (PGM as uploaded)."""
+    import base64
+    import json
+
+    from ktpel.store.schema.central import NationalRecordRow
+
+    row = NationalRecordRow(
+        id=enrollment_id, packet_id="P-" + enrollment_id, office_code=office_code, nik=nik, kk_number=kk_number,
+        name=name, birth_place="KALIANDA", birth_date=dt.date(1990, 7, 5), sex="L", street="JL. UJI",
+        templates="{}", images=json.dumps({"data": {"face": base64.b64encode(face).decode()},
+                                           "types": {"face": "image/x-portable-graymap"}}), state=state)
+    session.add(row)
+    session.flush()
+    return row

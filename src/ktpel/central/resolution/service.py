@@ -7,6 +7,7 @@ out of the gallery. The kept record becomes print-ready with a new authorisation
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import or_, select
@@ -97,6 +98,41 @@ def get_case(session: Session, *, case_id: str) -> DuplicateCaseRow:
     if case is None:
         raise NotFound(f"Kasus data ganda {case_id} tidak ada.", f"Duplicate case {case_id} does not exist.")
     return case
+
+
+PHOTO_MAX_SIDE = 480  # what a counter screen shows beside the resident; never the full-size original
+
+
+def record_photo_for_office(session: Session, *, case_id: str, enrollment_id: str, office_code: str,
+                            source_ip: str | None = None) -> dict:
+    """The face photo (PNG, at most PHOTO_MAX_SIDE px) and KK of one record of an OPEN case, for an office that
+    holds one of the case's records: the counter shows both records side by side before a NIK is revoked."""
+    import base64
+
+    from ktpel.biometrics import imageio
+    from ktpel.biometrics.errors import BiometricError
+
+    case = get_case(session, case_id=case_id)
+    if case.status != "open":
+        raise CaseClosed("Kasus ini sudah ditutup.", f"Case {case_id} is closed: its photos are no longer served.")
+    if enrollment_id not in (case.record_a, case.record_b):
+        raise NotFound("Rekaman ini bukan bagian dari kasus.", f"Record {enrollment_id} is not part of case {case_id}.")
+    rows = [session.get(NationalRecordRow, r) for r in (case.record_a, case.record_b)]
+    if office_code not in {r.office_code for r in rows if r is not None}:
+        raise NotPartOfCase("Kantor ini tidak memegang rekaman kasus ini.",
+                            f"Office {office_code} holds neither record of case {case_id}.")
+    row = next(r for r in rows if r is not None and r.id == enrollment_id)
+    face = ((json.loads(row.images or "{}").get("data")) or {}).get("face")
+    if face is None:
+        raise NotFound("Pusat tidak menyimpan foto wajah rekaman ini.", f"Central holds no face photo of {enrollment_id}.")
+    try:
+        png = imageio.display_png(base64.b64decode(face), max_side=PHOTO_MAX_SIDE)
+    except BiometricError:
+        raise NotFound("Foto wajah rekaman ini tidak dapat dibaca.", "The stored face photo cannot be decoded.") from None
+    ports.audit(session, actor=f"office:{office_code}", action="duplicate_case.photo_read", subject=case_id,
+                after={"record": enrollment_id, "record_office": row.office_code}, source_ip=source_ip)
+    return {"case_id": case_id, "enrollment_id": enrollment_id, "kk_number": row.kk_number,
+            "media_type": "image/png", "face": base64.b64encode(png).decode("ascii")}
 
 
 def resolve_case(session: Session, *, settings: Settings, case_id: str, keep_enrollment_id: str,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import func, select
 
-from ktpel.security.access import Role, requires
+from ktpel.central.resolution.schemas import SealedRecordPhoto
+from ktpel.security.access import Role, machine, requires
 from ktpel.store.schema.central import DuplicateCaseRow, NationalRecordRow
 from ktpel.web.templating import render
 from ktpel.central.resolution.schemas import DuplicateCases
@@ -46,3 +47,43 @@ def cases_page(request: Request, halaman: int = Query(1, ge=1)):  # noqa: ANN201
 def api_cases(request: Request) -> dict:
     """Data-ganda cases, newest first, with both records and how each was resolved."""
     return {"items": _cases(request)}
+
+
+PHOTO_REPLY = "duplicate.record_photo"
+
+
+@router.get("/api/v1/sync/duplicate-cases/{case_id}/records/{enrollment_id}/face", tags=["sync"],
+            dependencies=[Depends(machine)], response_model=SealedRecordPhoto)
+def record_photo(case_id: str, enrollment_id: str, request: Request) -> dict:
+    """The face photo and KK of one record of an open data-ganda case, for an office holding one of its records.
+
+    Signed office request (like the events feed); the answer is sealed to that office. Each answer is audited."""
+    from ktpel.central.resolution.service import record_photo_for_office
+    from ktpel.security.audit import record_audit_now
+    from ktpel.central.sync import intake as central_intake
+    from ktpel.sync import envelope as env
+    from ktpel.sync.keys import load_keyring
+
+    db, remote = request.app.state.db, (request.client.host if request.client else "")
+    code = ""
+    try:
+        with db.unit_of_work() as s:
+            code = env.verify_request(request.headers, method="GET", path=request.url.path,
+                                      office_keys_of=lambda c: central_intake.office_keys(s, c))
+            body = record_photo_for_office(s, case_id=case_id, enrollment_id=enrollment_id, office_code=code,
+                                           source_ip=remote or None)
+            office = central_intake.office_keys(s, code)[-1]
+    except env.Refused as exc:
+        central_intake.log_rejection(db, reason=exc.reason, detail=exc.detail, remote=remote,
+                                     office_code=request.headers.get("x-ktpel-office", ""))
+        raise
+    except Exception as exc:
+        if code:  # a known office asked for what it may not see, or for nothing: on the record too
+            record_audit_now(db, actor=f"office:{code}", action="duplicate_case.photo_refused", subject=case_id,
+                             after={"record": enrollment_id, "error": getattr(exc, "code", type(exc).__name__)},
+                             source_ip=remote or None)
+        raise
+    ring = load_keyring(request.app.state.settings, side="central")
+    return env.seal_for_office(doc_type=PHOTO_REPLY, bound={"office": code, "case_id": case_id,
+                                                            "enrollment_id": enrollment_id},
+                               body=body, central=ring.active, office=office)

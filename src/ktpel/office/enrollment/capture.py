@@ -49,6 +49,7 @@ class CaptureForm:
     face: Upload | None = None
     fingers: dict[int, Upload] = field(default_factory=dict)
     signature: Upload | None = None
+    signature_typed: bool = False  # the signature is a typed name rendered by the server (keyboard-only signing)
     exceptions: dict[str, dict | str] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
     phones: list[tuple[str, bool]] = field(default_factory=list)  # (number, consent)
@@ -184,7 +185,7 @@ def _biometric(kind: str, upload: Upload, *, content_type: str, override: bool,
     return _Captured(kind, upload, content_type, template, quality)
 
 
-def _signature(upload: Upload) -> _Captured:
+def _signature(upload: Upload, *, typed: bool = False) -> _Captured:
     _check_size("signature", upload.data)
     content_type = _image_type("signature", upload.data)
     from ktpel.biometrics.errors import BiometricError
@@ -197,7 +198,7 @@ def _signature(upload: Upload) -> _Captured:
     if hi - lo < 40:  # a blank pad: nothing was drawn
         raise CaptureRejected(f"Tanda tangan kosong. {RECAPTURE_ID}", f"The signature is blank. {RECAPTURE_EN}",
                               code="blank_signature")
-    return _Captured("signature", upload, content_type, None, {"ok": True})
+    return _Captured("signature", upload, content_type, None, {"ok": True, "typed": True} if typed else {"ok": True})
 
 
 def process_captures(form: CaptureForm) -> tuple[list[_Captured], dict[str, CaptureException], list[str]]:
@@ -238,7 +239,7 @@ def process_captures(form: CaptureForm) -> tuple[list[_Captured], dict[str, Capt
     for kind in CAPTURE_KINDS:
         if kind not in exceptions:
             content_types[kind] = _image_type(kind, uploads[kind].data)
-    captured = [] if "signature" in exceptions else [_signature(form.signature)]
+    captured = [] if "signature" in exceptions else [_signature(form.signature, typed=form.signature_typed)]
     overridden: list[str] = []
     for kind in ("face", *FINGER_KINDS):
         if kind not in exceptions:

@@ -178,6 +178,7 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     try:
         await run_in_threadpool(_require_eligible, request, nik)
         await _uploads(form, capture)
+        _typed_signature(form, capture)
         drafts.fill(data_dir, draft_id=draft_id, nik=nik, operator=user.username, form=capture)
         result = await run_in_threadpool(
             service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
@@ -186,7 +187,10 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     except (RecordingError, ValidationFailed, service.AlreadyRecorded) as exc:
         from ktpel.web.problems import status_for
 
-        # keep what was captured (face, fingers, signature) so the operator fixes only what was wrong
+        # keep what was captured (face, fingers, signature) so the operator fixes only what was wrong;
+        # a typed signature comes back as its text, so the record still says it was typed
+        if capture.signature_typed:
+            capture.signature = None
         draft_id = await run_in_threadpool(drafts.save, data_dir, draft_id=draft_id, nik=nik,
                                            operator=user.username, form=capture)
         values = {k: form.get(k) for k in service.CORRECTABLE if form.get(k)}
@@ -198,9 +202,24 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
     return RedirectResponse(f"/rekam/{result.enrollment_id}/selesai", status_code=303)
 
 
+def _typed_signature(form, capture: service.CaptureForm) -> None:  # noqa: ANN001
+    """A name typed in place of the pad becomes the signature image, marked as typed in the record."""
+    from ktpel.office.enrollment.typed_signature import render_png
+
+    typed = str(form.get("signature_typed") or "").strip()
+    if not typed:
+        return
+    if capture.signature is not None:
+        raise RecordingError("Tanda tangan digambar/diunggah sekaligus diketik: hapus salah satu.",
+                             "The signature is both drawn/uploaded and typed: clear one.", code="exception_conflict")
+    capture.signature = service.Upload(data=render_png(typed), filename="tanda-tangan-ketik.png",
+                                       content_type="image/png")
+    capture.signature_typed = True
+
+
 def _posted(form) -> dict:  # noqa: ANN001
     """The plain fields as submitted (phones, consents, exceptions), to fill the form again."""
-    keys = ["phone_1", "phone_2", "consent_1", "consent_2", "signature_unable", "signature_unable_reason",
+    keys = ["phone_1", "phone_2", "consent_1", "consent_2", "signature_unable", "signature_unable_reason", "signature_typed",
             "override_low_quality", *[f"missing_{p}" for p in FINGERS], *[f"missing_reason_{p}" for p in FINGERS]]
     return {k: str(form.get(k) or "") for k in keys}
 

@@ -64,7 +64,9 @@ def _step_page(request: Request, activation_id: str, *, error: KtpelError | None
     with request.app.state.db.unit_of_work() as s:
         row = service.get_activation(s, activation_id=activation_id, regency_code=settings.office_regency)
     device_url = str(request.base_url).rstrip("/") + f"/ikd/perangkat/{row.qr_nonce}" if row.qr_nonce else ""
-    return render(request, "ikd/step.html", {"row": row, "error": error, "device_url": device_url, "score": score},
+    state = IkdState(row.state)
+    return render(request, "ikd/step.html", {"row": row, "error": error, "device_url": device_url, "score": score,
+                                             "state_words": (state.label_id, state.value.lower().replace("_", " "))},
                   status_code=status)
 
 

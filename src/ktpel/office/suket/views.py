@@ -20,6 +20,13 @@ counter = requires(Role.OPERATOR, Role.SUPERVISOR, Role.HEAD)
 managers = requires(Role.SUPERVISOR, Role.HEAD)
 head = requires(Role.HEAD)
 
+
+def state_words(code: str) -> tuple[str, str]:
+    """The officer's words for a Suket's state; EXPIRED is what an ACTIVE one past its date reads as."""
+    if code in {m.value for m in SuketState}:
+        return SuketState(code).label_id, code.lower()
+    return ("kedaluwarsa", "expired") if code == "EXPIRED" else (code, code)
+
 NOTICES = {
     "terbit": ("Suket diterbitkan dan dilaporkan ke pusat (antre di kotak keluar).",
                "Suket issued and reported to central (queued in the outbox)."),
@@ -40,7 +47,8 @@ def _counter_page(request: Request, *, error: KtpelError | None = None, status: 
         states = {r.serial: service.effective_state(r) for r in rows}
         counts = service.counts(s)
     return render(request, "suket/counter.html", {
-        "policy": policy, "rows": rows, "states": states, "counts": counts, "reasons": REASONS,
+        "policy": policy, "rows": rows, "states": {k: state_words(v) for k, v in states.items()}, "counts": counts,
+        "reasons": REASONS,
         "modes": list(SuketPolicyMode), "error": error, "nik": nik or request.query_params.get("nik", ""),
         "notice": NOTICES.get(request.query_params.get("ok", "")),
     }, status_code=status)
@@ -73,7 +81,7 @@ def _detail(request: Request, serial: str, *, error: KtpelError | None = None, s
         state = service.effective_state(row)
         policy = service.current_policy(s)
     return render(request, "suket/detail.html", {
-        "row": row, "state": state, "policy": policy, "error": error,
+        "row": row, "state": state, "state_words": state_words(state), "policy": policy, "error": error,
         "notice": NOTICES.get(request.query_params.get("ok", "")),
     }, status_code=status)
 

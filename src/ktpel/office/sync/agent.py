@@ -299,6 +299,20 @@ class SyncAgent:
             raise Unreachable("audit checkpoints: central's signature does not verify") from exc
         return list(doc.get("checkpoints") or [])
 
+    def read_sealed(self, path: str, *, doc_type: str, bound: dict[str, str]) -> dict:
+        """A signed read of one resource central seals to this office (e.g. a data-ganda record's photo).
+
+        Raises Unreachable when central does not answer usefully, env.Refused when it answers no."""
+        ring = keymod.load_keyring(self.settings, side="office")
+        response = self._call("GET", path, headers=env.request_headers(method="GET", path=path,
+                                                                       office_code=self.office_code, key=ring.active))
+        doc = self._json(response)
+        if response.status_code != 200:
+            raise env.Refused(str(doc.get("code", response.status_code)), str(doc.get("detail", "")),
+                              status=response.status_code)
+        return env.open_from_central(doc, doc_type=doc_type, bound={"office": self.office_code, **bound},
+                                     central_keys=keymod.central_keys(self.settings), office=ring)
+
     def run_once(self, *, force: bool = False, stop: threading.Event | None = None) -> SyncReport:
         """One round: send what is queued, then pull events. Honors backoff unless `force`."""
         if not force and not self.due():

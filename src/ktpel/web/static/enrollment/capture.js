@@ -131,6 +131,8 @@
     });
   }
 
+  const typedName = () => { const el = document.getElementById("signature_typed"); return el ? el.value.trim() : ""; };
+
   // Check before sending: what is missing is said here, next to a link to the field, and nothing is lost.
   function missing() {
     const problems = [];
@@ -150,8 +152,10 @@
       if (!document.getElementById("signature_unable_reason").value.trim()) {
         problems.push(["signature_unable_reason", "Tulis alasan tidak dapat bertanda tangan."]);
       }
-    } else if (!has("signature")) {
-      problems.push(["signature", "Tanda tangan belum ada: tanda tangani papan, unggah, atau centang tidak dapat bertanda tangan."]);
+    } else if (!has("signature") && !typedName()) {
+      problems.push(["signature_typed", "Tanda tangan belum ada: tanda tangani papan, ketik nama, unggah, atau centang tidak dapat bertanda tangan."]);
+    } else if (typedName() && document.getElementById("signature").files.length > 0) {
+      problems.push(["signature_typed", "Tanda tangan digambar/diunggah sekaligus diketik: hapus salah satu."]);
     }
     for (const i of [1, 2]) {
       const phone = document.getElementById("phone_" + i);

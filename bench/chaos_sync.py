@@ -3,7 +3,12 @@
 Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sync.sender`).
 Each trial queues a few recordings at the office, waits until the victim has made progress (so the kill
 lands *during* sync), sleeps a random 0–300 ms, then kills a random victim (office or central) with
-SIGKILL and restarts it. After the last trial everything drains, then the campaign counts:
+SIGKILL and restarts it. Start-up stays out of the loop: each victim is forked from a zygote that did
+the imports (and, for central, built the app) once (tests/integration/sync/faults.py `Zygote`, shared
+with the sync tests), so a restart is a fork and a bind, not seconds of importing. A rich progress bar shows the
+trials; `--out FILE` appends every trial and the result as JSON lines, and SIGTERM/Ctrl-C stops starting
+trials, drains and reports, so a cut-short run still counts what it ran. After the last trial everything
+drains, then the campaign counts:
 
 * packets: every queued packet held by central exactly once (lost = queued but not held; duplicated =
   held twice, or two pipeline jobs for one packet);
@@ -16,6 +21,7 @@ SIGKILL and restarts it. After the last trial everything drains, then the campai
     .venv/bin/python bench/chaos_sync.py --backend postgresql --trials 200 \\
         --pg-url postgresql://postgres@127.0.0.1:55432/postgres
     .venv/bin/python bench/chaos_sync.py --trials 20 --budget-s 120      # quick check
+    .venv/bin/python bench/chaos_sync.py --trials 1000 --budget-s 2400 --out chaos-sqlite.jsonl
 
 `--budget-s` stops the campaign early (the trials actually run are printed: report those, not --trials).
 Goal: 0 lost and 0 duplicated of each kind.
@@ -29,49 +35,33 @@ import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 from sqlalchemy import func, select
 
-from ktpel.config import Settings, find_shared_data
-from ktpel.store.fields import FieldKeyring
-from ktpel.store.db import open_database
-from ktpel.store.schema.central import PipelineJobRow
-from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow
-from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, LinkRow
-from ktpel.sync.keys import init_keys
-from ktpel.office.sync.outbox import enqueue_packet
-from ktpel.central.sync.service import register_locally
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ktpel.cli_console import progress_bar  # noqa: E402
+from ktpel.config import Settings, find_shared_data  # noqa: E402
+from ktpel.store.fields import FieldKeyring  # noqa: E402
+from ktpel.store.db import open_database  # noqa: E402
+from ktpel.store.schema.central import PipelineJobRow  # noqa: E402
+from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow  # noqa: E402
+from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, LinkRow  # noqa: E402
+from ktpel.sync.keys import init_keys  # noqa: E402
+from ktpel.office.sync.outbox import enqueue_packet  # noqa: E402
+from ktpel.central.sync.service import register_locally  # noqa: E402
+from tests.integration.sync.faults import (  # noqa: E402 - the sync tests' fault tooling, shared
+    central_zygote, free_port, sender_zygote, wait_healthy,
+)
 
 FAST = {"sync_backoff_base_s": 0.05, "sync_backoff_max_s": 0.3, "sync_interval_s": 0.1, "sync_timeout_s": 2.0,
         "sync_catchup_rate": 0.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Proc:
-    """A child we may kill -9 at any instant (its own session, so nothing else is hit)."""
-
-    def __init__(self, args: list[str], *, env: dict[str, str], log: Path) -> None:
-        self.log = open(log, "ab")
-        self.p = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def kill9(self) -> None:
-        if self.p.poll() is None:
-            os.kill(self.p.pid, signal.SIGKILL)
-        self.p.wait(timeout=30)
-        self.log.close()
 
 
 def side(base: Path, *, name: str, url: str, keys: str, shared: Path, extra: dict) -> tuple[Settings, dict]:
@@ -82,26 +72,6 @@ def side(base: Path, *, name: str, url: str, keys: str, shared: Path, extra: dic
     env = {**os.environ, "KTPEL_DATA_DIR": str(data), "KTPEL_DATABASE_URL": url, "KTPEL_SHARED_DATA": str(shared),
            "PYTHONUNBUFFERED": "1", **{f"KTPEL_{k.upper()}": str(v) for k, v in extra.items()}}
     return settings, env
-
-
-def start_central(env: dict, *, port: int, log: Path) -> Proc:
-    proc = Proc([sys.executable, "-m", "ktpel.cli", "central", "serve", "--port", str(port)], env=env, log=log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.p.poll() is not None:
-            raise RuntimeError(f"central exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    proc.kill9()
-    raise RuntimeError("central did not start")
-
-
-def start_sender(env: dict, *, url: str, log: Path) -> Proc:
-    return Proc([sys.executable, "-m", "ktpel.office.sync.sender", "--central", url], env=env, log=log)
 
 
 def queue_recordings(db, *, n: int, start: int) -> list[str]:  # noqa: ANN001
@@ -189,6 +159,44 @@ def drop_databases(pg_url: str | None, names: list[str]) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
 
 
+class Cast:
+    """The two victims, each forked from a zygote that did the start-up once: a kill -9 is followed by a
+    fresh process that only has to bind (central) or open its database (office), so a trial is cheap."""
+
+    def __init__(self, *, central_env: dict, office_env: dict, port: int, logs: dict) -> None:
+        self.port, self.logs = port, logs
+        url = f"http://127.0.0.1:{port}"
+        self.zygotes = {"central": central_zygote(central_env, port=port, log=logs["central"]),
+                        "office": sender_zygote(office_env, central_url=url, log=logs["office"])}
+        self.live = {"central": self._start("central", timeout=300), "office": self._start("office", timeout=300)}
+
+    def _start(self, role: str, *, timeout: float = 60):  # noqa: ANN202
+        proc = self.zygotes[role].fork(timeout=timeout)
+        if role == "central":
+            wait_healthy(proc, port=self.port, log=self.logs["central"], timeout=timeout)
+        return proc
+
+    def kill_and_restart(self, role: str) -> None:
+        self.live[role].kill9()
+        self.live[role] = self._start(role)
+
+    def stop(self) -> None:
+        for proc in [*self.live.values(), *self.zygotes.values()]:
+            proc.kill9()
+
+
+def _interrupted(flag: dict):  # noqa: ANN202
+    def handler(*_):  # noqa: ANN002, ANN202
+        flag["stop"] = True
+    return handler
+
+
+def _write(path: Path | None, record: dict) -> None:
+    if path is not None:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+
 def campaign(args: argparse.Namespace) -> dict:
     shared = find_shared_data() or Path("/work/shared/data")
     base = Path(tempfile.mkdtemp(prefix="ktpel-chaos-"))
@@ -201,45 +209,54 @@ def campaign(args: argparse.Namespace) -> dict:
     init_keys(office_settings, side="office")
     init_keys(central_settings, side="central")
     register_locally(office_settings=office_settings, central_settings=central_settings, central_db=central_db)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     rng = random.Random(args.seed)
     logs = {"central": base / "central.log", "office": base / "sender.log"}
-    procs = {"central": start_central(central_env, port=port, log=logs["central"]),
-             "office": start_sender(office_env, url=url, log=logs["office"])}
+    out = Path(args.out) if args.out else None
+    cast = Cast(central_env=central_env, office_env=office_env, port=free_port(), logs=logs)
     ids: list[str] = []
     kills = {"office": 0, "central": 0}
     started = time.monotonic()
     trials = 0
+    flag = {"stop": False}
+    signal.signal(signal.SIGTERM, _interrupted(flag))
+    signal.signal(signal.SIGINT, _interrupted(flag))
+    _write(out, {"event": "start", "backend": args.backend, "trials_planned": args.trials, "base": str(base)})
     try:
-        for trials in range(1, args.trials + 1):
-            ids += queue_recordings(office_db, n=args.per_trial, start=len(ids))
-            victim = rng.choice(("office", "central"))
-            # the kill must land during sync: wait for progress on the victim's side first
-            if victim == "office":
-                before = count(office_db, OutboxRow, OutboxRow.state == "SENT")
-                wait_until(lambda: count(office_db, OutboxRow, OutboxRow.state == "SENT") > before, timeout=30)
-            else:
-                before = count(central_db, CentralPacketRow)
-                wait_until(lambda: count(central_db, CentralPacketRow) > before, timeout=30)
-            time.sleep(rng.uniform(0.0, 0.3))
-            procs[victim].kill9()
-            kills[victim] += 1
-            procs[victim] = (start_central(central_env, port=port, log=logs["central"]) if victim == "central"
-                             else start_sender(office_env, url=url, log=logs["office"]))
-            if trials % 10 == 0:
-                print(f"  trial {trials}: {len(ids)} recordings, kills {kills}, "
-                      f"{time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-            if args.budget_s and time.monotonic() - started > args.budget_s:
-                break
-        drained = wait_until(lambda: count(office_db, EnrollmentRow, EnrollmentRow.id.in_(ids),
-                                           EnrollmentRow.state == "RECEIVED") == len(ids)
-                             and count(office_db, OutboxRow, OutboxRow.state != "SENT") == 0, timeout=300)
+        with progress_bar() as bar:
+            task = bar.add_task(f"kill -9 ({args.backend})", total=args.trials)
+            for trial in range(1, args.trials + 1):
+                ids += queue_recordings(office_db, n=args.per_trial, start=len(ids))
+                victim = rng.choice(("office", "central"))
+                # the kill must land during sync: wait for progress on the victim's side first
+                if victim == "office":
+                    before = count(office_db, OutboxRow, OutboxRow.state == "SENT")
+                    wait_until(lambda: count(office_db, OutboxRow, OutboxRow.state == "SENT") > before, timeout=30)
+                else:
+                    before = count(central_db, CentralPacketRow)
+                    wait_until(lambda: count(central_db, CentralPacketRow) > before, timeout=30)
+                time.sleep(rng.uniform(0.0, args.max_delay_s))
+                cast.kill_and_restart(victim)
+                kills[victim] += 1
+                trials = trial
+                _write(out, {"event": "trial", "n": trial, "victim": victim, "recordings": len(ids),
+                             "s": round(time.monotonic() - started, 1)})
+                bar.update(task, advance=1, description=f"kill -9 ({args.backend}) office {kills['office']} "
+                                                        f"central {kills['central']}")
+                if flag["stop"] or (args.budget_s and time.monotonic() - started > args.budget_s):
+                    break
+            drain = bar.add_task("drain", total=len(ids))
+
+            def drained_now() -> bool:
+                done = count(office_db, EnrollmentRow, EnrollmentRow.id.in_(ids), EnrollmentRow.state == "RECEIVED")
+                bar.update(drain, completed=done)
+                return done == len(ids) and count(office_db, OutboxRow, OutboxRow.state != "SENT") == 0
+
+            drained = wait_until(drained_now, timeout=args.drain_s)
     finally:
-        for p in procs.values():
-            p.kill9()
+        cast.stop()
     result = {"backend": args.backend, "trials": trials, "kills": kills, "drained": drained,
               "seconds": round(time.monotonic() - started, 1), **tally(office_db, central_db, ids)}
+    _write(out, {"event": "result", **result})
     office_db.dispose()
     central_db.dispose()
     drop_databases(args.pg_url, pg_names)
@@ -254,6 +271,9 @@ def main() -> None:
     ap.add_argument("--per-trial", type=int, default=3, help="recordings queued per trial")
     ap.add_argument("--budget-s", type=float, default=0.0, help="stop starting trials after this many seconds")
     ap.add_argument("--seed", type=int, default=20261203)
+    ap.add_argument("--max-delay-s", type=float, default=0.3, help="random wait after progress, before the kill")
+    ap.add_argument("--drain-s", type=float, default=300, help="how long the final drain may take")
+    ap.add_argument("--out", default="", help="append each trial and the result as JSON lines (partial runs report)")
     args = ap.parse_args()
     if args.backend == "postgresql" and not args.pg_url:
         ap.error("--pg-url (or KTPEL_TEST_PG_URL) is needed for PostgreSQL")

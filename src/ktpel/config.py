@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     max_body_mb: int = 20
     api_token_days: int = 90
     page_size: int = 25
+    # recording's image work (decode, quality, templates) runs in a process pool of this many processes per
+    # web worker; 0 = the machine's cores (divided among `office serve --workers N`)
+    biometric_workers: int = 0
+    # web worker processes of `ktpel office serve` on PostgreSQL (0 = cores); SQLite always serves with one
+    web_workers: int = 1
     # office ↔ central sync (ktpel.sync; docs/sync.md)
     sync_interval_s: float = 3.0  # agent poll period when idle
     sync_timeout_s: float = 10.0

@@ -18,6 +18,18 @@ class KtpelError(Exception):
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message_id": self.message_id, "message_en": self.message_en}
 
+    def __reduce__(self):  # noqa: ANN204
+        # subclasses take keyword-only constructors; rebuild from the attributes, so an error raised in a
+        # worker process (biometric pool) reaches the web process whole
+        return _rebuild, (type(self), self.message_en, dict(self.__dict__))
+
+
+def _rebuild(cls: type[KtpelError], message_en: str, state: dict) -> KtpelError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message_en)
+    err.__dict__.update(state)
+    return err
+
 
 class NotFound(KtpelError):
     code = "not_found"

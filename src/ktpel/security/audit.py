@@ -2,8 +2,17 @@
 
 entry_hash = SHA-256(prev_hash || canonical JSON of the entry). Editing, deleting or reordering any
 entry breaks the chain from that point, and `verify_chain` names the first entry where it breaks.
-Writers lock the single `audit_head` row first, so concurrent transactions append one after the other
-instead of forking the chain (PostgreSQL row lock; SQLite's write lock).
+
+Writing and chaining are two steps, so that audited transactions never queue on one row:
+1. `record_audit` appends the entry to `audit_pending` in the caller's transaction: an insert with a
+   sequence-generated id and no lock (before, every audited transaction locked the single `audit_head`
+   row until it committed, so on PostgreSQL they ran one at a time).
+2. `seal_pending`, one sealer at a time (it locks `audit_head` for its own short transaction), moves the
+   committed pending entries into `audit_log` in id order, giving each the next chain position and its
+   hash. It runs right after every commit that wrote an entry (a session hook), and before `verify`,
+   checkpoints and exports, so an entry is normally chained milliseconds after its transaction commits.
+   An entry that commits after a later one was sealed simply gets the next position: the chain order is
+   the sealing order, and it never forks.
 
 The entry keeps digests of the before/after state and the names of changed fields, never the values:
 the audit log must not become a second, unencrypted copy of residents' data.
@@ -21,11 +30,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
-from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow
+from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow, AuditPendingRow
 
 log = logging.getLogger("ktpel.audit")
 
@@ -87,28 +96,72 @@ def _clip(text: str | None, limit: int) -> str | None:
 
 def record_audit(session: Session, *, actor: str, action: str, subject: str, before: dict | None = None,
                  after: dict | None = None, source_ip: str | None = None) -> int:
-    """Append one hash-chained entry in the caller's transaction; returns its sequence number."""
-    actor_s = _clip(actor or "-", 64)
-    action_s = _clip(action, 80)
-    subject_s = _clip(pseudonymise_subject(str(subject or "-")), 200)
-    ip = _clip(source_ip, 64)
-    # lock the head first: concurrent writers queue here instead of forking the chain
-    bumped = session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=AuditHeadRow.seq + 1))
-    if bumped.rowcount == 0:  # tables made without the migration (create_all): start the chain
-        session.execute(insert(AuditHeadRow).values(id=1, seq=1, last_hash=GENESIS))
-    seq, prev = session.execute(select(AuditHeadRow.seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)).one()
-    # microsecond precision survives both backends, so the stored time re-hashes identically
-    at = utcnow()
-    b_digest, a_digest = state_digest(before), state_digest(after)
-    changed = ",".join(changed_fields(before, after))[:2000]
-    digest = entry_hash(prev_hash=prev, seq=seq, at=at, actor=actor_s, action=action_s, subject=subject_s,
-                        before_digest=b_digest, after_digest=a_digest, changed=changed, source_ip=ip)
-    session.execute(insert(AuditEntryRow).values(
-        seq=seq, at=at, actor=actor_s, action=action_s, subject=subject_s, before_digest=b_digest,
-        after_digest=a_digest, changed=changed, source_ip=ip, prev_hash=prev, entry_hash=digest,
-    ))
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(last_hash=digest))
-    return seq
+    """Append one entry in the caller's transaction (chained right after it commits); returns its id."""
+    at = utcnow()  # microsecond precision survives both backends, so the stored time re-hashes identically
+    row = AuditPendingRow(
+        at=at, actor=_clip(actor or "-", 64), action=_clip(action, 80),
+        subject=_clip(pseudonymise_subject(str(subject or "-")), 200), before_digest=state_digest(before),
+        after_digest=state_digest(after), changed=",".join(changed_fields(before, after))[:2000],
+        source_ip=_clip(source_ip, 64),
+    )
+    session.add(row)
+    session.flush()
+    session.info[_PENDING] = True
+    return row.id
+
+
+_PENDING = "ktpel.audit.pending"
+
+
+def seal_pending(session: Session, *, batch: int = 500) -> int:
+    """Chain the committed pending entries into `audit_log`, oldest first; returns how many. One sealer at
+    a time: the head row is locked for this (short) transaction only."""
+    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:  # tables made without the migration (create_all): start the chain
+        session.execute(insert(AuditHeadRow).values(id=1, seq=0, last_hash=GENESIS))
+        head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one()
+    sealed = 0
+    while True:
+        rows = session.execute(select(AuditPendingRow).order_by(AuditPendingRow.id).limit(batch)).scalars().all()
+        if not rows:
+            return sealed
+        seq, prev = head.seq, head.last_hash
+        entries = []
+        for row in rows:
+            seq += 1
+            digest = entry_hash(prev_hash=prev, seq=seq, at=row.at, actor=row.actor, action=row.action,
+                                subject=row.subject, before_digest=row.before_digest, after_digest=row.after_digest,
+                                changed=row.changed or "", source_ip=row.source_ip)
+            entries.append({"seq": seq, "at": row.at, "actor": row.actor, "action": row.action, "subject": row.subject,
+                            "before_digest": row.before_digest, "after_digest": row.after_digest,
+                            "changed": row.changed or "", "source_ip": row.source_ip, "prev_hash": prev,
+                            "entry_hash": digest})
+            prev = digest
+        session.execute(insert(AuditEntryRow), entries)
+        session.execute(delete(AuditPendingRow).where(AuditPendingRow.id.in_([r.id for r in rows])))
+        head.seq, head.last_hash = seq, prev
+        session.flush()
+        sealed += len(rows)
+
+
+def seal(db) -> int:  # noqa: ANN001 - a ktpel Database
+    """`seal_pending` in its own transaction (verify, checkpoints, exports call it first)."""
+    with db.unit_of_work() as session:
+        return seal_pending(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _seal_after_commit(session: Session) -> None:
+    """Chain what this transaction wrote as soon as it is committed, in a transaction of its own."""
+    if not session.info.pop(_PENDING, False):
+        return
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    try:
+        with Session(bind=engine) as sealer, sealer.begin():
+            seal_pending(sealer)
+    except Exception:  # noqa: BLE001 - the entry is committed and pending: the next seal chains it
+        log.exception("audit entries could not be sealed now; the next commit or verify seals them")
 
 
 def record_audit_now(db, *, actor: str, action: str, subject: str, before: dict | None = None,  # noqa: ANN001
@@ -135,6 +188,7 @@ class ChainProblem:
 class ChainReport:
     entries: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
+    pending: int = 0  # written and committed, not chained yet (sealed at the next commit or verify)
 
     @property
     def ok(self) -> bool:
@@ -173,6 +227,7 @@ def verify_chain(session: Session, *, batch: int = 2000) -> ChainReport:
         # continue from the stored hash so one edit is reported once, not for every later entry
         prev = row.entry_hash
         expected_seq = row.seq + 1
+    report.pending = session.scalar(select(func.count()).select_from(AuditPendingRow)) or 0
     head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)).first()
     if head is not None and (head.seq != expected_seq - 1 or head.last_hash != prev):
         report.problems.append(ChainProblem(

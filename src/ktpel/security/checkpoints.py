@@ -111,7 +111,10 @@ def write_checkpoint(settings: Settings, db, *, side: str, min_interval_s: float
     (also when unchanged: the latest one), or None when this side has no keys or no entries yet."""
     from ktpel.sync.keys import KeysMissing
 
+    from ktpel.security.audit import seal
+
     path = checkpoint_path(settings, side=side)
+    seal(db)  # a checkpoint signs the chain as far as it is written
     with db.unit_of_work() as s:
         head = current_head(s)
     if head is None:

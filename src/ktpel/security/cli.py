@@ -148,7 +148,10 @@ def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json",
     and name the entries where it was edited, rewritten, cut or reordered."""
     from ktpel.security.checkpoints import verify_anchored
 
+    from ktpel.security.audit import seal
+
     db = _db(side)
+    seal(db)  # entries left pending (a process killed between commit and seal) are chained first
     with db.unit_of_work() as s:
         report = verify_anchored(s, settings=get_settings(), side=side)
         if with_central and side == "office":

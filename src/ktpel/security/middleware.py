@@ -69,9 +69,21 @@ def _server_secret(settings) -> bytes:  # noqa: ANN001
 
     private_dir(path.parent)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # written whole under a private name, then linked into place: the workers of `office serve --workers N`
+    # start together, and each must end up with the one key on disk, not its own (their sign-in forms'
+    # CSRF tokens would then fail on every other worker)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:  # another worker won: use its key
+        key = path.read_bytes()
+    finally:
+        tmp.unlink()
     return key
 
 

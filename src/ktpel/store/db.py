@@ -122,6 +122,7 @@ def upgrade(db: Database, *, side: str | None = None, revision: str | None = Non
     cfg = alembic_config(db)
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["side"] = side  # migrations after the split ask it (store.sides.migration_holds)
         if revision is not None:
             command.upgrade(cfg, revision)
             return

@@ -41,6 +41,18 @@ def tables_of(side: Side) -> frozenset[str]:
     return SHARED_TABLES | (OFFICE_TABLES if side == "office" else CENTRAL_TABLES)
 
 
+def migration_holds(table: str) -> bool:
+    """In a migration: whether the database being migrated holds `table`.
+
+    A migration written after the split that touches one side's table guards with it (a table of the
+    other side is neither created nor altered there). `ktpel.store.db.upgrade` names the side; a database
+    of both sides (no side named) holds every table."""
+    from alembic import context
+
+    side = context.config.attributes.get("side")
+    return side is None or table in tables_of(side)
+
+
 def other_side(side: Side) -> Side:
     return "central" if side == "office" else "office"
 

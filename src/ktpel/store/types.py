@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import DateTime, LargeBinary, String
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +39,23 @@ class EncryptedBytes(TypeDecorator):
 
     def process_result_value(self, value, dialect):  # noqa: ANN001
         return None if value is None else cipher().decrypt(bytes(value))
+
+
+class EncryptedJSON(EncryptedBytes):
+    """A JSON value (canonical, UTF-8) encrypted at rest, for personal data kept as a structure (e.g. finger
+    exception reasons: an amputation is health data). Read and written whole; never queried in SQL."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return super().process_bind_param(text.encode("utf-8"), dialect)
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        raw = super().process_result_value(value, dialect)
+        return None if raw is None else json.loads(raw.decode("utf-8"))
 
 
 class UtcDateTime(TypeDecorator):

@@ -204,3 +204,13 @@ def test_verification_without_central_key_says_so(app):
     client = TestClient(app)
     assert _post(app, "/api/v1/public/verify", {"payload": "KTA1.a.b.c"}).json()["result"] == "NO_KEYS"
 
+
+
+def test_the_per_address_limit_holds_across_worker_processes(settings, db):
+    """Two apps over one database stand for two workers of `office serve --workers 2`, each with its own
+    in-process window: together they still answer the limit, not twice it."""
+    settings.status_limit_per_ip = 4
+    workers = [create_app(settings=settings, side="office", db=db) for _ in range(2)]
+    codes = [_post(workers[i % 2], "/api/v1/public/status",
+                   {"nik": f"18010501019{i:05d}", "receipt_number": "RCP-0001"}).status_code for i in range(6)]
+    assert codes == [200, 200, 200, 200, 429, 429]

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from ktpel.security.audit import (AuditQuery, export_csv, record_audit, search_audit, state_digest,
                                   verify_chain)
+from ktpel.domain.clock import now as clock_now
 from ktpel.store.schema.security import AuditEntryRow
 
 
@@ -103,6 +104,58 @@ def test_concurrent_writers_never_fork_the_chain(db):
     with db.unit_of_work() as s:
         report = verify_chain(s)
     assert report.ok and report.entries == 20
+
+
+def test_an_audited_transaction_does_not_wait_for_another_one_to_commit(db):
+    """The audit head is no longer locked by writers: a second audited transaction commits while the first
+    is still open, and the chain takes both, in the order they committed."""
+    if db.is_sqlite:
+        pytest.skip("SQLite lets one writer at a time by design (office serve runs one worker on it)")
+    first_wrote, release, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with db.unit_of_work() as s:
+            record_audit(s, actor="op1", action="enrollment.capture", subject="E-first")
+            first_wrote.set()
+            release.wait(timeout=30)
+
+    def second() -> None:
+        with db.unit_of_work() as s:
+            record_audit(s, actor="op2", action="enrollment.capture", subject="E-second")
+        second_done.set()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_wrote.wait(timeout=30)
+    b = threading.Thread(target=second)
+    b.start()
+    committed_while_first_open = second_done.wait(timeout=10)
+    release.set()
+    a.join(timeout=30)
+    b.join(timeout=30)
+    assert committed_while_first_open, "the second audited transaction waited for the first one"
+    with db.unit_of_work() as s:
+        report = verify_chain(s)
+        subjects = list(s.scalars(select(AuditEntryRow.subject).order_by(AuditEntryRow.seq)))
+    assert report.ok and report.pending == 0 and subjects == ["E-second", "E-first"]
+
+
+def test_an_entry_left_pending_by_a_killed_process_is_chained_by_verify(db):
+    """A process killed between its commit and the seal leaves its entry pending; verify chains it."""
+    from ktpel.security.audit import seal
+    from ktpel.store.schema.security import AuditPendingRow
+
+    _fill(db, 2)
+    with db.engine.begin() as conn:  # committed, as a writer killed before its seal leaves it
+        conn.execute(AuditPendingRow.__table__.insert().values(
+            at=clock_now(), actor="op", action="enrollment.capture", subject="E-left", changed=""))
+    with db.unit_of_work() as s:
+        assert verify_chain(s).pending == 1
+    assert seal(db) == 1
+    with db.unit_of_work() as s:
+        report = verify_chain(s)
+        last = s.scalar(select(AuditEntryRow.subject).order_by(AuditEntryRow.seq.desc()).limit(1))
+    assert report.ok and report.entries == 3 and report.pending == 0 and last == "E-left"
 
 
 def test_rolled_back_transaction_leaves_no_entry(db):

@@ -5,13 +5,14 @@ KK still works through the keyed blind index."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import select, text
 
 from ktpel.domain.clock import now as clock_now
 from ktpel.office.residents.service import family_of, search_residents
 from ktpel.store.db import alembic_config, upgrade
-from ktpel.store.schema.core import CardRow, ResidentRow
+from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 
 KK = "1801052911260007"
 AUTH = "KTA1.eyJuYW1lIjoiU0lUSSBBTUlOQUgifQ.kid.sig"  # a token whose payload names the holder
@@ -74,6 +75,41 @@ def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
         assert [r.nik for r in search_residents(s, text=KK, regency_code="18.01").items] == ["1801051705900001"]
         assert [r.nik for r in family_of(s, kk_number=KK, regency_code="18.01")] == ["1801051705900001"]
         assert s.scalar(select(CardRow.authorisation)) == AUTH
+
+
+EXCEPTIONS = {"finger_3": {"kind": "missing", "reason": "AMPUTASI KECELAKAAN KERJA"}}
+
+
+def test_exception_reasons_are_encrypted_existing_rows_included(db):
+    """privacy_0002: finger exception reasons (health data) were a clear JSON column."""
+    from alembic import command
+
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy_0001")
+    with db.unit_of_work() as s:  # residents are the same before and after this revision
+        resident = ResidentRow(nik="1801051705900003", name="SITI", birth_place="KALIANDA",
+                               birth_date=dt.date(1990, 5, 17), sex="L", street="JL. MAWAR", rt="001", rw="001",
+                               village_code="18.01.05.2001", district_code="18.01.05", regency_code="18.01",
+                               citizenship="WNI", **PLAIN)
+        s.add(resident)
+        s.flush()
+        rid = resident.id
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO enrollments (id, resident_id, office_code, state, receipt_number, operator, "
+                          "quality, exceptions, created_at, updated_at) VALUES ('E-2', :rid, '18.01', 'CAPTURED', "
+                          "'RCP-2', 'op', '{}', :exc, :now, :now)"),
+                     {"rid": rid, "now": clock_now(), "exc": json.dumps(EXCEPTIONS)})
+        assert b"AMPUTASI" in str(conn.execute(text("SELECT exceptions FROM enrollments")).scalar()).encode()
+    upgrade(db)
+    with db.engine.connect() as conn:
+        assert b"AMPUTASI" not in bytes(conn.execute(text("SELECT exceptions FROM enrollments")).scalar())
+    with db.unit_of_work() as s:
+        assert s.get(EnrollmentRow, "E-2").exceptions == EXCEPTIONS
+        s.get(EnrollmentRow, "E-2").exceptions = {**EXCEPTIONS, "signature": {"kind": "unable", "reason": "LUMPUH"}}
+    with db.engine.connect() as conn:
+        assert b"LUMPUH" not in bytes(conn.execute(text("SELECT exceptions FROM enrollments")).scalar())
 
 
 def test_new_rows_are_written_encrypted_with_their_index(db):

@@ -205,11 +205,18 @@ def _queue(session: Session, *, row: EnrollmentRow, resident: ResidentRow) -> st
     return packet_id
 
 
-def record_enrollment(
-    db: Database, *, settings: Settings, regions: RegionRegistry, form: CaptureForm, operator: User,
-    source_ip: str | None = None,
-) -> RecordingResult:
-    """Record one resident: validate everything, then store and queue it in one transaction."""
+@dataclass(frozen=True)
+class Prepared:
+    """A recording whose demographics and phones passed: what the biometric work and the write need."""
+
+    corrected: Resident
+    phones: list[tuple[str, bool]]
+
+
+def prepare_recording(
+    db: Database, *, settings: Settings, regions: RegionRegistry, form: CaptureForm,
+) -> Prepared | RecordingResult:
+    """Check the form before any image work: a repeated submit answers with its first recording."""
     if not form.form_token or len(form.form_token) > 64:
         raise RecordingError("Token formulir tidak ada; muat ulang halaman.", "The form token is missing; reload the page.",
                              code="form_token_missing")
@@ -224,13 +231,21 @@ def record_enrollment(
         corrected = _domain_resident(row, form.corrections)
     validate_resident(corrected, regions=regions)
     phones = [(parse_phone(n), consent) for n, consent in form.phones if n.strip()]
-    captured, exceptions, overridden = process_captures(form)
+    return Prepared(corrected=corrected, phones=phones)
+
+
+def store_recording(
+    db: Database, *, settings: Settings, form: CaptureForm, operator: User, prepared: Prepared,
+    processed: tuple[list[_Captured], dict[str, CaptureException], list[str]], source_ip: str | None = None,
+) -> RecordingResult:
+    """Write a prepared recording and its processed captures in one transaction, and queue it."""
+    captured, exceptions, overridden = processed
     reasons = approval_reasons(exceptions=exceptions, overridden=overridden)
     try:
         with db.unit_of_work() as s:
             return _write(s, settings=settings, form=form, operator=operator, source_ip=source_ip,
-                          corrected=corrected, phones=phones, captured=captured, exceptions=exceptions,
-                          reasons=reasons)
+                          corrected=prepared.corrected, phones=prepared.phones, captured=captured,
+                          exceptions=exceptions, reasons=reasons)
     except IntegrityError:
         # a concurrent submit of the same form won the race: answer with its enrollment
         with db.unit_of_work() as s:
@@ -238,6 +253,22 @@ def record_enrollment(
         if again is None:
             raise
         return again
+
+
+def record_enrollment(
+    db: Database, *, settings: Settings, regions: RegionRegistry, form: CaptureForm, operator: User,
+    source_ip: str | None = None,
+) -> RecordingResult:
+    """Record one resident in this thread: validate everything, then store and queue it in one transaction.
+
+    The web views run the same three steps with the image work in the biometric process pool
+    (`extraction.record`); bulk import, the demo and the benches call this.
+    """
+    prepared = prepare_recording(db, settings=settings, regions=regions, form=form)
+    if isinstance(prepared, RecordingResult):
+        return prepared
+    return store_recording(db, settings=settings, form=form, operator=operator, prepared=prepared,
+                           processed=process_captures(form), source_ip=source_ip)
 
 
 def _write(s: Session, *, settings: Settings, form: CaptureForm, operator: User, source_ip: str | None,
@@ -397,9 +428,9 @@ def new_form_token() -> str:
 
 __all__ = [
     "AlreadyRecorded", "ApprovalRefused", "CaptureForm", "CaptureRejected", "LowQuality", "RecordingResult",
-    "Upload", "ValidationFailed", "approve_enrollment", "assess", "check_can_record", "enrolled_images",
+    "Prepared", "Upload", "ValidationFailed", "approve_enrollment", "assess", "check_can_record", "enrolled_images",
     "capture_from_json", "enrolled_templates", "get_enrollment", "new_form_token", "parse_phone",
-    "receipt_pdf", "record_enrollment",
+    "prepare_recording", "receipt_pdf", "record_enrollment", "store_recording",
 ]
 
 

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from ktpel.domain.errors import KtpelError, NotFound, ValidationFailed
 from ktpel.domain.resident import BloodType, MaritalStatus, Religion
-from ktpel.office.enrollment import service
+from ktpel.office.enrollment import extraction, service
 from ktpel.office.enrollment.schemas import (
     ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, EnrollmentOut, QualityOut, parse_demographics_json,
 )
@@ -70,6 +70,18 @@ async def _uploads(form, form_obj: service.CaptureForm) -> None:  # noqa: ANN001
         up = await _read(f"finger_{pos}", form.get(f"finger_{pos}"))
         if up is not None:
             form_obj.fingers[pos] = up
+
+
+async def _record(request: Request, capture: service.CaptureForm, user: User) -> service.RecordingResult:
+    """Check (thread), image work (process pool, awaited), write (thread): pages never wait behind it."""
+    db, settings = request.app.state.db, request.app.state.settings
+    prepared = await run_in_threadpool(service.prepare_recording, db, settings=settings,
+                                       regions=_regions(request), form=capture)
+    if isinstance(prepared, service.RecordingResult):
+        return prepared  # the same form again: its first recording
+    processed = await extraction.process(capture, settings=settings)
+    return await run_in_threadpool(service.store_recording, db, settings=settings, form=capture, operator=user,
+                                   prepared=prepared, processed=processed, source_ip=_ip(request))
 
 
 # -- pages ---------------------------------------------------------------------------------------------
@@ -180,10 +192,7 @@ async def capture_submit(nik: str, request: Request, user: User = Depends(record
         await _uploads(form, capture)
         _typed_signature(form, capture)
         drafts.fill(data_dir, draft_id=draft_id, nik=nik, operator=user.username, form=capture)
-        result = await run_in_threadpool(
-            service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
-            regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
-        )
+        result = await _record(request, capture, user)
     except (RecordingError, ValidationFailed, service.AlreadyRecorded) as exc:
         from ktpel.web.problems import status_for
 
@@ -319,7 +328,7 @@ async def quality(kind: str, request: Request):  # noqa: ANN201
         if upload is None:
             raise RecordingError("Kirim gambar pada kolom 'image'.", "Send the image in the 'image' field.",
                                  code="image_missing")
-        return await run_in_threadpool(service.assess, kind, upload.data)
+        return await extraction.quality(kind, upload.data, settings=request.app.state.settings)
     except KtpelError as exc:
         return _api_problem(exc)
 
@@ -356,10 +365,7 @@ async def create_enrollment(request: Request, user: User = Depends(recorder)) ->
     try:
         capture = service.capture_from_json(parse_demographics_json(form.get("demographics")))
         await _uploads(form, capture)
-        result = await run_in_threadpool(
-            service.record_enrollment, request.app.state.db, settings=request.app.state.settings,
-            regions=_regions(request), form=capture, operator=user, source_ip=_ip(request),
-        )
+        result = await _record(request, capture, user)
     except KtpelError as exc:
         return _api_problem(exc)
     body = {"enrollment_id": result.enrollment_id, "state": result.state, "quality": result.quality,

@@ -1,8 +1,9 @@
 """Public self-service: a resident's status by NIK + receipt number, and offline card QR verification.
 
 Rate limits (both answer 429):
-- per IP: an in-process sliding window (Settings.status_limit_per_ip lookups a minute), plus a DB-backed
-  count of failed lookups per IP in the last hour (3 × that limit) that holds across processes/restarts;
+- per IP: Settings.status_limit_per_ip lookups a minute, counted in process (a sliding window that stops a
+  flood before any database work) and in the lookup log (so it holds across the worker processes of
+  `office serve --workers N` and restarts), plus failed lookups per IP in the last hour (3 × that limit);
 - per (NIK, address), per NIK across addresses (a slow-down, never a lockout) and globally: see
   `_check_limits`. Failed lookups are what guessing produces; a resident who gets the pair right is never
   locked out by someone else's wrong guesses.
@@ -158,6 +159,14 @@ def _check_limits(session: Session, *, settings: Settings, nik_hash: str, ip: st
                                     .where(*failed, *where)).one()
         return int(n or 0), oldest
 
+    # every lookup of this address in the last minute, from the shared log: the in-process window alone
+    # would allow N times the limit behind `office serve --workers N`
+    minute = dt.timedelta(minutes=1)
+    n, oldest = session.execute(select(func.count(), func.min(StatusLookupRow.at))
+                                .where(StatusLookupRow.ip == ip, StatusLookupRow.at >= now - minute)).one()
+    if (n or 0) >= settings.status_limit_per_ip:
+        log.warning("status lookup rate-limited (address, per minute, database) ip=%s", ip)
+        raise RateLimited(retry_after=_retry_after(oldest, window=minute, now=now))
     n, oldest = count_oldest(StatusLookupRow.nik_hash == nik_hash, StatusLookupRow.ip == ip)
     if n >= settings.status_limit_per_nik:
         log.warning("status lookup rate-limited (NIK+address) ip=%s nik_hash=%s", ip, nik_hash[:12])
@@ -173,7 +182,6 @@ def _check_limits(session: Session, *, settings: Settings, nik_hash: str, ip: st
         if last is not None and now - last < spacing:
             log.warning("status lookup slowed (NIK, all addresses) ip=%s nik_hash=%s", ip, nik_hash[:12])
             raise RateLimited(retry_after=_retry_after(last, window=spacing, now=now))
-    minute = dt.timedelta(minutes=1)
     n = session.scalar(select(func.count()).select_from(StatusLookupRow)
                        .where(StatusLookupRow.found.is_(False), StatusLookupRow.at >= now - minute)) or 0
     if n >= settings.status_global_failures_per_min:

@@ -11,6 +11,23 @@ from ktpel.config import get_settings
 from ktpel.office import composition as office_composition
 
 
+def web_workers(settings, *, requested: int | None, sqlite: bool) -> int:  # noqa: ANN001
+    """Web worker processes to start: as asked (0 = cores) on PostgreSQL; one on SQLite, said aloud."""
+    import os
+
+    from ktpel.cli_console import console
+
+    n = settings.web_workers if requested is None else requested
+    n = n if n > 0 else (os.cpu_count() or 1)
+    if sqlite and n > 1:
+        # SQLite lets one writer at a time: N processes would queue on its file lock (and time out under load)
+        console.print(f"[yellow]![/yellow] SQLite: dilayani dengan 1 proses web, bukan {n}; untuk beberapa proses "
+                      f"gunakan PostgreSQL (KTPEL_DATABASE_URL).\n  [dim]SQLite: serving with 1 web worker, not "
+                      f"{n}; use PostgreSQL for several workers.[/dim]", highlight=False)
+        return 1
+    return n
+
+
 def register(app: typer.Typer) -> None:
     @app.command("register")
     def register_office(
@@ -70,9 +87,10 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),
               no_sync: bool = typer.Option(False, "--no-sync", help="Do not run the sync agent."),
-              workers: int = typer.Option(1, "--workers", min=1, max=16,
-                                          help="Web worker processes (the sync agent and notifier run once, "
-                                               "in the supervising process)."),
+              workers: Optional[int] = typer.Option(None, "--workers", min=0, max=64,
+                                                    help="Web worker processes on PostgreSQL (0 = cores; default "
+                                                         "KTPEL_WEB_WORKERS). SQLite serves with one. The sync "
+                                                         "agent and notifier run once, in the supervising process."),
               mobile_kit: bool = typer.Option(False, "--mobile-kit",
                                               help="Run as a mobile recording kit: own SQLite, sync into the home "
                                                    "office (KTPEL_KIT_HOME_URL, KTPEL_KIT_TOKEN), never to central.")) -> None:
@@ -91,6 +109,7 @@ def register(app: typer.Typer) -> None:
         from ktpel.security.tls import server_kwargs
 
         tls = server_kwargs(settings)
+        workers = web_workers(settings, requested=workers, sqlite=db.is_sqlite)
         if settings.mobile_kit:
             from ktpel.office.kit.agent import start_kit_agent
 
@@ -99,9 +118,16 @@ def register(app: typer.Typer) -> None:
             start_background(handlers=office_composition.SYNC, settings=settings, db=db)
         start_notifier(db, settings)
         if workers > 1 and not settings.mobile_kit:  # a kit is one laptop process on its own SQLite
-            # each worker builds its own app and database pool from the same KTPEL_* settings
+            # each worker builds its own app and database pool from the same KTPEL_* settings, and its own
+            # biometric pool: the cores are shared among the workers, not multiplied by them
+            import os
+
+            if settings.biometric_workers <= 0:
+                os.environ["KTPEL_BIOMETRIC_WORKERS"] = str(max(1, (os.cpu_count() or 1) // workers))
+            # uvicorn kills a worker that does not answer its health ping in time (5 s by default); a worker
+            # still importing on a loaded machine misses it, and is killed and restarted over and over
             uvicorn.run("ktpel.web.app:office_app", factory=True, workers=workers, host=host or settings.host,
-                        port=port or settings.port, log_level="warning", **tls)
+                        port=port or settings.port, log_level="warning", timeout_worker_healthcheck=120, **tls)
             return
         uvicorn.run(create_app(settings=settings, side="office", db=db), host=host or settings.host,
                     port=port or settings.port, log_level="warning", **tls)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
-from ktpel.store.types import EncryptedText, UtcDateTime
+from ktpel.store.types import EncryptedJSON, EncryptedText, UtcDateTime
 
 
 class NationalRecordRow(Base):
@@ -42,7 +42,7 @@ class NationalRecordRow(Base):
     name_key: Mapped[str] = mapped_column(String(16), index=True, default="")
     templates: Mapped[str] = mapped_column(EncryptedText)  # JSON {face, finger_1..10: base64}
     images: Mapped[str] = mapped_column(EncryptedText, default="{}")  # JSON {face, signature, finger_N: base64}
-    exceptions: Mapped[dict] = mapped_column(JSON, default=dict)
+    exceptions: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)  # reasons: health data
     state: Mapped[str] = mapped_column(String(16), index=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # order of insertion into the biometric gallery; workers refresh their in-memory gallery by it

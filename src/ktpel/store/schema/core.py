@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
-from ktpel.store.types import EncryptedText, UtcDateTime
+from ktpel.store.types import EncryptedJSON, EncryptedText, UtcDateTime
 
 
 def kk_index(kk_number: str) -> str:
@@ -100,7 +100,7 @@ class EnrollmentRow(Base):
     operator: Mapped[str] = mapped_column(String(60), default="")
     approved_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
     quality: Mapped[dict] = mapped_column(JSON, default=dict)
-    exceptions: Mapped[dict] = mapped_column(JSON, default=dict)
+    exceptions: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)  # reasons: health data
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

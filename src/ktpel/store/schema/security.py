@@ -91,6 +91,23 @@ class AuditEntryRow(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditPendingRow(Base):
+    """An audit entry as its transaction wrote it, not chained yet: appended without any lock, so audited
+    transactions never queue on one row; `seal_pending` (one sealer at a time) chains it into `audit_log`."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(200))
+    before_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    after_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    changed: Mapped[str] = mapped_column(Text, default="")
+    source_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class AuditHeadRow(Base):
     """The single row naming the chain's last entry; writers lock it so the chain never forks."""
 

@@ -6,6 +6,7 @@ Revises: ikd_0001
 from alembic import op
 import sqlalchemy as sa
 import ktpel.store.types
+from ktpel.store.sides import migration_holds
 
 
 revision = 'ikd_0002'
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if not migration_holds("central_ikd"):  # central's table: an office's database never has it
+        return
     op.create_table('central_ikd',
     sa.Column('activation_id', sa.String(length=40), nullable=False),
     sa.Column('office_code', sa.String(length=5), nullable=False),
@@ -36,6 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if not migration_holds("central_ikd"):
+        return
     with op.batch_alter_table('central_ikd', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_central_ikd_state'))
         batch_op.drop_index(batch_op.f('ix_central_ikd_office_code'))

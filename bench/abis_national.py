@@ -193,16 +193,16 @@ def calibration_check(pop: Population, real: dict, faces, rng: np.random.Generat
 # -- outcomes ---------------------------------------------------------------------------------------
 
 def reaches_person(resp, *, gallery_size: int) -> tuple[bool, str | None]:  # noqa: ANN001
-    """Adjudication? (review/hit band or a modality conflict), and the conflict kind of the best one."""
+    """Adjudication? and why (the decide stage's rule: `conflict.person_reason`, bands moved with N)."""
     from ktpel.biometrics import get_engine
-    from ktpel.central.pipeline.conflict import modality_conflict
+    from ktpel.central.pipeline.conflict import person_reason
 
     cal = get_engine().calibration
     for c in resp.candidates:
-        kind = modality_conflict(c.normalised, fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z,
-                                 gallery_size=gallery_size)
-        if kind is not None or c.band.value in ("review", "hit"):
-            return True, kind
+        reason, kind = person_reason(c.normalised, fused=c.fused, fuse=cal.fuse, review_z=cal.review_z,
+                                     hit_z=cal.hit_z, gallery_size=gallery_size)
+        if reason is not None:
+            return True, kind or reason
     return False, None
 
 

@@ -224,12 +224,12 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     items: dict[str, dict] = {}
     gallery_size = int(res.get("gallery", {}).get("gallery_seq") or 1)
     for c in bio.get("candidates", []):
-        conflict = _conflict_of(c, gallery_size=gallery_size)
+        reason, conflict = _reason_of(c, gallery_size=gallery_size)
         if conflict is not None:  # a person must look, whatever the fused band says
-            items[c["reference_id"]] = {"reason": "modality_conflict", "band": c["band"], "fused": c["fused"],
+            items[c["reference_id"]] = {"reason": reason, "band": c["band"], "fused": c["fused"],
                                         "scores": {**c, "conflict": conflict}}
-        elif c["band"] in (Band.REVIEW.value, Band.HIT.value):
-            items[c["reference_id"]] = {"reason": "biometric_" + c["band"], "band": c["band"],
+        elif reason is not None:  # the band moved up with the gallery (conflict.review_z_at)
+            items[c["reference_id"]] = {"reason": reason, "band": reason.removeprefix("biometric_"),
                                         "fused": c["fused"], "scores": c}
     for other in res.get("demographic", {}).get("nik_collisions", []):
         items.setdefault(other, {"reason": "nik_collision", "band": "", "fused": 0.0, "scores": {}})
@@ -238,13 +238,13 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     return _print_ready(records, record, settings=ctx.settings, now=now)
 
 
-def _conflict_of(candidate: dict, *, gallery_size: int) -> str | None:
+def _reason_of(candidate: dict, *, gallery_size: int) -> tuple[str | None, str | None]:
     from ktpel.biometrics import get_engine
-    from ktpel.central.pipeline.conflict import modality_conflict
+    from ktpel.central.pipeline.conflict import person_reason
 
     cal = get_engine().calibration
-    return modality_conflict(candidate.get("normalised") or {}, fuse=cal.fuse, review_z=cal.review_z,
-                             hit_z=cal.hit_z, gallery_size=gallery_size)
+    return person_reason(candidate.get("normalised") or {}, fused=float(candidate["fused"]), fuse=cal.fuse,
+                         review_z=cal.review_z, hit_z=cal.hit_z, gallery_size=gallery_size)
 
 
 def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dict], now) -> dict:  # noqa: ANN001

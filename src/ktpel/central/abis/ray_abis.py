@@ -22,7 +22,7 @@ from typing import Sequence
 import ray
 
 from ktpel.biometrics.abis import IdentifyResponse
-from ktpel.biometrics.gallery import CANDIDATES, band_of, merge_top
+from ktpel.biometrics.gallery import CANDIDATES, band_of, merge_top, modality_limit
 from ktpel.central.abis.shard import ShardCore, shard_of
 
 NAMESPACE = "ktpel"
@@ -207,8 +207,8 @@ class RayAbis:
                 for s, ref in lst:
                     merged.setdefault(modality, {})[ref] = s
         refs: set[str] = set()
-        for lst in merged.values():
-            refs.update(r for _, r in merge_top(lst.items(), limit))
+        for modality, lst in merged.items():
+            refs.update(r for _, r in merge_top(lst.items(), modality_limit(modality, limit)))
         share: dict[int, list[str]] = {}
         for r in sorted(refs):
             share.setdefault(shard_of(r, len(self.actors)), []).append(r)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
-from ktpel.biometrics.fingerprint.compact import pack_fingers, unpack_fingers
+from ktpel.biometrics.fingerprint.compact import finger_offsets, pack_fingers, unpack_finger, unpack_fingers
 from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
@@ -265,7 +265,16 @@ class Gallery:
             if ref not in self._int_of:
                 continue
             enrolled_face = self.face_of(ref)
-            enrolled = self.fingers_of(ref)
+            # decoded lazily: most candidates stop after EARLY_STOP_AFTER fingers
+            blob = self._fingers[self._int_of[ref]] or b""
+            at = finger_offsets(blob)
+            enrolled: dict[int, FingerTemplate] = {}
+
+            def finger(slot: int) -> FingerTemplate:
+                if slot not in enrolled:
+                    enrolled[slot] = unpack_finger(blob, at[slot])
+                return enrolled[slot]
+
             raw: dict[str, float] = {}
             norm: dict[str, float] = {}
             if face is not None and enrolled_face is not None:
@@ -275,8 +284,8 @@ class Gallery:
                 if k >= EARLY_STOP_AFTER and max((z for m, z in norm.items() if m != "face"), default=0.0) \
                         < EARLY_STOP_Z and cal.fuse(norm) < cal.review_z:
                     break  # fingers at noise level and no review yet: an impostor, the rest change nothing
-                same = enrolled.get(f.finger_position) if f.finger_position else None
-                pool = [same] if same is not None else list(enrolled.values())
+                same = finger(f.finger_position) if f.finger_position in at else None
+                pool = [same] if same is not None else [finger(slot) for slot in at]
                 if pool:
                     key = f"finger_{f.finger_position or k}"
                     raw[key] = max(self.engine.compare_fingers(f, g) for g in pool)

@@ -452,6 +452,8 @@ def main() -> None:
 
     from ktpel.central.abis import init_ray
 
+    # the shard actors must run this tree's code, not whatever ktpel the interpreter has installed
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
     init_ray(address=None, num_cpus=2)
     first_answers, last = None, None
     for k in [int(x) for x in a.shards.split(",")]:

@@ -178,7 +178,9 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
     response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
     cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
-    decision = max((Band(c["band"]) for c in cands), key=_band_rank, default=Band.NO_HIT)
+    # the band the decide stage applies: moved up with the gallery's size (conflict.review_z_at)
+    size = int(row.gallery_seq or 1)
+    decision = max((_band_for(c, gallery_size=size) for c in cands), key=_band_rank, default=Band.NO_HIT)
     return {"decision": decision.value, "candidates": cands,
             "search_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -236,6 +238,16 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     if items:
         return _to_adjudication(records, record, items=items, demo=demo, now=now)
     return _print_ready(records, record, settings=ctx.settings, now=now)
+
+
+def _band_for(candidate: dict, *, gallery_size: int) -> Band:
+    """A candidate's fused band as decide reads it (moved up with the gallery's size)."""
+    from ktpel.biometrics import get_engine
+    from ktpel.central.pipeline.conflict import band_at
+
+    cal = get_engine().calibration
+    return Band(band_at(float(candidate["fused"]), gallery_size=gallery_size, review_z=cal.review_z,
+                        hit_z=cal.hit_z))
 
 
 def _reason_of(candidate: dict, *, gallery_size: int) -> tuple[str | None, str | None]:

@@ -115,7 +115,8 @@ def at_position(t, position: int) -> bytes:  # noqa: ANN001
 FACE_HEAVY_SHARE = 0.27  # see synthetic_faces
 
 
-def synthetic_faces(rng: np.random.Generator, n: int, *, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
+def synthetic_faces(rng: np.random.Generator, n: int, *, mean: np.ndarray, chol: np.ndarray,
+                    heavy_share: float = FACE_HEAVY_SHARE) -> np.ndarray:
     """n unit face vectors (float32 rows) whose pairwise cosines follow ORL's impostor distribution.
 
     A Gaussian fitted to the 400 ORL embeddings alone gives too heavy a tail (25 % of pairs at
@@ -124,7 +125,7 @@ def synthetic_faces(rng: np.random.Generator, n: int, *, mean: np.ndarray, chol:
     and 0.1 % at z ≥ 1, 2, 3 for pairs of synthetic identities (the bench prints what it measures)."""
     heavy = (mean + rng.standard_normal((n, len(mean))) @ chol.T)
     light = 0.3 * mean / np.linalg.norm(mean) + rng.standard_normal((n, len(mean))) / np.sqrt(len(mean))
-    v = np.where((rng.random(n) < FACE_HEAVY_SHARE)[:, None], heavy, light).astype(np.float32)
+    v = np.where((rng.random(n) < heavy_share)[:, None], heavy, light).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 

@@ -33,12 +33,16 @@ import numpy as np
 
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
-from ktpel.biometrics.fingerprint.compact import pack_fingers, unpack_fingers
+from ktpel.biometrics.fingerprint.compact import finger_offsets, pack_fingers, unpack_finger, unpack_fingers
 from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
 CANDIDATES = 50
+# The face index proposes fewer: a face decides only as a conflict (face_only), which needs a face at
+# z ≥ log10 N + 3, above all but ~0.1 % of strangers: the mate is then first. A mate with a weaker
+# face is found through its fingers. Each face candidate costs a 1:1 score on every finger (~2 ms each).
+FACE_CANDIDATES = 10
 # Sequential scoring: after this many fingers, a candidate whose every finger so far has FMR above 10 %
 # (z < 1) and whose fused score so far is below review is not scored on the rest. A mate has FNMR
 # ≈ 0.1 % at FMR 10 % per finger, so losing one needs both first fingers to fail together (~1e-6);
@@ -222,10 +226,10 @@ class Gallery:
         face, fingers = _split(templates)
         out: dict[str, list[tuple[float, str]]] = {}
         if face is not None and self._face_index.ntotal:
-            k = min(self._face_index.ntotal, limit)
+            k = min(self._face_index.ntotal, modality_limit("face", limit))
             dist, ids = self._face_index.search(face.embedding[None, :].astype(np.float32), k)
             out["face"] = merge_top(((self._refs[int(i)], float(d)) for d, i in zip(dist[0], ids[0])
-                                     if i >= 0), limit)
+                                     if i >= 0), k)
         if fingers and self._finger_index:
             found = self.finger_scores(fingers)
             if found:
@@ -261,7 +265,16 @@ class Gallery:
             if ref not in self._int_of:
                 continue
             enrolled_face = self.face_of(ref)
-            enrolled = self.fingers_of(ref)
+            # decoded lazily: most candidates stop after EARLY_STOP_AFTER fingers
+            blob = self._fingers[self._int_of[ref]] or b""
+            at = finger_offsets(blob)
+            enrolled: dict[int, FingerTemplate] = {}
+
+            def finger(slot: int) -> FingerTemplate:
+                if slot not in enrolled:
+                    enrolled[slot] = unpack_finger(blob, at[slot])
+                return enrolled[slot]
+
             raw: dict[str, float] = {}
             norm: dict[str, float] = {}
             if face is not None and enrolled_face is not None:
@@ -271,8 +284,8 @@ class Gallery:
                 if k >= EARLY_STOP_AFTER and max((z for m, z in norm.items() if m != "face"), default=0.0) \
                         < EARLY_STOP_Z and cal.fuse(norm) < cal.review_z:
                     break  # fingers at noise level and no review yet: an impostor, the rest change nothing
-                same = enrolled.get(f.finger_position) if f.finger_position else None
-                pool = [same] if same is not None else list(enrolled.values())
+                same = finger(f.finger_position) if f.finger_position in at else None
+                pool = [same] if same is not None else [finger(slot) for slot in at]
                 if pool:
                     key = f"finger_{f.finger_position or k}"
                     raw[key] = max(self.engine.compare_fingers(f, g) for g in pool)
@@ -346,6 +359,11 @@ class Gallery:
             g.insert(entry["id"], blobs)
         return g
 
+def modality_limit(modality: str, limit: int) -> int:
+    """How many of a modality's proposals are kept (per shard and after the merge alike)."""
+    return min(limit, FACE_CANDIDATES) if modality == "face" else limit
+
+
 def merge_top(items: Iterable[tuple[str, float]], limit: int) -> list[tuple[float, str]]:
     """Best `limit` (score, ref), ties broken by reference id so merges are order-independent."""
     return sorted(((s, r) for r, s in items), key=lambda x: (-x[0], x[1]))[:limit]
@@ -363,8 +381,8 @@ def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | byte
             for s, ref in lst:
                 merged.setdefault(modality, {})[ref] = s
     refs: set[str] = set()
-    for lst in merged.values():
-        refs.update(r for _, r in merge_top(lst.items(), limit))
+    for modality, lst in merged.items():
+        refs.update(r for _, r in merge_top(lst.items(), modality_limit(modality, limit)))
     results: list[Candidate] = []
     for shard in shards:
         results.extend(shard.score(templates, sorted(r for r in refs if r in shard)))

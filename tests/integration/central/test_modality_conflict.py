@@ -70,3 +70,27 @@ def test_conflict_rule_needs_both_modalities_and_scales_the_face_with_the_galler
     # at 1M references a face at z 7 is met by a stranger about once in ten probes: not strong there
     assert modality_conflict({"face": 7.0, "finger_1": 0.2, "finger_2": 0.4}, gallery_size=10**6, **kw) is None
     assert face_strong_z(gallery_size=10**6, review_z=4.0) == 9.0
+
+
+def test_the_review_band_moves_up_with_the_gallery():
+    """A unique person meets a stranger at fused z with probability ≈ N·10^-z: the band follows N."""
+    from ktpel.biometrics.fusion import load_calibration
+    from ktpel.central.pipeline.conflict import FPIR_MARGIN, band_at, person_reason, review_z_at
+
+    cal = load_calibration()
+    kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z)
+    assert review_z_at(gallery_size=10, review_z=4.0) == 4.0  # never below the calibrated band
+    assert review_z_at(gallery_size=10**6, review_z=4.0) == 6 + FPIR_MARGIN
+    # one stranger's finger at z 6.5 (fused 6.6): review in a gallery of 100, nothing at 1M
+    stranger = {"face": 0.3, "finger_1": 6.5, "finger_2": 0.4}
+    fused = cal.fuse(stranger)
+    assert band_at(fused, gallery_size=100, review_z=4.0, hit_z=8.0) == "review"
+    assert person_reason(stranger, fused=fused, gallery_size=100, **kw) == ("biometric_review", None)
+    assert person_reason(stranger, fused=fused, gallery_size=10**6, **kw) == (None, None)
+    # a mate on several fingers stays a hit at 1M; a face-only coincidence is a conflict at its own bar
+    mate = {"face": 1.0, "finger_1": 12.0, "finger_2": 11.0, "finger_6": 9.0}
+    assert person_reason(mate, fused=cal.fuse(mate), gallery_size=10**6, **kw)[0] == "modality_conflict"
+    mate["face"] = 6.0
+    assert person_reason(mate, fused=cal.fuse(mate), gallery_size=10**6, **kw) == ("biometric_hit", None)
+    twin = {"face": 9.5, "finger_1": 0.2, "finger_2": 0.1}
+    assert person_reason(twin, fused=cal.fuse(twin), gallery_size=10**6, **kw) == ("modality_conflict", "face_only")

@@ -65,25 +65,40 @@ def pack_fingers(fingers: dict[int, FingerTemplate]) -> bytes:
     return b"".join(struct.pack(">B", slot) + pack_finger(t, t.finger_position) for slot, t in fingers.items())
 
 
-def unpack_fingers(blob: bytes) -> dict[int, FingerTemplate]:
-    """Inverse of pack_fingers; templates carry no cached features yet."""
-    out: dict[int, FingerTemplate] = {}
+def finger_offsets(blob: bytes) -> dict[int, int]:
+    """Where each slot's finger starts in a pack_fingers blob (headers only: nothing is decoded)."""
+    out: dict[int, int] = {}
     off = 0
     try:
         while off < len(blob):
-            slot = blob[off]
-            pos, w, h, ppi, q, n, blk, r, c, z = _HEAD.unpack_from(blob, off + 1)
-            off += 1 + _HEAD.size
-            rows = np.frombuffer(blob, offset=off, count=n,
-                                 dtype=[("b0", "u1"), ("b1", "u1"), ("b2", "u1"), ("a", ">u2"), ("kq", "u1")])
-            off += 6 * n
-            xy = (rows["b0"].astype(np.uint32) << 16) | (rows["b1"].astype(np.uint32) << 8) | rows["b2"]
-            m = np.stack([(xy >> 12).astype(np.float64), (xy & 4095).astype(np.float64),
-                          rows["a"] / 65536 * 2 * np.pi, (rows["kq"] & 63) / 63.0,
-                          (rows["kq"] >> 6).astype(np.float64)], 1) if n else np.zeros((0, 5))
-            field = _field_from(blob[off:off + z], r, c) if blk else None
-            off += z
-            out[slot] = FingerTemplate(m, w, h, ppi, pos, float(q), field, blk)
+            _, _, _, _, _, n, _, _, _, z = _HEAD.unpack_from(blob, off + 1)
+            out[blob[off]] = off
+            off += 1 + _HEAD.size + 6 * n + z
+    except struct.error as exc:
+        raise CorruptTemplate(f"compact fingers: {type(exc).__name__}") from exc
+    if off != len(blob):
+        raise CorruptTemplate("compact fingers: truncated")
+    return out
+
+
+def unpack_finger(blob: bytes, offset: int) -> FingerTemplate:
+    """The finger starting at `offset` (from finger_offsets); it carries no cached features yet."""
+    try:
+        pos, w, h, ppi, q, n, blk, r, c, z = _HEAD.unpack_from(blob, offset + 1)
+        off = offset + 1 + _HEAD.size
+        rows = np.frombuffer(blob, offset=off, count=n,
+                             dtype=[("b0", "u1"), ("b1", "u1"), ("b2", "u1"), ("a", ">u2"), ("kq", "u1")])
+        off += 6 * n
+        xy = (rows["b0"].astype(np.uint32) << 16) | (rows["b1"].astype(np.uint32) << 8) | rows["b2"]
+        m = np.stack([(xy >> 12).astype(np.float64), (xy & 4095).astype(np.float64),
+                      rows["a"] / 65536 * 2 * np.pi, (rows["kq"] & 63) / 63.0,
+                      (rows["kq"] >> 6).astype(np.float64)], 1) if n else np.zeros((0, 5))
+        field = _field_from(blob[off:off + z], r, c) if blk else None
+        return FingerTemplate(m, w, h, ppi, pos, float(q), field, blk)
     except (struct.error, ValueError, zlib.error) as exc:
         raise CorruptTemplate(f"compact fingers: {type(exc).__name__}") from exc
-    return out
+
+
+def unpack_fingers(blob: bytes) -> dict[int, FingerTemplate]:
+    """Inverse of pack_fingers; templates carry no cached features yet."""
+    return {slot: unpack_finger(blob, off) for slot, off in finger_offsets(blob).items()}

@@ -10,6 +10,12 @@ Never decided by the machine: the record goes to a person (ADJUDICATION, reason 
 face score z, so a face counts as strong only from z ≥ log10(N) + FACE_MARGIN (then about one probe in
 10^FACE_MARGIN meets a stranger that high), and never below review_z + 1. Fingers are strong at the hit
 band (their fused score, Fisher's method over the fingers compared).
+
+The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a
+probe is compared (implicitly) with every reference, so a unique person meets a stranger at fused z
+with probability about N·10^(−z). A candidate therefore goes to a person from
+`review_z_at(N) = log10(N) + FPIR_MARGIN` (about one unique person in 10^FPIR_MARGIN), never below the
+calibrated review band; mates fused over several fingers sit far above it (z 20–40).
 """
 
 from __future__ import annotations
@@ -18,12 +24,37 @@ import math
 
 FACE_ONLY, FINGER_ONLY = "face_only", "finger_only"
 FACE_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's face this strong
+FPIR_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's fused score this strong
 CLEAR_NON_MATCH_Z = 2.0  # a face with FMR above 1 %: no evidence of the same person
 
 
 def face_strong_z(*, gallery_size: int, review_z: float) -> float:
     """The face score that counts as strong in a gallery of this size."""
     return max(review_z + 1.0, math.log10(max(gallery_size, 1)) + FACE_MARGIN)
+
+
+def review_z_at(*, gallery_size: int, review_z: float) -> float:
+    """The fused score that sends a candidate to a person in a gallery of this size."""
+    return max(review_z, math.log10(max(gallery_size, 1)) + FPIR_MARGIN)
+
+
+def band_at(fused: float, *, gallery_size: int, review_z: float, hit_z: float) -> str:
+    """`hit`, `review` or `no_hit` for a fused score, the calibrated bands moved up with the gallery."""
+    review = review_z_at(gallery_size=gallery_size, review_z=review_z)
+    if fused >= review + (hit_z - review_z):
+        return "hit"
+    return "review" if fused >= review else "no_hit"
+
+
+def person_reason(normalised: dict[str, float], *, fused: float, fuse, review_z: float, hit_z: float,  # noqa: ANN001
+                  gallery_size: int) -> tuple[str | None, str | None]:
+    """Why a candidate goes to a person: (`modality_conflict` | `biometric_review` | `biometric_hit` | None,
+    the conflict kind or None)."""
+    kind = modality_conflict(normalised, fuse=fuse, review_z=review_z, hit_z=hit_z, gallery_size=gallery_size)
+    if kind is not None:
+        return "modality_conflict", kind
+    band = band_at(fused, gallery_size=gallery_size, review_z=review_z, hit_z=hit_z)
+    return ("biometric_" + band if band != "no_hit" else None), None
 
 
 def modality_conflict(normalised: dict[str, float], *, fuse, review_z: float, hit_z: float,  # noqa: ANN001

@@ -178,7 +178,9 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
     response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
     cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
-    decision = max((Band(c["band"]) for c in cands), key=_band_rank, default=Band.NO_HIT)
+    # the band the decide stage applies: moved up with the gallery's size (conflict.review_z_at)
+    size = int(row.gallery_seq or 1)
+    decision = max((_band_for(c, gallery_size=size) for c in cands), key=_band_rank, default=Band.NO_HIT)
     return {"decision": decision.value, "candidates": cands,
             "search_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -224,12 +226,12 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     items: dict[str, dict] = {}
     gallery_size = int(res.get("gallery", {}).get("gallery_seq") or 1)
     for c in bio.get("candidates", []):
-        conflict = _conflict_of(c, gallery_size=gallery_size)
+        reason, conflict = _reason_of(c, gallery_size=gallery_size)
         if conflict is not None:  # a person must look, whatever the fused band says
-            items[c["reference_id"]] = {"reason": "modality_conflict", "band": c["band"], "fused": c["fused"],
+            items[c["reference_id"]] = {"reason": reason, "band": c["band"], "fused": c["fused"],
                                         "scores": {**c, "conflict": conflict}}
-        elif c["band"] in (Band.REVIEW.value, Band.HIT.value):
-            items[c["reference_id"]] = {"reason": "biometric_" + c["band"], "band": c["band"],
+        elif reason is not None:  # the band moved up with the gallery (conflict.review_z_at)
+            items[c["reference_id"]] = {"reason": reason, "band": reason.removeprefix("biometric_"),
                                         "fused": c["fused"], "scores": c}
     for other in res.get("demographic", {}).get("nik_collisions", []):
         items.setdefault(other, {"reason": "nik_collision", "band": "", "fused": 0.0, "scores": {}})
@@ -238,13 +240,23 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     return _print_ready(records, record, settings=ctx.settings, now=now)
 
 
-def _conflict_of(candidate: dict, *, gallery_size: int) -> str | None:
+def _band_for(candidate: dict, *, gallery_size: int) -> Band:
+    """A candidate's fused band as decide reads it (moved up with the gallery's size)."""
     from ktpel.biometrics import get_engine
-    from ktpel.central.pipeline.conflict import modality_conflict
+    from ktpel.central.pipeline.conflict import band_at
 
     cal = get_engine().calibration
-    return modality_conflict(candidate.get("normalised") or {}, fuse=cal.fuse, review_z=cal.review_z,
-                             hit_z=cal.hit_z, gallery_size=gallery_size)
+    return Band(band_at(float(candidate["fused"]), gallery_size=gallery_size, review_z=cal.review_z,
+                        hit_z=cal.hit_z))
+
+
+def _reason_of(candidate: dict, *, gallery_size: int) -> tuple[str | None, str | None]:
+    from ktpel.biometrics import get_engine
+    from ktpel.central.pipeline.conflict import person_reason
+
+    cal = get_engine().calibration
+    return person_reason(candidate.get("normalised") or {}, fused=float(candidate["fused"]), fuse=cal.fuse,
+                         review_z=cal.review_z, hit_z=cal.hit_z, gallery_size=gallery_size)
 
 
 def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dict], now) -> dict:  # noqa: ANN001

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from ktpel.config import Settings
-from ktpel.store.db import open_database
+from ktpel.store.db import open_database, upgrade
 from ktpel.store.schema import metadata
 from ktpel.store.sides import CENTRAL_TABLES, OFFICE_TABLES, SHARED_TABLES, OtherSideData, tables_of
 from tests.conftest import PG_URL, _pg_admin
@@ -82,7 +82,11 @@ def test_a_database_of_both_sides_keeps_every_table(new_url, tmp_path):
 
 def test_an_existing_database_splits_only_when_the_other_side_tables_are_empty(new_url, tmp_path, clock):
     url = new_url("old")
-    old = open_database(_settings(tmp_path, url, shared=True), name="office")  # as every database was before
+    # as every database was before the split: both sides' tables, at the merge revision
+    old = open_database(_settings(tmp_path, url, shared=True), name="office", migrate=False)
+    upgrade(old, revision="sides_0001")
+    before = _tables(old)
+    assert before == set(metadata.tables) - {"central_ikd", "audit_pending"}  # tables newer than the split
     with old.engine.begin() as conn:
         conn.execute(text("INSERT INTO central_counters (name, value) VALUES ('gallery', 7)"))
         conn.execute(text("INSERT INTO printing_settings (key, value, changed_by, changed_at) "
@@ -94,7 +98,7 @@ def test_an_existing_database_splits_only_when_the_other_side_tables_are_empty(n
     assert refused.value.table == "central_counters" and "central_counters" in str(refused.value)
     check = open_database(_settings(tmp_path, url, shared=True), name="office", migrate=False)
     try:
-        assert _tables(check) == set(metadata.tables)  # refused: nothing dropped, nothing half
+        assert _tables(check) == before  # refused: nothing dropped, nothing half
         with check.engine.begin() as conn:
             conn.execute(text("DELETE FROM central_counters"))
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +114,26 @@ def _ancestry(script, revision: str) -> set[str]:  # noqa: ANN001
     return seen
 
 
+@contextlib.contextmanager
+def _ddl_in_transaction(connection):  # noqa: ANN001, ANN202
+    """On SQLite, make CREATE/DROP part of the migration's transaction.
+
+    Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE, so DDL ran in autocommit: a run
+    that failed half-way (e.g. a side split refused) kept the tables it had created, and the next run
+    failed on them. Here the transaction is begun explicitly, so a failed run leaves nothing behind."""
+    raw = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+    if raw is None:
+        yield
+        return
+    level = raw.isolation_level
+    raw.isolation_level = None  # no implicit transactions: ours, begun below, holds everything
+    try:
+        connection.exec_driver_sql("BEGIN")
+        yield
+    finally:
+        raw.isolation_level = level
+
+
 def upgrade(db: Database, *, side: str | None = None, revision: str | None = None) -> None:
     """Bring the schema to `revision`, or to the newest revision of every migration branch that a
     database of `side` runs (None: both sides' tables, as the test suite's databases)."""
@@ -120,7 +142,7 @@ def upgrade(db: Database, *, side: str | None = None, revision: str | None = Non
     from alembic.script import ScriptDirectory
 
     cfg = alembic_config(db)
-    with db.engine.begin() as connection:
+    with db.engine.connect() as connection, connection.begin(), _ddl_in_transaction(connection):
         cfg.attributes["connection"] = connection
         cfg.attributes["side"] = side  # migrations after the split ask it (store.sides.migration_holds)
         if revision is not None:

@@ -13,7 +13,7 @@ from typing import Literal
 Side = Literal["office", "central"]
 
 SHARED_TABLES = frozenset({
-    "users", "web_sessions", "api_tokens", "login_attempts", "audit_log", "audit_head", "domain_events",
+    "users", "web_sessions", "api_tokens", "login_attempts", "audit_log", "audit_head", "audit_pending", "domain_events",
     "report_cache",
 })
 
@@ -30,7 +30,7 @@ OFFICE_TABLES = frozenset({
 CENTRAL_TABLES = frozenset({
     "central_records", "central_retired_niks", "central_jobs", "central_stage_runs", "central_adjudications",
     "central_duplicate_cases", "central_counters", "central_dedup_models", "central_name_blocks",
-    "central_name_word_counts", "central_suket", "central_packets", "central_events",
+    "central_name_word_counts", "central_suket", "central_ikd", "central_packets", "central_events",
     "sync_offices", "sync_event_counters", "sync_rejections", "sync_announcements", "sync_enrolment_tokens",
     "sync_audit_checkpoints", "blank_allocations", "blank_loans", "printed_reports",
 })

@@ -49,14 +49,6 @@ def _pool(settings: Settings) -> ProcessPoolExecutor:
         return pool
 
 
-def shutdown() -> None:
-    """Stop this process's pool (app shutdown)."""
-    with _LOCK:
-        pool = _POOLS.pop(os.getpid(), None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _run_in_worker(fn: Callable[..., Any], *args: Any) -> tuple[int, Any]:
     return os.getpid(), fn(*args)
 

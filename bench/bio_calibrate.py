@@ -11,6 +11,7 @@ entries of the existing file (and its band check) and rewrites the face entries 
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import sys
@@ -75,8 +76,11 @@ def main() -> None:
     from ktpel.biometrics.evaluate import error_rates, eval_face, eval_fingerprint
     from ktpel.biometrics.fusion import _from_dict, survival_table
 
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--face-only", action="store_true", help="rewrite the face entries only")
+    a = ap.parse_args()  # before any work: --help must not rewrite the thresholds file
     eng = Engine(calibration=None)
-    if "--face-only" in sys.argv:
+    if a.face_only:
         face_only(eng)
         return
     runs = {

@@ -12,10 +12,10 @@ beside a smaller face of another person (the next one in the queue), built in a 
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,10 +106,15 @@ def main() -> None:
     from ktpel.biometrics import get_engine
     from ktpel.biometrics.evaluate import eval_face, eval_fingerprint
 
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument("--faces-only", action="store_true")
+    only.add_argument("--fingers-only", action="store_true")
+    a = ap.parse_args()
     cv2.setNumThreads(1)  # ms per image on one core
     eng = get_engine()
     rows = []
-    for name in () if "--faces-only" in sys.argv else ("FVC2002_DB1_B", "FVC2000_DB4_B"):
+    for name in () if a.faces_only else ("FVC2002_DB1_B", "FVC2000_DB4_B"):
         d = DATA / "fingerprints" / name
         ours = eval_fingerprint(d, engine=eng).summary()
         base = baseline(d)
@@ -118,7 +123,7 @@ def main() -> None:
         print(json.dumps({"set": name, **ours}))
         rows.append((name, ours))
     with tempfile.TemporaryDirectory() as tmp:
-        sets = {} if "--fingers-only" in sys.argv else {"att_orl": DATA / "faces" / "att_orl",
+        sets = {} if a.fingers_only else {"att_orl": DATA / "faces" / "att_orl",
                 "att_orl_composites": orl_composites(DATA / "faces" / "att_orl", Path(tmp))}
         for name, d in sets.items():
             face = eval_face(d, engine=eng).summary()

@@ -25,9 +25,13 @@ database, as in production).
   that field; the image goes through the real extractor (quality gate included). Minutiae
   appear where grown ridges end or split, so each is a new finger. Pools are cached in bench/out/.
   The identities' fingers are scored 1:1 by the real matcher whenever the identity is a
-  candidate, but they are not in the finger index (10 M descriptors do not fit this machine):
-  candidates come from the face index (IVF from 200,000 faces) and the finger index over the
-  real records.
+  candidate, but they are not in the finger index (a pool finger shared by size/40 identities
+  would fill it with ties): candidates come from the face index (IVF from 200,000 faces) and the
+  finger index over the real records. Identities enter through `Gallery.insert` (compact
+  fingers, as production holds them) into a gallery with no indexed position, searched with the
+  real records' gallery as two shards (`identify_over`, see SyntheticAndReal).
+  Cost per worker (measured at 20,000 on the 2-core dev machine under load, 2026-12-03): ~4 ms
+  and ~6.6 KB per identity, so 1,000,000 takes about an hour and 6.6 GB in each worker.
 - The bench checks this claim first: it prints how synthetic templates score against real
   probes on the calibrated scale z = −log10 FMR (the impostor distribution measured on
   ../shared/data). Impostor-like templates give ≈ 10 % at z ≥ 1, 1 % at z ≥ 2, 0.1 % at z ≥ 3.
@@ -106,10 +110,9 @@ class RealPool:
 
 
 def at_position(t, position: int) -> bytes:  # noqa: ANN001
-    from ktpel.biometrics.templates import FingerTemplate
+    from ktpel.biometrics.fingerprint.synthetic import with_position
 
-    return FingerTemplate(t.minutiae, t.width, t.height, t.ppi, position, t.quality, t.orientation,
-                          t.orientation_block).to_bytes()
+    return with_position(t, position).to_bytes()
 
 
 FACE_HEAVY_SHARE = 0.27  # see synthetic_faces
@@ -205,27 +208,6 @@ def synthetic_finger_pool(shared: Path, *, source: str, seed: int, count: int, c
     return out
 
 
-class SyntheticFingers:
-    """Identity i's fingers, drawn from the shared synthetic pool by a hash of (i, position)."""
-
-    __slots__ = ("i",)
-    pool: list = []
-
-    def __init__(self, i: int) -> None:
-        self.i = i
-
-    def get(self, position: int, default=None):  # noqa: ANN001, ANN201
-        if not 1 <= position <= 10:
-            return default
-        return self.pool[((self.i * 10 + position) * 2654435761) % len(self.pool)]
-
-    def values(self):  # noqa: ANN201
-        return [self.get(p) for p in range(1, 11)]
-
-    def __len__(self) -> int:
-        return 10
-
-
 class SyntheticPeople:
     """New synthetic identities for probes: face from the fitted Gaussian, fingers from a pool no
     gallery identity uses, assigned so no two probes share a finger at the same position."""
@@ -287,34 +269,60 @@ def recorded_again(resident: dict) -> dict:
 
 # -- the workers' gallery ------------------------------------------------------------------------
 
+class SyntheticAndReal:
+    """A worker's gallery: the synthetic identities in a Gallery whose finger index is empty (their
+    fingers are scored 1:1 on candidates only, see the module docstring), the run's real records in an
+    ordinary Gallery. Searched as two shards (`identify_over`): the answers of one gallery that holds
+    both and leaves the synthetic fingers out of its index."""
+
+    def __init__(self, synthetic) -> None:  # noqa: ANN001
+        from ktpel.biometrics.gallery import Gallery
+
+        self.synthetic, self.real = synthetic, Gallery()
+
+    def __len__(self) -> int:
+        return len(self.synthetic) + len(self.real)
+
+    def insert(self, reference_id: str, templates) -> None:  # noqa: ANN001
+        self.real.insert(reference_id, templates)
+
+    def delete(self, reference_id: str) -> None:
+        self.real.delete(reference_id)
+
+    def identify(self, templates, *, top_k: int = 10, limit: int | None = None):  # noqa: ANN001, ANN201
+        from ktpel.biometrics.gallery import CANDIDATES, identify_over
+
+        return identify_over([self.synthetic, self.real], templates, top_k=top_k, limit=limit or CANDIDATES)
+
+
 def synthetic_gallery(size: int, *, real: RealPool, finger_pool: list[bytes], seed: int = 7):  # noqa: ANN201
     """A GalleryMirror whose ABIS holds `size` synthetic identities (see the module docstring)."""
+    from rich.progress import track
+
     from ktpel.biometrics.abis import BuiltinAbis
-    from ktpel.biometrics.gallery import IVF_FROM, Gallery, _Record
+    from ktpel.biometrics.fingerprint.synthetic import with_position
+    from ktpel.biometrics.gallery import Gallery
     from ktpel.biometrics.templates import FaceTemplate, template_from_bytes
     from ktpel.central.pipeline.gallery import GalleryMirror
 
-    SyntheticFingers.pool = [template_from_bytes(b) for b in finger_pool]
-    for t in SyntheticFingers.pool:
-        t.features  # noqa: B018 - computed once, as a long-running worker holds them
-    gallery = Gallery()
+    pool = [template_from_bytes(b) for b in finger_pool]
+    at = {p: [with_position(t, p) for t in pool] for p in range(1, 11)}
+    gallery = Gallery(indexed_positions=())  # positions 1-10 only: no synthetic finger enters the index
     rng = np.random.default_rng(seed)
     chunk = 50_000
-    for start in range(0, size, chunk):
-        n = min(chunk, size - start)
-        vecs = synthetic_faces(rng, n, mean=real.face_mean, chol=real.face_chol)
-        ids = np.arange(gallery._next, gallery._next + n, dtype=np.int64)
-        for j in range(n):
-            ref, iid = f"S{start + j}", int(ids[j])
-            face = FaceTemplate.__new__(FaceTemplate)  # already unit-norm: skip the checks
-            face.embedding, face.model_id, face.quality = vecs[j], real.model_id, 90.0
-            gallery._int_of[ref], gallery._ref_of[iid] = iid, ref
-            gallery._records[ref] = _Record(face, SyntheticFingers(start + j))
-        gallery._face_index.add_with_ids(vecs, ids)
-        gallery._next += n
-    if size >= IVF_FROM:
-        gallery.reindex_faces()  # what insert() does when the gallery grows past IVF_FROM
-    return GalleryMirror(BuiltinAbis(gallery))
+    for start in track(range(0, size, chunk), description=f"gallery of {size} synthetic identities",
+                       transient=True, disable=size <= chunk):
+        vecs = synthetic_faces(rng, min(chunk, size - start), mean=real.face_mean, chol=real.face_chol)
+        for j, vec in enumerate(vecs):
+            i = start + j
+            gallery.insert(f"S{i}", [FaceTemplate(vec, real.model_id, 90.0)]
+                           + [at[p][pool_slot(i, p, len(pool))] for p in range(1, 11)])
+    return GalleryMirror(BuiltinAbis(SyntheticAndReal(gallery)))
+
+
+def pool_slot(identity: int, position: int, pool_size: int) -> int:
+    """Which pool finger identity i has at a position: a multiplicative hash of (i, position)."""
+    return ((identity * 10 + position) * 2654435761) % pool_size
 
 
 class MaterialisingAbis:

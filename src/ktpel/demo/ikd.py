@@ -11,8 +11,13 @@ DEMO_OFFICER = "petugas.demo"
 SUBJECTS = (("enr-ikd-demo-0", 12), ("enr-ikd-demo-1", 13))  # enrollment id, ORL subject
 
 
-def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared) -> str:  # noqa: ANN001
-    """A print-ready recording with an enrolled face template, made once for the demo."""
+def adult_born_by(year: int) -> dt.date:
+    """Born on or before this day: an adult (20 or more) whose IKD the demo activates in `year`."""
+    return dt.date(year - 20, 1, 1)
+
+
+def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared) -> str | None:  # noqa: ANN001
+    """A print-ready recording with an enrolled face template, made once for the demo (None: no adult left)."""
     from ktpel.biometrics import get_engine
     from ktpel.domain.enrollment import EnrollmentState
     from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
@@ -23,7 +28,7 @@ def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared
         return session.get(ResidentRow, found.resident_id).nik
     from ktpel.domain.events import utcnow
 
-    adult = dt.date(utcnow().year - 20, 1, 1)
+    adult = adult_born_by(utcnow().year)
     resident = session.scalars(
         select(ResidentRow).where(ResidentRow.regency_code == settings.office_regency, ResidentRow.birth_date <= adult,
                                   ResidentRow.revoked.is_(False), ResidentRow.id.not_in(select(CardRow.resident_id)),
@@ -31,6 +36,8 @@ def _prr_resident(session, *, settings, enrollment_id: str, subject: int, shared
                                                         .where(EnrollmentRow.id.like("enr-ikd-demo-%"))))
         # never recorded first; else one whose newest recording becomes this print-ready one
         .order_by(ResidentRow.id.in_(select(EnrollmentRow.resident_id)), ResidentRow.nik.desc()).limit(1)).first()
+    if resident is None:
+        return None
     face = (shared / "faces" / "att_orl" / f"s{subject}" / "1.pgm").read_bytes()
     session.add(EnrollmentRow(id=enrollment_id, resident_id=resident.id, office_code=settings.office_regency,
                               state=EnrollmentState.PRINT_READY.value, receipt_number=f"DEMO-IKD-{subject}", operator=DEMO_OFFICER))
@@ -51,6 +58,10 @@ def ikd_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     shared = settings.resolved_shared_data()
     with office_db.unit_of_work() as s:
         niks = [_prr_resident(s, settings=settings, enrollment_id=e, subject=n, shared=shared) for e, n in SUBJECTS]
+        if None in niks:
+            console.print("[yellow]![/yellow] IKD demo: tidak ada penduduk dewasa tanpa KTP-El / "
+                          "no adult resident without a card left")
+            return []
         done = s.scalar(select(IkdActivationRow).where(IkdActivationRow.officer == DEMO_OFFICER,
                                                        IkdActivationRow.state == IkdState.ACTIVE.value))
         pending = s.scalar(select(IkdActivationRow).where(IkdActivationRow.officer == DEMO_OFFICER,

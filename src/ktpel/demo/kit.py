@@ -14,6 +14,7 @@ import sys
 from sqlalchemy import select
 
 KIT_ID = "kit-demo"
+KIT_RECORDINGS = 2  # adults never recorded, recorded on the kit
 KIT_TOKEN = "demo-kit-token"  # demo only: a real home office sets KTPEL_KIT_TOKEN
 FIELDS = ("nik", "kk_number", "name", "birth_place", "birth_date", "sex", "blood_type", "street", "rt", "rw",
           "village_code", "district_code", "regency_code", "religion", "marital_status", "occupation", "citizenship",
@@ -43,7 +44,7 @@ def kit_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     with office_db.unit_of_work() as s:
         if s.scalar(select(KitReceiptRow.kit_packet_id).where(KitReceiptRow.kit_id == KIT_ID)):
             return []
-        people = _residents(s, settings=settings, count=2)
+        people = _residents(s, settings=settings, count=KIT_RECORDINGS)
     if not people:
         console.print("[yellow]![/yellow] kit demo: no unrecorded adult left to record in the village")
         return []

@@ -152,6 +152,7 @@ def test_data_ganda_shows_both_faces_and_waits_for_central(two_sides, db, page, 
     page.wait_for_selector("#confirm")
     effect = page.inner_text("#effect")
     assert "1871010507909001" in effect and "tidak dapat dibatalkan" in page.inner_text("#confirm").lower()
+    page.wait_for_load_state("load")  # the faces are <img>s the browser fetches after the page: measure them loaded
     assert page.evaluate("[...document.querySelectorAll('#confirm img.face')].map(i => i.naturalWidth)")[1] > 0
     assert page.locator("#confirm .kept img.face").count() == 1 and page.locator("#confirm .revoked img.face").count() == 1
     assert not page.is_disabled("#confirm-revoke")

@@ -31,10 +31,13 @@ class Office:
     def headers(self, who: str = "op1") -> dict:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def unrecorded_niks(self, n: int) -> list[str]:
+    def unrecorded_niks(self, n: int, *, adults: bool = True) -> list[str]:
+        """Residents without a recording: adults (18+, surely of card age), or, adults=False, children under 12."""
+        young = today_wib() - dt.timedelta(days=18 * 366 if adults else 12 * 365)
         with self.db.unit_of_work() as s:
             recorded = select(EnrollmentRow.resident_id)
-            return list(s.scalars(select(ResidentRow.nik).where(ResidentRow.id.not_in(recorded))
+            age = ResidentRow.birth_date <= young if adults else ResidentRow.birth_date > young
+            return list(s.scalars(select(ResidentRow.nik).where(ResidentRow.id.not_in(recorded), age)
                                   .order_by(ResidentRow.nik).limit(n)))
 
     def count(self, table) -> int:  # noqa: ANN001

@@ -97,6 +97,15 @@ def _nothing_stored(office) -> None:  # noqa: ANN001
     assert office.count(PhoneRow) == 0
 
 
+def test_a_child_is_refused_by_the_api_as_by_the_page(office, images):
+    """UU 24/2013: the KTP-El is for residents aged 17 or married; the API keeps the counter page's rule."""
+    child = office.unrecorded_niks(1, adults=False)[0]
+    resp = office.enroll(nik=child, images=capture_set(images), form_token="child")
+    assert resp.status_code == 422 and resp.json()["code"] == "not_eligible", resp.text
+    assert "KIA" in resp.text or "17" in resp.text
+    _nothing_stored(office)
+
+
 def test_bad_inputs_get_clear_messages_and_store_nothing(office, images):
     nik = office.unrecorded_niks(1)[0]
     cases = [

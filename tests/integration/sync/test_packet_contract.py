@@ -47,7 +47,7 @@ def _record_at_the_office(db, settings, regions, names, shared_data) -> tuple[st
     with db.unit_of_work() as s:
         add_user(s, username="op1", role=Role.OPERATOR, regency_code="18.01", password="operator-sandi-kuat-1")
         token = issue_token(s, username="op1")[1]
-        resident = s.scalars(select(ResidentRow).order_by(ResidentRow.nik)).first()
+        resident = s.scalars(select(ResidentRow).order_by(ResidentRow.birth_date)).first()  # an adult: eligible
         s.expunge(resident)
     with TestClient(create_app(settings=settings, side="office", db=db)) as office:
         files = [(k, (f"{k}.bin", v, "application/octet-stream")) for k, v in _captures(shared_data).items()]

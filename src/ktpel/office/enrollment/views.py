@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -146,11 +148,20 @@ class NotEligible(RecordingError):
     http_status = 422
 
 
-def _require_eligible(request: Request, nik: str) -> None:
-    """The eligibility rule, on the server: a page that hid the form is not enough."""
+def _require_eligible(request: Request, nik: str, *, unknown_ok: bool = False) -> None:
+    """The eligibility rule, on the server: a page that hid the form is not enough.
+
+    unknown_ok: a NIK with no resident passes here, so the recording gives its own clearer error for it."""
+    from ktpel.domain.errors import NotFound
+
     settings = request.app.state.settings
     with request.app.state.db.unit_of_work() as s:
-        row = residents.get_resident(s, nik=nik, regency_code=settings.office_regency)
+        try:
+            row = residents.get_resident(s, nik=nik, regency_code=settings.office_regency)
+        except NotFound:
+            if unknown_ok:
+                return
+            raise
         e = _eligibility(row)
     if not e.may_record:
         raise NotEligible(f"{e.reason_id} {e.next_id}", f"{e.reason_en} {e.next_en}", code="not_eligible")
@@ -364,6 +375,8 @@ async def create_enrollment(request: Request, user: User = Depends(recorder)) ->
     form = await request.form(**FORM_LIMITS)
     try:
         capture = service.capture_from_json(parse_demographics_json(form.get("demographics")))
+        # the same rule as the counter's page
+        await run_in_threadpool(functools.partial(_require_eligible, unknown_ok=True), request, capture.nik)
         await _uploads(form, capture)
         result = await _record(request, capture, user)
     except KtpelError as exc:

@@ -67,18 +67,7 @@ class Proc:
 
 def start_central(side: Side, *, port: int, log: Path, timeout: float = 60) -> Proc:
     proc = Proc([sys.executable, "-m", "ktpel.cli", "central", "serve", "--port", str(port)], env=side.env, log=log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise RuntimeError(f"central exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill9()
-    raise RuntimeError("central did not start")
+    return wait_healthy(proc, port=port, log=log, timeout=timeout)
 
 
 def start_sender(side: Side, *, central_url: str, log: Path) -> Proc:

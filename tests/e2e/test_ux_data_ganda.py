@@ -17,7 +17,7 @@ from ktpel.config import Settings
 from ktpel.security.access import Role, User
 from tests.e2e.test_ux import _as, check_page
 from tests.integration.printing.conftest import Office
-from tests.integration.sync.builders import national_record
+from tests.integration.sync.builders import photo_case
 
 pytestmark = pytest.mark.e2e
 OTHER_KK = "1871010101900009"
@@ -34,10 +34,9 @@ def two_sides(db, settings, tmp_path, shared_data):
     """An office (its recording of BUDI, face held here) linked to a central that holds BUDI twice: one case."""
     from fastapi.testclient import TestClient
 
-    from ktpel.central.resolution.service import open_case_from_adjudication
     from ktpel.office import composition as office_composition
     from ktpel.store.db import open_database
-    from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
+    from ktpel.store.schema.core import EnrollmentRow
     from ktpel.office.sync.agent import SyncAgent
     from ktpel.sync.keys import init_keys
     from ktpel.central.sync.service import register_locally
@@ -55,22 +54,10 @@ def two_sides(db, settings, tmp_path, shared_data):
     register_locally(office_settings=office, central_settings=central, central_db=central_db)
 
     faces = shared_data / "faces" / "att_orl"
-    ours = (faces / "s2" / "1.pgm").read_bytes()
     # the card builder signs with a central key of its own: kept apart, so the office seals packets to central's
     signer = office.model_copy(update={"data_dir": tmp_path / "card-signer"})
-    card = Office(db, signer).card(name="BUDI", captures={"face": (ours, None)})
-    with db.unit_of_work() as s:
-        eid, nik, kk = s.execute(select(EnrollmentRow.id, ResidentRow.nik, ResidentRow.kk_number)
-                                 .join(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
-                                 .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)
-                                 .where(CardRow.id == card)).one()
-    with central_db.unit_of_work() as s:
-        here = national_record(s, enrollment_id=eid, nik=nik, name="BUDI", office_code="18.01", face=ours,
-                               kk_number=kk, state="DUPLICATE")
-        there = national_record(s, enrollment_id="E-lain-1", nik="1871010507909001", name="BUDI",
-                                office_code="18.71", face=(faces / "s3" / "1.pgm").read_bytes(), kk_number=OTHER_KK)
-        case_id = open_case_from_adjudication(s, record=there, candidate=here, adjudication_id="ADJ-1",
-                                              opened_by="adj-uji").id
+    case_id, eid, nik, kk = photo_case(db=db, central_db=central_db, office=Office(db, signer), faces=faces,
+                                       other_kk=OTHER_KK, our_state="DUPLICATE")
     from ktpel.domain.enrollment import EnrollmentState
     from ktpel.store.schema.notify import CallListRow
 

@@ -52,3 +52,28 @@ def national_record(session, *, enrollment_id: str, nik: str, name: str, office_
     session.add(row)
     session.flush()
     return row
+
+
+def photo_case(*, db, central_db, office, faces, other_kk: str, our_state: str):  # noqa: ANN001, ANN201
+    """A data-ganda case at central between a card recorded at this office (`office`, a printing test Office)
+    and another office's record of the same BUDI: (case_id, our enrollment id, our NIK, our KK number)."""
+    from sqlalchemy import select
+
+    from ktpel.central.resolution.service import open_case_from_adjudication
+    from ktpel.store.schema.core import CardRow
+
+    ours = (faces / "s2" / "1.pgm").read_bytes()
+    card = office.card(name="BUDI", captures={"face": (ours, None)})
+    with db.unit_of_work() as s:
+        eid, nik, kk = s.execute(select(EnrollmentRow.id, ResidentRow.nik, ResidentRow.kk_number)
+                                 .join(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
+                                 .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)
+                                 .where(CardRow.id == card)).one()
+    with central_db.unit_of_work() as s:
+        here = national_record(s, enrollment_id=eid, nik=nik, name="BUDI", office_code="18.01", face=ours,
+                               kk_number=kk, state=our_state)
+        there = national_record(s, enrollment_id="E-lain-1", nik="1871010507909001", name="BUDI",
+                                office_code="18.71", face=(faces / "s3" / "1.pgm").read_bytes(), kk_number=other_kk)
+        case_id = open_case_from_adjudication(s, record=there, candidate=here, adjudication_id="ADJ-1",
+                                              opened_by="adj-uji").id
+    return case_id, eid, nik, kk

@@ -18,7 +18,7 @@ from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import envelope as env
 from ktpel.office.sync.agent import SyncAgent
 from tests.auth_fixtures import authed_client
-from tests.integration.sync.builders import national_record
+from tests.integration.sync.builders import national_record, photo_case
 
 OTHER_KK = "1871010101900009"
 
@@ -26,25 +26,11 @@ OTHER_KK = "1871010101900009"
 @pytest.fixture
 def case(linked, db, central_db, central_client, office_settings, shared_data):
     """Our recording (face held here) and another office's, opened as one case at central and pulled here."""
-    from ktpel.central.resolution.service import open_case_from_adjudication
-    from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
     from tests.integration.printing.conftest import Office
 
     faces = shared_data / "faces" / "att_orl"
-    ours = (faces / "s2" / "1.pgm").read_bytes()
-    card = Office(db, office_settings).card(name="BUDI", captures={"face": (ours, None)})
-    with db.unit_of_work() as s:
-        eid, nik, kk = s.execute(select(EnrollmentRow.id, ResidentRow.nik, ResidentRow.kk_number)
-                                 .join(CardRow, CardRow.enrollment_id == EnrollmentRow.id)
-                                 .join(ResidentRow, ResidentRow.id == EnrollmentRow.resident_id)
-                                 .where(CardRow.id == card)).one()
-    with central_db.unit_of_work() as s:
-        here = national_record(s, enrollment_id=eid, nik=nik, name="BUDI", office_code="18.01", face=ours,
-                               kk_number=kk, state="PRINT_READY")
-        there = national_record(s, enrollment_id="E-lain-1", nik="1871010507909001", name="BUDI",
-                                office_code="18.71", face=(faces / "s3" / "1.pgm").read_bytes(), kk_number=OTHER_KK)
-        case_id = open_case_from_adjudication(s, record=there, candidate=here, adjudication_id="ADJ-1",
-                                              opened_by="adj-uji").id
+    case_id, eid, nik, kk = photo_case(db=db, central_db=central_db, office=Office(db, office_settings),
+                                       faces=faces, other_kk=OTHER_KK, our_state="PRINT_READY")
     agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db,
                       central_url="http://central.test", client=central_client)
     assert agent.pull_events() >= 1

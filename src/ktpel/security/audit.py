@@ -27,10 +27,12 @@ import io
 import json
 import logging
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
@@ -113,13 +115,23 @@ def record_audit(session: Session, *, actor: str, action: str, subject: str, bef
 _PENDING = "ktpel.audit.pending"
 
 
+def _lock_head(session: Session) -> AuditHeadRow:
+    """The chain head, locked for this transaction. A write comes first: pysqlite begins a transaction
+    only at the first write, so on SQLite a head read before it could be stale by the time this sealer
+    writes (two sealers would give out the same `seq`); the no-op update takes SQLite's write lock before
+    the read, and on PostgreSQL it locks the row as FOR UPDATE does."""
+    touched = session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1)
+                              .values(seq=AuditHeadRow.seq)).rowcount
+    if not touched:  # tables made without the migration (create_all): start the chain
+        session.execute(insert(AuditHeadRow).values(id=1, seq=0, last_hash=GENESIS))
+    return session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
 def seal_pending(session: Session, *, batch: int = 500) -> int:
     """Chain the committed pending entries into `audit_log`, oldest first; returns how many. One sealer at
     a time: the head row is locked for this (short) transaction only."""
-    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:  # tables made without the migration (create_all): start the chain
-        session.execute(insert(AuditHeadRow).values(id=1, seq=0, last_hash=GENESIS))
-        head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one()
+    head = _lock_head(session)
     sealed = 0
     while True:
         rows = session.execute(select(AuditPendingRow).order_by(AuditPendingRow.id).limit(batch)).scalars().all()
@@ -150,6 +162,27 @@ def seal(db) -> int:  # noqa: ANN001 - a ktpel Database
         return seal_pending(session)
 
 
+class _SealerTurn:
+    """One sealer per engine in a process: a commit while another thread seals only asks for one more round
+    (sealing takes every committed entry), instead of queueing a connection on the write lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.wanted = False
+
+
+_TURNS: "weakref.WeakKeyDictionary[Any, _SealerTurn]" = weakref.WeakKeyDictionary()
+_TURNS_LOCK = threading.Lock()
+
+
+def _turn(engine: Any) -> _SealerTurn:
+    with _TURNS_LOCK:
+        turn = _TURNS.get(engine)
+        if turn is None:
+            turn = _TURNS[engine] = _SealerTurn()
+        return turn
+
+
 @event.listens_for(Session, "after_commit")
 def _seal_after_commit(session: Session) -> None:
     """Chain what this transaction wrote as soon as it is committed, in a transaction of its own."""
@@ -157,11 +190,19 @@ def _seal_after_commit(session: Session) -> None:
         return
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
-    try:
-        with Session(bind=engine) as sealer, sealer.begin():
-            seal_pending(sealer)
-    except Exception:  # noqa: BLE001 - the entry is committed and pending: the next seal chains it
-        log.exception("audit entries could not be sealed now; the next commit or verify seals them")
+    turn = _turn(engine)
+    turn.wanted = True
+    # whoever holds the turn re-checks `wanted` after releasing it, so an entry is never left for later
+    while turn.wanted and turn.lock.acquire(blocking=False):
+        try:
+            turn.wanted = False
+            with Session(bind=engine) as sealer, sealer.begin():
+                seal_pending(sealer)
+        except Exception:  # noqa: BLE001 - the entry is committed and pending: the next seal chains it
+            log.exception("audit entries could not be sealed now; the next commit or verify seals them")
+            return
+        finally:
+            turn.lock.release()
 
 
 def record_audit_now(db, *, actor: str, action: str, subject: str, before: dict | None = None,  # noqa: ANN001

@@ -54,7 +54,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # connections are cheap here and every request thread (AnyIO's 40) may hold one: a pool smaller than
+        # the thread pool turns a burst (50 operators signing in) into 30 s waits and pool-timeout errors
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=10, max_overflow=40)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

@@ -2,9 +2,12 @@
 
 Each simulated operator signs in through the real form, then, with a think time between actions:
 searches residents (/penduduk, /rekam), opens a resident's capture page, looks at the print queue
-(/cetak and /api/v1/print-queue), and now and then records a resident with real images (ORL face,
-ten FVC2002 fingers, a drawn signature) through the counter form. Goal: p95 < 300 ms for pages
-(recording excluded), 0 errors.
+(/cetak and /api/v1/print-queue), and records a resident with real images (ORL face, ten FVC2002
+fingers, a drawn signature) through the counter form, at most once every `--record-every-s` (180 s: a
+real recording keeps a counter busy for minutes; 0 gives the stress mix, one every ~30 s per operator,
+which asks more image work of two cores than they have). Goal: p95 < 300 ms for pages (recording
+excluded), 0 errors. The first `--warmup-s` (everyone signing in at once) is reported apart; the page
+figures are the steady state after it.
 
     .venv/bin/python bench/load_office.py --backend sqlite --workers 1 --seconds 60
     .venv/bin/python bench/load_office.py --backend postgresql --workers 2 \\
@@ -37,6 +40,7 @@ OPERATORS_PASSWORD = "operator-sandi-beban-1"
 def run_locust(spec_path: str) -> None:
     import random
     import re
+    import time
 
     import gevent
     from locust import HttpUser, between, task
@@ -60,6 +64,8 @@ def run_locust(spec_path: str) -> None:
                              data={"username": next(users), "password": OPERATORS_PASSWORD, "csrf_token": token,
                                    "next": "/"})
             self.csrf = self.client.get("/api/v1/me", name="/api/v1/me").json()["csrf_token"]
+            # operators start their first recording at random moments, not all at once
+            self.next_record_at = time.monotonic() + random.uniform(0, spec["record_every_s"])
 
         @task(6)
         def search(self) -> None:
@@ -84,8 +90,12 @@ def run_locust(spec_path: str) -> None:
 
         @task(spec["record_weight"])
         def record(self) -> None:
-            if not to_record:
+            # one operator records one resident every `record_every_s` at most: a real recording (face, ten
+            # fingers, signature, checks) keeps a counter busy for minutes, not seconds
+            now = time.monotonic()
+            if not to_record or now < self.next_record_at:
                 return
+            self.next_record_at = now + spec["record_every_s"]
             nik = to_record.pop()
             files = [(k, (f"{k}.bin", v, "application/octet-stream")) for k, v in images.items()]
             with self.client.post(f"/rekam/{nik}", name="/rekam/{nik} [POST record]", files=files,
@@ -97,15 +107,27 @@ def run_locust(spec_path: str) -> None:
 
     env = Environment(user_classes=[Operator])
     runner = env.create_local_runner()
-    runner.start(spec["users_n"], spawn_rate=spec["spawn_rate"])
-    gevent.spawn_later(spec["seconds"], runner.quit)
-    runner.greenlet.join()
-    out = {}
-    for (name, method), entry in sorted(env.stats.entries.items()):
-        out[f"{method} {name}"] = {
+    ramp: dict = {}
+
+    def table() -> dict:
+        return {f"{method} {name}": {
             "requests": entry.num_requests, "failures": entry.num_failures,
             "p50_ms": entry.get_response_time_percentile(0.50), "p95_ms": entry.get_response_time_percentile(0.95),
-            "rps": round(entry.total_rps, 1)}
+            "rps": round(entry.total_rps, 1)} for (name, method), entry in sorted(env.stats.entries.items())}
+
+    def end_warmup() -> None:
+        # the morning sign-in burst (every operator at once, argon2id each) is reported on its own; the
+        # page figures are the steady state after it, as locust's --reset-stats does
+        ramp.update(table())
+        ramp["_errors"] = [f"{e.method} {e.name}: {e.error} x{e.occurrences}" for e in env.stats.errors.values()][:20]
+        env.stats.reset_all()
+
+    runner.start(spec["users_n"], spawn_rate=spec["spawn_rate"])
+    gevent.spawn_later(spec["warmup_s"], end_warmup)
+    gevent.spawn_later(spec["warmup_s"] + spec["seconds"], runner.quit)
+    runner.greenlet.join()
+    out = table()
+    out["_ramp"] = ramp
     total = env.stats.total
     out["TOTAL"] = {"requests": total.num_requests, "failures": total.num_failures,
                     "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
@@ -222,11 +244,12 @@ def one_run(args: argparse.Namespace) -> dict:
         spec = {"url": f"http://127.0.0.1:{port}", "images": prep["images"], "niks": prep["niks"][:half],
                 "unrecorded": [n for n in prep["niks"][half:] if n in prep["adults"]], "users": prep["users"], "users_n": args.users,
                 "spawn_rate": 10, "seconds": args.seconds, "think_min": args.think_min, "think_max": args.think_max,
-                "record_weight": args.record_weight, "out": str(base / "stats.json")}
+                "record_weight": args.record_weight, "record_every_s": args.record_every_s,
+                "warmup_s": args.warmup_s, "out": str(base / "stats.json")}
         (base / "spec.json").write_text(json.dumps(spec))
         cpu_before = group_cpu_s(server.pid)
         subprocess.run([sys.executable, __file__, "--locust-run", str(base / "spec.json")], check=True,
-                       timeout=args.seconds + 180)
+                       timeout=args.warmup_s + args.seconds + 180)
         stats = json.loads((base / "stats.json").read_text())
         server_cpu = group_cpu_s(server.pid) - cpu_before
         load = os.getloadavg()[0]
@@ -243,22 +266,32 @@ def one_run(args: argparse.Namespace) -> dict:
             with psycopg.connect(args.pg_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return {"backend": args.backend, "workers": args.workers, "users": args.users, "seconds": args.seconds,
+            "warmup_s": args.warmup_s, "record_every_s": args.record_every_s,
             "server_cpu_s": round(server_cpu, 1), "load_average": round(load, 1), "stats": stats}
 
 
 def report(result: dict) -> None:
     stats = result["stats"]
-    print(f"\n{result['backend']}, {result['workers']} worker(s), {result['users']} operators, {result['seconds']} s")
+    ramp = stats.get("_ramp", {})
+    signin = [v for k, v in ramp.items() if not k.startswith("_") and ("/masuk" in k or "/api/v1/me" in k)]
+    print(f"\n{result['backend']}, {result['workers']} worker(s), {result['users']} operators, {result['seconds']} s "
+          f"after a {result['warmup_s']:.0f} s sign-in burst, one recording per operator every "
+          f"{result['record_every_s']:.0f} s at most")
+    if signin:
+        print(f"sign-in burst: {sum(v['requests'] for v in signin)} requests, "
+              f"{sum(v['failures'] for v in signin)} errors, worst p95 {max(v['p95_ms'] for v in signin):.0f} ms")
+        for e in ramp.get("_errors", []):
+            print("  burst error:", e)
     print(f"{'page':44} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p95 ms':>7} {'req/s':>6}")
     pages_p95 = []
     errors = 0
     for name, s in stats.items():
-        if name.startswith("_"):
+        if name.startswith("_") or not s["requests"]:  # underscore: not a page; empty: only in the sign-in burst
             continue
         print(f"{name:44} {s['requests']:>8} {s['failures']:>6} {s['p50_ms']:>7.0f} {s['p95_ms']:>7.0f} {s['rps']:>6}")
         if name != "TOTAL":
             errors += s["failures"]
-            if "record" not in name and "/masuk" not in name:
+            if "record" not in name and "/masuk" not in name and "/api/v1/me" not in name:
                 pages_p95.append(s["p95_ms"])
     worst = max(pages_p95) if pages_p95 else 0
     print(f"worst page p95 (recording and sign-in excluded): {worst:.0f} ms (goal < 300), errors {errors} (goal 0)")
@@ -284,6 +317,10 @@ def main() -> None:
     ap.add_argument("--think-min", type=float, default=0.5)
     ap.add_argument("--think-max", type=float, default=3.0)
     ap.add_argument("--record-weight", type=int, default=1)
+    ap.add_argument("--record-every-s", type=float, default=180.0,
+                    help="an operator records at most once in this many seconds (0: whenever the task comes up, "
+                         "about every 30 s: a stress mix no counter produces)")
+    ap.add_argument("--warmup-s", type=float, default=20.0, help="sign-in burst, reported apart from the pages")
     ap.add_argument("--matrix", action="store_true", help="sqlite (1 worker), postgresql with 1 and N = cores workers")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -10,6 +10,10 @@ The decoding policy stays in force on both sides of the pool: the worker decodes
 largest image's decoded size and one decode slot of its own budget (`imageio.BUDGET`) while a job is out,
 so no more than `KTPEL_MAX_CONCURRENT_DECODES` recordings are in the pool at once and a flood waits (then
 503 `decoder_busy`) instead of queueing without bound.
+
+The pool's processes run at a lower CPU priority (nice 10): a page is a few tens of milliseconds that an
+operator waits on, a recording is seconds of image work either way, so when both want the cores the pages
+go first (measured with bench/load_office.py: README).
 """
 
 from __future__ import annotations
@@ -38,13 +42,24 @@ def pool_size(settings: Settings) -> int:
     return settings.biometric_workers if settings.biometric_workers > 0 else (os.cpu_count() or 1)
 
 
+POOL_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(POOL_NICENESS)
+    except OSError:  # not permitted here: run at the caller's priority
+        pass
+
+
 def _pool(settings: Settings) -> ProcessPoolExecutor:
     with _LOCK:
         pool = _POOLS.get(os.getpid())
         if pool is None:
             # spawn, not fork: the web process has threads (sync agent, notifier, DB pools) a fork would copy
             pool = ProcessPoolExecutor(max_workers=pool_size(settings),
-                                       mp_context=multiprocessing.get_context("spawn"))
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_lower_priority)
             _POOLS[os.getpid()] = pool
         return pool
 

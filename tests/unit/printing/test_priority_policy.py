@@ -90,9 +90,9 @@ def test_ordering_twenty_thousand_is_fast(policy):
     cands = [cand(f"C{i}", *([c] if (c := rng.choice(codes)) else []), waited=rng.randrange(200),
                   minute=rng.randrange(600)) for i in range(20_000)]
     rank(cands, policy=policy, today=TODAY)
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: a busy machine (other jobs on the cores) does not inflate it
     order = rank(cands, policy=policy, today=TODAY, available=500, reserve=75)
-    elapsed = time.perf_counter() - t
+    elapsed = time.process_time() - t
     scores = [r.score for r in order]
     assert scores == sorted(scores, reverse=True)
     assert elapsed < 1.0  # the bench holds the 50 ms goal; here we only guard against a blow-up on a busy box

@@ -60,19 +60,23 @@ def _plaintexts(person) -> list[bytes]:
             person.mother_name.encode(), person.kk_number.encode(), person.occupation.encode()]
 
 
-def test_raw_database_holds_no_plaintext_name_image_or_template(db, seeded):
-    person, image, template = seeded
+def _raw_database(db) -> bytes:  # noqa: ANN001
+    """Every byte the database holds: SQLite's file and WAL, or every column of every PostgreSQL row."""
     if db.is_sqlite:
         db.dispose()  # checkpoint the WAL into the file, then read every byte SQLite wrote
         path = db.url.removeprefix("sqlite:///")
-        raw = b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
-    else:  # PostgreSQL: every column of every row as the server holds it
-        with db.engine.connect() as conn:
-            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
-            raw = b"".join(repr(conn.execute(text(f'SELECT * FROM "{t}"')).all()).encode() +
-                           b"".join(bytes(v) for row in conn.execute(text(f'SELECT * FROM "{t}"')).all()
-                                    for v in row if isinstance(v, (bytes, memoryview)))
-                           for t in tables)
+        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
+    with db.engine.connect() as conn:  # PostgreSQL: every column of every row as the server holds it
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
+        return b"".join(repr(conn.execute(text(f'SELECT * FROM "{t}"')).all()).encode() +
+                        b"".join(bytes(v) for row in conn.execute(text(f'SELECT * FROM "{t}"')).all()
+                                 for v in row if isinstance(v, (bytes, memoryview)))
+                        for t in tables)
+
+
+def test_raw_database_holds_no_plaintext_name_image_or_template(db, seeded):
+    person, image, template = seeded
+    raw = _raw_database(db)
     assert person.nik.encode() in raw  # NIK is the lookup key, kept in clear (the test sees the data)
     for plain in _plaintexts(person):
         assert plain not in raw, f"plaintext {plain!r} found in the raw database"
@@ -145,3 +149,77 @@ def test_rotate_field_key_cli(db, settings, seeded, monkeypatch):
     with db.unit_of_work() as s:
         ids = {cipher().key_id_of(bytes(b)) for (b,) in s.execute(select(type_coerce(ResidentRow.name, LargeBinary)))}
     assert ids == {active}
+
+
+PROOF = "Surat rujukan RSUD Kalianda: cuci darah dua kali seminggu"
+PICKUP_NOTE = "Jari kanan diamputasi setelah kecelakaan kerja"
+CALL_NOTE = "Kata anaknya, ibu sedang dirawat di rumah sakit jiwa"
+
+
+def _nik_of(db, card_id: str) -> str:  # noqa: ANN001
+    from ktpel.store.schema.core import CardRow
+
+    with db.unit_of_work() as s:
+        return s.get(ResidentRow, s.get(CardRow, card_id).resident_id).nik
+
+
+def _signed_fields(token: str) -> bytes:
+    """The base64 payload of a Suket/IKD token: NIK, name, birth date and address, readable by anyone."""
+    return token.split(".")[1].encode()
+
+
+def test_tokens_priority_classes_and_staff_notes_are_encrypted_at_rest(db, settings, shared_data):
+    """Issue 20: the Suket and IKD tokens, the print queue's classes and proof note, and staff's notes at pickup
+    and on the call list, written through the services, are nowhere in the raw database and read back whole."""
+    from ktpel.biometrics import get_engine
+    from ktpel.office.notify.notices import call_list, record_call
+    from ktpel.office.printing import pickup
+    from ktpel.office.printing import service as printing
+    from ktpel.office.printing.drivers import PrintingConfig
+    from ktpel.office.suket.service import issue_suket
+    from ktpel.store.schema.ikd import IkdActivationRow
+    from ktpel.store.schema.notify import CallAttemptRow, CallListRow
+    from ktpel.store.schema.printing import PickupCheckRow, PrintQueueRow
+    from ktpel.store.schema.suket import SuketRow
+    from tests.integration.field.test_ikd import activate
+    from tests.integration.printing.conftest import Office
+    from tests.integration.printing.test_pickup_offline_cups import _print
+
+    faces = shared_data / "faces" / "att_orl"
+    face = (faces / "s7" / "1.pgm").read_bytes()
+    captures = {"face": (face, get_engine().extract_face(face).to_bytes())}
+    office = Office(db, settings)
+    waiting, activating, collecting = (office.card(captures=captures) for _ in range(3))
+    with db.unit_of_work() as s:
+        serial = issue_suket(s, settings=settings, nik=_nik_of(db, waiting), reason="blanko_habis", actor="op").serial
+        printing.mark_present(s, card_id=waiting, regency_code="18.01", actor="op", classes=["health", "disability"],
+                              proof_notes={"bukti": PROOF}, policy=printing.current_policy())
+    ikd_id, _, _, ikd = activate(db, settings, _nik_of(db, activating), faces)
+    _print(db, settings, PrintingConfig(spool_dir=settings.data_dir / "spool"), collecting)
+    assert pickup.verify_and_issue(db, card_id=collecting, regency_code="18.01", actor="op", modality="face",
+                                   image=(faces / "s7" / "4.pgm").read_bytes(), face_reason=PICKUP_NOTE).matched
+    with db.unit_of_work() as s:
+        call = CallListRow(resident_id=s.get(IkdActivationRow, ikd_id).resident_id, trigger="print_ready",
+                           dedupe_key="call-1", variables="{}")
+        s.add(call)
+        s.flush()
+        record_call(s, call_id=call.id, outcome="NO_ANSWER", note=CALL_NOTE, actor="op")
+    with db.unit_of_work() as s:
+        suket_token = s.get(SuketRow, serial).token
+
+    raw = _raw_database(db)
+    for plain in (_signed_fields(suket_token), _signed_fields(ikd.token), PROOF.encode(), PICKUP_NOTE.encode(),
+                  CALL_NOTE.encode(), b'"disability"', b'"health"'):
+        assert plain not in raw, f"plaintext {plain[:40]!r} found in the raw database"
+    with db.engine.connect() as conn:  # the queue row itself: ciphertext, not a JSON list of health classes
+        stored = bytes(conn.execute(text("SELECT classes FROM print_queue WHERE card_id = :c"), {"c": waiting}).scalar())
+    assert cipher().decrypt(stored) == b'["disability","health"]' and b"health" not in stored
+    with db.unit_of_work() as s:  # the services read them back as written
+        assert s.get(SuketRow, serial).token.startswith("KTS1.") and s.get(IkdActivationRow, ikd_id).token == ikd.token
+        queued = s.get(PrintQueueRow, waiting)
+        assert (queued.classes, queued.proof_notes) == (["disability", "health"], {"bukti": PROOF})
+        view = printing.print_queue(s, regency_code="18.01", policy=printing.current_policy())
+        assert {"health", "disability"} <= set(next(e.classes for e in view.entries if e.nik == _nik_of(db, waiting)))
+        assert [c.note for c in s.scalars(select(PickupCheckRow))] == [PICKUP_NOTE]
+        assert [n for e in call_list(s, settings=settings, include_closed=True) for _, n, _, _ in e.attempts] == [CALL_NOTE]
+        assert s.scalar(select(CallAttemptRow.note)) == CALL_NOTE

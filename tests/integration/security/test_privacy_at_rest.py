@@ -7,12 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select, text
+from sqlalchemy import JSON, Text, inspect, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 
 from ktpel.domain.clock import now as clock_now
+from ktpel.domain.clock import today_wib
 from ktpel.office.residents.service import family_of, search_residents
 from ktpel.store.db import alembic_config, upgrade
+from ktpel.store.fields import cipher
+from ktpel.store.schema.base import Base
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
+from ktpel.store.schema.notify import CallListRow
 
 KK = "1801052911260007"
 AUTH = "KTA1.eyJuYW1lIjoiU0lUSSBBTUlOQUgifQ.kid.sig"  # a token whose payload names the holder
@@ -175,3 +181,106 @@ def test_audit_subjects_carry_no_nik(db):
         assert not any(nik in x for x in subjects) and all("nik:" in x for x in subjects)
         found, total = search_audit(s, query=AuditQuery(subject=nik))  # an auditor still finds them by NIK
         assert total == 2
+
+
+SUKET_TOKEN = "KTS1.eyJuIjoiU0lUSSBBTUlOQUgiLCJhIjoiSkwuIE1BV0FSIDMifQ.k1.sig"  # payload: name and address
+IKD_TOKEN = "KTD1.eyJuIjoiU0lUSSBBTUlOQUgiLCJiIjoiMTk5MC0wNS0xNyJ9.k1.sig"
+PROOF = "Surat rujukan RSUD: cuci darah rutin"
+PICKUP_NOTE = "jari kanan diamputasi"
+CALL_NOTE = "ibu dirawat di rumah sakit jiwa"
+# what privacy_0003 encrypts, as privacy_0002 left it: (table, column) -> the clear type
+CLEAR_TYPES = {("suket", "token"): Text(), ("ikd_activations", "token"): Text(), ("print_queue", "classes"): JSON(),
+               ("print_queue", "proof_notes"): JSON(), ("pickup_checks", "note"): Text(),
+               ("notify_call_attempts", "note"): Text()}
+
+
+def _as_before(table: str):  # noqa: ANN202
+    """The table as privacy_0002 left it: the columns privacy_0003 encrypts in clear, the others as now."""
+    from ktpel.store.schema import metadata
+
+    return sa_table(table, *[sa_column(c.name, CLEAR_TYPES.get((table, c.name), c.type))
+                             for c in metadata.tables[table].columns])
+
+
+def _office_rows(db, settings) -> dict[tuple[str, str], dict]:  # noqa: ANN001
+    """At privacy_0002: one row of each table privacy_0003 changes, its personal column in clear."""
+    from tests.integration.printing.conftest import Office
+
+    card_id = Office(db, settings).card()
+    with db.unit_of_work() as s:
+        card = s.get(CardRow, card_id)
+        rid, eid, nik = card.resident_id, card.enrollment_id, s.get(ResidentRow, card.resident_id).nik
+        call = CallListRow(resident_id=rid, trigger="print_ready", dedupe_key="call-1", variables="{}")
+        s.add(call)
+        s.flush()
+        call_id = call.id
+    now, today = clock_now(), today_wib()
+    rows = {
+        ("suket", "serial"): dict(serial="SKT-1801-2026-000009", resident_id=rid, active_resident_id=rid, nik=nik,
+                                  enrollment_id=eid, state="ACTIVE", status_code="PRR", reason="blanko_habis",
+                                  valid_from=today, valid_until=today, renewals=0, token=SUKET_TOKEN, issued_by="op",
+                                  issued_at=now),
+        ("ikd_activations", "id"): dict(id="IKD-1", resident_id=rid, enrollment_id=eid, office_code="18.01",
+                                        state="ACTIVE", phone="+6281234567890", email="siti@example.org",
+                                        consent=True, selfie_attempts=1, code_attempts=0, token=IKD_TOKEN,
+                                        saves_blank=True, officer="op", created_at=now),
+        ("print_queue", "card_id"): dict(card_id=card_id, resident_id=rid, present=True, via="counter",
+                                         classes=["health", "disability"], proof_notes={"bukti": PROOF},
+                                         marked_by="op", arrived_at=now),
+        ("pickup_checks", "id"): dict(id=1, card_id=card_id, modality="face", matched=False, note=PICKUP_NOTE,
+                                      operator="op", at=now),
+        ("notify_call_attempts", "id"): dict(id=1, call_id=call_id, outcome="NO_ANSWER", note=CALL_NOTE, by="op",
+                                             at=now),
+    }
+    # a pending activation has no token yet: NULL stays NULL both ways
+    pending = dict(rows[("ikd_activations", "id")], id="IKD-2", state="PENDING_SELFIE", token=None)
+    with db.engine.begin() as conn:
+        for (table, _), row in rows.items():
+            conn.execute(_as_before(table).insert().values(**row))
+        conn.execute(_as_before("ikd_activations").insert().values(**pending))
+    return rows
+
+
+def _personal(table: str, row: dict) -> dict:
+    return {col: row[col] for (t, col) in CLEAR_TYPES if t == table}
+
+
+def test_office_tokens_classes_and_notes_are_encrypted_existing_rows_included(db, settings):
+    """privacy_0003: the Suket/IKD tokens (their payload holds NIK, name and address), the print queue's priority
+    classes (health, disability) and proof note, and staff's free-text notes were clear columns."""
+    from alembic import command
+
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy_0002")
+    rows = _office_rows(db, settings)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT token FROM suket")).scalar() == SUKET_TOKEN
+    upgrade(db)
+    with db.engine.connect() as conn:  # the raw rows: ciphertext of exactly what was there
+        for (table, pk), row in rows.items():
+            stored = conn.execute(text(f"SELECT * FROM {table} WHERE {pk} = :k"), {"k": row[pk]}).mappings().one()
+            for col, plain in _personal(table, row).items():
+                clear = plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True, separators=(",", ":"))
+                assert clear.encode() not in bytes(stored[col]), (table, col)
+                assert cipher().decrypt(bytes(stored[col])).decode() == clear, (table, col)
+        assert conn.execute(text("SELECT token FROM ikd_activations WHERE id = 'IKD-2'")).scalar() is None
+    if not db.is_sqlite:  # PostgreSQL keeps NOT NULL where the clear column had it (SQLite cannot add it back)
+        nullable = {(t, c): next(x["nullable"] for x in inspect(db.engine).get_columns(t) if x["name"] == c)
+                    for t, c in CLEAR_TYPES}
+        assert [k for k, v in nullable.items() if v] == [("ikd_activations", "token")]
+    with db.unit_of_work() as s:  # and the models read them back
+        for (table, pk), row in rows.items():
+            model = next(m.class_ for m in Base.registry.mappers if m.local_table.name == table)
+            assert {c: getattr(s.get(model, row[pk]), c) for c in _personal(table, row)} == _personal(table, row)
+    with db.engine.begin() as conn:  # downgrade: the clear columns again, values restored
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy_0002")
+    with db.engine.connect() as conn:
+        for (table, pk), row in rows.items():
+            before = _as_before(table)
+            restored = conn.execute(select(before).where(before.c[pk] == row[pk])).mappings().one()
+            assert {c: restored[c] for c in _personal(table, row)} == _personal(table, row), table
+        assert conn.execute(text("SELECT token FROM ikd_activations WHERE id = 'IKD-2'")).scalar() is None
+    upgrade(db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ktpel.domain.events import utcnow
@@ -33,7 +33,8 @@ class IkdActivationRow(Base):
     code_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     code_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the signed credential's payload (base64, not secret) holds NIK, name, birth date and address
+    token: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     # activated before any card was printed for the resident: one blank the office need not spend now
     saves_blank: Mapped[bool] = mapped_column(Boolean, default=False)
     officer: Mapped[str] = mapped_column(String(60))

@@ -98,7 +98,7 @@ class CallAttemptRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("notify_call_list.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # REACHED | NO_ANSWER | WRONG_NUMBER
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")  # free text: a personal detail may be typed
     by: Mapped[str] = mapped_column(String(60))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
-from ktpel.store.types import UtcDateTime
+from ktpel.store.types import EncryptedJSON, EncryptedText, UtcDateTime
 
 
 class BlankBatchRow(Base):
@@ -70,8 +70,9 @@ class PrintQueueRow(Base):
     present: Mapped[bool] = mapped_column(Boolean, default=True)
     via: Mapped[str] = mapped_column(String(12), default="counter")  # counter | appointment
     appointment_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    classes: Mapped[list] = mapped_column(JSON, default=list)
-    proof_notes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # priority classes name health (BPJS), disability or old age; the note is free text about the proof
+    classes: Mapped[list] = mapped_column(EncryptedJSON, default=list)
+    proof_notes: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)
     marked_by: Mapped[str] = mapped_column(String(60))
     arrived_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     left_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -108,7 +109,7 @@ class PickupCheckRow(Base):
     finger_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     score: Mapped[float | None] = mapped_column(nullable=True)
     matched: Mapped[bool] = mapped_column(Boolean)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")  # free text: a personal detail may be typed
     operator: Mapped[str] = mapped_column(String(60))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.base import Base
-from ktpel.store.types import UtcDateTime
+from ktpel.store.types import EncryptedText, UtcDateTime
 
 
 class SuketRow(Base):
@@ -29,7 +29,8 @@ class SuketRow(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date, index=True)
     renewals: Mapped[int] = mapped_column(Integer, default=0)
-    token: Mapped[str] = mapped_column(Text)
+    # the signed token's payload (base64, not secret) holds NIK, name, birth date and address
+    token: Mapped[str] = mapped_column(EncryptedText)
     issued_by: Mapped[str] = mapped_column(String(60))
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     closed_by: Mapped[str | None] = mapped_column(String(60), nullable=True)

@@ -121,6 +121,16 @@ class ShardActor:
     def ping(self) -> int:
         return self.core.shard
 
+    def cpu_s(self) -> float:
+        """CPU seconds this shard's process has used (benches: wall time lies on a shared machine)."""
+        return time.process_time()
+
+    def code_path(self) -> str:
+        """Where this actor imported ktpel from (benches check the tree under test reached the shards)."""
+        import ktpel
+
+        return str(ktpel.__file__)
+
 
 TRIM_AFTER = 1000  # references in one insert_many before freed heap pages are handed back
 

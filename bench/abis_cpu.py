@@ -211,6 +211,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--ray", type=int, default=0, help="also run the pipeline over K Ray shard actors")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--feature-cache", type=int, default=None,
+                    help="in-process gallery only: candidates' finger features kept (0: none)")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     a = ap.parse_args()
@@ -224,6 +226,8 @@ def main() -> None:
     from ktpel.biometrics.gallery import Gallery
 
     gallery = Gallery(indexed_positions=nat.INDEXED)
+    if a.feature_cache is not None:
+        gallery.feature_cache_size = a.feature_cache
     for i, t in enumerate(enrol):
         gallery.insert(f"I{i:08d}", [x.to_bytes() for x in t])
     # warm the matcher's compiled kernels outside the measurement

@@ -157,3 +157,28 @@ def test_sequential_scoring_stops_on_noise_fingers_unless_the_fused_score_reache
     assert max(c.normalised["finger_1"], c.normalised["finger_2"]) < 1.0  # both first fingers: noise
     if scored_fingers == 2:  # a strong face alone would have kept going under the old rule; the band is no_hit
         assert c.normalised["face"] > 1.0 and c.band is Band.NO_HIT
+
+
+def test_cached_candidate_features_give_the_scores_of_a_fresh_decode_and_stay_bounded(engine, people,
+                                                                                         finger_templates):
+    cached, fresh = Gallery(engine=engine), Gallery(engine=engine)
+    fresh.feature_cache_size = 0
+    answers = lambda g, probe: [c.to_dict() for c in g.identify(probe)]  # noqa: E731
+    for g in (cached, fresh):
+        _fill(g, people)
+    for _ref, (_enrol, probe) in people.items():
+        for _ in range(2):  # the second search meets every candidate's fingers in the cache
+            assert answers(cached, probe) == answers(fresh, probe)
+    assert len(cached._featured) == 3 and not fresh._featured
+    # a replaced reference is scored on its new fingers, not on the cached old ones
+    for g in (cached, fresh):
+        g.insert("P1", [people["P1"][0][0], finger_templates["102_3"]])
+    first = answers(cached, people["P1"][1])
+    assert first == answers(fresh, people["P1"][1])
+    assert first[0]["reference_id"] != "P1" or first[0]["band"] != Band.HIT.value
+    small, plain = Gallery(engine=engine), Gallery(engine=engine)
+    small.feature_cache_size, plain.feature_cache_size = 1, 0
+    _fill(small, people)
+    _fill(plain, people)
+    assert answers(small, people["P2"][1]) == answers(plain, people["P2"][1])
+    assert len(small._featured) == 1

@@ -26,6 +26,7 @@ from ktpel.domain.national_record import NationalRecordState
 
 REVOKED = NationalRecordState.REVOKED.value
 _BATCH = 500
+_PROBES_KEPT = 8  # probes parsed between an identify's two phases (a few workers' searches interleave)
 
 
 def shard_of(reference_id: str, shards: int) -> int:
@@ -63,6 +64,7 @@ class ShardCore:
         self._gallery_kw = {} if indexed_positions is None else {"indexed_positions": tuple(indexed_positions)}
         self.gallery = Gallery(**self._gallery_kw)
         self._digests: dict[str, bytes] = {}
+        self._probes: dict[bytes, list] = {}
         self.synced_seq = 0  # every record of this slice numbered up to here is held (or revoked)
         self.rebuild_info: dict = {}
 
@@ -95,11 +97,27 @@ class ShardCore:
         self.synced_seq = max(self.synced_seq, int(seq))
 
     # -- reads -------------------------------------------------------------------------------------
+    def _probe(self, templates: Sequence) -> list:
+        """The probe parsed once for both phases of an identify: its matcher features (cylinders, LSH
+        keys) are then computed once per shard, not once per phase. Keyed by the probe's bytes."""
+        from ktpel.biometrics.gallery import parse_probe
+
+        if not all(isinstance(t, (bytes, bytearray, memoryview)) for t in templates):
+            return list(templates)
+        key = _digest([bytes(t) for t in templates])
+        parsed = self._probes.pop(key, None)
+        if parsed is None:
+            parsed = parse_probe(templates)
+        self._probes[key] = parsed  # most recent last
+        while len(self._probes) > _PROBES_KEPT:
+            self._probes.pop(next(iter(self._probes)))
+        return parsed
+
     def candidates(self, templates: Sequence, *, limit: int) -> dict[str, list[tuple[float, str]]]:
-        return self.gallery.candidates(templates, limit=limit)
+        return self.gallery.candidates(self._probe(templates), limit=limit)
 
     def score(self, templates: Sequence, reference_ids: Sequence[str]) -> list:
-        return self.gallery.score(templates, reference_ids)
+        return self.gallery.score(self._probe(templates), reference_ids)
 
     def __len__(self) -> int:
         return len(self._digests)

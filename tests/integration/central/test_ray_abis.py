@@ -59,16 +59,29 @@ def _run(db, worker, payloads) -> tuple[list, set, dict]:
                               subject_id=p["enrollment_id"], payload=p)
     outcomes = [o.outcome for o in worker.drain()]
     with db.unit_of_work() as s:
-        items = {(a.record_id, a.candidate_id, a.reason, a.band, round(a.fused_z, 9))
-                 for a in s.scalars(select(AdjudicationRow))}
+        items = sorted((a.record_id, a.candidate_id, a.reason, a.band, a.fused_z)
+                       for a in s.scalars(select(AdjudicationRow)))
         searches = {j.record_id: j.results.get("biometric", {}).get("candidates")
                     for j in s.scalars(select(PipelineJobRow))}
     return outcomes, items, searches
 
 
 def _answers(abis, probes) -> list:
-    return [[(c.reference_id, round(c.fused, 9), c.band.value) for c in abis.identify(p, max_candidates=10).candidates]
+    return [[(c.reference_id, c.fused, c.band.value) for c in abis.identify(p, max_candidates=10).candidates]
             for p in probes]
+
+
+def _same(got, want) -> bool:  # noqa: ANN001 - nested lists, tuples, dicts of str/int/float
+    """Equal, with floats equal to 1e-6: a face index of another size may sum its float32 dot products in
+    another order (BLAS blocking), which moves a score's last bits, never a candidate, band or decision."""
+    if isinstance(want, float) or isinstance(got, float):
+        return isinstance(got, (int, float)) and isinstance(want, (int, float)) and abs(got - want) <= 1e-6
+    if isinstance(want, dict):
+        return isinstance(got, dict) and got.keys() == want.keys() and all(_same(got[k], want[k]) for k in want)
+    if isinstance(want, (list, tuple)):
+        return (isinstance(got, (list, tuple)) and len(got) == len(want)
+                and all(_same(g, w) for g, w in zip(got, want)))
+    return got == want
 
 
 def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash(
@@ -95,7 +108,7 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
     abis = RayAbis.start(shards=2, settings=settings)
     try:
         worker = Worker(db=db, settings=settings, mirror=GalleryMirror(abis), worker_id="ray")
-        assert _run(db, worker, payloads) == expected  # same outcomes, adjudications, scores, candidates
+        assert _same(_run(db, worker, payloads), expected)  # same outcomes, adjudications, scores, candidates
         assert worker.ctx.mirror.members and abis.synced_seq() == 7
 
         # every shard holds only its slice, and identify answers like one gallery holding everything
@@ -108,7 +121,7 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         assert sum(sizes) == 7 and all(sizes)
         probes = list(records.values())
         before = _answers(abis, probes)
-        assert before == _answers(one, probes)
+        assert _same(before, _answers(one, probes))
 
         # idempotent writes: the same insert twice, a delete of an absent reference
         rid = next(iter(records))
@@ -125,6 +138,6 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         st = abis.stats()[0]
         assert st["rebuild"]["source"] == "database" and st["references"] == sizes[0]
         assert st["rebuild"]["seconds"] < 30
-        assert after == before
+        assert _same(after, before)
     finally:
         abis.shutdown()

@@ -183,17 +183,21 @@ def check_against(session: Session, checkpoints: list[dict], *, public_keys: dic
     return problems
 
 
+def side_public_keys(settings: Settings, *, side: str) -> dict:
+    """{kid: Ed25519 public key} of this side's keyring: the keys its checkpoints are checked with."""
+    try:
+        ring = _side_keys(settings, side)
+    except Exception:  # noqa: BLE001 - keys gone: every checkpoint then fails its signature check
+        return {}
+    return {p.kid: p.signing.public_key() for p in ring.pairs}
+
+
 def verify_anchored(session: Session, *, settings: Settings, side: str) -> ChainReport:
     """The chain check plus this side's signed checkpoints (the anchor outside the database)."""
     report = verify_chain(session)
     docs = read_checkpoints(settings, side=side)
     if not docs:
         return report
-    try:
-        ring = _side_keys(settings, side)
-        public = {p.kid: p.signing.public_key() for p in ring.pairs}
-    except Exception:  # noqa: BLE001 - keys gone: every checkpoint then fails its signature check
-        public = {}
-    report.problems.extend(check_against(session, docs, public_keys=public,
+    report.problems.extend(check_against(session, docs, public_keys=side_public_keys(settings, side=side),
                                          source=str(checkpoint_path(settings, side=side))))
     return report

@@ -196,7 +196,7 @@ def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONRes
 @router.get("/api/v1/sync/audit-checkpoints", tags=["sync"], dependencies=NODES, response_model=SignedCheckpoints)
 def office_audit_checkpoints(request: Request) -> JSONResponse:
     """The signed audit checkpoints central holds for the calling office, signed again by central, so
-    `ktpel audit verify --with-central` can check the office's chain against a copy it cannot edit."""
+    `ktpel office verify-audit` can check the office's chain against a copy it cannot edit."""
     from ktpel.sync import crypto
 
     db = request.app.state.db

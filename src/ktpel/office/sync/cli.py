@@ -1,4 +1,4 @@
-"""`ktpel office register | sync | serve`."""
+"""`ktpel office register | sync | verify-audit | serve`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,31 @@ def register(app: typer.Typer) -> None:
             agent.run_forever(stop)
         except KeyboardInterrupt:
             stop.set()
+
+    @app.command("verify-audit")
+    def verify_audit(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                     central: Optional[str] = typer.Option(None, "--central", help="Override central's URL.")) -> None:
+        """Check this office's audit chain against its own signed checkpoints and the copy central holds;
+        exit 1 and name the entries where it was edited or cut, 3 when central cannot be reached."""
+        from ktpel.cli_console import console
+        from ktpel.office.sync.agent import SyncAgent, Unreachable
+        from ktpel.office.sync.service import verify_audit_with_central
+        from ktpel.security.audit import seal
+        from ktpel.security.cli import show_report
+        from ktpel.store.db import open_database
+
+        settings = get_settings()
+        db = open_database(settings, name="office")
+        seal(db)  # entries left pending (a process killed between commit and seal) are chained first
+        try:  # a read of central's copy only: no event is applied
+            docs = SyncAgent(handlers=office_composition.SYNC, settings=settings, db=db,
+                             central_url=central).central_checkpoints()
+        except Unreachable as exc:
+            console.print(f"[red]✗[/red] pusat tidak dapat dihubungi — central unreachable: {exc}")
+            raise typer.Exit(3)
+        with db.unit_of_work() as s:
+            report = verify_audit_with_central(s, settings=settings, central_checkpoints=docs)
+        show_report(report, as_json=as_json)
 
     @app.command("serve")
     def serve(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None),

@@ -53,7 +53,7 @@ from ktpel.store.db import open_database  # noqa: E402
 from ktpel.store.schema.central import PipelineJobRow  # noqa: E402
 from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow  # noqa: E402
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, LinkRow  # noqa: E402
-from ktpel.sync.keys import init_keys  # noqa: E402
+from ktpel.keys.keyring import init_keys  # noqa: E402
 from ktpel.office.sync.outbox import enqueue_packet  # noqa: E402
 from ktpel.central.sync.service import register_locally  # noqa: E402
 from tests.integration.sync.faults import (  # noqa: E402 - the sync tests' fault tooling, shared

@@ -35,8 +35,8 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.central.allocation.loan_demo": "ktpel.demo.loans",
     "ktpel.printing.preset_demo": "ktpel.demo.print_presets",
 }, "sync": {
-    # sync, per side (crypto, envelope, keys, authorisation, wiring, registration, schemas (the wire models) and
-    # cli stay in ktpel.sync)
+    # sync, per side (envelope, authorisation, wiring, registration and schemas (the wire models) stay in
+    # ktpel.sync; crypto, keys and their cli went to ktpel.keys: see "keys")
     "ktpel.sync.agent": "ktpel.office.sync.agent",
     "ktpel.sync.office_apply": "ktpel.office.sync.apply",
     "ktpel.sync.outbox": "ktpel.office.sync.outbox",
@@ -75,6 +75,11 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.reports.central": "ktpel.central.reports.central",
     "ktpel.reports.central_views": "ktpel.central.reports.views",
     "ktpel.reports.service": "ktpel.office.reports.service",  # split: see SYMBOLS
+}, "keys": {
+    # the side's key pairs and the crypto they sign and seal with, below security and sync (both use them)
+    "ktpel.sync.crypto": "ktpel.keys.crypto",
+    "ktpel.sync.keys": "ktpel.keys.keyring",
+    "ktpel.sync.cli": "ktpel.keys.cli",
 }, "fields": {
     # field encryption belongs to store (the shim is gone)
     "ktpel.security.fields": "ktpel.store.fields",

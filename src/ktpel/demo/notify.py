@@ -32,7 +32,7 @@ def _apply(session, *, kind: str, subject_id: str, data: dict) -> None:  # noqa:
 
 def _demo_signing_key(settings: Settings):  # noqa: ANN202
     # a single-machine demo plays central too: its key sits beside the office's and the office trusts it
-    from ktpel.sync.keys import central_signing_key, init_keys
+    from ktpel.keys.keyring import central_signing_key, init_keys
 
     init_keys(settings, side="central")
     return central_signing_key(settings)
@@ -135,7 +135,7 @@ def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  #
     if first[1]:
         # what the card's QR holds: the compact central-signed token inside the authorisation
         from ktpel.sync.authorisation import verify
-        from ktpel.sync.keys import central_public_keys
+        from ktpel.keys.keyring import central_public_keys
 
         payload = verify(first[1], public_keys=central_public_keys(settings)).get("qr", first[1])
         console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{payload}", soft_wrap=True)

@@ -75,7 +75,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
     from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
     from ktpel.store.schema.enrollment import EnrollmentCaptureRow
     from ktpel.sync.authorisation import issue
-    from ktpel.sync.keys import central_signing_key, init_keys
+    from ktpel.keys.keyring import central_signing_key, init_keys
 
     init_keys(settings, side="central")
     key = central_signing_key(settings)

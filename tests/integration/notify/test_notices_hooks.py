@@ -14,7 +14,7 @@ from ktpel.security.access import Role, User
 from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow
 from ktpel.sync import authorisation
-from ktpel.sync.keys import central_signing_key, init_keys
+from ktpel.keys.keyring import central_signing_key, init_keys
 from ktpel.office.sync.apply import apply_events
 from ktpel.office.sync.outage import record_failure, record_success
 from ktpel.web.app import create_app

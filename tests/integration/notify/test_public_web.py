@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ktpel.sync import authorisation
-from ktpel.sync.keys import central_signing_key, init_keys
+from ktpel.keys.keyring import central_signing_key, init_keys
 from ktpel.web.app import create_app
 from tests.integration.notify.conftest import add_resident
 

@@ -78,7 +78,7 @@ def start_sender(side: Side, *, central_url: str, log: Path) -> Proc:
 # app over its database (what `ktpel central serve` builds), so a forked victim only binds.
 PREPARE = {
     "central": "import uvicorn; from ktpel.config import get_settings; from ktpel.store.db import open_database; "
-               "from ktpel.sync.keys import init_keys; from ktpel.web.app import create_app; "
+               "from ktpel.keys.keyring import init_keys; from ktpel.web.app import create_app; "
                "from ktpel.security.tls import server_kwargs; settings = get_settings(); "
                "init_keys(settings, side='central'); "
                "db = open_database(settings, name='central'); app = create_app(settings=settings, side='central', db=db); "

@@ -21,7 +21,7 @@ from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow
 from ktpel.store.schema.sync import AuditCheckpointRow, RejectionRow
 from ktpel.office.sync.agent import SyncAgent
 from ktpel.office.sync.service import verify_audit_with_central
-from ktpel.sync.keys import load_keyring
+from ktpel.keys.keyring import load_keyring
 
 
 def _entries(db, n: int) -> None:  # noqa: ANN001

@@ -33,7 +33,7 @@ def test_queued_packets_arrive_once_and_outbox_empties(linked, db, central_db, c
 def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, central_db, central_client,
                                                                 office_settings):
     from ktpel.sync import envelope as env
-    from ktpel.sync.keys import central_keys, load_keyring
+    from ktpel.keys.keyring import central_keys, load_keyring
 
     with db.unit_of_work() as s:
         pid = enqueue_packet(s, kind="card.issued", subject_id="card-1", payload={"x": 1})
@@ -56,7 +56,7 @@ def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, cent
 
 def test_unregistered_office_is_refused_and_logged(linked, db, central_db, central_client, office_settings):
     from ktpel.sync import envelope as env
-    from ktpel.sync.keys import KeyPair, central_keys
+    from ktpel.keys.keyring import KeyPair, central_keys
     from ktpel.office.sync.outbox import packet_content
 
     content = packet_content(kind="card.issued", subject_id="c", payload={})

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.enrollment import Enrollment, EnrollmentState
 from ktpel.office.enrollment.repository import Enrollments
-from ktpel.sync import authorisation, crypto
+from ktpel.sync import authorisation
+from ktpel.keys import crypto
 
 log = logging.getLogger("ktpel.office.enrollment")
 

@@ -24,7 +24,7 @@ from ktpel.security.tls import client_verify
 from ktpel.store.db import Database
 from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import envelope as env
-from ktpel.sync import keys as keymod
+from ktpel.keys import keyring as keymod
 from ktpel.office.sync.apply import apply_events
 from ktpel.office.sync.outage import link, record_failure, record_success
 from ktpel.office.sync.outbox import SENT, next_queued, queued_count
@@ -282,7 +282,7 @@ class SyncAgent:
 
     def central_checkpoints(self) -> list[dict]:
         """Our checkpoints as central holds them (verified: signed by a central key we trust)."""
-        from ktpel.sync import crypto
+        from ktpel.keys import crypto
 
         ring = keymod.load_keyring(self.settings, side="office")
         path = "/api/v1/sync/audit-checkpoints"

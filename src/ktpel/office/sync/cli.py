@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         """Exchange public keys with central (creates this office's keys first if needed)."""
         from ktpel.cli_console import console
         from ktpel.domain.errors import KtpelError
-        from ktpel.sync.keys import init_keys
+        from ktpel.keys.keyring import init_keys
         from ktpel.office.sync.service import register_with_central
 
         settings = get_settings()

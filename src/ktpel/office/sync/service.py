@@ -13,8 +13,8 @@ from ktpel.security.audit import ChainReport
 from ktpel.security.checkpoints import check_against, side_public_keys, verify_anchored
 from ktpel.security.tls import client_verify
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync import crypto
-from ktpel.sync import keys as keymod
+from ktpel.keys import crypto
+from ktpel.keys import keyring as keymod
 from ktpel.sync.registration import RegistrationFailed, accept_key_list
 
 

@@ -1,6 +1,6 @@
 """Figure: a randomised kill -9 campaign of office and central during sync; lost and duplicated items.
 
-Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sync.sender`).
+Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sender`).
 Each trial queues a few recordings at the office, waits until the victim has made progress (so the kill
 lands *during* sync), sleeps a random 0–300 ms, then kills a random victim (office or central) with
 SIGKILL and restarts it. Start-up stays out of the loop: each victim is forked from a zygote that did

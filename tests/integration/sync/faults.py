@@ -71,7 +71,7 @@ def start_central(side: Side, *, port: int, log: Path, timeout: float = 60) -> P
 
 
 def start_sender(side: Side, *, central_url: str, log: Path) -> Proc:
-    return Proc([sys.executable, "-m", "ktpel.office.sync.sender", "--central", central_url], env=side.env, log=log)
+    return Proc([sys.executable, "-m", "ktpel.office.sender", "--central", central_url], env=side.env, log=log)
 
 
 # what a zygote does once before it forks victims: the bulk of a start-up. Central goes as far as its
@@ -83,11 +83,11 @@ PREPARE = {
                "init_keys(settings, side='central'); "
                "db = open_database(settings, name='central'); app = create_app(settings=settings, side='central', db=db); "
                "db.engine.dispose()",
-    "office": "import ktpel.office.sync.sender, ktpel.office.composition, ktpel.office.sync.agent",
+    "office": "import ktpel.office.sender, ktpel.office.composition, ktpel.office.sync.agent",
 }
 RUN = {"central": "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning', "
                   "**server_kwargs(settings))",
-       "office": "sys.argv = ['sender', *sys.argv[2:]]; ktpel.office.sync.sender.main()"}
+       "office": "sys.argv = ['sender', *sys.argv[2:]]; ktpel.office.sender.main()"}
 
 
 ZYGOTE = """

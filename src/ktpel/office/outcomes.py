@@ -35,3 +35,8 @@ def latest_outcome(session: Session, *, resident_id: int) -> tuple[Outcome, dict
     if found is None or found[0] not in OUTCOMES:
         return None
     return OUTCOMES[found[0]], dict(found[1] or {})
+
+
+def resident_panel(session: Session, *, resident_id: int) -> dict:
+    """What the resident's page shows of central's decision (office.composition.RESIDENT_PANELS)."""
+    return {"outcome": latest_outcome(session, resident_id=resident_id)}

@@ -489,7 +489,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", database_url=f"sqlite:///{Path(tmp) / 'central.db'}",
                             shared_data=shared)
-        from ktpel.sync.keys import init_keys
+        from ktpel.keys.keyring import init_keys
 
         db = open_database(settings, name="central")
         init_keys(settings, side="central")

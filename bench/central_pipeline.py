@@ -430,7 +430,7 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
     from ktpel.config import Settings
     from ktpel.store.db import open_database
     from ktpel.store.schema.central import NationalRecordRow, PipelineJobRow, StageRunRow
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
 
     pg = os.environ.get("KTPEL_BENCH_PG_URL")
     url = pg or f"sqlite:///{tmp / f'central_{size}.db'}"

@@ -1,6 +1,6 @@
 """Figure: a randomised kill -9 campaign of office and central during sync; lost and duplicated items.
 
-Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sync.sender`).
+Real processes on loopback: `ktpel central serve` and the office sync agent (`python -m ktpel.office.sender`).
 Each trial queues a few recordings at the office, waits until the victim has made progress (so the kill
 lands *during* sync), sleeps a random 0–300 ms, then kills a random victim (office or central) with
 SIGKILL and restarts it. Start-up stays out of the loop: each victim is forked from a zygote that did
@@ -53,7 +53,7 @@ from ktpel.store.db import open_database  # noqa: E402
 from ktpel.store.schema.central import PipelineJobRow  # noqa: E402
 from ktpel.store.schema.core import DomainEventRow, EnrollmentRow, ResidentRow  # noqa: E402
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow, LinkRow  # noqa: E402
-from ktpel.sync.keys import init_keys  # noqa: E402
+from ktpel.keys.keyring import init_keys  # noqa: E402
 from ktpel.office.sync.outbox import enqueue_packet  # noqa: E402
 from ktpel.central.sync.service import register_locally  # noqa: E402
 from tests.integration.sync.faults import (  # noqa: E402 - the sync tests' fault tooling, shared

@@ -27,7 +27,7 @@ from ktpel.office import composition as office_composition
 from ktpel.store.db import open_database
 from ktpel.store.schema.sync import CentralPacketRow
 from ktpel.office.sync.agent import SyncAgent
-from ktpel.sync.keys import init_keys
+from ktpel.keys.keyring import init_keys
 from ktpel.office.sync.outbox import enqueue_packet
 from ktpel.central.sync.service import register_locally
 

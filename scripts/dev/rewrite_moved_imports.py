@@ -35,8 +35,8 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.central.allocation.loan_demo": "ktpel.demo.loans",
     "ktpel.printing.preset_demo": "ktpel.demo.print_presets",
 }, "sync": {
-    # sync, per side (crypto, envelope, keys, authorisation, wiring, registration, schemas (the wire models) and
-    # cli stay in ktpel.sync)
+    # sync, per side (envelope, authorisation, wiring, registration and schemas (the wire models) stay in
+    # ktpel.sync; crypto, keys and their cli went to ktpel.keys: see "keys")
     "ktpel.sync.agent": "ktpel.office.sync.agent",
     "ktpel.sync.office_apply": "ktpel.office.sync.apply",
     "ktpel.sync.outbox": "ktpel.office.sync.outbox",
@@ -45,7 +45,7 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.sync.notice": "ktpel.office.sync.notice",
     "ktpel.sync.office_views": "ktpel.office.sync.views",
     "ktpel.sync.office_cli": "ktpel.office.sync.cli",
-    "ktpel.sync.sender": "ktpel.office.sync.sender",
+    "ktpel.sync.sender": "ktpel.office.sender",  # then up beside the composition it starts: see "entry"
     "ktpel.sync.central_intake": "ktpel.central.sync.intake",
     "ktpel.sync.central_views": "ktpel.central.sync.views",
     "ktpel.sync.central_cli": "ktpel.central.sync.cli",
@@ -75,6 +75,14 @@ MOVES: dict[str, dict[str, str]] = {"demo": {
     "ktpel.reports.central": "ktpel.central.reports.central",
     "ktpel.reports.central_views": "ktpel.central.reports.views",
     "ktpel.reports.service": "ktpel.office.reports.service",  # split: see SYMBOLS
+}, "keys": {
+    # the side's key pairs and the crypto they sign and seal with, below security and sync (both use them)
+    "ktpel.sync.crypto": "ktpel.keys.crypto",
+    "ktpel.sync.keys": "ktpel.keys.keyring",
+    "ktpel.sync.cli": "ktpel.keys.cli",
+}, "entry": {
+    # the office's sync process is an entry point: it stands beside office.composition, not inside sync
+    "ktpel.office.sync.sender": "ktpel.office.sender",
 }, "fields": {
     # field encryption belongs to store (the shim is gone)
     "ktpel.security.fields": "ktpel.store.fields",

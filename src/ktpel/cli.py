@@ -14,10 +14,10 @@ from ktpel.biometrics import cli as bio_cli
 from ktpel.central import cli as central_cli
 from ktpel.cli_console import console, progress_bar
 from ktpel.config import Settings, get_settings
+from ktpel.keys import cli as keys_cli
 from ktpel.office import cli as office_cli
 from ktpel.office.printing import simulate_cli as printing_cli
 from ktpel.security import cli as security_cli
-from ktpel.sync import cli as sync_cli
 
 app = typer.Typer(help="ktpel — KTP-El office, central and demo.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ app.add_typer(bio_cli.app, name="bio")
 app.add_typer(security_cli.users_app, name="users")
 app.add_typer(security_cli.audit_app, name="audit")
 app.add_typer(security_cli.security_app, name="security")
-app.add_typer(sync_cli.keys_app, name="keys")
+app.add_typer(keys_cli.keys_app, name="keys")
 app.add_typer(office_cli.app, name="office")
 app.add_typer(central_cli.app, name="central")
 printing_cli.register(app)  # top-level commands (`ktpel simulate`)

@@ -26,7 +26,7 @@ def test_two_adjudicators_confirm_a_duplicate_in_the_browser(page, browser, live
     from ktpel.security.service import add_user
     from ktpel.store.db import open_database
     from ktpel.store.schema.central import NationalRecordRow
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.web.app import create_app
     from tests.integration.central.conftest import make_payload
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ktpel.sync import authorisation
-from ktpel.sync.keys import central_signing_key, init_keys
+from ktpel.keys.keyring import central_signing_key, init_keys
 from ktpel.web.app import create_app
 from tests.integration.notify.conftest import add_resident
 

@@ -19,7 +19,7 @@ def test_outage_banner_notice_and_recovery(page, live_server, tmp_path, shared_d
     from ktpel.security.service import add_user
     from ktpel.store.db import open_database
     from ktpel.office.sync.agent import SyncAgent
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.office.sync.outbox import enqueue_packet
     from ktpel.central.sync.service import register_locally
     from ktpel.web.app import create_app

@@ -33,7 +33,7 @@ def test_central_pages_speak_plainly(page, live_server, tmp_path, shared_data):
     from ktpel.store.db import open_database
     from ktpel.store.schema.central import DuplicateCaseRow
     from ktpel.central.sync.intake import register_office
-    from ktpel.sync.keys import init_keys, load_keyring
+    from ktpel.keys.keyring import init_keys, load_keyring
     from ktpel.web.app import create_app
     from tests.integration.central.conftest import make_payload
 

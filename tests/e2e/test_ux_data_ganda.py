@@ -38,7 +38,7 @@ def two_sides(db, settings, tmp_path, shared_data):
     from ktpel.store.db import open_database
     from ktpel.store.schema.core import EnrollmentRow
     from ktpel.office.sync.agent import SyncAgent
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.central.sync.service import register_locally
     from ktpel.web.app import create_app
     from tests.e2e.conftest import free_port

@@ -51,7 +51,7 @@ def test_office_templates_and_public_stock_board(db, settings, page, live_server
 def test_central_allocation_loans_and_audit(page, live_server, tmp_path, shared_data):
     from ktpel.store.db import open_database
     from ktpel.store.schema.printing import BlankAllocationRow
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.web.app import create_app
     from tests.integration.sync.builders import national_record
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from ktpel.domain.national_record import NationalRecord
 from ktpel.store.repository import Repository
 from ktpel.store.schema.central import NationalRecordRow
@@ -12,3 +15,13 @@ class NationalRecords(Repository[NationalRecord, NationalRecordRow]):
 
     row_type = NationalRecordRow
     machine_type = NationalRecord
+
+
+def decode_templates(stored: str) -> list[bytes]:
+    """A record's stored templates (JSON of base64 per modality) as the engine's template bytes."""
+    return [base64.b64decode(v) for v in json.loads(stored).values()]
+
+
+def templates_of(row: NationalRecordRow) -> list[bytes]:
+    """What the gallery holds of a record (the pipeline's mirror and the ABIS shards load the same)."""
+    return decode_templates(row.templates)

@@ -17,7 +17,7 @@ from ktpel.demo import users as security_demo
 def prepare_central(*, settings: Settings, office_db, console=None) -> list[tuple]:  # noqa: ANN001
     """Demo step: keys on both sides, central's database, the office registered with it, central users."""
     from ktpel.store.db import open_database
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.central.sync.service import register_locally
 
     init_keys(settings, side="office")
@@ -84,7 +84,7 @@ class DemoCentral:
         """Whether the central answering on our port holds our central key (signed key list, verified)."""
         import httpx
 
-        from ktpel.sync.keys import load_keyring
+        from ktpel.keys.keyring import load_keyring
         from ktpel.sync.registration import RegistrationFailed, accept_key_list
 
         ours = load_keyring(self.settings, side="central").publics()

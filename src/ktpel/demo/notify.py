@@ -22,17 +22,19 @@ from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRo
 RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
 
 
-def _apply(session, *, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
+def _apply(session, *, settings: Settings, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
     """Run every handler registered for `kind`, in this one transaction, as the sync agent does."""
     from ktpel.office.composition import SYNC
+    from ktpel.sync.wiring import HandlerContext
 
     for handler in SYNC.events.get(kind, ()):
-        handler(session, seq=0, kind=kind, subject_id=subject_id, data=data)
+        handler(session, context=HandlerContext(settings=settings), seq=0, kind=kind, subject_id=subject_id,
+                data=data)
 
 
 def _demo_signing_key(settings: Settings):  # noqa: ANN202
     # a single-machine demo plays central too: its key sits beside the office's and the office trusts it
-    from ktpel.sync.keys import central_signing_key, init_keys
+    from ktpel.keys.keyring import central_signing_key, init_keys
 
     init_keys(settings, side="central")
     return central_signing_key(settings)
@@ -73,7 +75,8 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
         s.flush()
         token = authorisation.issue(signing_key=_demo_signing_key(settings),
                                     card=_card_dict(people[0], enrollments[0]))
-        _apply(s, kind="enrollment.print_ready", subject_id=enrollments[0].id, data={"authorisation": token})
+        _apply(s, settings=settings, kind="enrollment.print_ready",
+               subject_id=enrollments[0].id, data={"authorisation": token})
     console.print("[bold]Notifikasi[/bold]: penduduk pertama menjadi PRR — pesan ke kanal konsol:")
     send_once(office_db, story)
     with office_db.unit_of_work() as s:
@@ -135,7 +138,7 @@ def notify_demo(*, settings: Settings, office_db: Database, console) -> list:  #
     if first[1]:
         # what the card's QR holds: the compact central-signed token inside the authorisation
         from ktpel.sync.authorisation import verify
-        from ktpel.sync.keys import central_public_keys
+        from ktpel.keys.keyring import central_public_keys
 
         payload = verify(first[1], public_keys=central_public_keys(settings)).get("qr", first[1])
         console.print(f"[bold]Verifikasi kartu[/bold] (/verifikasi): tempel kode QR ini:\n{payload}", soft_wrap=True)

@@ -45,11 +45,12 @@ def prepare_printing(*, settings, office_db, console) -> list:  # noqa: ANN001
     """Receive the demo batch (as the `blanks.allocated` event would) and authorise a few cards once."""
     from ktpel.office.printing import service
     from ktpel.store.schema.core import CardRow
+    from ktpel.sync.wiring import HandlerContext
 
     with office_db.unit_of_work() as s:
         backfill_movements(s)
-        service.apply_blanks_allocated(s, seq=0, kind="blanks.allocated", subject_id="demo-18.01",
-                                       data=DEMO_BATCH)
+        service.apply_blanks_allocated(s, context=HandlerContext(settings=settings), seq=0, kind="blanks.allocated",
+                                       subject_id="demo-18.01", data=DEMO_BATCH)
         have = s.scalar(select(func.count()).select_from(CardRow).where(CardRow.id.like("card-demo-%"))) or 0
     if have >= DEMO_CARDS:
         return []
@@ -75,7 +76,7 @@ def _authorised_cards(*, settings, office_db, count: int, start: int) -> int:  #
     from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
     from ktpel.store.schema.enrollment import EnrollmentCaptureRow
     from ktpel.sync.authorisation import issue
-    from ktpel.sync.keys import central_signing_key, init_keys
+    from ktpel.keys.keyring import central_signing_key, init_keys
 
     init_keys(settings, side="central")
     key = central_signing_key(settings)

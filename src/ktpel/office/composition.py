@@ -14,6 +14,7 @@ from ktpel.office.duplicates import views as duplicate_case_views
 from ktpel.office.notify import handlers as notify
 from ktpel.office.enrollment import central_events as enrollment
 from ktpel.office.enrollment import views as enrollment_views
+from ktpel.office.ikd import service as ikd
 from ktpel.office.ikd import views as ikd_views
 from ktpel.office.kit import views as kit_views
 from ktpel.office import outcomes
@@ -24,6 +25,7 @@ from ktpel.office.printing import views as printing_views
 from ktpel.office.printing.central_events import apply_blanks_allocated
 from ktpel.office.public import views as public_views
 from ktpel.office.residents import views as residents_views
+from ktpel.office.suket import service as suket
 from ktpel.office.suket import views as suket_views
 from ktpel.office.transparency import views as board_views
 from ktpel.office.reports import metrics as side_metrics
@@ -53,6 +55,10 @@ ROUTERS: list[APIRouter] = [
     board_views.router,
     kit_views.router,
 ]
+
+# what a resident's page shows besides the register (each `fn(session, *, resident_id) -> dict` of template
+# variables): residents stays below the capabilities that build on it
+RESIDENT_PANELS = [outcomes.resident_panel, suket.resident_panel, ikd.resident_panel]
 
 # central's events → the office's handlers, in the order they run (one transaction per event)
 SYNC = OfficeHandlers(

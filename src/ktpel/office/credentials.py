@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError
-from ktpel.sync import crypto
+from ktpel.keys import crypto
 
 SUKET_PREFIX = "KTS1"
 IKD_PREFIX = "KTD1"
@@ -46,7 +46,7 @@ class InvalidCredential(KtpelError):
 
 def office_signing_key(settings: Settings) -> Ed25519PrivateKey:
     """The office's active signing key (created on first use, as sync would)."""
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
 
     ring, _ = init_keys(settings, side="office")
     return ring.active.signing
@@ -54,7 +54,7 @@ def office_signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 def trusted_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
     """Central's keys and this office's own keys (old ones included: a rotation keeps issued Suket valid)."""
-    from ktpel.sync.keys import central_public_keys, keyring_path, load_keyring
+    from ktpel.keys.keyring import central_public_keys, keyring_path, load_keyring
 
     keys = dict(central_public_keys(settings))
     if keyring_path(settings, side="office").is_file():

@@ -46,7 +46,7 @@ def current_head(session: Session) -> tuple[int, str] | None:
 
 def sign_checkpoint(*, side: str, node: str, seq: int, head_hash: str, key) -> dict:  # noqa: ANN001
     """The signed checkpoint document (`key`: a sync KeyPair)."""
-    from ktpel.sync import crypto
+    from ktpel.keys import crypto
 
     doc = {"v": 1, "type": CHECKPOINT_TYPE, "side": side, "node": node, "seq": int(seq), "hash": head_hash,
            "at": utcnow().isoformat(timespec="seconds"), "kid": key.kid}
@@ -56,7 +56,7 @@ def sign_checkpoint(*, side: str, node: str, seq: int, head_hash: str, key) -> d
 def verify_checkpoint_signature(doc: dict, *, public_keys: dict) -> bool:
     """Whether `doc` is a checkpoint signed by one of `public_keys` ({kid: Ed25519PublicKey})."""
     from ktpel.domain.errors import KtpelError
-    from ktpel.sync import crypto
+    from ktpel.keys import crypto
 
     kid = doc.get("kid") if isinstance(doc, dict) else None
     key = public_keys.get(kid) if isinstance(kid, str) else None
@@ -71,7 +71,7 @@ def verify_checkpoint_signature(doc: dict, *, public_keys: dict) -> bool:
 
 
 def _side_keys(settings: Settings, side: str):  # noqa: ANN202
-    from ktpel.sync import keys as keymod
+    from ktpel.keys import keyring as keymod
 
     return keymod.load_keyring(settings, side=side)
 
@@ -109,7 +109,7 @@ def write_checkpoint(settings: Settings, db, *, side: str, min_interval_s: float
     """Sign the current head and append it to this side's checkpoint file, unless the head has not
     moved since the last one (or the last was written under `min_interval_s` ago). Returns the checkpoint
     (also when unchanged: the latest one), or None when this side has no keys or no entries yet."""
-    from ktpel.sync.keys import KeysMissing
+    from ktpel.keys.keyring import KeysMissing
 
     from ktpel.security.audit import seal
 
@@ -183,17 +183,21 @@ def check_against(session: Session, checkpoints: list[dict], *, public_keys: dic
     return problems
 
 
+def side_public_keys(settings: Settings, *, side: str) -> dict:
+    """{kid: Ed25519 public key} of this side's keyring: the keys its checkpoints are checked with."""
+    try:
+        ring = _side_keys(settings, side)
+    except Exception:  # noqa: BLE001 - keys gone: every checkpoint then fails its signature check
+        return {}
+    return {p.kid: p.signing.public_key() for p in ring.pairs}
+
+
 def verify_anchored(session: Session, *, settings: Settings, side: str) -> ChainReport:
     """The chain check plus this side's signed checkpoints (the anchor outside the database)."""
     report = verify_chain(session)
     docs = read_checkpoints(settings, side=side)
     if not docs:
         return report
-    try:
-        ring = _side_keys(settings, side)
-        public = {p.kid: p.signing.public_key() for p in ring.pairs}
-    except Exception:  # noqa: BLE001 - keys gone: every checkpoint then fails its signature check
-        public = {}
-    report.problems.extend(check_against(session, docs, public_keys=public,
+    report.problems.extend(check_against(session, docs, public_keys=side_public_keys(settings, side=side),
                                          source=str(checkpoint_path(settings, side=side))))
     return report

@@ -141,11 +141,10 @@ def users_token(
 
 
 @audit_app.command("verify")
-def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-                 with_central: bool = typer.Option(False, "--with-central",
-                                                   help="Office: also check against the checkpoints central holds.")) -> None:
+def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Walk the whole chain and compare it with this side's signed checkpoints (data_dir/audit/); exit 1
-    and name the entries where it was edited, rewritten, cut or reordered."""
+    and name the entries where it was edited, rewritten, cut or reordered. (Against the copy central
+    holds: `ktpel office verify-audit`.)"""
     from ktpel.security.checkpoints import verify_anchored
 
     from ktpel.security.audit import seal
@@ -154,8 +153,11 @@ def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json",
     seal(db)  # entries left pending (a process killed between commit and seal) are chained first
     with db.unit_of_work() as s:
         report = verify_anchored(s, settings=get_settings(), side=side)
-        if with_central and side == "office":
-            report.problems.extend(_central_problems(s, db))
+    show_report(report, as_json=as_json)
+
+
+def show_report(report, *, as_json: bool) -> None:  # noqa: ANN001 - a ktpel.security.audit.ChainReport
+    """Print a chain report (JSON on stdout, or lines on stderr); exit 1 when the chain does not hold."""
     if as_json:
         print(json.dumps({"ok": report.ok, "entries": report.entries,
                           "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
@@ -166,22 +168,6 @@ def audit_verify(side: str = SIDE, as_json: bool = typer.Option(False, "--json",
             console.print(f"[red]✗[/red] #{p.seq} {p.message_id}\n  [dim]{p.message_en}[/dim]")
     if not report.ok:
         raise typer.Exit(1)
-
-
-def _central_problems(session, db) -> list:  # noqa: ANN001
-    from ktpel.security.checkpoints import check_against
-    from ktpel.office.sync.agent import SyncAgent, Unreachable
-    from ktpel.sync.keys import load_keyring
-    from ktpel.sync.wiring import OfficeHandlers
-
-    settings = get_settings()
-    try:  # a read of central's copy only: no event is applied, so the agent needs no handlers
-        docs = SyncAgent(settings=settings, db=db, handlers=OfficeHandlers()).central_checkpoints()
-    except Unreachable as exc:
-        console.print(f"[red]✗[/red] pusat tidak dapat dihubungi — central unreachable: {exc}")
-        raise typer.Exit(3)
-    mine = {p.kid: p.signing.public_key() for p in load_keyring(settings, side="office").pairs}
-    return check_against(session, docs, public_keys=mine, source="central")
 
 
 @audit_app.command("checkpoint")

@@ -1,1 +1,2 @@
-"""Sync the transport both sides use: signing and sealing, envelopes, keys, print authorisations, registration."""
+"""Sync the transport both sides use: envelopes, print authorisations, registration, the wiring each side hands
+it (the keys and crypto it signs and seals with are `ktpel.keys`)."""

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ktpel.domain.errors import KtpelError
-from ktpel.sync import crypto
+from ktpel.keys import crypto
 
 PREFIX = "KTA1"
 QR_PREFIX = "KTQ1"

@@ -10,8 +10,8 @@ import json
 
 from ktpel.domain import clock
 from ktpel.domain.errors import KtpelError
-from ktpel.sync import crypto
-from ktpel.sync.keys import KeyPair, Keyring, PublicKeys
+from ktpel.keys import crypto
+from ktpel.keys.keyring import KeyPair, Keyring, PublicKeys
 
 VERSION = 1
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ktpel.domain.errors import KtpelError
-from ktpel.sync import crypto
-from ktpel.sync import keys as keymod
+from ktpel.keys import crypto
+from ktpel.keys import keyring as keymod
 
 
 class RegistrationFailed(KtpelError):

@@ -1,9 +1,10 @@
 """What sync calls on, handed to it by each side's composition module (sync itself decides nothing).
 
 Office: `OfficeHandlers.events[kind]` run for each central event, in the transaction that advances the
-cursor, as `fn(session, *, seq, kind, subject_id, data)`; `packet_sent[kind]` run when central's signed
-receipt for a packet of that kind arrives, as `fn(session, *, kind, subject_id, receipt)`; `outage_ended`
-run when central answers again after an outage, as `fn(session, *, outage_id, started_at, ended_at)`.
+cursor, as `fn(session, *, context, seq, kind, subject_id, data)` (`context`: the agent's HandlerContext);
+`packet_sent[kind]` run when central's signed receipt for a packet of that kind arrives, as
+`fn(session, *, kind, subject_id, receipt)`; `outage_ended` run when central answers again after an
+outage, as `fn(session, *, outage_id, started_at, ended_at)`.
 Central: `IntakeHandlers.handlers[kind]` run in the transaction that stores a packet, as
 `fn(session, *, context, packet_id, office_code, kind, subject_id, payload)`.
 """

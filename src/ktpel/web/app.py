@@ -39,6 +39,8 @@ def create_app(*, settings: Settings | None = None, side: Side = "office", db: D
     security_web.install(app, side=side)
     banner.install(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    if side == "office":
+        app.state.resident_panels = office.RESIDENT_PANELS  # the resident page's parts other capabilities own
     if side == "central":
         app.state.intake = central.INTAKE  # the packet handlers central's sync intake runs
     for router in (office if side == "office" else central).ROUTERS:

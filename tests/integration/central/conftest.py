@@ -85,7 +85,7 @@ def central(settings, db):
     """A central side: keys, a worker, and a helper that takes a packet in as intake does."""
     from ktpel.central.pipeline.intake import handle_enrollment
     from ktpel.central.pipeline.worker import Worker
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
 
     init_keys(settings, side="central")
 

@@ -13,7 +13,7 @@ from tests.integration.central.conftest import make_payload
 
 
 def _recorded(central, people, db) -> dict[str, list[bytes]]:
-    from ktpel.central.pipeline.gallery import templates_of
+    from ktpel.central.records import templates_of
 
     for n, (person, nik) in enumerate([(1, "1801051705900001"), (2, "1801054203850002"), (3, "1801050303800006")]):
         central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=f"Orang {'ABC'[n]}"))

@@ -133,7 +133,7 @@ def test_resident_choice_revokes_the_other_record_and_closes_the_case(app, db, t
     from ktpel.central.resolution.service import handle_resolution_packet
     from ktpel.sync.wiring import HandlerContext
     from ktpel.sync.authorisation import verify
-    from ktpel.sync.keys import central_public_keys
+    from ktpel.keys.keyring import central_public_keys
 
     first, second, item_id = twice
     with db.unit_of_work() as s:

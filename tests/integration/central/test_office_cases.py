@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ktpel.security.access import Role
 from ktpel.store.schema.office_duplicates import OfficeDuplicateCaseRow
 from ktpel.web.app import create_app
+from ktpel.sync.wiring import HandlerContext
 from tests.auth_fixtures import authed_client
 
 RECORDS = [
@@ -21,14 +22,16 @@ RECORDS = [
 ]
 
 
-def _open_case(db):
+def _open_case(settings, db):
     from ktpel.office.duplicates.service import apply_case_opened
 
     data = {"case_id": "DG-1", "records": RECORDS, "enrollment_ids": ["E-old"], "source": "adjudication"}
     with db.unit_of_work() as s:
-        apply_case_opened(s, seq=1, kind="duplicate.case_opened", subject_id="DG-1", data=data)
+        apply_case_opened(s, context=HandlerContext(settings=settings),
+                          seq=1, kind="duplicate.case_opened", subject_id="DG-1", data=data)
     with db.unit_of_work() as s:  # the same event again changes nothing
-        apply_case_opened(s, seq=1, kind="duplicate.case_opened", subject_id="DG-1", data=data)
+        apply_case_opened(s, context=HandlerContext(settings=settings),
+                          seq=1, kind="duplicate.case_opened", subject_id="DG-1", data=data)
 
 
 def _outbox(db):
@@ -39,7 +42,7 @@ def _outbox(db):
 
 
 def test_resident_choice_needs_the_family_card_and_is_sent_once(settings, db):
-    _open_case(db)
+    _open_case(settings, db)
     app = create_app(settings=settings, side="office", db=db)
     op = authed_client(app, db, Role.OPERATOR)
     page = op.get("/data-ganda")
@@ -79,7 +82,7 @@ def test_resident_choice_needs_the_family_card_and_is_sent_once(settings, db):
     from ktpel.office.duplicates.service import apply_case_closed
 
     with db.unit_of_work() as s:
-        apply_case_closed(s, seq=2, kind="revocation", subject_id="E-new",
+        apply_case_closed(s, context=HandlerContext(settings=settings), seq=2, kind="revocation", subject_id="E-new",
                           data={"case_id": "DG-1", "kept_enrollment_id": "E-old"})
     with db.unit_of_work() as s:
         assert s.get(OfficeDuplicateCaseRow, "DG-1").status == "closed"

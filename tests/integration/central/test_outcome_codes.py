@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ktpel.domain.outcomes import classify
+from ktpel.sync.wiring import HandlerContext
 from tests.integration.central.conftest import make_payload
 
 
@@ -66,7 +67,8 @@ def test_office_records_the_code_and_shows_it(db, settings):
     Office(db, settings).card()
     with db.unit_of_work() as s:
         enrollment = s.scalars(select(EnrollmentRow)).one()
-        record_outcome(s, seq=1, kind="enrollment.failed", subject_id=enrollment.id,
+        record_outcome(s, context=HandlerContext(settings=settings),
+                       seq=1, kind="enrollment.failed", subject_id=enrollment.id,
                        data={"reason": "Templat finger_2 rusak.", "at": "regional"})
     with db.unit_of_work() as s:
         outcome, detail = latest_outcome(s, resident_id=enrollment.resident_id)
@@ -96,7 +98,8 @@ def test_an_older_recordings_outcome_is_not_the_residents_outcome_now(db, settin
     with db.unit_of_work() as s:
         old = s.scalars(select(EnrollmentRow)).one()
         old.created_at = clock.now() - dt.timedelta(days=30)
-        record_outcome(s, seq=1, kind="enrollment.duplicate", subject_id=old.id, data={"match": "one_to_many"})
+        record_outcome(s, context=HandlerContext(settings=settings),
+                       seq=1, kind="enrollment.duplicate", subject_id=old.id, data={"match": "one_to_many"})
     with db.unit_of_work() as s:
         assert latest_outcome(s, resident_id=old.resident_id)[0].code == "DUP-1:N"
         # recorded again (the old one was a duplicate); central has not decided the new one yet
@@ -104,6 +107,7 @@ def test_an_older_recordings_outcome_is_not_the_residents_outcome_now(db, settin
                             receipt_number="R-new"))
     with db.unit_of_work() as s:
         assert latest_outcome(s, resident_id=old.resident_id) is None
-        record_outcome(s, seq=2, kind="enrollment.print_ready", subject_id="E-new", data={})
+        record_outcome(s, context=HandlerContext(settings=settings),
+                       seq=2, kind="enrollment.print_ready", subject_id="E-new", data={})
     with db.unit_of_work() as s:
         assert latest_outcome(s, resident_id=old.resident_id)[0].code == "PRR"

@@ -24,7 +24,7 @@ def _job(db, pid):
 
 def test_unique_resident_becomes_print_ready_with_a_signed_authorisation(central, people, db, settings):
     from ktpel.sync.authorisation import verify
-    from ktpel.sync.keys import central_public_keys
+    from ktpel.keys.keyring import central_public_keys
 
     p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
     central.receive(p)

@@ -88,7 +88,8 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         ray_cluster, central, people, db, settings, tmp_path):
     from ktpel.biometrics.abis import BuiltinAbis
     from ktpel.central.abis.ray_abis import RayAbis
-    from ktpel.central.pipeline.gallery import GalleryMirror, templates_of
+    from ktpel.central.pipeline.gallery import GalleryMirror
+    from ktpel.central.records import templates_of
     from ktpel.central.pipeline.worker import Worker
     from ktpel.config import Settings
     from ktpel.store.db import open_database

@@ -15,6 +15,7 @@ from ktpel.store.schema.central import NationalRecordRow
 from ktpel.store.schema.loans import BlankLoanRow
 from ktpel.store.schema.printing import BlankAllocationRow
 from ktpel.store.schema.sync import CentralEventRow, OutboxRow
+from ktpel.sync.wiring import HandlerContext
 
 
 def test_proposals_pair_spare_and_short_within_a_province():
@@ -43,7 +44,7 @@ def _events(db, office, kind):
             CentralEventRow.office_code == office, CentralEventRow.kind == kind))]
 
 
-def test_accepted_loan_moves_serials_through_both_ledgers(db, other_db):
+def test_accepted_loan_moves_serials_through_both_ledgers(settings, db, other_db):
     central = lender = db  # central's tables and the lender's ledger live side by side in this database
     borrower = other_db
     _central_seed(central)
@@ -56,7 +57,8 @@ def test_accepted_loan_moves_serials_through_both_ledgers(db, other_db):
         loan_id = loans.accept_loan(s, lender_code="18.01", borrower_code="18.02", count=4, actor="admin").id
     (event,) = _events(central, "18.01", "blanks.loan_out")
     with lender.unit_of_work() as s:
-        office_loans.apply_loan_out(s, seq=1, kind="blanks.loan_out", subject_id=loan_id, data=event)
+        office_loans.apply_loan_out(s, context=HandlerContext(settings=settings),
+                                    seq=1, kind="blanks.loan_out", subject_id=loan_id, data=event)
     with lender.unit_of_work() as s:
         packet = json.loads(s.scalars(select(OutboxRow).where(OutboxRow.kind == "blanks.lent")).one().content)
         balance = ledger.reconcile(s)
@@ -74,7 +76,8 @@ def test_accepted_loan_moves_serials_through_both_ledgers(db, other_db):
     (incoming,) = _events(central, "18.02", "blanks.loan_in")
     for _ in range(2):  # a second delivery of the event books nothing twice
         with borrower.unit_of_work() as s:
-            office_loans.apply_loan_in(s, seq=1, kind="blanks.loan_in", subject_id=loan_id, data=incoming)
+            office_loans.apply_loan_in(s, context=HandlerContext(settings=settings),
+                                       seq=1, kind="blanks.loan_in", subject_id=loan_id, data=incoming)
     with borrower.unit_of_work() as s:
         balance = ledger.reconcile(s)
         assert (balance.received, balance.available, balance.balanced) == (4, 4, True)
@@ -96,14 +99,15 @@ def test_loan_larger_than_the_lenders_stock_is_refused_and_nothing_written(db):
         assert s.scalar(select(func.count()).select_from(CentralEventRow)) == 0
 
 
-def test_lender_ledger_short_refuses_the_loan_and_keeps_its_blanks(db):
+def test_lender_ledger_short_refuses_the_loan_and_keeps_its_blanks(settings, db):
     _central_seed(db)
     with db.unit_of_work() as s:
         ledger.receive_batch(s, first_serial="KTP-000000001", last_serial="KTP-000000002", actor="pusat")
         loan_id = loans.accept_loan(s, lender_code="18.01", borrower_code="18.02", count=3, actor="admin").id
     (event,) = _events(db, "18.01", "blanks.loan_out")
     with db.unit_of_work() as s:
-        office_loans.apply_loan_out(s, seq=1, kind="blanks.loan_out", subject_id=loan_id, data=event)
+        office_loans.apply_loan_out(s, context=HandlerContext(settings=settings),
+                                    seq=1, kind="blanks.loan_out", subject_id=loan_id, data=event)
     with db.unit_of_work() as s:
         assert ledger.reconcile(s).available == 2
         packet = json.loads(s.scalars(select(OutboxRow).where(OutboxRow.kind == "blanks.lent")).one().content)

@@ -14,10 +14,11 @@ from ktpel.security.access import Role, User
 from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.notify import CallAttemptRow, CallListRow, NotifyMessageRow, TurnedAwayRow
 from ktpel.sync import authorisation
-from ktpel.sync.keys import central_signing_key, init_keys
+from ktpel.keys.keyring import central_signing_key, init_keys
 from ktpel.office.sync.apply import apply_events
 from ktpel.office.sync.outage import record_failure, record_success
 from ktpel.web.app import create_app
+from ktpel.sync.wiring import HandlerContext
 from tests.integration.notify.conftest import add_resident
 
 
@@ -47,19 +48,21 @@ def test_print_ready_event_queues_message_with_the_state_change(db, settings):
         card = {f: "x" for f in authorisation.CARD_FIELDS} | {"card_id": "c-1", "enrollment_id": e.id}
     token = authorisation.issue(signing_key=central_signing_key(settings), card=card)
     event = {"seq": 1, "kind": "enrollment.print_ready", "subject_id": e.id, "data": {"authorisation": token}}
-    assert apply_events(db, handlers=office_composition.SYNC, events=[event]) == 1
-    assert apply_events(db, handlers=office_composition.SYNC, events=[event]) == 0  # re-delivery: nothing new
+    assert apply_events(db, context=HandlerContext(settings=settings),
+                        handlers=office_composition.SYNC, events=[event]) == 1
+    assert apply_events(db, context=HandlerContext(settings=settings),
+                        handlers=office_composition.SYNC, events=[event]) == 0  # re-delivery: nothing new
     with db.unit_of_work() as s:
         assert s.get(EnrollmentRow, e.id).state == "PRINT_READY"
     [msg] = _messages(db)
     assert msg.trigger == "print_ready" and msg.resident_id == r.id
 
 
-def test_duplicate_and_failed_events_queue_their_messages(db):
+def test_duplicate_and_failed_events_queue_their_messages(settings, db):
     with db.unit_of_work() as s:
         dup, e1 = add_resident(s, state="SENT")
         bad, e2 = add_resident(s, state="SENT")
-    apply_events(db, handlers=office_composition.SYNC, events=[
+    apply_events(db, context=HandlerContext(settings=settings), handlers=office_composition.SYNC, events=[
         {"seq": 1, "kind": "enrollment.duplicate", "subject_id": e1.id, "data": {"score": 0.97}},
         {"seq": 2, "kind": "duplicate.case_opened", "subject_id": "case-9", "data": {"case_id": "DG-9", "records": [], "enrollment_ids": [e1.id]}},
         {"seq": 3, "kind": "enrollment.failed", "subject_id": e2.id, "data": {"reason": "sidik jari buram"}},

@@ -8,8 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ktpel.sync import authorisation
-from ktpel.sync.keys import central_signing_key, init_keys
+from ktpel.keys.keyring import central_signing_key, init_keys
 from ktpel.web.app import create_app
+from ktpel.sync.wiring import HandlerContext
 from tests.integration.notify.conftest import add_resident
 
 
@@ -192,7 +193,8 @@ def test_verification_shows_valid_invalid_and_revoked(app, db, settings):
     from ktpel.office.notify.handlers import on_revocation
 
     with db.unit_of_work() as s:
-        on_revocation(s, subject_id="enr-1", data={"enrollment_id": "enr-1", "reason": "data ganda"})
+        on_revocation(s, context=HandlerContext(settings=settings),
+                      subject_id="enr-1", data={"enrollment_id": "enr-1", "reason": "data ganda"})
     revoked = _post(app, "/api/v1/public/verify", {"payload": token}).json()
     assert revoked["result"] == "REVOKED"
     page_token = _csrf(client, "/verifikasi")

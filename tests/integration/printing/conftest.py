@@ -18,7 +18,7 @@ class Office:
     """Makes residents whose cards are AUTHORISED with a token signed by this test's central key."""
 
     def __init__(self, db, settings) -> None:
-        from ktpel.sync.keys import central_signing_key, init_keys
+        from ktpel.keys.keyring import central_signing_key, init_keys
 
         init_keys(settings, side="central")
         self.db, self.settings = db, settings

@@ -11,9 +11,10 @@ from ktpel.central.allocation.plan import RegencyNeed
 from ktpel.office import composition as office_composition
 from ktpel.office.printing import ledger
 from ktpel.store.schema.printing import BlankAllocationRow, BlankBatchRow
+from ktpel.sync.wiring import HandlerContext
 
 
-def test_published_allocation_books_the_batch_once_at_the_office(db):
+def test_published_allocation_books_the_batch_once_at_the_office(settings, db):
     """Central and office share one test database here: publish on the central side, apply on the office."""
     from ktpel.central.sync.events import events_after
     from ktpel.office.sync.apply import apply_events
@@ -25,7 +26,8 @@ def test_published_allocation_books_the_batch_once_at_the_office(db):
         plan_id = allocation.save_plan(s, plan=plan, actor="admin-pusat", publish=True)
         events = events_after(s, office_code="18.01", after=0)
     assert [e["kind"] for e in events] == ["blanks.allocated"]
-    assert apply_events(db, handlers=office_composition.SYNC, events=events) == 1
+    assert apply_events(db, context=HandlerContext(settings=settings),
+                        handlers=office_composition.SYNC, events=events) == 1
     with db.unit_of_work() as s:
         batch = s.scalars(select(BlankBatchRow)).one()
         mine = s.scalars(select(BlankAllocationRow).where(BlankAllocationRow.regency_code == "18.01")).one()
@@ -35,7 +37,8 @@ def test_published_allocation_books_the_batch_once_at_the_office(db):
     from ktpel.office.printing.service import apply_blanks_allocated
 
     with db.unit_of_work() as s:
-        apply_blanks_allocated(s, seq=1, kind="blanks.allocated", subject_id=events[0]["subject_id"],
+        apply_blanks_allocated(s, context=HandlerContext(settings=settings),
+                               seq=1, kind="blanks.allocated", subject_id=events[0]["subject_id"],
                                data=events[0]["data"])
         r = ledger.reconcile(s)
         assert (r.received, r.available, r.balanced) == (mine.blanks, mine.blanks, True)

@@ -25,7 +25,7 @@ from ktpel.domain.clock import today_wib
 from ktpel.security.access import CENTRAL_ROLES, OFFICE_ROLES, Role, iter_routes, route_roles
 from ktpel.seeding.service import seed_district
 from ktpel.store.schema.core import ResidentRow
-from ktpel.sync.keys import init_keys
+from ktpel.keys.keyring import init_keys
 from ktpel.web.app import create_app
 from tests.auth_fixtures import login, login_form_token, make_user
 

@@ -51,7 +51,7 @@ def office_settings(settings) -> Settings:
 @pytest.fixture
 def linked(office_settings, central_settings, db, central_db):
     """Keys on both sides and the office registered with central (as the demo does, without HTTP)."""
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
     from ktpel.central.sync.service import register_locally
 
     init_keys(office_settings, side="office")

@@ -71,23 +71,23 @@ def start_central(side: Side, *, port: int, log: Path, timeout: float = 60) -> P
 
 
 def start_sender(side: Side, *, central_url: str, log: Path) -> Proc:
-    return Proc([sys.executable, "-m", "ktpel.office.sync.sender", "--central", central_url], env=side.env, log=log)
+    return Proc([sys.executable, "-m", "ktpel.office.sender", "--central", central_url], env=side.env, log=log)
 
 
 # what a zygote does once before it forks victims: the bulk of a start-up. Central goes as far as its
 # app over its database (what `ktpel central serve` builds), so a forked victim only binds.
 PREPARE = {
     "central": "import uvicorn; from ktpel.config import get_settings; from ktpel.store.db import open_database; "
-               "from ktpel.sync.keys import init_keys; from ktpel.web.app import create_app; "
+               "from ktpel.keys.keyring import init_keys; from ktpel.web.app import create_app; "
                "from ktpel.security.tls import server_kwargs; settings = get_settings(); "
                "init_keys(settings, side='central'); "
                "db = open_database(settings, name='central'); app = create_app(settings=settings, side='central', db=db); "
                "db.engine.dispose()",
-    "office": "import ktpel.office.sync.sender, ktpel.office.composition, ktpel.office.sync.agent",
+    "office": "import ktpel.office.sender, ktpel.office.composition, ktpel.office.sync.agent",
 }
 RUN = {"central": "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning', "
                   "**server_kwargs(settings))",
-       "office": "sys.argv = ['sender', *sys.argv[2:]]; ktpel.office.sync.sender.main()"}
+       "office": "sys.argv = ['sender', *sys.argv[2:]]; ktpel.office.sender.main()"}
 
 
 ZYGOTE = """

@@ -5,6 +5,7 @@ refuses the office's next checkpoint."""
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 
@@ -19,7 +20,8 @@ from ktpel.security.checkpoints import (check_against, checkpoint_path, read_che
 from ktpel.store.schema.security import AuditEntryRow, AuditHeadRow
 from ktpel.store.schema.sync import AuditCheckpointRow, RejectionRow
 from ktpel.office.sync.agent import SyncAgent
-from ktpel.sync.keys import load_keyring
+from ktpel.office.sync.service import verify_audit_with_central
+from ktpel.keys.keyring import load_keyring
 
 
 def _entries(db, n: int) -> None:  # noqa: ANN001
@@ -59,7 +61,7 @@ def _cut_last_5(db) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("rewrite, kind, central_code", [(_edit_80, "rewritten", "audit_rewritten"),
                                                          (_cut_last_5, "truncated", "audit_rewound")])
 def test_office_rewrites_are_caught(rewrite, kind, central_code, linked, db, central_db, central_client,
-                                    office_settings):
+                                    office_settings, monkeypatch):
     _entries(db, 100)
     agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, central_url="http://central.test", client=central_client)
     assert agent.run_once(force=True).reachable
@@ -80,11 +82,34 @@ def test_office_rewrites_are_caught(rewrite, kind, central_code, linked, db, cen
         mine = {p.kid: p.signing.public_key() for p in load_keyring(office_settings, side="office").pairs}
         against_central = check_against(s, agent.central_checkpoints(), source="central", public_keys=mine)
         assert kind in {p.kind for p in against_central}
+        both = verify_audit_with_central(s, settings=office_settings, central_checkpoints=agent.central_checkpoints())
+        assert {(p.kind, "(central)" in p.message_en) for p in both.problems} >= {(kind, True), (kind, False)}
+    # the same through `ktpel office verify-audit` (its agent talks to central's app in-process)
+    _invoke_with_settings(office_settings, monkeypatch, central_client, kind)
 
     # the next round's checkpoint tells central too
     agent.send_audit_checkpoint()
     with central_db.unit_of_work() as s:
         assert central_code in {r.reason for r in s.scalars(select(RejectionRow))}
+
+
+def _invoke_with_settings(office_settings, monkeypatch, central_client, kind: str) -> None:  # noqa: ANN001
+    from ktpel import config
+    from ktpel.cli import app
+    from ktpel.office.sync import agent as agent_module
+
+    monkeypatch.setattr(agent_module, "SyncAgent", functools.partial(SyncAgent, client=central_client))
+    monkeypatch.setenv("KTPEL_DATA_DIR", str(office_settings.data_dir))
+    monkeypatch.setenv("KTPEL_DATABASE_URL", office_settings.database_url)
+    monkeypatch.setenv("KTPEL_OFFICE_REGENCY", office_settings.office_regency)
+    config.get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(app, ["office", "verify-audit", "--json", "--central", "http://central.test"])
+    finally:
+        config.get_settings.cache_clear()
+    assert r.exit_code == 1, r.output
+    problems = json.loads(r.stdout)["problems"]
+    assert kind in {p["kind"] for p in problems if "(central)" in p["message_en"]}
 
 
 def test_a_forged_checkpoint_line_and_the_cli(linked, db, office_settings, monkeypatch):

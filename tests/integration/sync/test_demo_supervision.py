@@ -15,7 +15,7 @@ import pytest
 
 from ktpel.config import Settings
 from ktpel.demo.central_process import DemoCentral
-from ktpel.sync.keys import init_keys
+from ktpel.keys.keyring import init_keys
 
 
 def _free_port() -> int:

@@ -58,7 +58,7 @@ def test_central_serves_the_photo_sealed_to_an_office_of_the_case_and_audits_it(
     [entry] = _audit(central_db, "duplicate_case.photo_read")
     assert entry.actor == "office:18.01"
     # the raw answer is sealed: no KK, no image in the clear
-    from ktpel.sync.keys import load_keyring
+    from ktpel.keys.keyring import load_keyring
 
     ring = load_keyring(office_settings, side="office")
     raw = central_client.get(path, headers=env.request_headers(method="GET", path=path, office_code="18.01",
@@ -120,7 +120,7 @@ def test_offline_the_counter_says_so_and_does_not_confirm(case, db, office_setti
     from ktpel.web.app import create_app
     from tests.e2e.conftest import free_port
 
-    from ktpel.sync.keys import central_keys, save_central_trust
+    from ktpel.keys.keyring import central_keys, save_central_trust
 
     down = office_settings.model_copy(update={"central_url": f"http://127.0.0.1:{free_port()}"})
     save_central_trust(down, central_keys(down), central_url=down.central_url)  # nothing listens there

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ktpel.domain.events import utcnow
 from ktpel.security.access import Role
 from ktpel.store.schema.sync import EnrolmentTokenRow, SyncOfficeRow
-from ktpel.sync.keys import KeyPair, init_keys
+from ktpel.keys.keyring import KeyPair, init_keys
 from ktpel.sync.registration import RegistrationFailed
 from ktpel.central.sync.service import issue_enrolment_token
 from ktpel.office.sync.service import register_with_central
@@ -72,7 +72,7 @@ def test_a_token_works_once_and_only_for_its_regency(linked, central_client, cen
 
 
 def _publics(settings):  # noqa: ANN001, ANN202
-    from ktpel.sync.keys import load_keyring
+    from ktpel.keys.keyring import load_keyring
 
     return load_keyring(settings, side="office").publics()
 

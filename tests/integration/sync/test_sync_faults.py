@@ -18,7 +18,7 @@ from ktpel.store.db import open_database
 from ktpel.store.schema.core import EnrollmentRow
 from ktpel.store.schema.sync import CentralEventRow, CentralPacketRow, OutboxRow
 from ktpel.office.sync.agent import SyncAgent
-from ktpel.sync.keys import init_keys
+from ktpel.keys.keyring import init_keys
 from ktpel.central.sync.service import register_locally
 from tests.integration.sync.builders import queued_enrollment
 from tests.integration.sync.faults import FaultProxy, free_port, make_side, start_central, start_sender

@@ -33,7 +33,7 @@ def test_queued_packets_arrive_once_and_outbox_empties(linked, db, central_db, c
 def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, central_db, central_client,
                                                                 office_settings):
     from ktpel.sync import envelope as env
-    from ktpel.sync.keys import central_keys, load_keyring
+    from ktpel.keys.keyring import central_keys, load_keyring
 
     with db.unit_of_work() as s:
         pid = enqueue_packet(s, kind="card.issued", subject_id="card-1", payload={"x": 1})
@@ -56,7 +56,7 @@ def test_resent_packet_gets_the_same_receipt_and_is_stored_once(linked, db, cent
 
 def test_unregistered_office_is_refused_and_logged(linked, db, central_db, central_client, office_settings):
     from ktpel.sync import envelope as env
-    from ktpel.sync.keys import KeyPair, central_keys
+    from ktpel.keys.keyring import KeyPair, central_keys
     from ktpel.office.sync.outbox import packet_content
 
     content = packet_content(kind="card.issued", subject_id="c", payload={})
@@ -89,3 +89,29 @@ def test_events_flow_back_in_order(linked, db, central_db, central_client, offic
     assert _count(db, OfficeAnnouncementRow) == 1
     with central_db.unit_of_work() as s:
         assert json.loads(s.scalar(select(CentralEventRow.data)))["message_en"] == "Server maintenance"
+
+
+def test_event_handlers_work_with_the_context_the_agent_hands_them(linked, db, central_db, central_client,
+                                                                   office_settings):
+    """Handlers of central's events get the agent's HandlerContext (settings, clock), as central's intake
+    handlers do: the announcement is stamped by the context's clock, not by one the handler looks up."""
+    import datetime as dt
+
+    from ktpel.central.sync.service import announce_maintenance
+    from ktpel.store.schema.sync import OfficeAnnouncementRow
+    from ktpel.sync.wiring import HandlerContext
+
+    now = clock_now()
+    with central_db.unit_of_work() as s:
+        announce_maintenance(s, starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(hours=2),
+                             message_id="Pemeliharaan server", message_en="Server maintenance")
+    stamped = (now - dt.timedelta(days=2)).replace(microsecond=0)  # a moment the real clock is not at
+    agent = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db,
+                      central_url="http://central.test", client=central_client,
+                      context=HandlerContext(settings=office_settings, clock=lambda: stamped))
+    assert agent.run_once(force=True).applied == 1
+    with db.unit_of_work() as s:
+        assert s.scalar(select(OfficeAnnouncementRow.received_at)) == stamped
+    # without one, the agent hands its own settings and the shared clock
+    plain = SyncAgent(handlers=office_composition.SYNC, settings=office_settings, db=db, client=central_client)
+    assert plain.context.settings is office_settings and plain.context.clock() >= now

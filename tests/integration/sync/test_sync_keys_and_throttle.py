@@ -12,8 +12,7 @@ from ktpel.domain.events import utcnow
 from ktpel.office import composition as office_composition
 from ktpel.store.schema.sync import CentralPacketRow, LinkRow, OutageRow, OutboxRow, SyncOfficeRow
 from ktpel.office.sync.agent import SyncAgent
-from ktpel.sync.keys import (central_keys, init_keys, keyring_path, load_central_trust, load_keyring,
-                             rotate_keys)
+from ktpel.keys.keyring import central_keys, init_keys, keyring_path, load_central_trust, load_keyring, rotate_keys
 from ktpel.office.sync.outbox import enqueue_packet
 from ktpel.office.sync.service import register_with_central
 
@@ -49,7 +48,7 @@ def test_office_key_rotation_keeps_in_flight_packets_valid(linked, db, central_d
 
 
 def test_new_office_keys_without_proof_are_refused(linked, central_client, office_settings, tmp_path):
-    from ktpel.sync.keys import KeyPair
+    from ktpel.keys.keyring import KeyPair
 
     body = {"office_code": "18.01", "name": "impostor", "keys": [KeyPair.generate().public().to_dict()]}
     r = central_client.post("/api/v1/sync/register", json=body)

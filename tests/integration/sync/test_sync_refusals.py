@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ktpel.store.schema.sync import CentralPacketRow, RejectionRow
-from ktpel.sync import crypto
+from ktpel.keys import crypto
 from ktpel.sync import envelope as env
-from ktpel.sync.keys import KeyPair, central_keys, load_keyring
+from ktpel.keys.keyring import KeyPair, central_keys, load_keyring
 from ktpel.office.sync.outbox import packet_content
 from ktpel.domain.clock import now as clock_now
 

@@ -9,7 +9,7 @@ from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow
 from ktpel.sync import authorisation
 from ktpel.office.sync.agent import SyncAgent
 from ktpel.central.sync.events import publish
-from ktpel.sync.keys import central_public_keys, central_signing_key
+from ktpel.keys.keyring import central_public_keys, central_signing_key
 
 from tests.integration.sync.builders import card_dict, queued_enrollment
 
@@ -58,7 +58,7 @@ def test_print_ready_creates_authorised_card_with_verifiable_token(linked, db, c
 
 def test_print_ready_with_forged_authorisation_is_not_applied(linked, db, central_db, central_client,
                                                              office_settings):
-    from ktpel.sync.keys import KeyPair
+    from ktpel.keys.keyring import KeyPair
 
     with db.unit_of_work() as s:
         eid, _ = queued_enrollment(s)

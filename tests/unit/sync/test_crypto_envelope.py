@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ktpel.sync import authorisation, crypto
+from ktpel.sync import authorisation
+from ktpel.keys import crypto
 from ktpel.sync import envelope as env
-from ktpel.sync.keys import KeyPair, Keyring, PublicKeys
+from ktpel.keys.keyring import KeyPair, Keyring, PublicKeys
 from ktpel.office.sync.outbox import InvalidPacket, packet_content
 
 CARD = {f: "x" for f in authorisation.CARD_FIELDS}

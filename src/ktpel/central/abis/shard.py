@@ -155,7 +155,7 @@ class ShardCore:
     def _load_templates(self, session, ids: list[str]) -> int:  # noqa: ANN001
         from sqlalchemy import select
 
-        from ktpel.central.pipeline.gallery import templates_of
+        from ktpel.central.records import templates_of
         from ktpel.store.schema.central import NationalRecordRow as R
 
         n = 0

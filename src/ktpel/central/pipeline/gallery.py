@@ -9,8 +9,6 @@ in the race. Revoked records leave the gallery.
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 
 from sqlalchemy import select, update
@@ -20,14 +18,11 @@ from sqlalchemy.orm import Session
 
 from ktpel.biometrics.abis import Abis, BuiltinAbis
 from ktpel.biometrics.errors import UnknownReference
+from ktpel.central.records import decode_templates
 from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
 
 COUNTER = "gallery_seq"
-
-
-def templates_of(row: NationalRecordRow) -> list[bytes]:
-    return [base64.b64decode(v) for v in json.loads(row.templates).values()]
 
 
 def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
@@ -86,7 +81,7 @@ class GalleryMirror:
                 if state != NationalRecordState.REVOKED.value:
                     known = (parsed or {}).get(rid)
                     batch.append((rid, known if known is not None
-                                  else [base64.b64decode(v) for v in json.loads(templates).values()]))
+                                  else decode_templates(templates)))
                     self.members.add(rid)
                     added += 1
             if batch and hasattr(self.abis, "insert_many"):

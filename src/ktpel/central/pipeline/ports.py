@@ -20,7 +20,7 @@ def publish(session: Session, *, office_code: str, kind: str, subject_id: str, d
 def issue_authorisation(*, settings: Settings, card: dict) -> str:
     """A print authorisation signed with central's active key."""
     from ktpel.sync.authorisation import issue
-    from ktpel.sync.keys import central_signing_key
+    from ktpel.keys.keyring import central_signing_key
 
     return issue(signing_key=central_signing_key(settings), card=card)
 

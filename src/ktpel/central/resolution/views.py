@@ -62,7 +62,7 @@ def record_photo(case_id: str, enrollment_id: str, request: Request) -> dict:
     from ktpel.security.audit import record_audit_now
     from ktpel.central.sync import intake as central_intake
     from ktpel.sync import envelope as env
-    from ktpel.sync.keys import load_keyring
+    from ktpel.keys.keyring import load_keyring
 
     db, remote = request.app.state.db, (request.client.host if request.client else "")
     code = ""

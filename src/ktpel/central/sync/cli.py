@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from ktpel.store.db import open_database
-        from ktpel.sync.keys import init_keys
+        from ktpel.keys.keyring import init_keys
         from ktpel.web.app import create_app
 
         settings = get_settings()

@@ -21,7 +21,7 @@ from ktpel.store.db import Database
 from ktpel.store.schema.sync import CentralPacketRow, RejectionRow, SyncOfficeRow
 from ktpel.sync import envelope as env
 from ktpel.central.sync.events import publish
-from ktpel.sync.keys import Keyring, PublicKeys
+from ktpel.keys.keyring import Keyring, PublicKeys
 from ktpel.sync.wiring import HandlerContext, IntakeHandlers
 
 log = logging.getLogger("ktpel.sync.central")

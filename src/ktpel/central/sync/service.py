@@ -15,8 +15,8 @@ from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import (AnnouncementRow, CentralEventRow, CentralPacketRow, EnrolmentTokenRow,
                                      RejectionRow, SyncOfficeRow)
-from ktpel.sync import crypto
-from ktpel.sync import keys as keymod
+from ktpel.keys import crypto
+from ktpel.keys import keyring as keymod
 from ktpel.central.sync.intake import register_office
 from ktpel.central.sync.events import publish_to_all
 from ktpel.sync.registration import RegistrationFailed, signed_key_list

@@ -16,7 +16,7 @@ from ktpel.security.access import Role, User, machine, public, requires
 from ktpel.security.audit import record_audit
 from ktpel.central.sync import intake as central_intake, service
 from ktpel.sync import envelope as env
-from ktpel.sync import keys as keymod
+from ktpel.keys import keyring as keymod
 from ktpel.central.sync.events import events_after
 from ktpel.sync.schemas import (CheckpointAccepted, KeyList, PacketEnvelope, PacketReceipt, RegistrationIn, SealedEvents,
                                 SignedCheckpoints, body_of)
@@ -196,8 +196,8 @@ def office_events(request: Request, after: int = 0, limit: int = 200) -> JSONRes
 @router.get("/api/v1/sync/audit-checkpoints", tags=["sync"], dependencies=NODES, response_model=SignedCheckpoints)
 def office_audit_checkpoints(request: Request) -> JSONResponse:
     """The signed audit checkpoints central holds for the calling office, signed again by central, so
-    `ktpel audit verify --with-central` can check the office's chain against a copy it cannot edit."""
-    from ktpel.sync import crypto
+    `ktpel office verify-audit` can check the office's chain against a copy it cannot edit."""
+    from ktpel.keys import crypto
 
     db = request.app.state.db
     try:

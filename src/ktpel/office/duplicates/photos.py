@@ -138,7 +138,7 @@ def photo_statuses(*, settings: Settings, db: Database, cache: PhotoCache, cases
     for open cases. After one failure to reach central the page does not wait on it again."""
     from ktpel.office.sync.agent import Busy, Unreachable
     from ktpel.sync.envelope import Refused
-    from ktpel.sync.keys import KeysMissing
+    from ktpel.keys.keyring import KeysMissing
 
     cache.keep_only({c["case_id"] for c in cases if c["status"] == "open"})
     statuses: dict[str, PhotoStatus] = {}

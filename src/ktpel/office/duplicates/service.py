@@ -15,9 +15,11 @@ from ktpel.domain.duplicate_case import CaseClosed, CaseInvalid
 from ktpel.domain.errors import NotFound
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.office_duplicates import OfficeDuplicateCaseRow
+from ktpel.sync.wiring import HandlerContext
 
 
-def apply_case_opened(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_case_opened(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                      data: dict) -> None:
     """Office apply handler for `duplicate.case_opened`: keep the case to show at the counter."""
     row = session.get(OfficeDuplicateCaseRow, data["case_id"])
     if row is None:
@@ -25,7 +27,8 @@ def apply_case_opened(session: Session, *, seq: int, kind: str, subject_id: str,
                                            status="open"))
 
 
-def apply_case_closed(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_case_closed(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                      data: dict) -> None:
     """Office apply handler (revocation / print_ready with a case id): the case is settled."""
     case_id = data.get("case_id")
     row = session.get(OfficeDuplicateCaseRow, case_id) if case_id else None

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.enrollment import Enrollment, EnrollmentState
 from ktpel.office.enrollment.repository import Enrollments
-from ktpel.sync import authorisation, crypto
+from ktpel.sync import authorisation
+from ktpel.keys import crypto
+from ktpel.sync.wiring import HandlerContext
 
 log = logging.getLogger("ktpel.office.enrollment")
 
@@ -44,7 +46,8 @@ def _to_adjudication(machine: Enrollment, data: dict) -> None:
         machine.send_to_adjudication(score=float(data.get("score", 0.0)))
 
 
-def on_received(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_received(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                data: dict) -> None:
     """`enrollment.received`: central holds the recording durably (TERIMA)."""
     found = _load(session, subject_id)
     if found:
@@ -53,7 +56,8 @@ def on_received(session: Session, *, seq: int, kind: str, subject_id: str, data:
         repo.save(machine, actor=ACTOR)
 
 
-def on_adjudication(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_adjudication(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                    data: dict) -> None:
     """`enrollment.adjudication`: a person at central compares it with candidates."""
     found = _load(session, subject_id)
     if found:
@@ -72,7 +76,8 @@ def signed_card(data: dict) -> dict:
     return json.loads(crypto.b64d(parts[1]))
 
 
-def on_print_ready(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_print_ready(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                   data: dict) -> None:
     """`enrollment.print_ready` (PRR), also for the record a resident kept after a data-ganda case."""
     found = _load(session, subject_id)
     if not found:
@@ -87,7 +92,8 @@ def on_print_ready(session: Session, *, seq: int, kind: str, subject_id: str, da
     repo.save(machine, actor=ACTOR)
 
 
-def on_duplicate(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_duplicate(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                 data: dict) -> None:
     """`enrollment.duplicate` (DUP, data ganda): the resident must come with the family card."""
     found = _load(session, subject_id)
     if found:
@@ -98,7 +104,8 @@ def on_duplicate(session: Session, *, seq: int, kind: str, subject_id: str, data
         repo.save(machine, actor=ACTOR)
 
 
-def on_failed(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_failed(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+              data: dict) -> None:
     """`enrollment.failed` (EFAC): central could not use the recording; the resident records again."""
     found = _load(session, subject_id)
     if found:

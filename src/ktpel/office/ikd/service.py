@@ -291,6 +291,11 @@ def activations_of(session: Session, *, resident_id: int) -> list[IkdActivationR
                                 .order_by(IkdActivationRow.created_at.desc())))
 
 
+def resident_panel(session: Session, *, resident_id: int) -> dict:
+    """What the resident's page shows of IKD (office.composition.RESIDENT_PANELS): activations, newest first."""
+    return {"ikd": activations_of(session, resident_id=resident_id)}
+
+
 def recent(session: Session, *, limit: int = 30) -> list[IkdActivationRow]:
     return list(session.scalars(select(IkdActivationRow).order_by(IkdActivationRow.created_at.desc()).limit(limit)))
 

@@ -15,6 +15,7 @@ from ktpel.domain.events import utcnow
 from ktpel.office.notify.outbox import call_list_entry_for, enqueue
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import RevocationRow, TurnedAwayRow
+from ktpel.sync.wiring import HandlerContext
 
 log = logging.getLogger("ktpel.office.notify")
 
@@ -64,7 +65,8 @@ def on_failed(session: Session, *, subject_id: str | None = None, data: dict | N
             extra={"alasan": reason} if reason else None)
 
 
-def on_revocation(session: Session, *, subject_id: str | None = None, data: dict | None = None, **_: object) -> None:
+def on_revocation(session: Session, *, context: HandlerContext, subject_id: str | None = None,
+                  data: dict | None = None, **_: object) -> None:
     """`revocation` → remember the revoked card (by card id and enrollment id) so /verifikasi says "revoked"."""
     data = data or {}
     enrollment_id = str(data.get("enrollment_id") or subject_id or "")
@@ -78,7 +80,7 @@ def on_revocation(session: Session, *, subject_id: str | None = None, data: dict
     for key in keys:
         if session.get(RevocationRow, key) is None:
             session.add(RevocationRow(card_id=key, nik=data.get("nik"), reason=str(data.get("reason") or ""),
-                                      revoked_at=utcnow()))
+                                      revoked_at=context.clock()))
     session.flush()
 
 

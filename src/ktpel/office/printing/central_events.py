@@ -14,11 +14,13 @@ from ktpel.office.printing import ledger
 from ktpel.office.printing.repository import Cards
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.core import EnrollmentRow
+from ktpel.sync.wiring import HandlerContext
 
 ACTOR = "sync:central"
 
 
-def on_print_ready(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_print_ready(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                   data: dict) -> None:
     """`enrollment.print_ready`: the card row holds central's signed print authorisation (AUTHORISED)."""
     enrollment = session.get(EnrollmentRow, subject_id)
     if enrollment is None:
@@ -39,7 +41,8 @@ def on_print_ready(session: Session, *, seq: int, kind: str, subject_id: str, da
         cards.save(card)
 
 
-def on_revocation(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def on_revocation(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                  data: dict) -> None:
     """`revocation`: the other record of a resolved duplicate; its card is blocked (diblokir)."""
     cards = Cards(session)
     card = cards.of_enrollment(data.get("enrollment_id", subject_id))
@@ -50,7 +53,8 @@ def on_revocation(session: Session, *, seq: int, kind: str, subject_id: str, dat
         cards.save(card, actor=ACTOR)
 
 
-def apply_blanks_allocated(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_blanks_allocated(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                           data: dict) -> None:
     """Office side of `blanks.allocated`: central's batch for this office is booked into the ledger once."""
     if not data.get("first_serial") or not int(data.get("count") or 0):
         return

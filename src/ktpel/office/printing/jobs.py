@@ -37,7 +37,7 @@ from ktpel.office.sync.outbox import enqueue_packet
 
 def _verify_authorisation(card: CardRow, resident: ResidentRow, *, settings: Settings) -> dict:
     from ktpel.sync.authorisation import InvalidAuthorisation, verify
-    from ktpel.sync.keys import central_public_keys
+    from ktpel.keys.keyring import central_public_keys
 
     signed = verify(card.authorisation or "", public_keys=central_public_keys(settings))
     if str(signed["card_id"]) != card.id or signed["nik"] != resident.nik:

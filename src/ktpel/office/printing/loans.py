@@ -8,13 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ktpel.domain.blanks import BlankState
-from ktpel.domain.events import utcnow
 from ktpel.office.printing import ledger
 from ktpel.security.audit import record_audit
 from ktpel.store.schema.printing import BlankBatchRow, BlankMovementRow, BlankRow
+from ktpel.sync.wiring import HandlerContext
 
 
-def apply_loan_out(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_loan_out(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                   data: dict) -> None:
     """`blanks.loan_out`: take `count` AVAILABLE blanks out of this ledger and report their serials, or none."""
     from ktpel.office.sync.outbox import enqueue_packet
 
@@ -36,13 +37,14 @@ def apply_loan_out(session: Session, *, seq: int, kind: str, subject_id: str, da
                  after={"count": count, "borrower": data.get("borrower_code"), "first": free[0], "last": free[-1]})
 
 
-def apply_loan_in(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_loan_in(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                  data: dict) -> None:
     """`blanks.loan_in`: book exactly the lent serials in, once (a second delivery is a no-op)."""
     loan_id, serials = str(data["loan_id"]), [str(s) for s in data.get("serials") or []]
     ref = f"loan:{loan_id}"
     if not serials or session.scalar(select(BlankBatchRow.id).where(BlankBatchRow.allocation_ref == ref)):
         return
-    now, batch_id = utcnow(), "B" + uuid.uuid4().hex[:15]
+    now, batch_id = context.clock(), "B" + uuid.uuid4().hex[:15]
     session.add(BlankBatchRow(id=batch_id, first_serial=min(serials), last_serial=max(serials), count=len(serials),
                               source="loan", allocation_ref=ref, received_by=f"pinjaman:{data.get('lender_code')}",
                               received_at=now))

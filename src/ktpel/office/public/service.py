@@ -301,7 +301,7 @@ def _verify_credential(session: Session, *, settings: Settings, token: str) -> V
 def verify_card(session: Session, *, settings: Settings, payload: str) -> Verification:
     """Check a card's QR payload offline against central's public keys and the synced revocation list."""
     from ktpel.sync import authorisation
-    from ktpel.sync.keys import central_public_keys
+    from ktpel.keys.keyring import central_public_keys
 
     token = "".join((payload or "").split())
     if not token or len(token) > 8000:

@@ -57,23 +57,13 @@ def detail_page(nik: str, request: Request):  # noqa: ANN201
         row = service.get_resident(s, nik=nik, regency_code=settings.office_regency)
         status = service.resident_status(s, resident_id=row.id)
         family = service.family_of(s, kk_number=row.kk_number, regency_code=settings.office_regency)
-        extras = _field_extras(s, resident_id=row.id)
+        extras: dict = {}
+        for panel in request.app.state.resident_panels:  # other capabilities' parts of the page
+            extras.update(panel(s, resident_id=row.id))
     chain = {r.level: r.name for r in reg.parents(row.village_code)}
     return render(request, "residents/detail.html", {
         "r": row, "status": status, "family": family, "chain": chain, **extras,
     })
-
-
-def _field_extras(session, *, resident_id: int) -> dict:  # noqa: ANN001
-    """The resident's central outcome, Suket (temporary certificates) and IKD activations."""
-    from ktpel.office.ikd import service as ikd
-    from ktpel.office.outcomes import latest_outcome
-    from ktpel.office.suket import service as suket
-
-    sukets = suket.sukets_of(session, resident_id=resident_id)
-    return {"outcome": latest_outcome(session, resident_id=resident_id), "sukets": sukets,
-            "suket_states": {r.serial: suket.effective_state(r) for r in sukets},
-            "ikd": ikd.activations_of(session, resident_id=resident_id)}
 
 
 @router.get("/api/v1/residents", tags=["residents"], dependencies=[officers],

@@ -290,6 +290,12 @@ def sukets_of(session: Session, *, resident_id: int) -> list[SuketRow]:
                                 .order_by(SuketRow.issued_at.desc())))
 
 
+def resident_panel(session: Session, *, resident_id: int) -> dict:
+    """What the resident's page shows of Suket (office.composition.RESIDENT_PANELS): each with its state today."""
+    sukets = sukets_of(session, resident_id=resident_id)
+    return {"sukets": sukets, "suket_states": {r.serial: effective_state(r) for r in sukets}}
+
+
 def recent(session: Session, *, limit: int = 30) -> list[SuketRow]:
     return list(session.scalars(select(SuketRow).order_by(SuketRow.issued_at.desc()).limit(limit)))
 

@@ -24,11 +24,11 @@ from ktpel.security.tls import client_verify
 from ktpel.store.db import Database
 from ktpel.store.schema.sync import OutboxRow
 from ktpel.sync import envelope as env
-from ktpel.sync import keys as keymod
+from ktpel.keys import keyring as keymod
 from ktpel.office.sync.apply import apply_events
 from ktpel.office.sync.outage import link, record_failure, record_success
 from ktpel.office.sync.outbox import SENT, next_queued, queued_count
-from ktpel.sync.wiring import OfficeHandlers
+from ktpel.sync.wiring import HandlerContext, OfficeHandlers
 
 log = logging.getLogger("ktpel.office.sync.agent")
 
@@ -72,10 +72,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 class SyncAgent:
     def __init__(self, *, settings: Settings, db: Database, handlers: OfficeHandlers,
-                 central_url: str | None = None, client: httpx.Client | None = None) -> None:
+                 central_url: str | None = None, client: httpx.Client | None = None,
+                 context: HandlerContext | None = None) -> None:
         self.settings = settings
         self.db = db
         self.handlers = handlers  # the office's reactions to events and receipts (office.composition)
+        # what every event handler gets besides the session (as central's intake handlers): settings, clock
+        self.context = context or HandlerContext(settings=settings)
         self.office_code = settings.office_regency
         self.central_url = (central_url or self._trusted_url() or settings.central_url).rstrip("/")
         self.client = client or httpx.Client(timeout=settings.sync_timeout_s, verify=client_verify(settings))
@@ -257,7 +260,8 @@ class SyncAgent:
                 raise Unreachable(f"events refused: {exc.detail}") from exc
             if not events:
                 return applied
-            applied += apply_events(self.db, events=events, handlers=self.handlers, central_keys=trusted)
+            applied += apply_events(self.db, events=events, handlers=self.handlers, context=self.context,
+                                    central_keys=trusted)
             if len(events) < batch:
                 return applied
 
@@ -282,7 +286,7 @@ class SyncAgent:
 
     def central_checkpoints(self) -> list[dict]:
         """Our checkpoints as central holds them (verified: signed by a central key we trust)."""
-        from ktpel.sync import crypto
+        from ktpel.keys import crypto
 
         ring = keymod.load_keyring(self.settings, side="office")
         path = "/api/v1/sync/audit-checkpoints"

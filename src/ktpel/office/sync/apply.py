@@ -1,7 +1,8 @@
 """Applying central's events at the office, in order, exactly once (the cursor moves in the same transaction).
 
 Sync only moves the events: the handlers per kind come from the office's composition module
-(`ktpel.office.composition.SYNC`) and are called as `fn(session, *, seq, kind, subject_id, data)`. All
+(`ktpel.office.composition.SYNC`) and are called as `fn(session, *, context, seq, kind, subject_id, data)`
+(`context`: a `HandlerContext`, the office's settings and clock). All
 handlers of one event and the cursor advance run in ONE transaction: either the event is applied with
 every handler's effect, or it is retried later. Sync verifies a print authorisation once on receipt and
 hands the signed card to the handlers as `data["_card"]`; it keeps the announcements it shows itself.
@@ -14,18 +15,18 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from ktpel.domain.events import utcnow
 from ktpel.store.db import Database
 from ktpel.store.schema.core import DomainEventRow
 from ktpel.store.schema.sync import OfficeAnnouncementRow
 from ktpel.sync import authorisation
 from ktpel.office.sync.outage import link
-from ktpel.sync.wiring import OfficeHandlers
+from ktpel.sync.wiring import HandlerContext, OfficeHandlers
 
 log = logging.getLogger("ktpel.sync.office")
 
 
-def apply_announcement(session: Session, *, seq: int, kind: str, subject_id: str, data: dict) -> None:
+def apply_announcement(session: Session, *, context: HandlerContext, seq: int, kind: str, subject_id: str,
+                       data: dict) -> None:
     """`announcement`: central's notice for every office, shown in the banner while it lasts."""
     ann_id = int(data["id"])
     row = session.get(OfficeAnnouncementRow, ann_id) or OfficeAnnouncementRow(id=ann_id)
@@ -33,13 +34,15 @@ def apply_announcement(session: Session, *, seq: int, kind: str, subject_id: str
     row.ends_at = dt.datetime.fromisoformat(data["ends_at"]) if data.get("ends_at") else None
     row.message_id = data.get("message_id", "")
     row.message_en = data.get("message_en", "")
-    row.received_at = utcnow()
+    row.received_at = context.clock()
     session.merge(row)
 
 
-def apply_events(db: Database, *, events: list[dict], handlers: OfficeHandlers,
+def apply_events(db: Database, *, events: list[dict], handlers: OfficeHandlers, context: HandlerContext,
                  central_keys: dict | None = None) -> int:
-    """Apply events in sequence order, one transaction each; returns how many were newly applied."""
+    """Apply events in sequence order, one transaction each; returns how many were newly applied.
+
+    Every handler gets `context` (the office's settings and clock), as central's intake handlers do."""
     applied = 0
     for event in sorted(events, key=lambda e: e["seq"]):
         with db.unit_of_work() as s:
@@ -63,7 +66,8 @@ def apply_events(db: Database, *, events: list[dict], handlers: OfficeHandlers,
                     row.event_cursor = event["seq"]
                     continue
             for handler in handlers.events.get(event["kind"], ()):
-                handler(s, seq=event["seq"], kind=event["kind"], subject_id=event["subject_id"], data=data)
+                handler(s, context=context, seq=event["seq"], kind=event["kind"], subject_id=event["subject_id"],
+                        data=data)
             row.event_cursor = event["seq"]
         applied += 1
     return applied

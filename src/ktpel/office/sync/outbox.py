@@ -18,7 +18,7 @@ from ktpel.domain.delivery import PacketState
 from ktpel.domain.errors import KtpelError
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync import crypto
+from ktpel.keys import crypto
 
 KINDS = frozenset({"enrollment", "card.printed", "card.issued", "duplicate.resolution"})
 QUEUED, SENT = PacketState.QUEUED.value, PacketState.SENT.value

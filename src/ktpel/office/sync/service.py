@@ -1,4 +1,5 @@
-"""What people do with sync at the office: register with central, read the outbox."""
+"""What people do with sync at the office: register with central, read the outbox, check the audit chain
+against central's copy."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
 from ktpel.domain.delivery import PacketState
+from ktpel.security.audit import ChainReport
+from ktpel.security.checkpoints import check_against, side_public_keys, verify_anchored
 from ktpel.security.tls import client_verify
 from ktpel.store.schema.sync import OutboxRow
-from ktpel.sync import crypto
-from ktpel.sync import keys as keymod
+from ktpel.keys import crypto
+from ktpel.keys import keyring as keymod
 from ktpel.sync.registration import RegistrationFailed, accept_key_list
 
 
@@ -51,3 +54,12 @@ def office_queue(session: Session, *, limit: int = 50) -> list[OutboxRow]:
 
 def outbox_totals(session: Session) -> dict[str, int]:
     return dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).all())
+
+
+def verify_audit_with_central(session: Session, *, settings: Settings, central_checkpoints: list[dict]) -> ChainReport:
+    """The office's audit chain against its own signed checkpoints and against the copy central holds
+    (`central_checkpoints`, read by the agent): the copy the office's administrator cannot touch."""
+    report = verify_anchored(session, settings=settings, side="office")
+    report.problems.extend(check_against(session, central_checkpoints, source="central",
+                                         public_keys=side_public_keys(settings, side="office")))
+    return report

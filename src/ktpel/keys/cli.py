@@ -17,7 +17,7 @@ SIDE = typer.Option("office", "--side", help="office or central")
 def init(side: str = SIDE) -> None:
     """Create this side's key pair under data_dir/keys (kept if it exists)."""
     from ktpel.cli_console import console
-    from ktpel.sync.keys import init_keys, keyring_path
+    from ktpel.keys.keyring import init_keys, keyring_path
 
     ring, created = init_keys(get_settings(), side=side)
     verb = "created" if created else "already present"
@@ -28,7 +28,7 @@ def init(side: str = SIDE) -> None:
 def rotate(side: str = SIDE) -> None:
     """Make a new active key pair; old ones stay valid for packets already in flight."""
     from ktpel.cli_console import console
-    from ktpel.sync.keys import rotate_keys
+    from ktpel.keys.keyring import rotate_keys
 
     ring = rotate_keys(get_settings(), side=side)
     console.print(f"[green]✓[/green] new active {side} key {ring.active.kid}; still accepted: "
@@ -40,6 +40,6 @@ def rotate(side: str = SIDE) -> None:
 @keys_app.command("show")
 def show(side: str = SIDE) -> None:
     """Print this side's public keys as JSON."""
-    from ktpel.sync.keys import load_keyring
+    from ktpel.keys.keyring import load_keyring
 
     print(json.dumps({"side": side, "keys": [k.to_dict() for k in load_keyring(get_settings(), side=side).publics()]}))

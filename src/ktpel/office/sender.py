@@ -1,7 +1,8 @@
-"""`python -m ktpel.office.sync.sender [--central URL]`: the office sync agent alone, as a lean process.
+"""`python -m ktpel.office.sender [--central URL]`: the office sync agent alone, as a lean process.
 
 Same loop as inside `ktpel office serve`, without the web app; settings come from KTPEL_* variables.
-Used by the crash tests (kill -9 at random points) and handy on a server that runs the UI elsewhere.
+Used by the crash tests (kill -9 at random points) and handy on a server that runs the UI elsewhere. An entry
+point, so it sits beside `office.composition` (whose wiring it hands the agent), not inside `office/sync/`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from ktpel.domain import clock
 from ktpel.config import Settings
 from ktpel.domain.errors import KtpelError
-from ktpel.sync import crypto
+from ktpel.keys import crypto
 
 
 class KeysMissing(KtpelError):

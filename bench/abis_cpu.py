@@ -123,7 +123,7 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
     from ktpel.config import Settings
     from ktpel.reference import names as load_names
     from ktpel.store.db import open_database
-    from ktpel.sync.keys import init_keys
+    from ktpel.keys.keyring import init_keys
 
     import uuid
 

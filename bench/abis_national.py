@@ -29,8 +29,9 @@ A probe "reaches a person" when a candidate is in the review or hit band or is a
 For each shard count: insert rate (bulk, through `RayAbis.insert_many`), memory per identity (the shard
 processes' resident memory growth ÷ identities, and the gallery's own per-part account), identify p50/p95,
 answers identical to the 1-shard run, the outcomes above; then decisions/s through the real pipeline
-(intake → validate → quality → demographic → gallery → biometric on the Ray shards → decide, one worker,
-SQLite) and the rebuild time of one shard from the central database (records with encrypted templates).
+(intake → validate → quality → demographic → gallery → biometric on the Ray shards → decide: one worker
+on SQLite, or `--workers N` worker processes on PostgreSQL (`--pg-url`), each joining the Ray cluster and
+attaching to the shards by name as `ktpel central worker` does) and the rebuild time of one shard from the central database (records with encrypted templates).
 """
 
 from __future__ import annotations
@@ -405,6 +406,97 @@ def pipeline_decisions(*, db, settings, abis, payloads: list[dict]) -> dict:  # 
             "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary}
 
 
+def _worker_process(settings_dict: dict, stop) -> None:  # noqa: ANN001
+    """One pipeline worker process, as `ktpel central worker` runs it: it joins the Ray cluster and attaches to
+    the shards by name (settings.abis = ray://ADDRESS), and claims jobs with SKIP LOCKED beside the others."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from ktpel.central.pipeline.worker import Worker
+    from ktpel.config import Settings
+    from ktpel.store.db import open_database
+
+    settings = Settings(**settings_dict)
+    db = open_database(settings, name="central", migrate=False)
+
+    class _Stop:  # a multiprocessing Event with threading.Event's wait/is_set (what run_forever calls)
+        is_set = stop.is_set
+        wait = stop.wait
+
+    Worker(db=db, settings=settings).run_forever(stop=_Stop(), poll=0.02)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    import psutil
+
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return t.user + t.system
+
+
+def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict], workers: int,  # noqa: ANN001
+                                    ray_address: str) -> dict:
+    """`pipeline_decisions` with N worker processes on PostgreSQL, the production shape (one worker uses one core
+    at a time: its stages run one after another)."""
+    import multiprocessing as mp
+
+    import ray
+    from sqlalchemy import func, select
+
+    from ktpel.central.pipeline.intake import handle_enrollment
+    from ktpel.store.schema.central import PipelineJobRow
+
+    def receive(batch: list[dict]) -> None:
+        for p in batch:
+            with db.unit_of_work() as s:
+                handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
+                                  subject_id=p["enrollment_id"], payload=p)
+
+    def finished() -> int:
+        with db.unit_of_work() as s:
+            return s.scalar(select(func.count()).select_from(PipelineJobRow)
+                            .where(PipelineJobRow.status.in_(("done", "dead"))))
+
+    def wait_for(n: int, timeout: float = 1800) -> None:
+        end = time.monotonic() + timeout
+        while finished() < n:
+            if time.monotonic() > end:
+                raise RuntimeError(f"pipeline stuck at {finished()} of {n} jobs")
+            time.sleep(0.05)
+
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    child = settings.model_copy(update={"abis": f"ray://{ray_address}"}).model_dump()
+    procs = [ctx.Process(target=_worker_process, args=(child, stop)) for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        receive(payloads[:WARM_UP * workers])  # every worker trains its model and compiles its kernels first
+        wait_for(WARM_UP * workers)
+        shard_cpu = lambda: sum(ray.get([a.cpu_s.remote() for a in abis.actors]))  # noqa: E731
+        t0, r0 = time.perf_counter(), shard_cpu()
+        c0 = sum(_proc_cpu_s(proc.pid) for proc in procs)
+        receive(payloads[WARM_UP * workers:])
+        wait_for(len(payloads))
+        wall = time.perf_counter() - t0
+        cpu = sum(_proc_cpu_s(proc.pid) for proc in procs) - c0
+        remote = shard_cpu() - r0
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.join(timeout=30)
+    with db.unit_of_work() as s:
+        rows = s.execute(select(PipelineJobRow.outcome, PipelineJobRow.status)
+                         .order_by(PipelineJobRow.id).offset(WARM_UP * workers)).all()
+    summary: dict[str, int] = {}
+    for outcome, status in rows:
+        summary[outcome or status] = summary.get(outcome or status, 0) + 1
+    k = max(1, len(rows))
+    return {"workers": workers, "backend": "postgresql", "decisions": len(rows), "seconds": round(wall, 1),
+            "decisions_per_s": round(len(rows) / wall, 2), "worker_cpu_ms_per_decision": round(cpu * 1000 / k, 1),
+            "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary}
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -418,7 +510,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="pipeline worker processes (more than 1: PostgreSQL, --pg-url or KTPEL_BENCH_PG_URL)")
+    ap.add_argument("--pg-url", default=os.environ.get("KTPEL_BENCH_PG_URL"),
+                    help="a PostgreSQL server for the pipeline step (a database is created and dropped)")
     a = ap.parse_args()
+    if a.workers > 1 and not a.pg_url:
+        ap.error("--workers > 1 needs PostgreSQL: --pg-url or KTPEL_BENCH_PG_URL")
     INDEXED = tuple(int(x) for x in a.indexed.split(","))
     print(json.dumps({"load_average_at_start": os.getloadavg()}), flush=True)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -486,9 +584,15 @@ def main() -> None:
 
     names = load_names(shared)
     residents = [_resident(rng, i, names) for i in range(a.size)]
+    pg_name = f"ktpel_abis_{uuid.uuid4().hex[:8]}" if a.pg_url else None
+    if pg_name:
+        import psycopg
+
+        with psycopg.connect(a.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", database_url=f"sqlite:///{Path(tmp) / 'central.db'}",
-                            shared_data=shared)
+        url = f"{a.pg_url.rsplit('/', 1)[0]}/{pg_name}" if pg_name else f"sqlite:///{Path(tmp) / 'central.db'}"
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, shared_data=shared)
         from ktpel.keys.keyring import init_keys
 
         db = open_database(settings, name="central")
@@ -499,7 +603,13 @@ def main() -> None:
         n = a.pipeline
         mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
         payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
-        pipe = pipeline_decisions(db=db, settings=settings, abis=abis, payloads=payloads)
+        if a.workers > 1:
+            pipe = pipeline_decisions_in_processes(db=db, settings=settings, abis=abis, payloads=payloads,
+                                                   workers=a.workers,
+                                                   ray_address=ray.get_runtime_context().gcs_address)
+        else:
+            pipe = pipeline_decisions(db=db, settings=settings, abis=abis, payloads=payloads)
+            pipe["backend"] = "postgresql" if pg_name else "sqlite"
         print(json.dumps({"pipeline": pipe, "shards": len(abis.actors), "database_load_s": round(loaded, 1),
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
         from ktpel.central.abis.ray_abis import database_spec
@@ -510,6 +620,9 @@ def main() -> None:
                           "identities_in_shard": info.get("records")}), flush=True)
         abis.shutdown()
         db.dispose()
+    if pg_name:
+        with psycopg.connect(a.pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     ray.shutdown()
 
 

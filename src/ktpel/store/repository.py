@@ -22,10 +22,22 @@ R = TypeVar("R")
 AuditFn = Callable[..., None]
 
 
+# Event fields that hold what staff typed, or a personal detail (a revocation's reason): the row that needs
+# the text keeps it encrypted (suket.close_reason, notify_revocations.reason); the event log is clear JSON
+# that reports only count, so the text stays out of it (issue 20)
+PRIVATE_FIELDS = {"suket.revoke": ("reason",), "ikd.revoke": ("reason",), "card.revoke": ("reason",)}
+
+
+def logged_data(event: DomainEvent) -> dict:
+    """What of an event's data the clear `domain_events` log keeps."""
+    private = PRIVATE_FIELDS.get(event.name, ())
+    return {k: v for k, v in event.data.items() if k not in private}
+
+
 def store_events(session: Session, events: list[DomainEvent]) -> None:
     """The aggregate's events on the side's event log (reports count them)."""
     for e in events:
-        session.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
+        session.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=logged_data(e), at=e.at))
 
 
 class Repository(Generic[M, R]):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ktpel.security.access import Role
 from ktpel.store.schema.central import (AdjudicationRow, DuplicateCaseRow, NationalRecordRow, RetiredNikRow)
+from ktpel.store.fields import cipher
 from ktpel.store.schema.core import DomainEventRow
 from ktpel.web.app import create_app
 from tests.auth_fixtures import authed_client
@@ -103,7 +104,13 @@ def test_different_people_makes_the_record_print_ready(app, db, twice, central):
                                                      "version": _version(db, item_id)})
     with db.unit_of_work() as s:
         assert s.get(NationalRecordRow, second["enrollment_id"]).state == "PRINT_READY"
+        item = s.get(AdjudicationRow, item_id)
+        assert (item.first_reason, item.final_reason) == ("kembar identik, KK berbeda",) * 2
     assert len(central.events(office_code="18.02", kind="enrollment.print_ready")) == 1
+    with db.engine.connect() as conn:  # issue 20: the adjudicator's free text is ciphertext at rest
+        stored = conn.execute(text("SELECT first_reason, final_reason FROM central_adjudications WHERE id = :i"),
+                              {"i": item_id}).one()
+    assert all(b"kembar" not in bytes(v) and cipher().decrypt(bytes(v)) == b"kembar identik, KK berbeda" for v in stored)
 
 
 def test_roles_the_queue_and_pipeline_pages_require(app, db, twice):

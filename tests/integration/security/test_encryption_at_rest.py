@@ -223,3 +223,57 @@ def test_tokens_priority_classes_and_staff_notes_are_encrypted_at_rest(db, setti
         assert [c.note for c in s.scalars(select(PickupCheckRow))] == [PICKUP_NOTE]
         assert [n for e in call_list(s, settings=settings, include_closed=True) for _, n, _, _ in e.attempts] == [CALL_NOTE]
         assert s.scalar(select(CallAttemptRow.note)) == CALL_NOTE
+
+
+SUKET_REVOKED = "Pemegang meninggal dunia; keluarga menyerahkan akta kematian"
+IKD_REVOKED = "HP dicuri saat dirawat di RSUD Kalianda"
+
+
+def test_revocation_reasons_are_encrypted_and_kept_out_of_the_event_log(db, settings, shared_data):
+    """Issue 20: the reason a manager types when revoking a Suket or an IKD, and central's reason for revoking a
+    card (it names the kept record's NIK), are nowhere in clear in the raw database, events included; the
+    services read the Suket's and the card's back."""
+    from ktpel.biometrics import get_engine
+    from ktpel.domain.enrollment import CardState
+    from ktpel.office.ikd.service import revoke_ikd
+    from ktpel.office.notify import handlers as notify
+    from ktpel.office.printing import central_events as printing
+    from ktpel.office.suket.service import get_suket, issue_suket, revoke_suket
+    from ktpel.store.schema.core import CardRow, DomainEventRow
+    from ktpel.store.schema.notify import RevocationRow
+    from tests.integration.field.test_ikd import activate
+    from tests.integration.printing.conftest import Office
+
+    faces = shared_data / "faces" / "att_orl"
+    face = (faces / "s7" / "1.pgm").read_bytes()
+    office = Office(db, settings)
+    waiting, revoked = office.card(), office.card()
+    activating = office.card(captures={"face": (face, get_engine().extract_face(face).to_bytes())})
+    with db.unit_of_work() as s:
+        serial = issue_suket(s, settings=settings, nik=_nik_of(db, waiting), reason="blanko_habis", actor="op").serial
+    with db.unit_of_work() as s:
+        revoke_suket(s, settings=settings, serial=serial, reason=f"  {SUKET_REVOKED} ", actor="spv")
+    ikd_id, _, _, _ = activate(db, settings, _nik_of(db, activating), faces)
+    with db.unit_of_work() as s:
+        revoke_ikd(s, settings=settings, activation_id=ikd_id, reason=IKD_REVOKED, actor="spv")
+    kept_nik = "1802051705900003"
+    central_reason = f"data ganda C-9: dipertahankan {kept_nik}"
+    with db.unit_of_work() as s:
+        card = s.get(CardRow, revoked)
+        event = {"enrollment_id": card.enrollment_id, "card_id": card.id, "nik": _nik_of(db, revoked),
+                 "case_id": "C-9", "kept_enrollment_id": "E-kept", "reason": central_reason}
+        printing.on_revocation(s, seq=1, kind="revocation", subject_id=card.enrollment_id, data=event)
+        notify.on_revocation(s, subject_id=card.enrollment_id, data=event)
+
+    raw = _raw_database(db)
+    for plain in (SUKET_REVOKED, IKD_REVOKED, central_reason, kept_nik):
+        assert plain.encode() not in raw, f"plaintext {plain!r} found in the raw database"
+    with db.unit_of_work() as s:  # read back where they are shown; the event log still counts the revocations
+        assert get_suket(s, serial=serial, regency_code="18.01").close_reason == SUKET_REVOKED
+        assert {r.card_id: r.reason for r in s.scalars(select(RevocationRow))} == {
+            revoked: central_reason, s.get(CardRow, revoked).enrollment_id: central_reason}
+        assert s.get(CardRow, revoked).state == CardState.REVOKED.value
+        logged = {e.name: e.data for e in s.scalars(select(DomainEventRow).where(
+            DomainEventRow.name.in_(["suket.revoke", "ikd.revoke", "card.revoke"])))}
+    assert sorted(logged) == ["card.revoke", "ikd.revoke", "suket.revoke"]
+    assert not any("reason" in data for data in logged.values())

@@ -194,11 +194,11 @@ CLEAR_TYPES = {("suket", "token"): Text(), ("ikd_activations", "token"): Text(),
                ("notify_call_attempts", "note"): Text()}
 
 
-def _as_before(table: str):  # noqa: ANN202
-    """The table as privacy_0002 left it: the columns privacy_0003 encrypts in clear, the others as now."""
+def _as_before(table: str, clear: dict = CLEAR_TYPES):  # noqa: ANN202
+    """The table as the revision before left it: the columns in `clear` with their clear type, the others as now."""
     from ktpel.store.schema import metadata
 
-    return sa_table(table, *[sa_column(c.name, CLEAR_TYPES.get((table, c.name), c.type))
+    return sa_table(table, *[sa_column(c.name, clear.get((table, c.name), c.type))
                              for c in metadata.tables[table].columns])
 
 
@@ -283,4 +283,113 @@ def test_office_tokens_classes_and_notes_are_encrypted_existing_rows_included(db
             restored = conn.execute(select(before).where(before.c[pk] == row[pk])).mappings().one()
             assert {c: restored[c] for c in _personal(table, row)} == _personal(table, row), table
         assert conn.execute(text("SELECT token FROM ikd_activations WHERE id = 'IKD-2'")).scalar() is None
+    upgrade(db)
+
+
+REVOKE_REASON = "pemegang meninggal dunia, akta kematian dari kelurahan"
+KEPT_NIK = "1802051705900003"
+ADJ_REASON = "kembar identik: ibu kandung sama, sidik jari 3 berbeda"
+# what privacy_0004 encrypts, as privacy_0003 left it
+REASON_TYPES = {("suket", "close_reason"): Text(), ("notify_revocations", "reason"): Text(),
+                ("central_adjudications", "first_reason"): Text(), ("central_adjudications", "final_reason"): Text()}
+
+
+def _reason_rows(db, settings) -> dict[tuple[str, str], list[dict]]:  # noqa: ANN001
+    """At privacy_0003: rows of each table privacy_0004 changes, their reasons in clear (and NULL/empty ones)."""
+    from ktpel.store.schema.central import NationalRecordRow
+    from tests.integration.printing.conftest import Office
+
+    card_id = Office(db, settings).card()
+    now, today = clock_now(), today_wib()
+    with db.unit_of_work() as s:  # central_records is as privacy_0004 leaves it: the models write it
+        card = s.get(CardRow, card_id)
+        rid, eid, nik = card.resident_id, card.enrollment_id, s.get(ResidentRow, card.resident_id).nik
+        for rec_id, rec_nik in (("R-1", nik), ("R-2", KEPT_NIK)):
+            s.add(NationalRecordRow(id=rec_id, packet_id=f"p-{rec_id}", office_code="18.01", nik=rec_nik, name="SITI",
+                                    birth_place="KALIANDA", birth_date=dt.date(1990, 5, 17), sex="P", street="JL. MAWAR",
+                                    templates="{}", state="ADJUDICATION"))
+    suket = dict(resident_id=rid, active_resident_id=None, nik=nik, enrollment_id=eid, status_code="PRR",
+                 reason="blanko_habis", valid_from=today, valid_until=today, renewals=0, token=SUKET_TOKEN,
+                 issued_by="op", issued_at=now)
+    adjudication = dict(record_id="R-1", candidate_id="R-2", reason="biometric_review", band="review", fused_z=4.2,
+                        scores={}, demographic={}, urgency=0.0, version=1, created_at=now)
+    rows = {
+        ("suket", "serial"): [
+            dict(suket, serial="SKT-1801-2026-000011", state="REVOKED", closed_by="spv", closed_at=now,
+                 close_reason=REVOKE_REASON),
+            dict(suket, serial="SKT-1801-2026-000012", active_resident_id=rid, state="ACTIVE", close_reason=None)],
+        ("notify_revocations", "card_id"): [
+            dict(card_id=card_id, nik=nik, reason=f"data ganda C-1: dipertahankan {KEPT_NIK}", revoked_at=now),
+            dict(card_id=eid, nik=nik, reason="", revoked_at=now)],
+        ("central_adjudications", "id"): [
+            dict(adjudication, id="ADJ-1", status="different", first_decision="different", first_by="adj1",
+                 first_reason=ADJ_REASON, first_at=now, final_decision="different", final_by="adj1",
+                 final_reason=ADJ_REASON, decided_at=now),
+            dict(adjudication, id="ADJ-2", record_id="R-2", candidate_id="R-1", status="open",
+                 first_reason=None, final_reason=None)],
+    }
+    with db.engine.begin() as conn:
+        for (table, _), table_rows in rows.items():
+            for row in table_rows:
+                conn.execute(_as_before(table, REASON_TYPES).insert().values(**row))
+        events = sa_table("domain_events", sa_column("name"), sa_column("subject_id"), sa_column("data", JSON()),
+                          sa_column("at"))
+        conn.execute(events.insert(), [
+            dict(name="suket.revoke", subject_id="SKT-1801-2026-000011", at=now,
+                 data={"from": "ACTIVE", "to": "REVOKED", "reason": REVOKE_REASON}),
+            dict(name="enrollment.fail", subject_id=eid, at=now,
+                 data={"from": "RECEIVED", "to": "FAILED", "reason": "Foto wajah tidak ada."})])
+    return rows
+
+
+def _reasons(table: str, row: dict) -> dict:
+    return {col: row[col] for (t, col) in REASON_TYPES if t == table}
+
+
+def test_revocation_and_adjudication_reasons_are_encrypted_existing_rows_included(db, settings):
+    """privacy_0004: a Suket's revocation reason and an adjudicator's reasons are typed by staff, a card's
+    revocation reason names another resident's NIK (or a death): all were clear Text columns, and the typed
+    reason was also copied into the clear event log."""
+    from alembic import command
+
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy_0003")
+    rows = _reason_rows(db, settings)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT close_reason FROM suket WHERE state = 'REVOKED'")).scalar() == REVOKE_REASON
+    upgrade(db)
+    with db.engine.connect() as conn:  # the raw rows: ciphertext of exactly what was there, NULL stays NULL
+        for (table, pk), table_rows in rows.items():
+            for row in table_rows:
+                stored = conn.execute(text(f"SELECT * FROM {table} WHERE {pk} = :k"), {"k": row[pk]}).mappings().one()
+                for col, plain in _reasons(table, row).items():
+                    if plain is None:
+                        assert stored[col] is None, (table, col)
+                        continue
+                    assert plain.encode() not in bytes(stored[col]) or not plain, (table, col)
+                    assert cipher().decrypt(bytes(stored[col])).decode() == plain, (table, col)
+        logged = {name: json.loads(data) if isinstance(data, str) else data
+                  for name, data in conn.execute(text("SELECT name, data FROM domain_events"))}
+    assert logged["suket.revoke"] == {"from": "ACTIVE", "to": "REVOKED"}  # the typed reason left the clear log
+    assert logged["enrollment.fail"]["reason"] == "Foto wajah tidak ada."  # central's fixed sentences stay (reports)
+    if not db.is_sqlite:  # PostgreSQL keeps NOT NULL where the clear column had it
+        nullable = {(t, c): next(x["nullable"] for x in inspect(db.engine).get_columns(t) if x["name"] == c)
+                    for t, c in REASON_TYPES}
+        assert [k for k, v in nullable.items() if not v] == [("notify_revocations", "reason")]
+    with db.unit_of_work() as s:  # the models read them back
+        for (table, pk), table_rows in rows.items():
+            model = next(m.class_ for m in Base.registry.mappers if m.local_table.name == table)
+            for row in table_rows:
+                assert {c: getattr(s.get(model, row[pk]), c) for c in _reasons(table, row)} == _reasons(table, row)
+    with db.engine.begin() as conn:  # downgrade: the clear columns again, values restored
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "privacy_0003")
+    with db.engine.connect() as conn:
+        for (table, pk), table_rows in rows.items():
+            before = _as_before(table, REASON_TYPES)
+            for row in table_rows:
+                restored = conn.execute(select(before).where(before.c[pk] == row[pk])).mappings().one()
+                assert {c: restored[c] for c in _reasons(table, row)} == _reasons(table, row), table
     upgrade(db)

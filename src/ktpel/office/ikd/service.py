@@ -25,15 +25,15 @@ from ktpel.domain.ikd import (
 from ktpel.office import credentials
 from ktpel.security.audit import record_audit
 from ktpel.store.db import Database
-from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, PhoneRow, ResidentRow
+from ktpel.store.repository import store_events
+from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRow
 from ktpel.store.schema.ikd import IkdActivationRow
 
 PENDING = (IkdState.PENDING_SELFIE.value, IkdState.PENDING_SCAN.value, IkdState.PENDING_CODE.value)
 
 
 def _store(session: Session, events: list[DomainEvent]) -> None:
-    for e in events:
-        session.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
+    store_events(session, events)  # the revocation's typed reason goes to central's packet, not the clear log
     events.clear()
 
 

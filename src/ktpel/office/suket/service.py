@@ -23,6 +23,7 @@ from ktpel.domain.suket import (
 )
 from ktpel.office import credentials
 from ktpel.security.audit import record_audit
+from ktpel.store.repository import store_events
 from ktpel.store.schema.core import CardRow, DomainEventRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.printing import PrintingSettingRow
 from ktpel.store.schema.suket import SuketRow
@@ -140,8 +141,7 @@ def _token(*, settings: Settings, row: SuketRow, resident: ResidentRow, regency_
 
 
 def _store_events(session: Session, events: list[DomainEvent]) -> None:
-    for e in events:
-        session.add(DomainEventRow(name=e.name, subject_id=e.subject_id, data=e.data, at=e.at))
+    store_events(session, events)  # the revocation's typed reason stays on the (encrypted) row only
     events.clear()
 
 

@@ -120,11 +120,11 @@ class AdjudicationRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     first_decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     first_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    first_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_reason: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)  # the adjudicator's free text
     first_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     final_decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     final_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    final_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    final_reason: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -123,5 +123,5 @@ class RevocationRow(Base):
 
     card_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     nik: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText, default="")  # names the kept record's NIK; any cause central sends
     revoked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

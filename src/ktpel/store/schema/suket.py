@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ktpel.domain.events import utcnow
@@ -35,7 +35,7 @@ class SuketRow(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     closed_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)  # typed when revoking: free text
     card_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 

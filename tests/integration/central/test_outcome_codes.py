@@ -60,7 +60,7 @@ def test_same_person_decided_same_is_one_to_many_under_another_nik(central, peop
 def test_office_records_the_code_and_shows_it(db, settings):
     from ktpel.office.outcomes import latest_outcome, record_outcome
     from ktpel.reports.exports import record_rows
-    from ktpel.reports.period import Period
+    from ktpel.reports.period import Period, local_today
     from ktpel.store.schema.core import EnrollmentRow
     from tests.integration.printing.conftest import Office
 
@@ -73,7 +73,7 @@ def test_office_records_the_code_and_shows_it(db, settings):
     with db.unit_of_work() as s:
         outcome, detail = latest_outcome(s, resident_id=enrollment.resident_id)
     assert (outcome.code, outcome.name_en, detail["at"]) == ("EFAR", "Enroll Failure at Regional", "regional")
-    day = enrollment.created_at.date()
+    day = local_today(enrollment.created_at)  # the office's day (WIB), as the export's period means it
     rows = list(record_rows(db, office_code="18.01", period=Period(start=day, end=day)))
     assert rows[0]["hasil_pusat"] == "EFAR — Enroll Failure at Regional"
     from ktpel.security.access import Role

@@ -16,6 +16,7 @@ from ktpel.security import rotation
 from ktpel.seeding.service import seed_district
 from ktpel.store.fields import FieldCipher, FieldKeyring, cipher
 from ktpel.store.schema.core import ResidentRow
+from ktpel.sync.wiring import HandlerContext
 from ktpel.store.types import EncryptedBytes
 
 _blobs = Table("test_secret_blobs", MetaData(), Column("id", Integer, primary_key=True),
@@ -262,8 +263,9 @@ def test_revocation_reasons_are_encrypted_and_kept_out_of_the_event_log(db, sett
         card = s.get(CardRow, revoked)
         event = {"enrollment_id": card.enrollment_id, "card_id": card.id, "nik": _nik_of(db, revoked),
                  "case_id": "C-9", "kept_enrollment_id": "E-kept", "reason": central_reason}
-        printing.on_revocation(s, seq=1, kind="revocation", subject_id=card.enrollment_id, data=event)
-        notify.on_revocation(s, subject_id=card.enrollment_id, data=event)
+        printing.on_revocation(s, context=HandlerContext(settings=settings), seq=1, kind="revocation",
+                               subject_id=card.enrollment_id, data=event)
+        notify.on_revocation(s, context=HandlerContext(settings=settings), subject_id=card.enrollment_id, data=event)
 
     raw = _raw_database(db)
     for plain in (SUKET_REVOKED, IKD_REVOKED, central_reason, kept_nik):

@@ -98,7 +98,7 @@ def test_extra_handler_runs_in_the_same_transaction_as_the_cursor(linked, db, ce
 
     calls = []
 
-    def boom(session, *, seq, kind, subject_id, data):  # noqa: ANN001
+    def boom(session, *, context, seq, kind, subject_id, data):  # noqa: ANN001
         calls.append(seq)
         if len(calls) == 1:
             raise RuntimeError("handler crashed")

@@ -30,11 +30,11 @@ def backfill_movements(session) -> int:  # noqa: ANN001
     moves = []
     for blank, received_at in rows:
         moves.append({"serial": blank.serial, "from_state": None, "to_state": BlankState.AVAILABLE.value, "card_id": None,
-                      "reason": None, "actor": "riwayat", "day": received_at.date(), "at": received_at})
+                      "reason": None, "actor": "riwayat", "day": clock.wib_date(received_at), "at": received_at})
         if blank.state != BlankState.AVAILABLE.value:
             at = blank.changed_at or received_at
             moves.append({"serial": blank.serial, "from_state": BlankState.AVAILABLE.value, "to_state": blank.state,
-                          "card_id": blank.card_id, "reason": blank.reason, "actor": "riwayat", "day": at.date(),
+                          "card_id": blank.card_id, "reason": blank.reason, "actor": "riwayat", "day": clock.wib_date(at),
                           "at": at})
     if moves:
         session.execute(BlankMovementRow.__table__.insert(), moves)

@@ -12,7 +12,7 @@ DEMO_OFFICER = "petugas.demo"
 def suket_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
     """Issue two Suket once (idempotent: the demo officer's Suket are counted)."""
     from ktpel.domain.enrollment import CardState, EnrollmentState
-    from ktpel.domain.events import utcnow
+    from ktpel.domain import clock
     from ktpel.office.public.service import verify_card
     from ktpel.office.suket import service
     from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
@@ -33,7 +33,7 @@ def suket_demo(*, settings, office_db, console) -> list:  # noqa: ANN001
             if len(niks) < 2:
                 console.print("[yellow]![/yellow] Suket demo: no recorded resident without a card")
                 return []
-            today = utcnow().date()
+            today = clock.today_wib()
             have = [service.issue_suket(s, settings=settings, nik=niks[0], reason="blanko_habis", actor=DEMO_OFFICER),
                     service.issue_suket(s, settings=settings, nik=niks[1], reason="jaringan_putus", actor=DEMO_OFFICER,
                                         today=today - dt.timedelta(days=200))]

@@ -49,6 +49,11 @@ def today_wib() -> dt.date:
     return now().astimezone(WIB).date()
 
 
+def wib_date(at: dt.datetime) -> dt.date:
+    """The office's (WIB) date of an instant: from 17:00 UTC on, that is already the next day."""
+    return _aware(at).astimezone(WIB).date()
+
+
 def _aware(at: dt.datetime) -> dt.datetime:
     if at.tzinfo is None:
         raise ValueError("the clock takes aware datetimes only (add a time zone)")

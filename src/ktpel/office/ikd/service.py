@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain import clock
 from ktpel.domain.enrollment import CardState, EnrollmentState
 from ktpel.domain.errors import NotFound
 from ktpel.domain.events import DomainEvent, utcnow
@@ -245,7 +246,7 @@ def _activate(session: Session, *, settings: Settings, row: IkdActivationRow, ma
     row.token = credentials.sign(prefix=credentials.IKD_PREFIX, private=credentials.office_signing_key(settings), data={
         "credential_id": row.id, "nik": resident.nik, "name": resident.name, "birth_place": resident.birth_place,
         "birth_date": resident.birth_date.isoformat(), "sex": resident.sex, "office_code": row.office_code,
-        "activated_at": now.date().isoformat(),
+        "activated_at": clock.wib_date(now).isoformat(),
     })
     _store(session, machine.events)
     _report(session, row=row, nik=resident.nik)

@@ -38,7 +38,7 @@ def _move(session: Session, *, serial: str, before: str | None, after: str, acto
           card_id: str | None = None, reason: str | None = None) -> None:
     now = utcnow()
     session.add(BlankMovementRow(serial=serial, from_state=before, to_state=after, card_id=card_id,
-                                 reason=reason, actor=actor, day=now.date(), at=now))
+                                 reason=reason, actor=actor, day=clock.wib_date(now), at=now))
 
 
 def receive_batch(session: Session, *, first_serial: str, last_serial: str, actor: str, source: str = "manual",
@@ -66,7 +66,7 @@ def receive_batch(session: Session, *, first_serial: str, last_serial: str, acto
     ])
     session.execute(BlankMovementRow.__table__.insert(), [
         {"serial": s, "from_state": None, "to_state": BlankState.AVAILABLE.value, "actor": actor,
-         "day": now.date(), "at": now, "card_id": None, "reason": None}
+         "day": clock.wib_date(now), "at": now, "card_id": None, "reason": None}
         for s in serials
     ])
     return batch

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ktpel.domain import clock
 from ktpel.domain.blanks import BlankState
 from ktpel.office.printing import ledger
 from ktpel.security.audit import record_audit
@@ -53,7 +54,7 @@ def apply_loan_in(session: Session, *, context: HandlerContext, seq: int, kind: 
         {"serial": s, "batch_id": batch_id, "state": BlankState.AVAILABLE.value, "changed_at": now} for s in serials])
     session.execute(BlankMovementRow.__table__.insert(), [
         {"serial": s, "from_state": None, "to_state": BlankState.AVAILABLE.value, "actor": f"pinjaman:{loan_id}",
-         "day": now.date(), "at": now, "card_id": None, "reason": None} for s in serials])
+         "day": clock.wib_date(now), "at": now, "card_id": None, "reason": None} for s in serials])
     record_audit(session, actor="pusat", action="blanks.borrowed", subject=f"loan:{loan_id}",
                  after={"count": len(serials), "lender": data.get("lender_code")})
 

@@ -135,7 +135,7 @@ def print_queue(session: Session, *, regency_code: str, policy: Policy, today: d
             if only_present:
                 continue
         codes = tuple(classes or ()) + tuple(policy.automatic_classes(birth_date=birth, today=today))
-        candidates.append(Candidate(card_id=card_id, classes=codes, print_ready_on=created.date(),
+        candidates.append(Candidate(card_id=card_id, classes=codes, print_ready_on=clock.wib_date(created),
                                     arrived_at=arrived or created, present=here))
         info[card_id] = (nik, resident_id, birth, codes, via or "-")
     stock = ledger.stock(session, reserve_share=policy.urgent_reserve_share, today=today)

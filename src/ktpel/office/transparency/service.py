@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ktpel.config import Settings
+from ktpel.domain import clock
 from ktpel.domain.blanks import BlankState
 from ktpel.domain.enrollment import CardState
-from ktpel.domain.events import utcnow
 from ktpel.domain.ikd import IkdState
 from ktpel.domain.suket import SuketState
 from ktpel.store.schema.core import CardRow, ResidentRow
@@ -59,7 +59,7 @@ def board(session: Session, *, settings: Settings, today: dt.date | None = None)
     """Today's public numbers for this office."""
     from ktpel.office.printing import ledger
 
-    today = today or utcnow().date()
+    today = today or clock.today_wib()
     stock = ledger.reconcile(session)
     regency = settings.office_regency
     queue = _count(session, select(func.count()).select_from(PrintQueueRow)

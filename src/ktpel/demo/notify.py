@@ -18,6 +18,7 @@ from ktpel.config import Settings
 from ktpel.domain.enrollment import EnrollmentState
 from ktpel.store.db import Database
 from ktpel.store.schema.core import CardRow, EnrollmentRow, PhoneRow, ResidentRow
+from ktpel.sync.wiring import HandlerContext
 
 RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
 
@@ -25,7 +26,6 @@ RECEIPTS = ("DEMO-PRR-0001", "DEMO-OUT-0002", "DEMO-OUT-0003")
 def _apply(session, *, settings: Settings, kind: str, subject_id: str, data: dict) -> None:  # noqa: ANN001
     """Run every handler registered for `kind`, in this one transaction, as the sync agent does."""
     from ktpel.office.composition import SYNC
-    from ktpel.sync.wiring import HandlerContext
 
     for handler in SYNC.events.get(kind, ()):
         handler(session, context=HandlerContext(settings=settings), seq=0, kind=kind, subject_id=subject_id,
@@ -85,7 +85,8 @@ def _tell_story(*, settings: Settings, story: Settings, office_db: Database, con
         for person in people[1:]:
             add_turned_away(s, nik=person.nik, regency_code=settings.office_regency, actor="demo")
     with office_db.unit_of_work() as s:
-        record_success(s, ended_hooks=SYNC.outage_ended)  # ends the outage: the hooks notify the turned-away
+        # ends the outage: the hooks notify the turned-away
+        record_success(s, context=HandlerContext(settings=settings), ended_hooks=SYNC.outage_ended)
     console.print("[bold]Notifikasi[/bold]: gangguan selesai — pesan 'layanan cetak kembali normal':")
     send_once(office_db, story)
     _show_guessing(settings=story, office_db=office_db, console=console, nik=people[1].nik)

@@ -89,7 +89,8 @@ def test_outage_end_notifies_turned_away_or_puts_them_on_the_call_list(db, setti
     with db.unit_of_work() as s:
         assert len(list(s.scalars(select(TurnedAwayRow)))) == 2
         assert _messages(db) == []
-        record_success(s, ended_hooks=office_composition.SYNC.outage_ended)  # outage over → hooks
+        # outage over → hooks
+        record_success(s, context=HandlerContext(settings=settings), ended_hooks=office_composition.SYNC.outage_ended)
     [msg] = _messages(db, trigger="outage_over")
     assert msg.resident_id == mobile.id
     with db.unit_of_work() as s:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import socket
 
 from sqlalchemy import select
 
+from ktpel.domain.clock import now as clock_now
 from ktpel.office import composition as office_composition
 from ktpel.security.access import Role
 from ktpel.store.schema.sync import OutageRow
+from ktpel.sync.wiring import HandlerContext
 from ktpel.office.sync.agent import SyncAgent
 from ktpel.office.sync.outage import current_state
 from ktpel.web.app import create_app
@@ -27,7 +30,7 @@ def _dead_url() -> str:
 ended: list[int] = []
 
 
-def remember_end(session, *, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
+def remember_end(session, *, context, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
     assert ended_at > started_at
     ended.append(outage_id)
 
@@ -88,7 +91,7 @@ def test_sync_page_requires_an_office_role(linked, db, office_settings):
     assert r.status_code == 404
 
 
-def failing_hook(session, *, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
+def failing_hook(session, *, context, outage_id, started_at, ended_at) -> None:  # noqa: ANN001
     from ktpel.store.schema.core import DomainEventRow
 
     session.add(DomainEventRow(name="hook.partial", subject_id="x", data={}))
@@ -96,7 +99,7 @@ def failing_hook(session, *, outage_id, started_at, ended_at) -> None:  # noqa: 
     raise RuntimeError("hook bug")
 
 
-def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
+def test_a_failing_end_hook_does_not_block_recovery(db, settings, monkeypatch):
     from sqlalchemy import func
 
     from ktpel.store.schema.core import DomainEventRow
@@ -105,9 +108,12 @@ def test_a_failing_end_hook_does_not_block_recovery(db, monkeypatch):
     ended.clear()
     with db.unit_of_work() as s:
         record_failure(s, cause="test", next_attempt_at=None)
+    # the outage ends at the time of the context's clock (an hour on, so the hooks see a real duration)
+    later = clock_now() + dt.timedelta(hours=1)
     with db.unit_of_work() as s:
-        closed = record_success(s, ended_hooks=[failing_hook, remember_end])
-    assert closed is not None and ended == [closed.id]
+        closed = record_success(s, context=HandlerContext(settings=settings, clock=lambda: later),
+                                ended_hooks=[failing_hook, remember_end])
+    assert closed is not None and ended == [closed.id] and closed.ended_at == later
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(DomainEventRow)
                         .where(DomainEventRow.name == "hook.partial")) == 0  # its savepoint rolled back

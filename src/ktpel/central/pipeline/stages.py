@@ -9,9 +9,11 @@ same transaction as the job's completion: an office never sees a decision twice.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +47,7 @@ class StageContext:
     db_key: str
     worker_id: str = "worker"
     extra: dict = field(default_factory=dict)
+    clock: Callable[[], dt.datetime] = utcnow  # what stages stamp decisions with (tests hand in their own)
 
 
 # -- validate ------------------------------------------------------------------------------------
@@ -212,7 +215,7 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row = records.row(record)
     res = job.results
     v, q = res.get("validate", {}), res.get("quality", {})
-    now = utcnow()
+    now = ctx.clock()
     if v.get("nik_retired"):
         reason = {"id": f"NIK {row.nik} sudah dicabut karena data ganda (kasus {v.get('retired_case')}); "
                         "gunakan NIK yang dipertahankan.",

@@ -22,7 +22,6 @@ from ktpel.central.pipeline.gallery import GalleryMirror
 from ktpel.central.pipeline.payload import PoisonPacket
 from ktpel.central.pipeline.stages import HANDLERS, StageContext
 from ktpel.config import Settings
-from ktpel.domain.events import utcnow
 from ktpel.store.db import Database
 from ktpel.store.schema.central import StageRunRow
 
@@ -81,12 +80,12 @@ class Worker:
                     # the biometric search ran just before this transaction: count it in the stage's time
                     took = (time.perf_counter() - started) * 1000 + float(result.get("search_ms", 0.0))
                     s.add(StageRunRow(job_id=job.id, stage=stage, ok=True, worker_id=self.worker_id,
-                                      duration_ms=took, finished_at=utcnow()))
+                                      duration_ms=took, finished_at=self.ctx.clock()))
                     if nxt == len(queue.STAGES):
                         job.stage = queue.DONE
                         job.status = queue.FINISHED
                         job.outcome = result.get("outcome")
-                        job.finished_at = utcnow()
+                        job.finished_at = self.ctx.clock()
                         job.worker_id = None
                         job.lease_until = None
                     else:
@@ -134,7 +133,7 @@ class Worker:
         try:
             with self.db.unit_of_work() as s:
                 s.add(StageRunRow(job_id=job_id, stage=stage, ok=False, worker_id=self.worker_id,
-                                  duration_ms=0.0, finished_at=utcnow()))
+                                  duration_ms=0.0, finished_at=self.ctx.clock()))
         except Exception:  # noqa: BLE001 - bookkeeping must not hide the job's own error
             log.exception("could not record the failed stage of job %s", job_id)
 

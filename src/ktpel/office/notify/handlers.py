@@ -11,7 +11,6 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ktpel.domain.events import utcnow
 from ktpel.office.notify.outbox import call_list_entry_for, enqueue
 from ktpel.store.schema.core import CardRow, EnrollmentRow, ResidentRow
 from ktpel.store.schema.notify import RevocationRow, TurnedAwayRow
@@ -84,8 +83,8 @@ def on_revocation(session: Session, *, context: HandlerContext, subject_id: str 
     session.flush()
 
 
-def on_outage_ended(session: Session, *, outage_id: object = None, started_at: object = None,
-                    ended_at: object = None, **_: object) -> None:
+def on_outage_ended(session: Session, *, context: HandlerContext, outage_id: object = None,
+                    started_at: object = None, ended_at: object = None, **_: object) -> None:
     """Tell everyone turned away that printing is back, or put them on the call list."""
     waiting = list(session.scalars(select(TurnedAwayRow).where(TurnedAwayRow.notified_at.is_(None))))
     for row in waiting:
@@ -97,6 +96,6 @@ def on_outage_ended(session: Session, *, outage_id: object = None, started_at: o
             row.outcome = "CALL_LIST"
         else:
             row.outcome = "OPTED_OUT"
-        row.notified_at = utcnow()
+        row.notified_at = context.clock()
         row.outage_id = str(outage_id) if outage_id is not None else None
     session.flush()

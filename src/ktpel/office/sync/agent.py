@@ -182,7 +182,7 @@ class SyncAgent:
             row.receipt = json.dumps(receipt, sort_keys=True)
             for handler in self.handlers.packet_sent.get(row.kind, ()):
                 handler(s, kind=row.kind, subject_id=row.subject_id, receipt=receipt)
-            record_success(s, ended_hooks=self.handlers.outage_ended)
+            record_success(s, context=self.context, ended_hooks=self.handlers.outage_ended)
 
     def _throttle(self, rate: float) -> float:
         if rate <= 0:
@@ -327,7 +327,7 @@ class SyncAgent:
                 report.applied = self.pull_events()
                 self.send_audit_checkpoint()
                 with self.db.unit_of_work() as s:
-                    record_success(s, ended_hooks=self.handlers.outage_ended)
+                    record_success(s, context=self.context, ended_hooks=self.handlers.outage_ended)
             except Busy as exc:
                 self._busy(exc)
             except Unreachable as exc:

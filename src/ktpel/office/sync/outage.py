@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.sync import LinkRow, OfficeAnnouncementRow, OutageRow
+from ktpel.sync.wiring import HandlerContext
 from ktpel.office.sync.outbox import queued_count
 
 log = logging.getLogger("ktpel.office.sync.outage")
@@ -98,10 +99,12 @@ def record_failure(session: Session, *, cause: str, next_attempt_at: dt.datetime
     return True
 
 
-def record_success(session: Session, *, ended_hooks: Sequence[Callable[..., None]] = ()) -> OutageRow | None:
-    """Central answered; closes the current outage and runs `ended_hooks`. Returns the closed outage."""
+def record_success(session: Session, *, context: HandlerContext,
+                   ended_hooks: Sequence[Callable[..., None]] = ()) -> OutageRow | None:
+    """Central answered; closes the current outage and runs `ended_hooks` (each gets the `context`, as event
+    handlers do). Returns the closed outage."""
     row = link(session)
-    now = utcnow()
+    now = context.clock()
     row.last_attempt = row.last_success = now
     row.failures, row.next_attempt_at, row.last_error = 0, None, None
     if row.reachable:
@@ -118,7 +121,7 @@ def record_success(session: Session, *, ended_hooks: Sequence[Callable[..., None
         try:
             # a savepoint per hook: a failing hook must not keep receipts from being recorded
             with session.begin_nested():
-                hook(session, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
+                hook(session, context=context, outage_id=outage.id, started_at=outage.started_at, ended_at=now)
         except Exception:  # noqa: BLE001 - logged; the outage is still closed
             log.exception("outage-ended hook %s failed", getattr(hook, "__qualname__", hook))
     return outage

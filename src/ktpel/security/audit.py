@@ -131,6 +131,8 @@ def _lock_head(session: Session) -> AuditHeadRow:
 def seal_pending(session: Session, *, batch: int = 500) -> int:
     """Chain the committed pending entries into `audit_log`, oldest first; returns how many. One sealer at
     a time: the head row is locked for this (short) transaction only."""
+    if session.execute(select(AuditPendingRow.id).limit(1)).first() is None:
+        return 0  # nothing to chain: take no lock (another transaction may hold SQLite's write lock)
     head = _lock_head(session)
     sealed = 0
     while True:

@@ -49,13 +49,18 @@ def _raw(db, nik: str) -> dict:  # noqa: ANN001
     return dict(row)
 
 
-def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
+def _downgrade(db, revision: str) -> None:  # noqa: ANN001
+    """The schema as it was at `revision` (the rows stay)."""
     from alembic import command
 
     cfg = alembic_config(db)
-    with db.engine.begin() as conn:  # the schema as it was before the fix, with a row written then
+    with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy@base")
+        command.downgrade(cfg, revision)
+
+
+def test_migration_encrypts_existing_rows_and_kk_search_survives(db):
+    _downgrade(db, "privacy@base")  # the schema as it was before the fix, with a row written then
     with db.engine.begin() as conn:
         _insert_plain_resident(conn, "1801051705900001")
         assert conn.execute(text("SELECT religion FROM residents")).scalar() == "KATHOLIK"
@@ -88,12 +93,7 @@ EXCEPTIONS = {"finger_3": {"kind": "missing", "reason": "AMPUTASI KECELAKAAN KER
 
 def test_exception_reasons_are_encrypted_existing_rows_included(db):
     """privacy_0002: finger exception reasons (health data) were a clear JSON column."""
-    from alembic import command
-
-    cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy_0001")
+    _downgrade(db, "privacy_0001")
     with db.unit_of_work() as s:  # residents are the same before and after this revision
         resident = ResidentRow(nik="1801051705900003", name="SITI", birth_place="KALIANDA",
                                birth_date=dt.date(1990, 5, 17), sex="L", street="JL. MAWAR", rt="001", rw="001",
@@ -248,12 +248,7 @@ def _personal(table: str, row: dict) -> dict:
 def test_office_tokens_classes_and_notes_are_encrypted_existing_rows_included(db, settings):
     """privacy_0003: the Suket/IKD tokens (their payload holds NIK, name and address), the print queue's priority
     classes (health, disability) and proof note, and staff's free-text notes were clear columns."""
-    from alembic import command
-
-    cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy_0002")
+    _downgrade(db, "privacy_0002")
     rows = _office_rows(db, settings)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT token FROM suket")).scalar() == SUKET_TOKEN
@@ -274,9 +269,7 @@ def test_office_tokens_classes_and_notes_are_encrypted_existing_rows_included(db
         for (table, pk), row in rows.items():
             model = next(m.class_ for m in Base.registry.mappers if m.local_table.name == table)
             assert {c: getattr(s.get(model, row[pk]), c) for c in _personal(table, row)} == _personal(table, row)
-    with db.engine.begin() as conn:  # downgrade: the clear columns again, values restored
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy_0002")
+    _downgrade(db, "privacy_0002")  # the clear columns again, values restored
     with db.engine.connect() as conn:
         for (table, pk), row in rows.items():
             before = _as_before(table)
@@ -350,12 +343,7 @@ def test_revocation_and_adjudication_reasons_are_encrypted_existing_rows_include
     """privacy_0004: a Suket's revocation reason and an adjudicator's reasons are typed by staff, a card's
     revocation reason names another resident's NIK (or a death): all were clear Text columns, and the typed
     reason was also copied into the clear event log."""
-    from alembic import command
-
-    cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy_0003")
+    _downgrade(db, "privacy_0003")
     rows = _reason_rows(db, settings)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT close_reason FROM suket WHERE state = 'REVOKED'")).scalar() == REVOKE_REASON
@@ -383,9 +371,7 @@ def test_revocation_and_adjudication_reasons_are_encrypted_existing_rows_include
             model = next(m.class_ for m in Base.registry.mappers if m.local_table.name == table)
             for row in table_rows:
                 assert {c: getattr(s.get(model, row[pk]), c) for c in _reasons(table, row)} == _reasons(table, row)
-    with db.engine.begin() as conn:  # downgrade: the clear columns again, values restored
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "privacy_0003")
+    _downgrade(db, "privacy_0003")  # the clear columns again, values restored
     with db.engine.connect() as conn:
         for (table, pk), table_rows in rows.items():
             before = _as_before(table, REASON_TYPES)

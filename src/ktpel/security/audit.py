@@ -9,8 +9,9 @@ Writing and chaining are two steps, so that audited transactions never queue on 
    row until it committed, so on PostgreSQL they ran one at a time).
 2. `seal_pending`, one sealer at a time (it locks `audit_head` for its own short transaction), moves the
    committed pending entries into `audit_log` in id order, giving each the next chain position and its
-   hash. It runs right after every commit that wrote an entry (a session hook), and before `verify`,
-   checkpoints and exports, so an entry is normally chained milliseconds after its transaction commits.
+   hash. It runs right after every commit that wrote an entry (a session hook; while another thread of
+   the process is sealing, that one runs one more round instead), and before `verify`, checkpoints and
+   exports, so an entry is normally chained milliseconds after its transaction commits.
    An entry that commits after a later one was sealed simply gets the next position: the chain order is
    the sealing order, and it never forks.
 

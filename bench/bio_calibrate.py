@@ -1,7 +1,9 @@
 """Measure genuine/impostor score distributions on ../shared/data and write the thresholds file.
 
-Run: .venv/bin/python bench/bio_calibrate.py [--face-only]   (writes src/ktpel/biometrics/thresholds.json)
-Fingerprint normalisation pools both FVC sets. Face: the impostor distribution pools ORL and a
+Run: .venv/bin/python bench/bio_calibrate.py && .venv/bin/python bench/bio_calibrate.py --face-only
+(writes src/ktpel/biometrics/thresholds.json; the committed file is exactly those two steps: the first
+alone writes face entries from ORL only, the second rewrites them from ORL + composites).
+Fingerprint normalisation pools both FVC sets. Face (the --face-only step): the impostor distribution pools ORL and a
 composite copy of ORL (every photo pasted beside a smaller face of another person, as at a busy
 counter), 800 images: 4x the impostor pairs of ORL alone (genuine pairs of a photo with its own
 composite are left out). Fused bands are checked on chimeric identities (ORL person i + FVC2002

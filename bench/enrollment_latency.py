@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -40,59 +41,62 @@ def main() -> None:
     from ktpel.store.schema.core import ResidentRow
 
     tmp = Path(tempfile.mkdtemp(prefix="ktpel-bench-enr-"))
-    settings = Settings(data_dir=tmp)
-    shared = settings.resolved_shared_data()
-    reg = regions(shared)
-    db = open_database(settings, name="office")
-    need = args.residents + args.bulk
-    seed_district(db, regions=reg, names=names(shared), regency_code="18.01", residents=max(need * 2, 50), seed=3,
-                  today=dt.date(2026, 11, 29))
-    with db.unit_of_work() as s:
-        niks = list(s.scalars(select(ResidentRow.nik).order_by(ResidentRow.nik).limit(need)))
-    operator = User(id=1, username="bench", role=Role.OPERATOR, regency_code="18.01")
+    try:
+        settings = Settings(data_dir=tmp)
+        shared = settings.resolved_shared_data()
+        reg = regions(shared)
+        db = open_database(settings, name="office")
+        need = args.residents + args.bulk
+        seed_district(db, regions=reg, names=names(shared), regency_code="18.01", residents=max(need * 2, 50), seed=3,
+                      today=dt.date(2026, 11, 29))
+        with db.unit_of_work() as s:
+            niks = list(s.scalars(select(ResidentRow.nik).order_by(ResidentRow.nik).limit(need)))
+        operator = User(id=1, username="bench", role=Role.OPERATOR, regency_code="18.01")
 
-    from ktpel.biometrics import get_engine
+        from ktpel.biometrics import get_engine
 
-    files0 = samples.capture_files(shared, 0)
-    get_engine().extract_face(files0["face"])  # load the models before timing
-    get_engine().extract_finger(files0["finger_1"])
+        files0 = samples.capture_files(shared, 0)
+        get_engine().extract_face(files0["face"])  # load the models before timing
+        get_engine().extract_finger(files0["finger_1"])
 
-    latencies, cpu = [], []
-    for i, nik in enumerate(niks[: args.residents]):
-        files = samples.capture_files(shared, i)
-        form = service.CaptureForm(
-            nik=nik, form_token=f"bench-{nik}", face=service.Upload(files["face"]),
-            signature=service.Upload(files["signature"]),
-            fingers={p: service.Upload(files[f"finger_{p}"]) for p in range(1, 11)})
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            result = service.record_enrollment(db, settings=settings, regions=reg, form=form, operator=operator)
-        except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
-            print(f"  skipped {nik}: {exc}")
-            continue
-        latencies.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-        assert result.state == "QUEUED", result
+        latencies, cpu = [], []
+        for i, nik in enumerate(niks[: args.residents]):
+            files = samples.capture_files(shared, i)
+            form = service.CaptureForm(
+                nik=nik, form_token=f"bench-{nik}", face=service.Upload(files["face"]),
+                signature=service.Upload(files["signature"]),
+                fingers={p: service.Upload(files[f"finger_{p}"]) for p in range(1, 11)})
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                result = service.record_enrollment(db, settings=settings, regions=reg, form=form, operator=operator)
+            except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+                print(f"  skipped {nik}: {exc}")
+                continue
+            latencies.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+            assert result.state == "QUEUED", result
 
-    folder = samples.write_sample_folder(shared_data=shared, niks=niks[args.residents:], target=tmp / "bulk")
-    c0 = time.process_time()
-    report = import_folder(db, settings=settings, regions=reg, folder=folder, operator=operator,
-                           workers=args.workers)
-    bulk_cpu = time.process_time() - c0
+        folder = samples.write_sample_folder(shared_data=shared, niks=niks[args.residents:], target=tmp / "bulk")
+        c0 = time.process_time()
+        report = import_folder(db, settings=settings, regions=reg, folder=folder, operator=operator,
+                               workers=args.workers)
+        bulk_cpu = time.process_time() - c0
 
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}")
-    if latencies:
-        lat = sorted(latencies)
-        p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
-        print(f"capture-to-queued latency per resident (n={len(lat)}): median {statistics.median(lat):.2f} s, "
-              f"p95 {p95:.2f} s, min {lat[0]:.2f} s; CPU time {statistics.median(cpu):.2f} s "
-              "(what an idle single core would take)")
-    print(f"bulk import: {len(report.recorded)} recorded, {len(report.failed)} failed in {report.seconds:.1f} s "
-          f"= {report.residents_per_minute:.1f} residents/minute (workers={args.workers}); "
-          f"CPU-bound rate {60 * len(report.recorded) / bulk_cpu if bulk_cpu else 0:.1f} residents/minute per core")
-    for f in report.failed[:5]:
-        print(f"  failed {f['nik']}: {f['message_en']}")
+        load = os.getloadavg()[0]
+        print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}")
+        if latencies:
+            lat = sorted(latencies)
+            p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+            print(f"capture-to-queued latency per resident (n={len(lat)}): median {statistics.median(lat):.2f} s, "
+                  f"p95 {p95:.2f} s, min {lat[0]:.2f} s; CPU time {statistics.median(cpu):.2f} s "
+                  "(what an idle single core would take)")
+        print(f"bulk import: {len(report.recorded)} recorded, {len(report.failed)} failed in {report.seconds:.1f} s "
+              f"= {report.residents_per_minute:.1f} residents/minute (workers={args.workers}); "
+              f"CPU-bound rate {60 * len(report.recorded) / bulk_cpu if bulk_cpu else 0:.1f} residents/minute per core")
+        for f in report.failed[:5]:
+            print(f"  failed {f['nik']}: {f['message_en']}")
+    finally:  # the seeded database, keys and sample folder are the bench's own
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -372,27 +372,30 @@ def load_database(db, *, enrol: list, residents: list[dict]) -> float:  # noqa: 
     return time.perf_counter() - t0
 
 
+def receive(db, batch: list[dict]) -> None:  # noqa: ANN001
+    """Packets into central's intake, one transaction each, as the sync route stores them."""
+    from ktpel.central.pipeline.intake import handle_enrollment
+
+    for p in batch:
+        with db.unit_of_work() as s:
+            handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
+                              subject_id=p["enrollment_id"], payload=p)
+
+
 def pipeline_decisions(*, db, settings, abis, payloads: list[dict]) -> dict:  # noqa: ANN001
     from ktpel.central.pipeline.gallery import GalleryMirror
-    from ktpel.central.pipeline.intake import handle_enrollment
     from ktpel.central.pipeline.worker import Worker
 
     worker = Worker(db=db, settings=settings, mirror=GalleryMirror(abis), worker_id="bench")
 
-    def receive(batch: list[dict]) -> None:
-        for p in batch:
-            with db.unit_of_work() as s:
-                handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
-                                  subject_id=p["enrollment_id"], payload=p)
-
     # steady state: the first few decisions train the demographic model and compile kernels (one-off)
-    receive(payloads[:WARM_UP])
+    receive(db, payloads[:WARM_UP])
     worker.drain()
     import ray
 
     shard_cpu = lambda: sum(ray.get([a.cpu_s.remote() for a in abis.actors]))  # noqa: E731
     t0, c0, r0 = time.perf_counter(), time.process_time(), shard_cpu()
-    receive(payloads[WARM_UP:])  # intake counted, as before
+    receive(db, payloads[WARM_UP:])  # intake counted, as before
     outs = worker.drain()
     wall = time.perf_counter() - t0
     cpu, remote = time.process_time() - c0, shard_cpu() - r0
@@ -443,14 +446,7 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
     import ray
     from sqlalchemy import func, select
 
-    from ktpel.central.pipeline.intake import handle_enrollment
     from ktpel.store.schema.central import PipelineJobRow
-
-    def receive(batch: list[dict]) -> None:
-        for p in batch:
-            with db.unit_of_work() as s:
-                handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
-                                  subject_id=p["enrollment_id"], payload=p)
 
     def finished() -> int:
         with db.unit_of_work() as s:
@@ -471,12 +467,12 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
     for proc in procs:
         proc.start()
     try:
-        receive(payloads[:WARM_UP * workers])  # every worker trains its model and compiles its kernels first
+        receive(db, payloads[:WARM_UP * workers])  # every worker trains its model and compiles its kernels first
         wait_for(WARM_UP * workers)
         shard_cpu = lambda: sum(ray.get([a.cpu_s.remote() for a in abis.actors]))  # noqa: E731
         t0, r0 = time.perf_counter(), shard_cpu()
         c0 = sum(_proc_cpu_s(proc.pid) for proc in procs)
-        receive(payloads[WARM_UP * workers:])
+        receive(db, payloads[WARM_UP * workers:])
         wait_for(len(payloads))
         wall = time.perf_counter() - t0
         cpu = sum(_proc_cpu_s(proc.pid) for proc in procs) - c0

@@ -57,6 +57,7 @@ POSITIONS = (1, 2, 6, 7)
 # duplicates at 3,000 identities (the mate's thumbs both poorly captured); with thumbs and index
 # fingers, 1 of 150 (bench run of 2026-12-03, docs/abis-sizing.md).
 INDEXED = (1, 2, 6, 7)
+INDEXED_PER_IDENTITY: int | None = None  # --indexed-per-identity 2: the best two of INDEXED per identity
 GENUINE_FACE_COS = 0.821
 FACE_HEAVY_SHARE = 0.2
 OUT = ROOT / "bench" / "out"
@@ -236,13 +237,13 @@ def candidate_ranks(abis, templates: list, target: str) -> dict:  # noqa: ANN001
     """The mate's rank among each index's merged proposals (None: not proposed)."""
     import ray
 
-    from ktpel.biometrics.gallery import CANDIDATES, merge_top, modality_limit
+    from ktpel.biometrics.gallery import CANDIDATES, LEAD, merge_top, modality_limit
     from ktpel.central.abis.ray_abis import _blobs
 
     merged: dict[str, dict[str, float]] = {}
     for props in ray.get([a.candidates.remote(_blobs(templates), CANDIDATES) for a in abis.actors]):
         for modality, lst in props.items():
-            for sc, ref in lst:
+            for sc, ref in ([] if modality == LEAD else lst):
                 merged.setdefault(modality, {})[ref] = sc
     out = {}
     for modality in ("face", "finger"):
@@ -280,7 +281,7 @@ def pct(xs: list[float], q: float) -> float:
 def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, batch: int) -> dict:  # noqa: ANN001
     from ktpel.central.abis.ray_abis import RayAbis
 
-    abis = RayAbis.start(shards=k, indexed_positions=INDEXED)
+    abis = RayAbis.start(shards=k, indexed_positions=INDEXED, indexed_per_identity=INDEXED_PER_IDENTITY)
     base = sum(ray_mod.get([a.rss_mb.remote() for a in abis.actors]))
     t0 = time.perf_counter()
     for s in range(0, len(enrol), batch):
@@ -496,7 +497,7 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
 # -- main -------------------------------------------------------------------------------------------
 
 def main() -> None:
-    global INDEXED
+    global INDEXED, INDEXED_PER_IDENTITY
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--shards", default="1,2,4")
@@ -506,6 +507,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
+    ap.add_argument("--indexed-per-identity", type=int, default=None,
+                    help="index only each identity's best N of --indexed (most valid cylinders); default all")
     ap.add_argument("--workers", type=int, default=1,
                     help="pipeline worker processes (more than 1: PostgreSQL, --pg-url or KTPEL_BENCH_PG_URL)")
     ap.add_argument("--pg-url", default=os.environ.get("KTPEL_BENCH_PG_URL"),
@@ -514,6 +517,7 @@ def main() -> None:
     if a.workers > 1 and not a.pg_url:
         ap.error("--workers > 1 needs PostgreSQL: --pg-url or KTPEL_BENCH_PG_URL")
     INDEXED = tuple(int(x) for x in a.indexed.split(","))
+    INDEXED_PER_IDENTITY = a.indexed_per_identity
     print(json.dumps({"load_average_at_start": os.getloadavg()}), flush=True)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from ktpel.config import Settings
@@ -524,7 +528,7 @@ def main() -> None:
     faces = face_model(real["faces"])
     fingers = Fingers(real["fingers"], seed=a.seed)
     print(f"# fingers: synthetic (ktpel.biometrics.fingerprint.synthetic); {len(POSITIONS)} per identity, "
-          f"indexed {INDEXED}", flush=True)
+          f"indexed {INDEXED}, per identity {INDEXED_PER_IDENTITY or 'all'}", flush=True)
     rng = np.random.default_rng(a.seed + 1)
     t0 = time.perf_counter()
     pop = Population(a.size, faces=faces, fingers=fingers, seed=a.seed, model_id=real["model_id"])

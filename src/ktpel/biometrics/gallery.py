@@ -7,9 +7,11 @@ identify() runs in two phases so a gallery split into shards answers exactly lik
    finger index (fingerprint/index.py) holds the INDEXED_POSITIONS fingers (thumbs and index
    fingers) and fingers of unknown position; a reference's finger score is the sum over the
    probe's fingers of its MCC-LSH score, which depends on that reference alone (shard-exact).
+   Each finger proposal also names its lead: the probe finger that contributed most.
 2. `score()`: every probe template is compared 1:1 with the candidate's enrolled template of the
    same modality (fingers: same position when both are known, otherwise the best enrolled finger;
-   scoring stops early on a candidate whose face and first fingers are all noise-level),
+   the lead finger first, and scoring stops early on a candidate whose fingers so far are all
+   noise-level),
    scores are normalised (-log10 FMR) and fused, and the decision band is attached.
 
 Memory (compact gallery): per reference the gallery keeps a float16 face vector (plus the face
@@ -45,18 +47,32 @@ CANDIDATES = 50
 # z ≥ log10 N + 3, above all but ~0.1 % of strangers: the mate is then first. A mate with a weaker
 # face is found through its fingers. Each face candidate costs a 1:1 score on every finger (~2 ms each).
 FACE_CANDIDATES = 10
-# Sequential scoring: after this many fingers, a candidate whose every finger so far has FMR above 10 %
-# (z < 1) and whose fused score so far is below review is not scored on the rest. A mate has FNMR
-# ≈ 0.1 % at FMR 10 % per finger, so losing one needs both first fingers to fail together (~1e-6);
-# impostors, ~80 % of whom stop here, cost 2 compares instead of 10, which is most of the 1:N time.
-# The face is left out of the first test on purpose: in a large gallery every face candidate is an
-# extreme impostor (the top 50 of 1M sit near FMR 5e-5), so "face at noise level" would never stop one.
-# The second test keeps the band honest: a fused score already at review is scored on every finger.
-EARLY_STOP_AFTER = 2
+# Sequential scoring: a candidate is first compared on one finger; if every finger scored so far has
+# FMR above 10 % (z < 1) and the fused score so far is below review, it is not scored on the rest.
+# The first finger is the probe's finger that the LSH index related to that candidate most (its
+# "lead", from phase 1): for a mate, the finger pair that collided, not a poorly captured one. 3 % of
+# synthetic mates' finger pairs score z < 1, yet in the probe's own order one finger lost 2 of 120
+# mates at 3,000 identities and the lead finger none (bench run of 3 December, docs/abis-sizing.md).
+# Impostors mostly stop after that one compare: 80 compares a probe instead of 134.
+# A candidate without a lead (proposed by the face alone) is compared on EARLY_STOP_AFTER_NO_LEAD
+# fingers first. The face is left out of the first test on purpose: in a large gallery every face
+# candidate is an extreme impostor (the top of 1M sit near FMR 5e-5), so "face at noise level" would
+# never stop one. The second test keeps the band honest: a fused score at review is scored on every finger.
+EARLY_STOP_AFTER = 1
+EARLY_STOP_AFTER_NO_LEAD = 2
 EARLY_STOP_Z = 1.0
+# candidates()' key for {reference id: index of its lead finger in the probe's fingers}
+LEAD = "lead"
 # Fingers in the LSH index (ISO 19794-2 positions: 1 right thumb, 2 right index, 6 left thumb, 7 left
 # index): the largest, most often well captured fingers. The others are scored 1:1 on candidates.
 INDEXED_POSITIONS = (1, 2, 6, 7)
+# Of those, each identity may put only this many in the index: the ones carrying most information
+# (valid cylinders, then minutiae), so a poorly captured thumb gives its place to a well captured index
+# finger; a probe searches with all its fingers, so it meets whichever its mate's record indexed. None
+# indexes every finger in INDEXED_POSITIONS, the default: at 5,000 identities the mate was in the top 50
+# for 300 of 300 finger duplicates with four indexed, 291 with the best two, 283 with the thumbs
+# (bench/abis_national.py --indexed-per-identity; docs/abis-sizing.md), for ~1.4 KB of index a finger.
+INDEXED_PER_IDENTITY: int | None = None
 # Face index: exact (flat) search while it is cheap; from IVF_FROM faces an inverted-file index
 # (IVF_LISTS_PER_SQRT·√n lists, IVF_SCAN of them searched), rebuilt each time the gallery quadruples.
 # At 1M a flat search reads 512 MB per probe (~60 ms on one core); IVF reads an eighth of it. A mate
@@ -115,10 +131,12 @@ class Gallery:
     """
 
     def __init__(self, *, engine: Engine | None = None, face_dim: int = 128,
-                 indexed_positions: Sequence[int] = INDEXED_POSITIONS) -> None:
+                 indexed_positions: Sequence[int] = INDEXED_POSITIONS,
+                 indexed_per_identity: int | None = INDEXED_PER_IDENTITY) -> None:
         self.engine = engine or get_engine()
         self.face_dim = face_dim
         self.indexed_positions = tuple(sorted(set(int(p) for p in indexed_positions)))
+        self.indexed_per_identity = indexed_per_identity
         self._int_of: dict[str, int] = {}
         self._refs: list[str | None] = []  # iid -> reference id (None once deleted)
         self._faces = np.zeros((0, face_dim), np.float16)
@@ -152,6 +170,16 @@ class Gallery:
             return 0
         return slot if slot in self.indexed_positions else None
 
+    def _index_entries(self, stored: dict[int, FingerTemplate]) -> list[tuple[int, np.ndarray]]:
+        """(index, LSH keys) of the fingers this identity puts in the finger index: those in indexed
+        positions, at most `indexed_per_identity` of them, most valid cylinders (then minutiae) first."""
+        entries = [(slot, self._index_slot(slot), finger_keys(f.minutiae), len(f.minutiae))
+                   for slot, f in stored.items() if self._index_slot(slot) is not None]
+        if self.indexed_per_identity is not None and len(entries) > self.indexed_per_identity:
+            entries.sort(key=lambda e: (-len(e[2]), -e[3], e[0]))
+            entries = sorted(entries[: self.indexed_per_identity], key=lambda e: e[0])
+        return [(where, keys) for _, where, keys, _ in entries]
+
     def insert(self, reference_id: str, templates: Sequence[Template | bytes]) -> None:
         """Add or replace a reference's templates (one face, any fingers)."""
         face, fingers = _split(templates)
@@ -169,10 +197,8 @@ class Gallery:
         blob = pack_fingers(slots) if slots else None
         self._fingers.append(blob)
         # index what is stored (compact form, positions rounded), so a reloaded gallery answers alike
-        for slot, f in (unpack_fingers(blob) if blob else {}).items():
-            where = self._index_slot(slot)
-            if where is not None:
-                self._finger_index.setdefault(where, FingerIndex()).add(iid, finger_keys(f.minutiae))
+        for where, keys in self._index_entries(unpack_fingers(blob) if blob else {}):
+            self._finger_index.setdefault(where, FingerIndex()).add(iid, keys)
         if face is not None:
             if face.model_id not in self._models:
                 self._models.append(face.model_id)
@@ -250,15 +276,25 @@ class Gallery:
             out["face"] = merge_top(((self._refs[int(i)], float(d)) for d, i in zip(dist[0], ids[0])
                                      if i >= 0), k)
         if fingers and self._finger_index:
-            found = self.finger_scores(fingers)
+            total, lead = self._finger_evidence(fingers)
+            found = {self._refs[i]: float(total[i]) for i in np.nonzero(total > 0)[0]}
             if found:
                 out["finger"] = merge_top(found.items(), limit)
+                out[LEAD] = {ref: int(lead[self._int_of[ref]]) for _, ref in out["finger"]}
         return out
 
     def finger_scores(self, fingers: Sequence[FingerTemplate]) -> dict[str, float]:
         """Every reference the finger index relates to the probe, with its summed LSH score."""
+        total, _ = self._finger_evidence(fingers)
+        return {self._refs[i]: float(total[i]) for i in np.nonzero(total > 0)[0]}
+
+    def _finger_evidence(self, fingers: Sequence[FingerTemplate]) -> tuple[np.ndarray, np.ndarray]:
+        """Per reference iid: the summed LSH score over the probe's fingers, and which probe finger
+        contributed most (its lead; ties to the first). Depends on that reference's postings alone."""
         total = np.zeros(len(self._refs))
-        for f in fingers:
+        top = np.zeros(len(self._refs))
+        lead = np.zeros(len(self._refs), np.int8)
+        for k, f in enumerate(fingers):
             pos = f.finger_position
             # a known position looks in its own index and among unknown-position fingers; an unknown one everywhere
             where = (([pos] if pos in self.indexed_positions else []) + [0]) if pos else list(self._finger_index)
@@ -271,12 +307,16 @@ class Gallery:
                 owners, scores = self._finger_index[w].search(keys)
                 np.maximum.at(best, owners, scores)
             total += best
-        hit = np.nonzero(total > 0)[0]
-        return {self._refs[i]: float(total[i]) for i in hit}
+            better = best > top
+            lead[better] = k
+            top[better] = best[better]
+        return total, lead
 
     # -- phase 2 ---------------------------------------------------------------------------------
-    def score(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str]) -> list[Candidate]:
-        """1:1 scores of the probe against each listed reference, fused and banded."""
+    def score(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str], *,
+              lead: dict[str, int] | None = None) -> list[Candidate]:
+        """1:1 scores of the probe against each listed reference, fused and banded; `lead` (from
+        candidates()) names the probe finger to compare first with a reference."""
         face, fingers = _split(templates)
         cal = self.engine.calibration
         out = []
@@ -300,8 +340,14 @@ class Gallery:
             if face is not None and enrolled_face is not None:
                 raw["face"] = self.engine.compare_faces(face, enrolled_face)
                 norm["face"] = cal.normalise("face", raw["face"])
-            for k, f in enumerate(fingers):
-                if k >= EARLY_STOP_AFTER and max((z for m, z in norm.items() if m != "face"), default=0.0) \
+            first = (lead or {}).get(ref)
+            order = list(range(len(fingers)))
+            if first is not None and 0 <= first < len(fingers):
+                order.insert(0, order.pop(first))
+            after = EARLY_STOP_AFTER if first is not None else EARLY_STOP_AFTER_NO_LEAD
+            for n, k in enumerate(order):
+                f = fingers[k]
+                if n >= after and max((z for m, z in norm.items() if m != "face"), default=0.0) \
                         < EARLY_STOP_Z and cal.fuse(norm) < cal.review_z:
                     break  # fingers at noise level and no review yet: an impostor, the rest change nothing
                 same = finger(f.finger_position) if f.finger_position in at else None
@@ -376,14 +422,16 @@ class Gallery:
 
     @classmethod
     def load(cls, directory: Path, *, engine: Engine | None = None,
-             indexed_positions: Sequence[int] = INDEXED_POSITIONS) -> "Gallery":
+             indexed_positions: Sequence[int] = INDEXED_POSITIONS,
+             indexed_per_identity: int | None = INDEXED_PER_IDENTITY) -> "Gallery":
         """Read a gallery written by save(); indexes are rebuilt from the templates."""
         directory = Path(directory)
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != "ktpel-gallery":
             raise CorruptTemplate("not a ktpel gallery")
         data = (directory / "templates.bin").read_bytes()
-        g, off = cls(engine=engine, indexed_positions=indexed_positions), 0
+        g, off = cls(engine=engine, indexed_positions=indexed_positions,
+                     indexed_per_identity=indexed_per_identity), 0
         for entry in manifest["references"]:
             blobs = []
             for _ in range(entry["templates"]):
@@ -409,18 +457,38 @@ def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | byte
                   limit: int) -> list[Candidate]:
     """Fan a probe out to shards, merge candidates globally, score on the owning shards."""
     templates = parse_probe(templates)
-    merged: dict[str, dict[str, float]] = {}
+    proposals = [shard.candidates(templates, limit=limit) for shard in shards]
+    refs, lead = merge_proposals(proposals, limit=limit)
+    results: list[Candidate] = []
     for shard in shards:
-        for modality, lst in shard.candidates(templates, limit=limit).items():
+        mine = sorted(r for r in refs if r in shard)
+        results.extend(shard.score(templates, mine, lead={r: lead[r] for r in mine if r in lead}))
+    return sorted(results, key=lambda c: (-c.fused, c.reference_id))[:top_k]
+
+
+def merge_proposals(proposals: Iterable[dict], *, limit: int) -> tuple[list[str], dict[str, int]]:
+    """The shards' phase-1 answers merged: the references every modality keeps globally (sorted) and
+    their lead fingers. A reference's lead comes from its own shard, so it is the one-gallery lead."""
+    merged: dict[str, dict[str, float]] = {}
+    lead: dict[str, int] = {}
+    for props in proposals:
+        for modality, lst in props.items():
+            if modality == LEAD:
+                lead.update(lst)
+                continue
             for s, ref in lst:
                 merged.setdefault(modality, {})[ref] = s
     refs: set[str] = set()
-    for modality, lst in merged.items():
-        refs.update(r for _, r in merge_top(lst.items(), modality_limit(modality, limit)))
-    results: list[Candidate] = []
-    for shard in shards:
-        results.extend(shard.score(templates, sorted(r for r in refs if r in shard)))
-    return sorted(results, key=lambda c: (-c.fused, c.reference_id))[:top_k]
+    led: set[str] = set()
+    for modality, scores in merged.items():
+        kept = [r for _, r in merge_top(scores.items(), modality_limit(modality, limit))]
+        refs.update(kept)
+        if modality == "finger":
+            led.update(kept)
+    # only the finger proposals kept globally have a lead: a shard also names references of its own
+    # top list that the merge dropped, and one of those kept for its face must be scored as one
+    # gallery scores it (no lead)
+    return sorted(refs), {r: lead[r] for r in led if r in lead}
 
 
 class ShardedGallery:

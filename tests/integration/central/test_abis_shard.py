@@ -52,7 +52,7 @@ def test_shards_rebuild_their_slice_and_use_only_snapshots_the_database_validate
 
 def test_a_shard_parses_a_probe_once_for_both_phases_and_answers_like_a_gallery(central, people, db, monkeypatch):
     from ktpel.biometrics import gallery
-    from ktpel.biometrics.gallery import Gallery, merge_top
+    from ktpel.biometrics.gallery import Gallery, merge_proposals
 
     records = _recorded(central, people, db)
     core, one = ShardCore(shard=0, shards=1), Gallery()
@@ -64,12 +64,11 @@ def test_a_shard_parses_a_probe_once_for_both_phases_and_answers_like_a_gallery(
     parsed = []
     real = gallery.parse_probe
     monkeypatch.setattr(gallery, "parse_probe", lambda t: parsed.append(1) or real(t))
-    props = core.candidates(blobs, limit=50)
-    refs = sorted({r for lst in props.values() for _, r in merge_top(((r, s) for s, r in lst), 50)})
-    got = [c.to_dict() for c in core.score(blobs, refs)]
+    refs, lead = merge_proposals([core.candidates(blobs, limit=50)], limit=50)
+    got = [c.to_dict() for c in core.score(blobs, refs, lead=lead)]
     # one parse: the probe's matcher features (cylinders, LSH keys) are computed once, not once per phase
     assert len(parsed) == 1
-    assert got == [c.to_dict() for c in one.score(blobs, refs)]
+    assert got == [c.to_dict() for c in one.score(blobs, refs, lead=lead)]
     assert got[0]["reference_id"] in records and got[0]["band"] == "hit"
 
 

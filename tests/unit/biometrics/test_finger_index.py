@@ -154,3 +154,84 @@ def test_probe_keys_include_the_plain_keys(finger_templates):
     per = keys.shape[1] // plain.shape[1]
     np.testing.assert_array_equal(keys[:, ::per], plain)
     assert tables[::per].tolist() == list(range(plain.shape[1]))
+
+
+def _counting(engine, monkeypatch):
+    """Count the 1:1 finger compares the gallery makes."""
+    calls = []
+    real = engine.compare_fingers
+    monkeypatch.setattr(engine, "compare_fingers", lambda a, b: calls.append(1) or real(a, b))
+    return calls
+
+
+def test_the_lead_finger_is_compared_first_and_a_noise_lead_stops_an_impostor(
+        engine, finger_templates, distractors, monkeypatch):
+    """Phase 1 names, per reference, the probe finger the index related to it most; phase 2 compares
+    that one first. The mate's lead is its matching finger, so a poorly captured first finger in the
+    probe's own order does not stop it; an impostor whose lead is at noise level costs one compare."""
+    g = Gallery(engine=engine, indexed_positions=(1, 2))
+    g.insert("A", [_positioned(finger_templates["101_1"], 1), _positioned(finger_templates["102_1"], 2)])
+    g.insert("B", [_positioned(distractors[0], 1), _positioned(distractors[1], 2)])
+    # the probe's finger 1 is someone else's (a wrong finger or a failed capture), finger 2 is A's
+    probe = [_positioned(distractors[2], 1), _positioned(finger_templates["102_2"], 2)]
+    props = g.candidates(probe)
+    assert props["lead"]["A"] == 1
+    calls = _counting(engine, monkeypatch)
+    (a,) = g.score(probe, ["A"], lead=props["lead"])
+    assert a.normalised["finger_2"] > 3 and "finger_1" in a.normalised  # a match: every finger scored
+    assert len(calls) == 2
+    calls.clear()
+    (b,) = g.score(probe, ["B"], lead={"B": 0})
+    assert list(b.normalised) == ["finger_1"] and b.normalised["finger_1"] < 1 and len(calls) == 1
+    calls.clear()
+    g.score(probe, ["B"])  # no lead (a face-only proposal): two fingers before stopping
+    assert len(calls) == 2
+    assert g.identify(probe)[0].reference_id == "A"
+
+
+def test_an_identity_indexes_only_its_most_informative_fingers(engine, finger_templates, tmp_path):
+    """indexed_per_identity=1: the finger with more valid cylinders enters the index, the other is
+    scored 1:1 only; a reloaded gallery makes the same choice."""
+    g = Gallery(engine=engine, indexed_positions=(1, 2), indexed_per_identity=1)
+    good, weak = finger_templates["101_1"], finger_templates["102_1"]
+    n_good = len(finger_keys(good.minutiae))
+    n_weak = len(finger_keys(weak.minutiae))
+    assert n_good != n_weak
+    best, other = (good, weak) if n_good > n_weak else (weak, good)
+    g.insert("A", [_positioned(best, 2), _positioned(other, 1)])
+    assert set(g._finger_index) == {2} and len(g._finger_index[2]) == 1
+    mate_of = {id(good): "101", id(weak): "102"}
+    probe_best = [_positioned(finger_templates[f"{mate_of[id(best)]}_2"], 2)]
+    probe_other = [_positioned(finger_templates[f"{mate_of[id(other)]}_2"], 1)]
+    assert [r for _, r in g.candidates(probe_best)["finger"]] == ["A"]
+    assert "finger" not in g.candidates(probe_other)  # not indexed ...
+    (c,) = g.score(probe_other, ["A"])
+    assert c.normalised["finger_1"] > 3  # ... but still scored 1:1
+    g.save(tmp_path / "g")
+    back = Gallery.load(tmp_path / "g", engine=engine, indexed_positions=(1, 2), indexed_per_identity=1)
+    assert set(back._finger_index) == {2}
+    assert back.candidates(probe_best)["finger"] == g.candidates(probe_best)["finger"]
+    unlimited = Gallery(engine=engine, indexed_positions=(1, 2))
+    unlimited.insert("A", [_positioned(best, 2), _positioned(other, 1)])
+    assert set(unlimited._finger_index) == {1, 2}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_shards_score_each_candidate_as_one_gallery_does(engine, finger_templates, face_bytes, distractors, limit):
+    """A shard's phase 1 also names leads for references of its own top list that the global merge
+    drops; one of those kept for its face must still be scored without a lead, as one gallery scores
+    it (every score, finger by finger, not only the order)."""
+    faces = {k: engine.extract_face(v) for k, v in sorted(face_bytes.items())}  # six photos, no exact ties
+    one, many = Gallery(engine=engine, indexed_positions=(1, 2)), ShardedGallery(3, engine=engine)
+    for s in many.shards:
+        s.indexed_positions = (1, 2)
+    for k in range(60):
+        t = [_positioned(distractors[2 * k], 1), _positioned(distractors[2 * k + 1], 2)]
+        t += [list(faces.values())[k]] if k < len(faces) else []
+        for g in (one, many):
+            g.insert(f"D{k:03d}", t)
+    for n, face in enumerate(faces.values()):
+        probe = [face, _positioned(distractors[200 + n], 1), _positioned(distractors[210 + n], 2)]
+        a = [c.to_dict() for c in one.identify(probe, top_k=60, limit=limit)]
+        b = [c.to_dict() for c in many.identify(probe, top_k=60, limit=limit)]
+        assert a == b and len(a) >= limit

@@ -22,7 +22,7 @@ from typing import Sequence
 import ray
 
 from ktpel.biometrics.abis import IdentifyResponse
-from ktpel.biometrics.gallery import CANDIDATES, band_of, merge_top, modality_limit
+from ktpel.biometrics.gallery import CANDIDATES, band_of, merge_proposals
 from ktpel.central.abis.shard import ShardCore, shard_of
 
 NAMESPACE = "ktpel"
@@ -37,12 +37,12 @@ class ShardActor:
     """A `ShardCore` in its own process; rebuilt from the database when (re)started."""
 
     def __init__(self, shard: int, shards: int, database: dict | None = None, snapshot_dir: str | None = None,
-                 indexed_positions: tuple[int, ...] | None = None) -> None:
+                 indexed_positions: tuple[int, ...] | None = None, indexed_per_identity: int | None = None) -> None:
         import faiss
 
         faiss.omp_set_num_threads(1)  # one core per shard: parallelism comes from the shards
-        self.indexed_positions = indexed_positions
-        self.core = ShardCore(shard=shard, shards=shards, indexed_positions=indexed_positions)
+        self.index_options = {"indexed_positions": indexed_positions, "indexed_per_identity": indexed_per_identity}
+        self.core = ShardCore(shard=shard, shards=shards, **self.index_options)
         self.started = time.monotonic()  # for uptime; wall dates come from ktpel.domain.clock
         self._db = None
         if database is not None:
@@ -77,8 +77,8 @@ class ShardActor:
     def candidates(self, blobs: list[bytes], limit: int) -> dict:
         return self.core.candidates(blobs, limit=limit)
 
-    def score(self, blobs: list[bytes], reference_ids: list[str]) -> list:
-        return self.core.score(blobs, reference_ids)
+    def score(self, blobs: list[bytes], reference_ids: list[str], lead: dict[str, int] | None = None) -> list:
+        return self.core.score(blobs, reference_ids, lead=lead)
 
     def mark_synced(self, seq: int) -> None:
         self.core.mark_synced(seq)
@@ -96,8 +96,7 @@ class ShardActor:
 
     def rebuild(self, database: dict) -> dict:
         """Drop everything and reload the slice from the database (what a restart does)."""
-        self.core = ShardCore(shard=self.core.shard, shards=self.core.shards,
-                              indexed_positions=self.indexed_positions)
+        self.core = ShardCore(shard=self.core.shard, shards=self.core.shards, **self.index_options)
         return self.core.rebuild_from_database(self.database(database))
 
     def bytes_per_identity(self) -> dict:
@@ -168,7 +167,8 @@ class RayAbis:
     @classmethod
     def start(cls, *, shards: int, settings=None, snapshot_dir: str | None = None,  # noqa: ANN001
               detached: bool = False, num_cpus: float = 0,
-              indexed_positions: tuple[int, ...] | None = None) -> "RayAbis":
+              indexed_positions: tuple[int, ...] | None = None,
+              indexed_per_identity: int | None = None) -> "RayAbis":
         """Create the shard actors (named, so other processes attach); each rebuilds its slice."""
         database = database_spec(settings) if settings is not None else None
         opts = {"num_cpus": num_cpus, "namespace": NAMESPACE,
@@ -176,7 +176,7 @@ class RayAbis:
         if detached:
             opts["lifetime"] = "detached"
         actors = [ShardActor.options(name=actor_name(k), **opts).remote(k, shards, database, snapshot_dir,
-                                                                            indexed_positions)
+                                                                            indexed_positions, indexed_per_identity)
                   for k in range(shards)]
         ray.get([a.ping.remote() for a in actors])  # constructors (rebuilds) done
         return cls(actors)
@@ -230,18 +230,13 @@ class RayAbis:
 
     def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES) -> IdentifyResponse:
         probe = ray.put(_blobs(templates))  # one copy in the object store, read by every shard
-        merged: dict[str, dict[str, float]] = {}
-        for proposals in ray.get([a.candidates.remote(probe, limit) for a in self.actors]):
-            for modality, lst in proposals.items():
-                for s, ref in lst:
-                    merged.setdefault(modality, {})[ref] = s
-        refs: set[str] = set()
-        for modality, lst in merged.items():
-            refs.update(r for _, r in merge_top(lst.items(), modality_limit(modality, limit)))
+        refs, lead = merge_proposals(ray.get([a.candidates.remote(probe, limit) for a in self.actors]),
+                                     limit=limit)
         share: dict[int, list[str]] = {}
-        for r in sorted(refs):
+        for r in refs:
             share.setdefault(shard_of(r, len(self.actors)), []).append(r)
-        results = [c for part in ray.get([self.actors[k].score.remote(probe, v) for k, v in share.items()])
+        results = [c for part in ray.get([self.actors[k].score.remote(probe, v, {r: lead[r] for r in v if r in lead})
+                                          for k, v in share.items()])
                    for c in part]
         cands = sorted(results, key=lambda c: (-c.fused, c.reference_id))[:max_candidates]
         return IdentifyResponse(cands, band_of(cands))

@@ -57,11 +57,14 @@ def _as_bytes(templates: Sequence) -> list[bytes]:
 class ShardCore:
     """A gallery slice with idempotent writes, database rebuild and validated snapshots."""
 
-    def __init__(self, *, shard: int, shards: int, indexed_positions: tuple[int, ...] | None = None) -> None:
+    def __init__(self, *, shard: int, shards: int, indexed_positions: tuple[int, ...] | None = None,
+                 indexed_per_identity: int | None = None) -> None:
         from ktpel.biometrics.gallery import Gallery
 
         self.shard, self.shards = shard, shards
-        self._gallery_kw = {} if indexed_positions is None else {"indexed_positions": tuple(indexed_positions)}
+        self._gallery_kw: dict = {} if indexed_positions is None else {"indexed_positions": tuple(indexed_positions)}
+        if indexed_per_identity is not None:
+            self._gallery_kw["indexed_per_identity"] = int(indexed_per_identity)
         self.gallery = Gallery(**self._gallery_kw)
         self._digests: dict[str, bytes] = {}
         self._probes: dict[bytes, list] = {}
@@ -116,8 +119,8 @@ class ShardCore:
     def candidates(self, templates: Sequence, *, limit: int) -> dict[str, list[tuple[float, str]]]:
         return self.gallery.candidates(self._probe(templates), limit=limit)
 
-    def score(self, templates: Sequence, reference_ids: Sequence[str]) -> list:
-        return self.gallery.score(self._probe(templates), reference_ids)
+    def score(self, templates: Sequence, reference_ids: Sequence[str], *, lead: dict[str, int] | None = None) -> list:
+        return self.gallery.score(self._probe(templates), reference_ids, lead=lead)
 
     def __len__(self) -> int:
         return len(self._digests)

@@ -227,7 +227,8 @@ def reaches_person(resp, *, gallery_size: int) -> tuple[bool, str | None]:  # no
     cal = get_engine().calibration
     for c in resp.candidates:
         reason, kind = person_reason(c.normalised, fused=c.fused, fuse=cal.fuse, review_z=cal.review_z,
-                                     hit_z=cal.hit_z, gallery_size=gallery_size)
+                                     hit_z=cal.hit_z, gallery_size=gallery_size,
+                                     finger_measured_z=cal.modalities["finger"].measured_z)
         if reason is not None:
             return True, kind or reason
     return False, None

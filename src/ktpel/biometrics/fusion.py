@@ -44,6 +44,12 @@ class ModalityCalibration:
     tail_p0: float
     tail_beta: float
 
+    @property
+    def measured_z(self) -> float:
+        """The largest z the impostor data measured (its smallest false-match rate): above it, z comes
+        from the fitted tail, not from observed impostors."""
+        return float(-np.log10(self.fmr[self.fmr > 0].min()))
+
     def z(self, raw: float) -> float:
         """-log10 of the impostor false-match rate at this raw score."""
         if raw <= self.scores[0]:

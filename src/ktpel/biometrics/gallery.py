@@ -52,8 +52,9 @@ FACE_CANDIDATES = 10
 # The first finger is the probe's finger that the LSH index related to that candidate most (its
 # "lead", from phase 1): for a mate, the finger pair that collided, not a poorly captured one. 3 % of
 # synthetic mates' finger pairs score z < 1, yet in the probe's own order one finger lost 2 of 120
-# mates at 3,000 identities and the lead finger none (bench run of 3 December, docs/abis-sizing.md).
-# Impostors mostly stop after that one compare: 80 compares a probe instead of 134.
+# mates at 3,000 identities and the lead finger none (docs/biometrics.md, "Sequential scoring").
+# Impostors mostly stop after that one compare: 87 finger compares a probe instead of 133
+# (bench/abis_cpu.py, 3,000 identities).
 # A candidate without a lead (proposed by the face alone) is compared on EARLY_STOP_AFTER_NO_LEAD
 # fingers first. The face is left out of the first test on purpose: in a large gallery every face
 # candidate is an extreme impostor (the top of 1M sit near FMR 5e-5), so "face at noise level" would

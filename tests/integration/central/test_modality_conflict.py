@@ -57,6 +57,33 @@ def test_finger_only_and_face_only_duplicates_reach_adjudication_with_their_reas
     assert "Sidik jari sama, wajah berbeda" in fingers and "Kemungkinan kembar" not in fingers
 
 
+def test_one_finger_does_not_decide_alone():
+    """A best finger whose other fingers say nothing counts only up to the z the impostor data
+    measured; corroborated by a second finger (or compared alone) it keeps its score."""
+    from ktpel.biometrics.fusion import load_calibration
+    from ktpel.central.pipeline.conflict import CORROBORATION_Z, corroborated, person_reason
+
+    cal = load_calibration()
+    measured = cal.modalities["finger"].measured_z
+    assert 3.5 < measured < 4.0  # 5,760 FVC impostor pairs
+    kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z, finger_measured_z=measured)
+    # a stranger's one finger far out in the fitted tail, three fingers of noise (seen at 20,000 identities)
+    lone = {"face": 0.5, "finger_7": 11.4, "finger_1": 0.1, "finger_2": 0.3, "finger_6": 0.7}
+    assert cal.fuse(lone) > 8.0  # the gallery's fused score: a hit, and a finger_only conflict
+    assert corroborated(lone, fuse=cal.fuse, finger_measured_z=measured)["finger_7"] == measured
+    assert person_reason(lone, fused=cal.fuse(lone), gallery_size=20_000, **kw) == (None, None)
+    # a mate: the other fingers corroborate by far, nothing changes
+    mate = {"face": 0.5, "finger_7": 11.4, "finger_1": 9.0, "finger_2": 0.3, "finger_6": 7.0}
+    assert corroborated(mate, fuse=cal.fuse, finger_measured_z=measured) is mate
+    assert person_reason(mate, fused=cal.fuse(mate), gallery_size=20_000, **kw) == ("modality_conflict", "finger_only")
+    # just corroborated: the other fingers fused at CORROBORATION_Z
+    edge = {"finger_7": 9.0, "finger_1": CORROBORATION_Z}
+    assert corroborated(edge, fuse=cal.fuse, finger_measured_z=measured) is edge
+    # one finger compared (one captured): nothing to corroborate, the score stands
+    single = {"face": 0.5, "finger_7": 11.4}
+    assert corroborated(single, fuse=cal.fuse, finger_measured_z=measured) is single
+
+
 def test_conflict_rule_needs_both_modalities_and_scales_the_face_with_the_gallery():
     from ktpel.biometrics.fusion import load_calibration
 
@@ -78,11 +105,11 @@ def test_the_review_band_moves_up_with_the_gallery():
     from ktpel.central.pipeline.conflict import FPIR_MARGIN, band_at, person_reason, review_z_at
 
     cal = load_calibration()
-    kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z)
+    kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z, finger_measured_z=cal.modalities["finger"].measured_z)
     assert review_z_at(gallery_size=10, review_z=4.0) == 4.0  # never below the calibrated band
     assert review_z_at(gallery_size=10**6, review_z=4.0) == 6 + FPIR_MARGIN
-    # one stranger's finger at z 6.5 (fused 6.6): review in a gallery of 100, nothing at 1M
-    stranger = {"face": 0.3, "finger_1": 6.5, "finger_2": 0.4}
+    # a stranger's two fingers at z 6.5 and 2.5 (fused 6.9): review in a gallery of 100, nothing at 1M
+    stranger = {"face": 0.3, "finger_1": 6.5, "finger_2": 2.5}
     fused = cal.fuse(stranger)
     assert band_at(fused, gallery_size=100, review_z=4.0, hit_z=8.0) == "review"
     assert person_reason(stranger, fused=fused, gallery_size=100, **kw) == ("biometric_review", None)

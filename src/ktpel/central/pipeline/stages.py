@@ -246,11 +246,13 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
 def _band_for(candidate: dict, *, gallery_size: int) -> Band:
     """A candidate's fused band as decide reads it (moved up with the gallery's size)."""
     from ktpel.biometrics import get_engine
-    from ktpel.central.pipeline.conflict import band_at
+    from ktpel.central.pipeline.conflict import band_at, corroborated
 
     cal = get_engine().calibration
-    return Band(band_at(float(candidate["fused"]), gallery_size=gallery_size, review_z=cal.review_z,
-                        hit_z=cal.hit_z))
+    norm = candidate.get("normalised") or {}
+    used = corroborated(norm, fuse=cal.fuse, finger_measured_z=cal.modalities["finger"].measured_z)
+    fused = float(candidate["fused"]) if used is norm else cal.fuse(used)
+    return Band(band_at(fused, gallery_size=gallery_size, review_z=cal.review_z, hit_z=cal.hit_z))
 
 
 def _reason_of(candidate: dict, *, gallery_size: int) -> tuple[str | None, str | None]:
@@ -259,7 +261,8 @@ def _reason_of(candidate: dict, *, gallery_size: int) -> tuple[str | None, str |
 
     cal = get_engine().calibration
     return person_reason(candidate.get("normalised") or {}, fused=float(candidate["fused"]), fuse=cal.fuse,
-                         review_z=cal.review_z, hit_z=cal.hit_z, gallery_size=gallery_size)
+                         review_z=cal.review_z, hit_z=cal.hit_z, gallery_size=gallery_size,
+                         finger_measured_z=cal.modalities["finger"].measured_z)
 
 
 def _fail(records: NationalRecords, record: NationalRecord, *, reasons: list[dict], now) -> dict:  # noqa: ANN001

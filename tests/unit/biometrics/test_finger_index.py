@@ -81,6 +81,26 @@ def test_finger_index_remove_unknown_owner_is_a_no_op():
     assert len(idx) == 0
 
 
+def test_a_probe_skips_buckets_far_fuller_than_the_mean(monkeypatch):
+    """Stop list: a hash value 200 fingers share (a pattern that identifies no one) is not read; an
+    owner met in a bucket of its own is still found, with the same score as without the stop list."""
+    from ktpel.biometrics.fingerprint import index as ix
+
+    idx = FingerIndex()
+    for owner in range(200):
+        keys = np.zeros((1, ix.TABLES), np.uint32)
+        keys[0, 0], keys[0, 1] = 7, 1000 + owner  # table 0: shared by all; table 1: this owner's own
+        idx.add(owner, keys)
+    probe = (np.array([[7, 1003]], np.uint32), np.array([0, 1]))
+    owners, scores = idx.search(probe)
+    assert owners.tolist() == [3]  # mean bucket 2 postings: the 200-posting bucket is skipped
+    monkeypatch.setattr(ix, "STOP_FACTOR", 0)
+    idx._kernel_args = None
+    every, all_scores = idx.search(probe)
+    assert len(every) == 200
+    assert dict(zip(every.tolist(), all_scores.tolist()))[3] > scores[0]  # two tables met instead of one
+
+
 def test_save_load_and_shards_keep_finger_answers(engine, finger_templates, distractors, tmp_path):
     one, many = Gallery(engine=engine), ShardedGallery(3, engine=engine)
     for k, t in enumerate(distractors[:60]):

@@ -46,6 +46,14 @@ POWER = 1.0
 MIN_KEY_ONES = 4
 MIN_HITS = 1  # a probe cylinder counts for an owner from this many colliding tables
 FLIPS = 3  # multi-probe: extra lookups per table at query time
+# Stop list: a probe skips buckets holding more than STOP_FACTOR times the index's mean bucket size. A
+# pattern that common (a cylinder of few, regular neighbours) identifies no one, like a stop word in
+# text retrieval, yet the hottest 1 % of buckets hold a quarter of the postings. At 20,000 identities
+# (mean 3 postings a bucket, largest 2,619) skipping those above 150 cut the finger search's CPU by
+# 40 % with the mates' ranks unchanged (296 of 300 in the top 50 either way, rank 0 in 289 against
+# 287: bench run of 3 December, docs/biometrics.md). Relative to the mean, so the share skipped does
+# not grow with the gallery. 0 turns it off.
+STOP_FACTOR = 50
 MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
 MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
 PENDING_MAX = 4096  # fingers buffered before they become a segment
@@ -181,6 +189,7 @@ class FingerIndex:
         self._dead_postings = 0
         self._lock = threading.Lock()
         self._kernel_args: tuple | None = None
+        self._stop_at = 0  # buckets above this many postings are skipped (STOP_FACTOR × mean)
 
     def __len__(self) -> int:
         return self._count
@@ -268,7 +277,9 @@ class FingerIndex:
                                      List([s.tab for s in self._segments]),
                                      List([s.starts for s in self._segments]),
                                      List([s.owners for s in self._segments]))
+                buckets = sum(len(s.keys) for s in self._segments)
+                self._stop_at = int(STOP_FACTOR * self.postings() / buckets) if STOP_FACTOR and buckets else 0
             owners, scores = mcc._kernels().lsh_search_pairs(keys, tables, TABLES, *self._kernel_args,
                                                              self._alive, float(POWER), MINUTIA_BITS,
-                                                             MIN_HITS)
+                                                             MIN_HITS, self._stop_at)
         return owners, scores / len(keys)

@@ -1,0 +1,70 @@
+"""Finger index hit rate by which fingers are indexed (issue 15): four, the best two, the thumbs.
+
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_index_hits.py [--size 20000] [--dups 150]
+
+Population and probes are bench/abis_national.py's (through bench/abis_cpu.build: same generator, same
+seed). For each configuration a `Gallery` in process is built from the same enrolments; every
+finger-only and both-kind duplicate (2·dups probes) searches the finger index alone, and the mate's rank
+among every reference the index relates to the probe (by summed LSH score) gives the hit rate at the
+candidate cap (top 50) and at penetration 1 / 5 / 10 %. Also printed: insert CPU per identity, finger
+search CPU per probe, and the index's bytes per identity (after merging its segments).
+Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
+(`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+CONFIGS = {"thumbs_and_index_fingers": {"indexed_positions": (1, 2, 6, 7), "indexed_per_identity": None},
+           "best_2_of_those": {"indexed_positions": (1, 2, 6, 7), "indexed_per_identity": 2},
+           "thumbs": {"indexed_positions": (1, 6), "indexed_per_identity": None}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=20000)
+    ap.add_argument("--dups", type=int, default=150, help="planted duplicates of each kind")
+    ap.add_argument("--seed", type=int, default=15)
+    a = ap.parse_args()
+    from bench import abis_cpu
+    from ktpel.biometrics import gallery as g
+
+    _, _, enrol, kinds = abis_cpu.build(a.size, 10, a.dups, a.seed)
+    probes = [(mate, g.parse_probe(abis_cpu.fresh(t))) for kind in ("finger_only", "both") for mate, t in kinds[kind]]
+    for name, kw in CONFIGS.items():
+        gal = g.Gallery(**kw)
+        c0 = time.process_time()
+        for i, t in enumerate(enrol):
+            gal.insert(f"I{i:08d}", t)
+        insert_ms = (time.process_time() - c0) * 1000 / len(enrol)
+        ranks = []
+        c0 = time.process_time()
+        for mate, probe in probes:
+            _, fingers = g._split(probe)
+            order = [ref for _, ref in g.merge_top(gal.finger_scores(fingers).items(), len(enrol))]
+            ranks.append(order.index(mate) if mate in order else len(enrol))
+        search_ms = (time.process_time() - c0) * 1000 / len(probes)
+        for idx in gal._finger_index.values():
+            idx.compact()
+        r = np.array(ranks)
+        print(json.dumps({"indexed": name, **{k: v for k, v in kw.items() if v is not None}, "identities": len(enrol),
+                          "probes": len(r), "insert_cpu_ms": round(insert_ms, 2), "search_cpu_ms": round(search_ms, 1),
+                          "index_bytes_per_identity": gal.bytes_per_identity()["finger_index"],
+                          "hit_top50": round(float((r < g.CANDIDATES).mean()), 4),
+                          **{f"hit_{p}pct": round(float((r < max(1, len(enrol) * p // 100)).mean()), 4) for p in (1, 5, 10)},
+                          "rank0": int((r == 0).sum())}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -156,22 +156,27 @@ class _Segment:
     def nbytes(self) -> int:
         return int(self.keys.nbytes + self.tab.nbytes + self.starts.nbytes + self.owners.nbytes)
 
-    def triples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        counts = np.diff(self.starts)
-        table = np.repeat(np.repeat(np.arange(TABLES), np.diff(self.tab)), counts)
-        return table, np.repeat(self.keys, counts), self.owners
+
+
+def _build_table(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One table's buckets: its unique keys (ascending), their sizes, and owners sorted by (key, owner)."""
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order].astype(np.int32)
+    first = np.ones(keys.size, bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return keys[first].astype(np.uint32), np.diff(np.append(np.nonzero(first)[0], keys.size)), owners
+
+
+def _segment_of(tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Segment:
+    """A segment from its TABLES tables' buckets (_build_table), in table order."""
+    tab = np.concatenate([[0], np.cumsum([len(t[0]) for t in tables])]).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(np.concatenate([t[1] for t in tables]))]).astype(np.int64)
+    return _Segment(np.concatenate([t[0] for t in tables]).astype(np.uint32), tab, starts,
+                    np.concatenate([t[2] for t in tables]).astype(np.int32))
 
 
 def _build(table: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> _Segment:
-    combo = (table.astype(np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
-    order = np.lexsort((owners, combo))  # by (table, key), owners ascending inside a bucket
-    combo, owners = combo[order], owners[order].astype(np.int32)
-    first = np.ones(combo.size, bool)
-    first[1:] = combo[1:] != combo[:-1]
-    ukeys = combo[first]
-    starts = np.append(np.nonzero(first)[0], combo.size).astype(np.int64)
-    tab = np.searchsorted(ukeys >> np.uint64(32), np.arange(TABLES + 1, dtype=np.uint64)).astype(np.int64)
-    return _Segment((ukeys & np.uint64(0xFFFFFFFF)).astype(np.uint32), tab, starts, owners)
+    return _segment_of([_build_table(keys[table == t], owners[table == t]) for t in range(TABLES)])
 
 
 class FingerIndex:
@@ -247,12 +252,21 @@ class FingerIndex:
         self._kernel_args = None
 
     def _merge(self, segs: list[_Segment]) -> _Segment:
-        parts = [s.triples() for s in segs]
-        table = np.concatenate([p[0] for p in parts])
-        keys = np.concatenate([p[1] for p in parts])
-        owners = np.concatenate([p[2] for p in parts])
-        live = self._alive[owners >> MINUTIA_BITS].astype(bool)
-        return _build(table[live], keys[live], owners[live])
+        """One segment from several, removed owners dropped, built one table at a time: a merge then
+        needs ~1/TABLES of the postings in temporaries. Built whole, the merge of two segments of
+        ~45M postings each (~260,000 fingers) took ~7 GB at once, and two shards merging together
+        made Ray's memory monitor kill one (bench/abis_million.py, 3 December)."""
+        tables = []
+        for t in range(TABLES):
+            keys, owners = [], []
+            for s in segs:
+                lo, hi = int(s.tab[t]), int(s.tab[t + 1])
+                keys.append(np.repeat(s.keys[lo:hi], np.diff(s.starts[lo:hi + 1])))
+                owners.append(s.owners[s.starts[lo]:s.starts[hi]])
+            k, o = np.concatenate(keys), np.concatenate(owners)
+            live = self._alive[o >> MINUTIA_BITS].astype(bool)
+            tables.append(_build_table(k[live], o[live]))
+        return _segment_of(tables)
 
     def compact(self) -> None:
         """Merge every segment into one, dropping removed owners."""

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench import abis_national as nat  # noqa: E402
 
 CHUNK = 2000
+CHECK_EVERY = 25  # chunks between checks that the shards still hold everything sent
 _GEN: dict = {}  # per generator process: real material, face model, finger bank
 
 
@@ -141,7 +142,7 @@ def main() -> None:
     base = sum(ray.get([x.rss_mb.remote() for x in abis.actors]))
     kept: dict[int, tuple] = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    pending = None
+    pending, sent = None, 0
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with ProcessPoolExecutor(a.generators, mp_context=get_context("spawn")) as pool, Progress(*cols) as bar:
         task = bar.add_task("identities generated and inserted", total=a.size)
@@ -154,8 +155,12 @@ def main() -> None:
                 by.setdefault(nat_shard(rid, a.shards), []).append((rid, blobs))
             pending = [abis.actors[k].insert_many.remote(v) for k, v in by.items()]
             bar.advance(task, len(items))
+            sent += len(items)
+            if chunk % CHECK_EVERY == 0:
+                check_held(abis, expected=sent - len(items))
         if pending is not None:
             ray.get(pending)
+    check_held(abis, expected=sent)
     insert_s = time.perf_counter() - t0
     rss = sum(ray.get([x.rss_mb.remote() for x in abis.actors]))
     parts = ray.get([x.bytes_per_identity.remote() for x in abis.actors])
@@ -198,6 +203,17 @@ def main() -> None:
     print(json.dumps(res), flush=True)
     abis.shutdown()
     ray.shutdown()
+
+
+def check_held(abis, *, expected: int) -> None:  # noqa: ANN001
+    """Stop at once when the shards hold fewer identities than were sent: a shard killed and restarted
+    by Ray (e.g. its memory monitor) comes back empty here (no database to rebuild from), and Ray
+    retries the interrupted insert on it, so the run would go on with a slice missing."""
+    held = sum(s["references"] for s in abis.stats())
+    if held < expected:
+        print(json.dumps({"error": "a shard lost its slice (restarted?)", "held": held, "sent": expected,
+                          "load_average": os.getloadavg()}), flush=True)
+        raise SystemExit(2)
 
 
 def bounded_map(pool, fn, args: list, *, window: int):  # noqa: ANN001, ANN201

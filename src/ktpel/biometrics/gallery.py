@@ -70,9 +70,9 @@ INDEXED_POSITIONS = (1, 2, 6, 7)
 # Of those, each identity may put only this many in the index: the ones carrying most information
 # (valid cylinders, then minutiae), so a poorly captured thumb gives its place to a well captured index
 # finger; a probe searches with all its fingers, so it meets whichever its mate's record indexed. None
-# indexes every finger in INDEXED_POSITIONS, the default: at 5,000 identities the mate was in the top 50
-# for 300 of 300 finger duplicates with four indexed, 291 with the best two, 283 with the thumbs
-# (bench/abis_national.py --indexed-per-identity; docs/abis-sizing.md), for ~1.4 KB of index a finger.
+# indexes every finger in INDEXED_POSITIONS, the default: at 20,000 identities the mate was in the top 50
+# for 98.0 % of 300 finger duplicates with four indexed, 92.3 % with the best two, 86.0 % with the thumbs
+# (bench/abis_index_hits.py; docs/abis-sizing.md run E), for ~1.4 KB of index a finger.
 INDEXED_PER_IDENTITY: int | None = None
 # Face index: exact (flat) search while it is cheap; from IVF_FROM faces an inverted-file index
 # (IVF_LISTS_PER_SQRT·√n lists, IVF_SCAN of them searched), rebuilt each time the gallery quadruples.

@@ -51,7 +51,7 @@ FLIPS = 3  # multi-probe: extra lookups per table at query time
 # text retrieval, yet the hottest 1 % of buckets hold a quarter of the postings. At 20,000 identities
 # (mean 3 postings a bucket, largest 2,619) skipping those above 150 cut the finger search's CPU by
 # 40 % with the mates' ranks unchanged (296 of 300 in the top 50 either way, rank 0 in 289 against
-# 287: bench run of 3 December, docs/biometrics.md). Relative to the mean, so the share skipped does
+# 287: bench run of 3 December, docs/abis-sizing.md run E). Relative to the mean, so the share skipped does
 # not grow with the gallery. 0 turns it off.
 STOP_FACTOR = 50
 MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
@@ -155,7 +155,6 @@ class _Segment:
 
     def nbytes(self) -> int:
         return int(self.keys.nbytes + self.tab.nbytes + self.starts.nbytes + self.owners.nbytes)
-
 
 
 def _build_table(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ band (their fused score, Fisher's method over the fingers compared).
 
 One finger does not decide alone. A finger's z above what the impostor data measured (`measured_z`:
 5,760 FVC impostor pairs, z 3.76) comes from the fitted tail, and strangers' fingers sometimes sit
-far out in it: at 20,000 synthetic identities, 10 of 3,000 unique people met a stranger whose one
+far out in it: at 20,000 synthetic identities, 11 of 3,000 unique people met a stranger whose one
 finger scored z 8–12 while the other three were noise. A candidate's fingers are therefore
 *corroborated* when the fingers other than its best, fused, reach CORROBORATION_Z; if not, the best
 finger counts only up to the measured range. Mates are corroborated by far (their other fingers fused:

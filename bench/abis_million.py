@@ -134,6 +134,7 @@ def main() -> None:
 
     from ktpel.central.abis import init_ray
     from ktpel.central.abis.ray_abis import RayAbis
+    from ktpel.central.abis.shard import shard_of
 
     # the shard actors must run this tree's code, not whatever ktpel the interpreter has installed
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
@@ -152,7 +153,7 @@ def main() -> None:
                 ray.get(pending)  # one chunk in flight: generation and insertion overlap
             by: dict[int, list] = {}
             for rid, blobs in items:
-                by.setdefault(nat_shard(rid, a.shards), []).append((rid, blobs))
+                by.setdefault(shard_of(rid, a.shards), []).append((rid, blobs))
             pending = [abis.actors[k].insert_many.remote(v) for k, v in by.items()]
             bar.advance(task, len(items))
             sent += len(items)
@@ -227,12 +228,6 @@ def bounded_map(pool, fn, args: list, *, window: int):  # noqa: ANN001, ANN201
             yield ahead.popleft().result()
     while ahead:
         yield ahead.popleft().result()
-
-
-def nat_shard(reference_id: str, shards: int) -> int:
-    from ktpel.central.abis.shard import shard_of
-
-    return shard_of(reference_id, shards)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ def corroborated(normalised: dict[str, float], *, fuse, finger_measured_z: float
     return {**normalised, best: finger_measured_z}
 
 
+def decision_scores(normalised: dict[str, float], *, fused: float, fuse,  # noqa: ANN001
+                    finger_measured_z: float) -> tuple[dict[str, float], float]:
+    """The scores and fused score a decision uses: the gallery's, or fused again after corroboration."""
+    used = corroborated(normalised, fuse=fuse, finger_measured_z=finger_measured_z)
+    return (normalised, fused) if used is normalised else (used, fuse(used))
+
+
 def face_strong_z(*, gallery_size: int, review_z: float) -> float:
     """The face score that counts as strong in a gallery of this size."""
     return max(review_z + 1.0, math.log10(max(gallery_size, 1)) + FACE_MARGIN)
@@ -71,9 +78,7 @@ def person_reason(normalised: dict[str, float], *, fused: float, fuse, review_z:
                   gallery_size: int, finger_measured_z: float) -> tuple[str | None, str | None]:
     """Why a candidate goes to a person: (`modality_conflict` | `biometric_review` | `biometric_hit` | None,
     the conflict kind or None). `fused` is the gallery's; an uncorroborated finger is fused again."""
-    used = corroborated(normalised, fuse=fuse, finger_measured_z=finger_measured_z)
-    if used is not normalised:
-        normalised, fused = used, fuse(used)
+    normalised, fused = decision_scores(normalised, fused=fused, fuse=fuse, finger_measured_z=finger_measured_z)
     kind = modality_conflict(normalised, fuse=fuse, review_z=review_z, hit_z=hit_z, gallery_size=gallery_size)
     if kind is not None:
         return "modality_conflict", kind

@@ -246,12 +246,11 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
 def _band_for(candidate: dict, *, gallery_size: int) -> Band:
     """A candidate's fused band as decide reads it (moved up with the gallery's size)."""
     from ktpel.biometrics import get_engine
-    from ktpel.central.pipeline.conflict import band_at, corroborated
+    from ktpel.central.pipeline.conflict import band_at, decision_scores
 
     cal = get_engine().calibration
-    norm = candidate.get("normalised") or {}
-    used = corroborated(norm, fuse=cal.fuse, finger_measured_z=cal.modalities["finger"].measured_z)
-    fused = float(candidate["fused"]) if used is norm else cal.fuse(used)
+    _, fused = decision_scores(candidate.get("normalised") or {}, fused=float(candidate["fused"]), fuse=cal.fuse,
+                               finger_measured_z=cal.modalities["finger"].measured_z)
     return Band(band_at(fused, gallery_size=gallery_size, review_z=cal.review_z, hit_z=cal.hit_z))
 
 

@@ -17,7 +17,7 @@ that bench; this one does not repeat it. Probes are made as there: unique people
 duplicates (a new face, new impressions of the enrolled fingers), face-only (another photo of the
 enrolled face, other fingers) and both.
 
-Prints (JSON lines): insert rate, memory (the shards' resident memory growth and the gallery's own
+Prints (JSON lines): every CHECK_EVERY chunks, the identities held and the shards' memory growth; insert rate, memory (the shards' resident memory growth and the gallery's own
 account, per identity), identify p50/p95 (wall), FNIR per planted kind, FPIR (a unique person sent
 to a person by the decide stage's rule at this gallery size), the mate's rank among the finger
 index's merged proposals (hit rate at the candidate cap: penetration CANDIDATES / N), and for every
@@ -158,7 +158,11 @@ def main() -> None:
             bar.advance(task, len(items))
             sent += len(items)
             if chunk % CHECK_EVERY == 0:
-                check_held(abis, expected=sent - len(items))
+                held = check_held(abis, expected=sent - len(items))
+                grown = sum(ray.get([x.rss_mb.remote() for x in abis.actors])) - base
+                print(json.dumps({"held": held, "shards_rss_growth_mb": round(grown),
+                                  "elapsed_s": round(time.perf_counter() - t0),
+                                  "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
         if pending is not None:
             ray.get(pending)
     check_held(abis, expected=sent)
@@ -206,7 +210,7 @@ def main() -> None:
     ray.shutdown()
 
 
-def check_held(abis, *, expected: int) -> None:  # noqa: ANN001
+def check_held(abis, *, expected: int) -> int:  # noqa: ANN001
     """Stop at once when the shards hold fewer identities than were sent: a shard killed and restarted
     by Ray (e.g. its memory monitor) comes back empty here (no database to rebuild from), and Ray
     retries the interrupted insert on it, so the run would go on with a slice missing."""
@@ -215,6 +219,7 @@ def check_held(abis, *, expected: int) -> None:  # noqa: ANN001
         print(json.dumps({"error": "a shard lost its slice (restarted?)", "held": held, "sent": expected,
                           "load_average": os.getloadavg()}), flush=True)
         raise SystemExit(2)
+    return held
 
 
 def bounded_map(pool, fn, args: list, *, window: int):  # noqa: ANN001, ANN201

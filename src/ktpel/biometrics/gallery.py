@@ -278,7 +278,7 @@ class Gallery:
                                      if i >= 0), k)
         if fingers and self._finger_index:
             total, lead = self._finger_evidence(fingers)
-            found = {self._refs[i]: float(total[i]) for i in np.nonzero(total > 0)[0]}
+            found = {self._refs[i]: float(total[i]) for i in top_iids(total, limit=limit)}
             if found:
                 out["finger"] = merge_top(found.items(), limit)
                 out[LEAD] = {ref: int(lead[self._int_of[ref]]) for _, ref in out["finger"]}
@@ -447,6 +447,18 @@ class Gallery:
 def modality_limit(modality: str, limit: int) -> int:
     """How many of a modality's proposals are kept (per shard and after the merge alike)."""
     return min(limit, FACE_CANDIDATES) if modality == "face" else limit
+
+
+def top_iids(scores: np.ndarray, *, limit: int) -> np.ndarray:
+    """Indices of the positive scores that can be in merge_top's best `limit`: every score above the
+    limit-th largest and every one equal to it (ties are then broken by reference id). Without this
+    cut, a probe whose fingers touch most of a large shard built and sorted a dict of all of them."""
+    pos = np.nonzero(scores > 0)[0]
+    if pos.size <= limit:
+        return pos
+    vals = scores[pos]
+    cut = np.partition(vals, pos.size - limit)[pos.size - limit]  # the limit-th largest
+    return pos[vals >= cut]
 
 
 def merge_top(items: Iterable[tuple[str, float]], limit: int) -> list[tuple[float, str]]:

@@ -101,11 +101,14 @@ def test_a_probe_skips_buckets_far_fuller_than_the_mean(monkeypatch):
     assert dict(zip(every.tolist(), all_scores.tolist()))[3] > scores[0]  # two tables met instead of one
 
 
-def test_merged_segments_answer_like_one_segment_built_at_once(monkeypatch):
-    """Merges build one table at a time (bounded memory); the result must be exactly the segment one
-    flush of every posting would build: same buckets, same order, removed owners gone."""
+@pytest.mark.parametrize("whole_build_max", [0, 1 << 18], ids=["table_by_table", "one_sort"])
+def test_merged_segments_answer_like_one_segment_built_at_once(monkeypatch, whole_build_max):
+    """Large merges build one table at a time (bounded memory), small ones in one sort; either way the
+    result must be exactly the segment one flush of every posting would build: same buckets, same
+    order, removed owners gone."""
     from ktpel.biometrics.fingerprint import index as ix
 
+    monkeypatch.setattr(ix, "WHOLE_BUILD_MAX", whole_build_max)
     rng = np.random.default_rng(5)
     fingers = {o: rng.integers(0, 40, size=(int(rng.integers(1, 6)), ix.TABLES)).astype(np.uint32)
                for o in range(300)}

@@ -182,3 +182,20 @@ def test_cached_candidate_features_give_the_scores_of_a_fresh_decode_and_stay_bo
     _fill(plain, people)
     assert answers(small, people["P2"][1]) == answers(plain, people["P2"][1])
     assert len(small._featured) == 1
+
+
+def test_top_iids_keeps_exactly_what_merge_top_over_every_score_keeps():
+    """The cut before the sort: ties at the limit-th score all survive it, so the id tie-break decides."""
+    import numpy as np
+
+    from ktpel.biometrics.gallery import merge_top, top_iids
+
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        scores = np.round(rng.random(300) * rng.integers(1, 6), 1) * (rng.random(300) < 0.8)  # zeros and ties
+        ids = [f"R{int(x):04d}" for x in rng.permutation(300)]
+        limit = int(rng.integers(1, 60))
+        everything = merge_top(((ids[i], float(scores[i])) for i in np.nonzero(scores > 0)[0]), limit)
+        cut = merge_top(((ids[i], float(scores[i])) for i in top_iids(scores, limit=limit)), limit)
+        assert cut == everything, trial
+    assert top_iids(np.zeros(5), limit=3).size == 0

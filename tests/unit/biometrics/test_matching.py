@@ -121,6 +121,17 @@ def test_cylinders_kernel_matches_the_numpy_formula(finger_templates):
     assert np.abs(f.cyl - _np_cylinders(f.xy, f.theta)).max() < 1e-6
 
 
+def test_cylinders_kernel_matches_the_formula_where_far_neighbours_are_skipped():
+    """A large print (a 900 px square): most pairs lie beyond the kernel's reach and are skipped, and
+    the grid's exponentials come from a recurrence; the cylinders still equal the direct formula."""
+    rng = np.random.default_rng(3)
+    xy, theta = rng.uniform(0, 900, (80, 2)), rng.uniform(-np.pi, np.pi, 80)
+    reach = np.sqrt(mcc._GX**2 + mcc._GY**2).max() + np.sqrt(-2 * mcc.SIGMA_S**2 * np.log(1e-12))
+    far = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) > reach
+    assert far.mean() > 0.5  # the skip is exercised
+    assert np.abs(mcc.cylinders(xy, theta) - _np_cylinders(xy, theta)).max() < 1e-6
+
+
 @pytest.mark.parametrize(("a", "b", "field"), [
     ("101_1", "101_2", True), ("103_2", "103_3", False),  # genuine
     ("101_1", "102_2", True), ("102_3", "103_1", False),  # impostor

@@ -57,6 +57,7 @@ STOP_FACTOR = 50
 MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
 MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
 PENDING_MAX = 4096  # fingers buffered before they become a segment
+WHOLE_BUILD_MAX = 1 << 18  # postings: a merge up to this size is sorted whole (~80 bytes a posting at the peak)
 _SEED = 2011_05_01
 
 
@@ -175,7 +176,16 @@ def _segment_of(tables: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Seg
 
 
 def _build(table: np.ndarray, keys: np.ndarray, owners: np.ndarray) -> _Segment:
-    return _segment_of([_build_table(keys[table == t], owners[table == t]) for t in range(TABLES)])
+    """A segment from postings in any order, in one sort by (table, key, owner): the same segment as
+    _segment_of over _build_table per table, without TABLES sorts' overhead on a small flush (the
+    pipeline flushes one record's fingers before each search)."""
+    order = np.lexsort((owners, keys, table))
+    t, k, o = table[order], keys[order], owners[order].astype(np.int32)
+    first = np.ones(k.size, bool)
+    first[1:] = (k[1:] != k[:-1]) | (t[1:] != t[:-1])
+    at = np.nonzero(first)[0]
+    tab = np.searchsorted(t[at], np.arange(TABLES + 1)).astype(np.int64)
+    return _Segment(k[at].astype(np.uint32), tab, np.append(at, k.size).astype(np.int64), o)
 
 
 class FingerIndex:
@@ -254,7 +264,18 @@ class FingerIndex:
         """One segment from several, removed owners dropped, built one table at a time: a merge then
         needs ~1/TABLES of the postings in temporaries. Built whole, the merge of two segments of
         ~45M postings each (~260,000 fingers) took ~7 GB at once, and two shards merging together
-        made Ray's memory monitor kill one (bench/abis_million.py, 3 December)."""
+        made Ray's memory monitor kill one (bench/abis_million.py, 3 December). A small merge (most of
+        them: each flush cascades into its smaller neighbours) is built in one sort instead."""
+        if sum(s.postings for s in segs) <= WHOLE_BUILD_MAX:
+            keys, table, owners = [], [], []
+            for s in segs:
+                sizes = np.diff(s.starts)
+                keys.append(np.repeat(s.keys, sizes))
+                table.append(np.repeat(np.repeat(np.arange(TABLES), np.diff(s.tab)), sizes))
+                owners.append(s.owners)
+            k, t, o = np.concatenate(keys), np.concatenate(table), np.concatenate(owners)
+            live = self._alive[o >> MINUTIA_BITS].astype(bool)
+            return _build(t[live], k[live], o[live])
         tables = []
         for t in range(TABLES):
             keys, owners = [], []

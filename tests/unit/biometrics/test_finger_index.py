@@ -140,6 +140,38 @@ def test_merged_segments_answer_like_one_segment_built_at_once(monkeypatch, whol
     assert ra[0].tolist() == rb[0].tolist() and np.allclose(ra[1], rb[1]) and len(ra[0]) > 10
 
 
+def test_segments_stop_growing_at_the_cap_and_answer_like_an_index_without_one(monkeypatch):
+    """A shard must never merge its whole index at once: past SEGMENT_MAX postings segments stay apart
+    (the search visits each), compaction keeps to the cap too, and the answers do not change."""
+    from ktpel.biometrics.fingerprint import index as ix
+
+    rng = np.random.default_rng(11)
+    fingers = {o: rng.integers(0, 60, size=(int(rng.integers(2, 6)), ix.TABLES)).astype(np.uint32)
+               for o in range(400)}
+    monkeypatch.setattr(ix, "PENDING_MAX", 5)
+    plain = FingerIndex()
+    for o, k in fingers.items():
+        plain.add(o, k)
+    cap = 3000
+    monkeypatch.setattr(ix, "SEGMENT_MAX", cap)
+    capped = FingerIndex()
+    for o, k in fingers.items():
+        capped.add(o, k)
+    for o in range(0, 400, 7):
+        plain.remove(o)
+        capped.remove(o)
+    probe = (rng.integers(1, 60, size=(6, ix.TABLES)).astype(np.uint32), np.arange(ix.TABLES))
+    ra, rb = plain.search(probe), capped.search(probe)
+    assert ra[0].tolist() == rb[0].tolist() and np.allclose(ra[1], rb[1]) and len(ra[0]) > 50
+    assert len(capped._segments) > 3 and max(x.postings for x in capped._segments) <= cap
+    before = capped.postings()
+    capped.compact()
+    assert max(x.postings for x in capped._segments) <= cap and len(capped._segments) > 1
+    assert capped.postings() < before  # removed owners' postings are gone
+    rc = capped.search(probe)
+    assert rc[0].tolist() == ra[0].tolist() and np.allclose(rc[1], ra[1])
+
+
 def test_a_merge_needs_a_fraction_of_the_memory_a_whole_build_did():
     """Merging two segments table by table: peak ~29 bytes a posting (the new segment itself is 12)
     instead of ~80 built whole, which at ~90M postings per merge (260,000 fingers in one shard) got a

@@ -23,8 +23,8 @@
 
 Storage is an LSM-style list of immutable sorted segments (unique keys, bucket starts, entries);
 inserts go to a pending buffer, flushed into a segment before a search; segments of similar size
-are merged, and merges drop removed owners (removal only clears an alive flag). Memory: 4 bytes per
-posting (TABLES per indexed cylinder) plus 12 bytes per non-empty bucket.
+are merged up to SEGMENT_MAX postings, and merges drop removed owners (removal only clears an alive
+flag). Memory: 4 bytes per posting (TABLES per indexed cylinder) plus 12 bytes per non-empty bucket.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well su
 MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
 PENDING_MAX = 4096  # fingers buffered before they become a segment
 WHOLE_BUILD_MAX = 1 << 18  # postings: a merge up to this size is sorted whole (~80 bytes a posting at the peak)
+# Segments stop growing at this many postings (~3.2 GB; ~1.5M fingers): a merge then never needs more
+# than ~29 bytes a posting of it at once (~7.8 GB), however large the shard. Unbounded, a shard of
+# 22M identities would merge ~8 billion postings at once (docs/abis-sizing.md). Past the cap a search
+# visits one more segment per SEGMENT_MAX postings (a binary search per key in each).
+SEGMENT_MAX = 1 << 28
 _SEED = 2011_05_01
 
 
@@ -254,8 +259,9 @@ class FingerIndex:
         self._pending = []
         live = keys != 0  # an all-zero key (empty cells only) says nothing: not stored, not looked up
         self._segments.append(_build(table[live], keys[live], owners[live]))
-        # merge while the newer segment is at least half the older one (log-many segments)
-        while len(self._segments) >= 2 and self._segments[-2].postings <= 2 * self._segments[-1].postings:
+        # merge while the newer segment is at least half the older one (log-many segments), up to the cap
+        while len(self._segments) >= 2 and self._segments[-2].postings <= 2 * self._segments[-1].postings \
+                and self._segments[-2].postings + self._segments[-1].postings <= SEGMENT_MAX:
             b, a = self._segments.pop(), self._segments.pop()
             self._segments.append(self._merge([a, b]))
         self._kernel_args = None
@@ -289,12 +295,18 @@ class FingerIndex:
         return _segment_of(tables)
 
     def compact(self) -> None:
-        """Merge every segment into one, dropping removed owners."""
+        """Merge neighbouring segments into as few as SEGMENT_MAX allows (one, below it), dropping
+        removed owners."""
         with self._lock:
             self._flush()
-            if len(self._segments) > 1 or (self._segments and
-                                           not self._alive[self._segments[0].owners >> MINUTIA_BITS].all()):
-                self._segments = [self._merge(self._segments)]
+            groups: list[list[_Segment]] = []
+            for seg in self._segments:
+                if groups and sum(x.postings for x in groups[-1]) + seg.postings <= SEGMENT_MAX:
+                    groups[-1].append(seg)
+                else:
+                    groups.append([seg])
+            self._segments = [self._merge(g) if len(g) > 1 or not self._alive[g[0].owners >> MINUTIA_BITS].all()
+                              else g[0] for g in groups]
             self._kernel_args = None
 
     def search(self, probe: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

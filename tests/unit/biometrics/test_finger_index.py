@@ -101,6 +101,21 @@ def test_a_probe_skips_buckets_far_fuller_than_the_mean(monkeypatch):
     assert dict(zip(every.tolist(), all_scores.tolist()))[3] > scores[0]  # two tables met instead of one
 
 
+def _random_fingers(rng: np.random.Generator, *, owners: int, keys: int, cylinders: tuple[int, int]) -> dict:
+    """Owner -> (cylinders, TABLES) hash keys drawn from a small range, so buckets are shared."""
+    from ktpel.biometrics.fingerprint import index as ix
+
+    return {o: rng.integers(0, keys, size=(int(rng.integers(*cylinders)), ix.TABLES)).astype(np.uint32)
+            for o in range(owners)}
+
+
+def _index_of(fingers: dict) -> FingerIndex:
+    idx = FingerIndex()
+    for o, k in fingers.items():
+        idx.add(o, k)
+    return idx
+
+
 @pytest.mark.parametrize("whole_build_max", [0, 1 << 18], ids=["table_by_table", "one_sort"])
 def test_merged_segments_answer_like_one_segment_built_at_once(monkeypatch, whole_build_max):
     """Large merges build one table at a time (bounded memory), small ones in one sort; either way the
@@ -110,16 +125,11 @@ def test_merged_segments_answer_like_one_segment_built_at_once(monkeypatch, whol
 
     monkeypatch.setattr(ix, "WHOLE_BUILD_MAX", whole_build_max)
     rng = np.random.default_rng(5)
-    fingers = {o: rng.integers(0, 40, size=(int(rng.integers(1, 6)), ix.TABLES)).astype(np.uint32)
-               for o in range(300)}
+    fingers = _random_fingers(rng, owners=300, keys=40, cylinders=(1, 6))
     monkeypatch.setattr(ix, "PENDING_MAX", 7)  # a flush every 7 fingers: many merges
-    merged = FingerIndex()
-    for o, k in fingers.items():
-        merged.add(o, k)
+    merged = _index_of(fingers)
     monkeypatch.setattr(ix, "PENDING_MAX", 10_000)
-    once = FingerIndex()
-    for o, k in fingers.items():
-        once.add(o, k)
+    once = _index_of(fingers)
     for o in range(0, 300, 13):
         merged.remove(o)
         once.remove(o)
@@ -146,17 +156,12 @@ def test_segments_stop_growing_at_the_cap_and_answer_like_an_index_without_one(m
     from ktpel.biometrics.fingerprint import index as ix
 
     rng = np.random.default_rng(11)
-    fingers = {o: rng.integers(0, 60, size=(int(rng.integers(2, 6)), ix.TABLES)).astype(np.uint32)
-               for o in range(400)}
+    fingers = _random_fingers(rng, owners=400, keys=60, cylinders=(2, 6))
     monkeypatch.setattr(ix, "PENDING_MAX", 5)
-    plain = FingerIndex()
-    for o, k in fingers.items():
-        plain.add(o, k)
+    plain = _index_of(fingers)
     cap = 3000
     monkeypatch.setattr(ix, "SEGMENT_MAX", cap)
-    capped = FingerIndex()
-    for o, k in fingers.items():
-        capped.add(o, k)
+    capped = _index_of(fingers)
     for o in range(0, 400, 7):
         plain.remove(o)
         capped.remove(o)

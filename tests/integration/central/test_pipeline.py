@@ -148,3 +148,40 @@ def test_finger_template_under_the_wrong_position_fails(central, people, db):
     central.receive(p)
     assert central.worker.drain()[0].outcome == "FAILED"
     assert "finger_2" in _record(db, p["enrollment_id"]).failure_reason
+
+
+class _MarkedAbis:
+    """The in-process ABIS with a shared ABIS's synced mark (what Ray shards keep), recording each mark."""
+
+    def __init__(self) -> None:
+        from ktpel.biometrics.abis import BuiltinAbis
+
+        self._abis = BuiltinAbis()
+        self.marks: list[int] = []
+
+    def __getattr__(self, name):  # noqa: ANN001, ANN204
+        return getattr(self._abis, name)
+
+    def mark_synced(self, seq: int) -> None:
+        self.marks.append(seq)
+
+    def synced_seq(self) -> int:
+        return max(self.marks, default=0)
+
+
+def test_a_busy_worker_marks_the_shards_at_most_once_a_period_and_everything_when_idle(central, people, db,
+                                                                                        settings, monkeypatch):
+    from ktpel.central.pipeline import gallery
+    from ktpel.central.pipeline.worker import Worker
+
+    monkeypatch.setattr(gallery, "MARK_EVERY_S", 3600.0)  # the whole burst falls inside one period
+    abis = _MarkedAbis()
+    worker = Worker(db=db, settings=settings, mirror=gallery.GalleryMirror(abis), worker_id="marks")
+    for person, nik, name in [(1, "1801051705900001", "Budi Santoso"), (3, "1801054203850002", "Sri Wahyuni"),
+                              (4, "1801050101800003", "Agus Salim")]:
+        central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=name))
+    outcomes = worker.drain()
+    assert [o.outcome for o in outcomes] == ["PRINT_READY"] * 3, [o.error for o in outcomes]
+    # the first refresh marks at once; the next two fall inside the period; the empty queue marks the rest
+    assert abis.marks == [1, 3]
+    assert worker.run_once() is None and abis.marks == [1, 3]  # nothing new: no call

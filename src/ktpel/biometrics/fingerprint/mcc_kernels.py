@@ -20,6 +20,7 @@ _TWO_PI = 2 * np.pi
 # within 1e-12 of its threshold.
 NEGLIGIBLE = 1e-12
 _PW_BLOCK = 128  # NumPy's pairwise-summation block size
+_PW_DEPTH1, _PW_DEPTH2 = 248, 488  # the longest ranges whose halvings end in leaves after 1 and 2 splits
 
 
 @njit(cache=True, inline="always")
@@ -65,16 +66,42 @@ def _block_sum(a, start, n, zero):
     return res
 
 
+@njit(cache=True, inline="always")
+def _half(n):
+    """Where NumPy splits a range of n > 128 items: the half rounded down to a multiple of 8."""
+    h = n // 2
+    return h - h % 8
+
+
+@njit(cache=True)
+def _pairwise_sum_1(a, start, n, zero):
+    """_pairwise_sum for n ≤ _PW_DEPTH1: both halves of a split are leaves."""
+    if n <= _PW_BLOCK:
+        return _block_sum(a, start, n, zero)
+    h = _half(n)
+    return _block_sum(a, start, h, zero) + _block_sum(a, start + h, n - h, zero)
+
+
+@njit(cache=True)
+def _pairwise_sum_2(a, start, n, zero):
+    """_pairwise_sum for n ≤ _PW_DEPTH2 (a cylinder's 312 values among them), without the stack's arrays."""
+    if n <= _PW_BLOCK:
+        return _block_sum(a, start, n, zero)
+    h = _half(n)
+    return _pairwise_sum_1(a, start, h, zero) + _pairwise_sum_1(a, start + h, n - h, zero)
+
+
 @njit(cache=True)
 def _pairwise_sum(a, start, n, zero):
     """Sum of a[start:start+n] in NumPy's add.reduce order; `zero` fixes the accumulator type.
 
     NumPy halves ranges over 128 (the half rounded down to a multiple of 8) and adds the halves.
-    That recursion runs on an explicit stack here: numba's on-disk cache breaks recursive
-    functions (numba issue #6061).
+    Up to two levels of halving are unrolled (no allocation: this runs once per minutia); deeper,
+    the recursion runs on an explicit stack: numba's on-disk cache breaks recursive functions
+    (numba issue #6061).
     """
-    if n <= _PW_BLOCK:
-        return _block_sum(a, start, n, zero)
+    if n <= _PW_DEPTH2:
+        return _pairwise_sum_2(a, start, n, zero)
     todo_start = np.empty(128, np.int64)
     todo_n = np.empty(128, np.int64)  # -1 marks "add the last two partial sums"
     partial = np.full(128, zero)
@@ -90,8 +117,7 @@ def _pairwise_sum(a, start, n, zero):
             partial[depth] = _block_sum(a, s0, m, zero)
             depth += 1
         else:
-            half = m // 2
-            half -= half % 8
+            half = _half(m)
             todo_start[top], todo_n[top] = 0, -1  # runs after both halves (LIFO)
             todo_start[top + 1], todo_n[top + 1] = s0 + half, m - half
             todo_start[top + 2], todo_n[top + 2] = s0, half  # left half first
@@ -103,31 +129,41 @@ def _pairwise_sum(a, start, n, zero):
 
 
 @njit(cache=True)
-def _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d):
-    """(ND, cells) summed spatial × directional Gaussians of minutia m's neighbours.
+def _reach(g, cell_i, cell_j, sigma_s):
+    """Constants of _votes for one grid: the squared reach and the recurrence's step and factors.
+
+    A neighbour farther than `reach` from m is farther than `cut` from every cell centre (triangle
+    inequality), so it adds less than NEGLIGIBLE to any cell: skipped (pairs across a large print).
+    """
+    ks = 2 * sigma_s**2
+    far = 0.0
+    for q in range(cell_i.size):
+        far = max(far, g[cell_i[q]] ** 2 + g[cell_j[q]] ** 2)
+    cut = math.sqrt(-ks * math.log(NEGLIGIBLE))
+    ng = g.size
+    h = g[1] - g[0] if ng > 1 else 0.0
+    grow = np.empty(max(ng - 1, 1))
+    for a in range(ng - 1):
+        grow[a] = math.exp(-(2 * g[a] * h + h * h) / ks)
+    return (math.sqrt(far) + cut) ** 2, h, grow
+
+
+@njit(cache=True)
+def _votes(acc, ex, ey, cs, xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d, reach2, h, grow):
+    """acc (ND, cells) := summed spatial × directional Gaussians of minutia m's neighbours.
 
     Cell q is at (g[cell_i[q]], g[cell_j[q]]) in m's frame. Distances are rotation invariant, so
     the spatial Gaussian separates along that frame's axes. The grid is evenly spaced (step h), so
     along an axis exp(-(g[a+1]-u)²/ks) = exp(-(g[a]-u)²/ks) · exp(2uh/ks) · exp(-(2g[a]h + h²)/ks):
     two exponentials per axis and neighbour, not len(g) (the products agree with the direct
     exponentials to ~1e-15 relative: far below float32's resolution of the squashed cells).
+    ex, ey (len(g)) and cs (cells) are scratch; reach2, h, grow come from _reach. The caller owns
+    the buffers: one allocation per finger, not per minutia.
     """
     ncell, nd, ng = cell_i.size, bins.size, g.size
     ks, kd = 2 * sigma_s**2, 2 * sigma_d**2
-    acc = np.zeros((nd, ncell))
-    ex, ey, cs = np.empty(ng), np.empty(ng), np.empty(ncell)
+    acc[:] = 0.0
     c, s = math.cos(theta[m]), math.sin(theta[m])
-    # a neighbour farther than `reach` from m is farther than `cut` from every cell centre (triangle
-    # inequality), so it adds less than NEGLIGIBLE to any cell: skipped (pairs across a large print).
-    far = 0.0
-    for q in range(ncell):
-        far = max(far, g[cell_i[q]] ** 2 + g[cell_j[q]] ** 2)
-    cut = math.sqrt(-ks * math.log(NEGLIGIBLE))
-    reach2 = (math.sqrt(far) + cut) ** 2
-    h = g[1] - g[0] if ng > 1 else 0.0
-    grow = np.empty(max(ng - 1, 1))
-    for a in range(ng - 1):
-        grow[a] = math.exp(-(2 * g[a] * h + h * h) / ks)
     for t in range(xy.shape[0]):
         if t == m:
             continue
@@ -149,17 +185,16 @@ def _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d):
             cd = math.exp(-_angdiff(bins[k], dth) ** 2 / kd)
             for q in range(ncell):
                 acc[k, q] += cs[q] * cd
-    return acc
 
 
 @njit(cache=True)
-def _squash_into(acc, row):
+def _squash_into(acc, row, sq):
     """Sigmoid of the (ND, cells) votes into row (cell-major, float32), then unit L2 norm.
 
-    The norm is summed in float32 in NumPy's order, as np.linalg.norm does on float32 rows.
+    The norm is summed in float32 in NumPy's order, as np.linalg.norm does on float32 rows; sq
+    (row.size, float32) is scratch.
     """
     nd, ncell = acc.shape
-    sq = np.empty(row.size, np.float32)
     for q in range(ncell):
         for k in range(nd):
             v = np.float32(1.0 / (1.0 + math.exp(-20.0 * (acc[k, q] - 0.3))))
@@ -175,9 +210,14 @@ def _squash_into(acc, row):
 def cylinders(xy, theta, g, cell_i, cell_j, bins, sigma_s, sigma_d):
     """(n, cells·ND) float32 unit rows, one per minutia; see mcc.cylinders."""
     n = xy.shape[0]
-    out = np.empty((n, cell_i.size * bins.size), np.float32)
+    ncell, nd = cell_i.size, bins.size
+    out = np.empty((n, ncell * nd), np.float32)
+    reach2, h, grow = _reach(g, cell_i, cell_j, sigma_s)
+    acc, sq = np.empty((nd, ncell)), np.empty(ncell * nd, np.float32)
+    ex, ey, cs = np.empty(g.size), np.empty(g.size), np.empty(ncell)
     for m in range(n):
-        _squash_into(_votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d), out[m])
+        _votes(acc, ex, ey, cs, xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d, reach2, h, grow)
+        _squash_into(acc, out[m], sq)
     return out
 
 
@@ -438,8 +478,10 @@ def cylinder_votes(xy, theta, g, cell_i, cell_j, bins, sigma_s, sigma_d, radius)
     nd, ncell = bins.size, cell_i.size
     votes = np.zeros((n, ncell * nd), np.float32)
     neighbours = np.zeros(n, np.int64)
+    reach2, h, grow = _reach(g, cell_i, cell_j, sigma_s)
+    acc, ex, ey, cs = np.empty((nd, ncell)), np.empty(g.size), np.empty(g.size), np.empty(ncell)
     for m in range(n):
-        acc = _votes(xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d)
+        _votes(acc, ex, ey, cs, xy, theta, m, g, cell_i, cell_j, bins, sigma_s, sigma_d, reach2, h, grow)
         for q in range(ncell):
             for k in range(nd):
                 votes[m, q * nd + k] = acc[k, q]

@@ -10,6 +10,7 @@ in the race. Revoked records leave the gallery.
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,6 +24,11 @@ from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
 
 COUNTER = "gallery_seq"
+# A shared ABIS hears how far a worker has applied the gallery at most this often, and whenever the
+# worker finds the queue empty (`settle`). Each mark is a call on every shard (~2 ms of a shard's CPU
+# under Ray, measured: 4.5 ms a decision with two shards); a mark that lags only makes a worker that
+# starts next re-insert a few records, which changes nothing (inserts are idempotent).
+MARK_EVERY_S = 1.0
 
 
 def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
@@ -61,6 +67,8 @@ class GalleryMirror:
         self.members: set[str] = set()
         self._deleted: set[str] = set()
         self._lock = threading.Lock()
+        self._marked_seq = 0
+        self._marked_at = float("-inf")  # time.monotonic() of the last mark
 
     def refresh(self, session: Session, *, parsed: dict[str, list] | None = None) -> int:
         """Insert every record numbered since the last refresh; drop revoked ones. Returns how many added.
@@ -91,8 +99,7 @@ class GalleryMirror:
                     self.abis.insert(rid, templates)
             if rows:
                 self.last_seq = max(self.last_seq, max(seq for _, _, seq, _ in rows))
-                if self.shared:
-                    self.abis.mark_synced(self.last_seq)
+                self._mark(force=False)
             if self.members or self.shared:
                 revoked = session.scalars(select(NationalRecordRow.id).where(
                     NationalRecordRow.state == NationalRecordState.REVOKED.value, NationalRecordRow.gallery_seq.is_not(None))).all()
@@ -102,6 +109,19 @@ class GalleryMirror:
                 for rid in gone:
                     self.remove(rid)
             return added
+
+    def settle(self) -> None:
+        """Tell a shared ABIS everything applied so far (the worker calls this when the queue is empty)."""
+        with self._lock:
+            self._mark(force=True)
+
+    def _mark(self, *, force: bool) -> None:
+        if not self.shared or self.last_seq is None or self.last_seq <= self._marked_seq:
+            return
+        now = time.monotonic()  # a rate limit, not a date: no clock needed
+        if force or now - self._marked_at >= MARK_EVERY_S:
+            self.abis.mark_synced(self.last_seq)
+            self._marked_seq, self._marked_at = self.last_seq, now
 
     def remove(self, reference_id: str) -> None:
         try:

@@ -57,6 +57,7 @@ class Worker:
         with self.db.unit_of_work() as s:
             claimed = queue.claim(s, worker_id=self.worker_id)
         if claimed is None:
+            self.ctx.mirror.settle()  # idle: the shards hear how far this worker got
             return None
         return self.run_job(claimed.id, at_stage=claimed.stage)
 

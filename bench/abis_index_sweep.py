@@ -49,7 +49,7 @@ CONFIGS = {  # name: (indexed positions, overrides of fingerprint/index.py const
 }
 
 
-def population(size: int, probes: int, seed: int = 15) -> tuple[dict, dict, dict]:
+def population(size: int, probes: int, seed: int = 15, *, positions: tuple[int, ...] = FOUR) -> tuple[dict, dict, dict]:
     """Enrolled and probe minutiae per position (gallery: every identity; probes: a second impression),
     and the thumbs' mate pairs as whole templates (with their orientation fields, for the 1:1 matcher)."""
     from rich.progress import Progress
@@ -65,8 +65,8 @@ def population(size: int, probes: int, seed: int = 15) -> tuple[dict, dict, dict
     probe: dict[int, dict[int, np.ndarray]] = {int(m): {} for m in mates}
     pairs: dict[int, dict[int, tuple]] = {p: {} for p in THUMBS}
     with Progress() as bar:
-        task = bar.add_task("fingers", total=size * len(FOUR))
-        for p in FOUR:
+        task = bar.add_task("fingers", total=size * len(positions))
+        for p in positions:
             enrolled[p] = []
             for s in range(0, size, 5000):
                 ms = fingers.masters(min(5000, size - s))

@@ -173,8 +173,7 @@ def main() -> None:
         P[k] = type(P[k])(v)
     size = a.size
     t0 = time.time()
-    sw.FOUR = sw.THUMBS  # the thumbs alone
-    enrolled, probe, _ = sw.population(size, a.probes)
+    enrolled, probe, _ = sw.population(size, a.probes, positions=sw.THUMBS)
     sw.configure({})
     lsh = {p: sw.build(enrolled[p]) for p in sw.THUMBS}
     tri = {p: TriIndex(enrolled[p]) for p in sw.THUMBS}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from ktpel.security.access import Role, User
-from tests.e2e.test_ux import check_page
+from tests.e2e.test_ux import check_page, wait_until
 from tests.integration.printing.conftest import Office
 
 pytestmark = pytest.mark.e2e
@@ -97,14 +97,8 @@ def test_ikd_activation_with_selfie_qr_and_code(office_app, page, browser, live_
     page.set_input_files("#selfie", str(faces / "s7" / "4.pgm"))
     page.click("#ikd-selfie button[type=submit]")
     page.wait_for_selector("#ikd-step[data-state=PENDING_SCAN]")
-    # the QR is an <img> the browser loads after the page: wait for it to finish (complete), then judge
-    # it. Polled, not wait_for_function: a string predicate is eval'd in the page when it does not hold
-    # at once, and the page's CSP forbids eval (it failed CI whenever the image was still loading)
-    for _ in range(100):
-        if page.evaluate("document.getElementById('ikd-qr').complete"):
-            break
-        page.wait_for_timeout(100)
-    assert page.evaluate("document.getElementById('ikd-qr').complete")
+    # the QR is an <img> the browser loads after the page: wait for it to finish (complete), then judge it
+    wait_until(page, "document.getElementById('ikd-qr').complete")
     assert page.evaluate("document.getElementById('ikd-qr').naturalWidth") > 100
     device_url = page.inner_text("#ikd-device-url").strip()
     check_page(page, "ikd-pindai-qr")

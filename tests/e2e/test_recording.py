@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ktpel.domain.clock import today_wib
 from ktpel.config import Settings
 from ktpel.security.access import Role
+from tests.e2e.test_ux import wait_until
 
 PASSWORD = "operator-sandi-kuat-e2e"
 
@@ -77,12 +78,7 @@ def test_operator_records_a_resident_end_to_end(page, live_server, tmp_path, sha
     for x, y in ((90, 40), (150, 110), (220, 50), (320, 100), (430, 60)):
         page.mouse.move(box["x"] + x, box["y"] + y, steps=5)
     page.mouse.up()
-    # the page's CSP forbids eval, so poll instead of wait_for_function
-    for _ in range(50):
-        if page.evaluate("document.getElementById('signature').files.length") == 1:
-            break
-        page.wait_for_timeout(100)
-    assert page.evaluate("document.getElementById('signature').files.length") == 1
+    wait_until(page, "document.getElementById('signature').files.length === 1", tries=50)
     page.fill("#phone_1", "0812-3456-7890")
     page.check("#consent_1")
     page.click("#submit")

@@ -32,6 +32,16 @@ def backend() -> str:
     return "sqlite"
 
 
+def wait_until(page, expression: str, *, tries: int = 100) -> None:
+    """Poll a JS expression until it is truthy. Not wait_for_function: a string predicate that does not
+    hold at once is eval'd in the page, and the pages' CSP forbids eval (script-src 'self')."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(100)
+    assert page.evaluate(expression), f"never true: {expression}"
+
+
 def check_page(page, name: str) -> None:
     """Screenshots at both widths, no sideways scroll on a phone, axe clean of critical/serious issues."""
     OUT.mkdir(exist_ok=True)

@@ -7,7 +7,9 @@ seed). For each configuration a `Gallery` in process is built from the same enro
 finger-only and both-kind duplicate (2·dups probes) searches the finger index alone, and the mate's rank
 among every reference the index relates to the probe (by summed LSH score) gives the hit rate at the
 candidate cap (top 50) and at penetration 1 / 5 / 10 %. Also printed: insert CPU per identity, finger
-search CPU per probe, and the index's bytes per identity (after merging its segments).
+search CPU per probe, and the index's bytes per identity (after merging its segments); the same for the
+triangle index of the thumbs (fingerprint/triangles.py) and the hit rate of the two lists the gallery
+proposes together (the LSH's top 50 or the triangles' top 10: `hit_union`).
 Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
 (`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6).
 """
@@ -31,6 +33,19 @@ CONFIGS = {"thumbs_and_index_fingers": {"indexed_positions": (1, 2, 6, 7), "inde
            "thumbs": {"indexed_positions": (1, 6), "indexed_per_identity": None}}
 
 
+def mate_ranks(scores_of, probes: list, n: int) -> tuple[list[int], float]:  # noqa: ANN001
+    """Each probe's mate's rank by one index's scores (n: never met), and the search CPU ms a probe."""
+    from ktpel.biometrics import gallery as g
+
+    ranks = []
+    c0 = time.process_time()
+    for mate, probe in probes:
+        _, fingers = g._split(probe)
+        order = [ref for _, ref in g.merge_top(scores_of(fingers).items(), n)]
+        ranks.append(order.index(mate) if mate in order else n)
+    return ranks, (time.process_time() - c0) * 1000 / len(probes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=20000)
@@ -48,22 +63,22 @@ def main() -> None:
         for i, t in enumerate(enrol):
             gal.insert(f"I{i:08d}", t)
         insert_ms = (time.process_time() - c0) * 1000 / len(enrol)
-        ranks = []
-        c0 = time.process_time()
-        for mate, probe in probes:
-            _, fingers = g._split(probe)
-            order = [ref for _, ref in g.merge_top(gal.finger_scores(fingers).items(), len(enrol))]
-            ranks.append(order.index(mate) if mate in order else len(enrol))
-        search_ms = (time.process_time() - c0) * 1000 / len(probes)
-        for idx in gal._finger_index.values():
+        ranks, search_ms = mate_ranks(gal.finger_scores, probes, len(enrol))
+        tri_ranks, tri_ms = mate_ranks(gal.triangle_scores, probes, len(enrol))
+        for idx in [*gal._finger_index.values(), *gal._triangle_index.values()]:
             idx.compact()
-        r = np.array(ranks)
+        r, rt = np.array(ranks), np.array(tri_ranks)
         print(json.dumps({"indexed": name, **{k: v for k, v in kw.items() if v is not None}, "identities": len(enrol),
                           "probes": len(r), "insert_cpu_ms": round(insert_ms, 2), "search_cpu_ms": round(search_ms, 1),
                           "index_bytes_per_identity": gal.bytes_per_identity()["finger_index"],
                           "hit_top50": round(float((r < g.CANDIDATES).mean()), 4),
                           **{f"hit_{p}pct": round(float((r < max(1, len(enrol) * p // 100)).mean()), 4) for p in (1, 5, 10)},
-                          "rank0": int((r == 0).sum())}), flush=True)
+                          "rank0": int((r == 0).sum()),
+                          # the gallery proposes both lists: the LSH's top 50 and the triangles' top 10
+                          "triangle_positions": list(gal.triangle_positions), "triangle_search_cpu_ms": round(tri_ms, 1),
+                          "triangle_bytes_per_identity": gal.bytes_per_identity()["finger_triangles"],
+                          "hit_union": round(float(((r < g.CANDIDATES) | (rt < g.TRIANGLE_CANDIDATES)).mean()), 4)}),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def configure(overrides: dict) -> None:
 def build(minutiae: list[np.ndarray]):  # noqa: ANN201
     """One position's index over every identity (owner = identity number), in one segment."""
     from ktpel.biometrics.fingerprint import index as ix
+    from ktpel.biometrics.fingerprint.owners import LiveOwners
 
     keys, owners, table = [], [], []
     for o, m in enumerate(minutiae):
@@ -109,8 +110,7 @@ def build(minutiae: list[np.ndarray]):  # noqa: ANN201
     live = k != 0
     idx = ix.FingerIndex()
     idx._segments = [ix._build(t[live], k[live], o[live])]
-    idx._alive = np.ones(len(minutiae), np.uint8)
-    idx._count = len(minutiae)
+    idx._owners = LiveOwners(present=len(minutiae))
     return idx
 
 

@@ -58,6 +58,7 @@ POSITIONS = (1, 2, 6, 7)
 # fingers, 1 of 150 (bench run of 2026-12-03, docs/abis-sizing.md).
 INDEXED = (1, 2, 6, 7)
 INDEXED_PER_IDENTITY: int | None = None  # --indexed-per-identity 2: the best two of INDEXED per identity
+TRIANGLES: tuple[int, ...] | None = None  # --triangles: positions in the triangle index (default the gallery's)
 GENUINE_FACE_COS = 0.821
 FACE_HEAVY_SHARE = 0.2
 OUT = ROOT / "bench" / "out"
@@ -238,16 +239,16 @@ def candidate_ranks(abis, templates: list, target: str) -> dict:  # noqa: ANN001
     """The mate's rank among each index's merged proposals (None: not proposed)."""
     import ray
 
-    from ktpel.biometrics.gallery import CANDIDATES, LEAD, merge_top, modality_limit
+    from ktpel.biometrics.gallery import CANDIDATES, LEAD, LEAD_TRIANGLES, merge_top, modality_limit
     from ktpel.central.abis.ray_abis import _blobs
 
     merged: dict[str, dict[str, float]] = {}
     for props in ray.get([a.candidates.remote(_blobs(templates), CANDIDATES) for a in abis.actors]):
         for modality, lst in props.items():
-            for sc, ref in ([] if modality == LEAD else lst):
+            for sc, ref in ([] if modality in (LEAD, LEAD_TRIANGLES) else lst):
                 merged.setdefault(modality, {})[ref] = sc
     out = {}
-    for modality in ("face", "finger"):
+    for modality in ("face", "finger", "finger_triangles"):
         order = [r for _, r in merge_top(merged.get(modality, {}).items(), modality_limit(modality, CANDIDATES))]
         out[modality] = order.index(target) if target in order else None
     return out
@@ -282,7 +283,8 @@ def pct(xs: list[float], q: float) -> float:
 def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, batch: int) -> dict:  # noqa: ANN001
     from ktpel.central.abis.ray_abis import RayAbis
 
-    abis = RayAbis.start(shards=k, indexed_positions=INDEXED, indexed_per_identity=INDEXED_PER_IDENTITY)
+    abis = RayAbis.start(shards=k, indexed_positions=INDEXED, indexed_per_identity=INDEXED_PER_IDENTITY,
+                         triangle_positions=TRIANGLES)
     base = sum(ray_mod.get([a.rss_mb.remote() for a in abis.actors]))
     t0 = time.perf_counter()
     for s in range(0, len(enrol), batch):
@@ -498,7 +500,7 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
 # -- main -------------------------------------------------------------------------------------------
 
 def main() -> None:
-    global INDEXED, INDEXED_PER_IDENTITY
+    global INDEXED, INDEXED_PER_IDENTITY, TRIANGLES
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--shards", default="1,2,4")
@@ -510,6 +512,8 @@ def main() -> None:
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
     ap.add_argument("--indexed-per-identity", type=int, default=None,
                     help="index only each identity's best N of --indexed (most valid cylinders); default all")
+    ap.add_argument("--triangles", default=None,
+                    help="finger positions in the triangle index, e.g. 1,6; 'none' for the LSH alone; default the gallery's")
     ap.add_argument("--workers", type=int, default=1,
                     help="pipeline worker processes (more than 1: PostgreSQL, --pg-url or KTPEL_BENCH_PG_URL)")
     ap.add_argument("--pg-url", default=os.environ.get("KTPEL_BENCH_PG_URL"),
@@ -519,6 +523,8 @@ def main() -> None:
         ap.error("--workers > 1 needs PostgreSQL: --pg-url or KTPEL_BENCH_PG_URL")
     INDEXED = tuple(int(x) for x in a.indexed.split(","))
     INDEXED_PER_IDENTITY = a.indexed_per_identity
+    if a.triangles is not None:
+        TRIANGLES = () if a.triangles == "none" else tuple(int(x) for x in a.triangles.split(","))
     print(json.dumps({"load_average_at_start": os.getloadavg()}), flush=True)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from ktpel.config import Settings
@@ -529,7 +535,8 @@ def main() -> None:
     faces = face_model(real["faces"])
     fingers = Fingers(real["fingers"], seed=a.seed)
     print(f"# fingers: synthetic (ktpel.biometrics.fingerprint.synthetic); {len(POSITIONS)} per identity, "
-          f"indexed {INDEXED}, per identity {INDEXED_PER_IDENTITY or 'all'}", flush=True)
+          f"indexed {INDEXED}, per identity {INDEXED_PER_IDENTITY or 'all'}, triangles "
+          f"{TRIANGLES if TRIANGLES is not None else 'the gallery default'}", flush=True)
     rng = np.random.default_rng(a.seed + 1)
     t0 = time.perf_counter()
     pop = Population(a.size, faces=faces, fingers=fingers, seed=a.seed, model_id=real["model_id"])

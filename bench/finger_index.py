@@ -1,5 +1,6 @@
 """Fingerprint indexing: hit rate at penetration 1 / 5 / 10 % of the MCC-LSH index (fingerprint/index.py)
-against the fixed-length descriptor it replaced (fingerprint/descriptor.py, same run, same galleries),
+and the triangle index (fingerprint/triangles.py) against the fixed-length descriptor the LSH replaced
+(fingerprint/descriptor.py, same run, same galleries),
 on FVC and on a synthetic population; and the check of the synthetic template generator.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/finger_index.py [--distractors 990]
@@ -78,14 +79,16 @@ def hit_rates(ranks: list[float], n: int) -> dict:
 
 def fvc_figures(templates: dict, distractors: list) -> list[dict]:
     from ktpel.biometrics.fingerprint.descriptor import descriptor
+    from ktpel.biometrics.fingerprint import triangles as tri
     from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
 
     d_keys = [finger_keys(t.minutiae) for t in distractors]
+    d_tri = [tri.finger_triangles(t.minutiae) for t in distractors]
     d_desc = np.stack([descriptor(t.features) for t in distractors]) if distractors else np.zeros((0, 256))
     rows = []
     for s in SETS:
         fingers = sorted({f for (ss, f, _) in templates if ss == s})
-        ranks: dict[str, list[float]] = {"mcc_lsh": [], "descriptor": []}
+        ranks: dict[str, list[float]] = {"mcc_lsh": [], "triangles": [], "descriptor": []}
         n = len(fingers) + len(distractors)
         for g in range(1, 9):
             idx = FingerIndex()
@@ -93,6 +96,11 @@ def fvc_figures(templates: dict, distractors: list) -> list[dict]:
                 idx.add(k, finger_keys(templates[(s, f, g)].minutiae))
             for k, key in enumerate(d_keys):
                 idx.add(len(fingers) + k, key)
+            tri_idx = tri.TriangleIndex()
+            for k, f in enumerate(fingers):
+                tri_idx.add(k, *tri.finger_triangles(templates[(s, f, g)].minutiae))
+            for k, (keys, poses) in enumerate(d_tri):
+                tri_idx.add(len(fingers) + k, keys, poses)
             desc = np.concatenate([np.stack([descriptor(templates[(s, f, g)].features) for f in fingers]), d_desc])
             for k, f in enumerate(fingers):
                 for i in range(1, 9):
@@ -103,6 +111,10 @@ def fvc_figures(templates: dict, distractors: list) -> list[dict]:
                     v = np.zeros(n)
                     v[owners] = sc
                     ranks["mcc_lsh"].append(rank_of(v, k))
+                    owners, votes = tri_idx.search(tri.probe_triangles(t.minutiae))
+                    v = np.zeros(n)
+                    v[owners] = votes
+                    ranks["triangles"].append(rank_of(v, k))
                     ranks["descriptor"].append(rank_of(desc @ descriptor(t.features) + 2.0, k))  # +2: all > 0
         for method, r in ranks.items():
             rows.append({"set": s, "method": method, "gallery": n, "searches": len(r), **hit_rates(r, n)})

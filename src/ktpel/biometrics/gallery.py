@@ -1,5 +1,5 @@
 """1:N gallery: candidate search (face: FAISS over float16 vectors; fingers: MCC locality-sensitive
-hashing), then 1:1 scoring on candidates only.
+hashing and, for the thumbs, minutia triangles), then 1:1 scoring on candidates only.
 
 identify() runs in two phases so a gallery split into shards answers exactly like one gallery:
 1. `candidates()`: each modality's index proposes its CANDIDATES best references (ties broken by
@@ -7,6 +7,8 @@ identify() runs in two phases so a gallery split into shards answers exactly lik
    finger index (fingerprint/index.py) holds the INDEXED_POSITIONS fingers (thumbs and index
    fingers) and fingers of unknown position; a reference's finger score is the sum over the
    probe's fingers of its MCC-LSH score, which depends on that reference alone (shard-exact).
+   The triangle index (fingerprint/triangles.py) holds the TRIANGLE_POSITIONS fingers and proposes
+   its own TRIANGLE_CANDIDATES best by summed pose votes (also shard-exact), scored like the others.
    Each finger proposal also names its lead: the probe finger that contributed most.
 2. `score()`: every probe template is compared 1:1 with the candidate's enrolled template of the
    same modality (fingers: same position when both are known, otherwise the best enrolled finger;
@@ -15,8 +17,9 @@ identify() runs in two phases so a gallery split into shards answers exactly lik
    scores are normalised (-log10 FMR) and fused, and the decision band is attached.
 
 Memory (compact gallery): per reference the gallery keeps a float16 face vector (plus the face
-index's own float16 copy), its fingers in the compact form of fingerprint/compact.py and the LSH
-postings of its indexed fingers; matcher features (cylinders) are computed only for candidates.
+index's own float16 copy), its fingers in the compact form of fingerprint/compact.py, the LSH
+postings of its indexed fingers and the triangle postings of its thumbs; matcher features (cylinders)
+are computed only for candidates.
 `bytes_per_identity()` reports the measured cost per part.
 """
 
@@ -39,6 +42,7 @@ from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
 from ktpel.biometrics.fingerprint.compact import finger_offsets, pack_fingers, unpack_finger, unpack_fingers
 from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
+from ktpel.biometrics.fingerprint.triangles import TriangleIndex, finger_triangles, probe_triangles
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
@@ -74,6 +78,18 @@ INDEXED_POSITIONS = (1, 2, 6, 7)
 # for 98.0 % of 300 finger duplicates with four indexed, 92.3 % with the best two, 86.0 % with the thumbs
 # (bench/abis_index_hits.py; docs/abis-sizing.md run E), for ~1.4 KB of index a finger.
 INDEXED_PER_IDENTITY: int | None = None
+# Fingers also in the triangle index (fingerprint/triangles.py): a second finger index, of minutia
+# triangles with a pose vote, proposing its own TRIANGLE_CANDIDATES best references beside the LSH's.
+# Two poor captures of a thumb still share triangles where their cylinders do not collide: on the two
+# thumbs, finger-only duplicates' mates reached the projected 1M top 50 for 96.7 % of 300 against 81.0 %
+# for the LSH (docs/abis-sizing.md, run I). An empty tuple turns it off.
+TRIANGLE_POSITIONS: tuple[int, ...] = (1, 6)
+# As few as the face's: a mate the triangles find is nearly always their first (median votes 44 against
+# the best stranger's 8 at 10,000), and each candidate costs a 1:1 compare (~0.7 ms). With 25, the
+# pipeline's shards spent 159 ms of CPU a decision against the LSH alone's 88 (docs/abis-sizing.md, run I).
+TRIANGLE_CANDIDATES = 10
+# candidates()' key for the triangle index's lead fingers (LEAD is the LSH's)
+LEAD_TRIANGLES = "lead_triangles"
 # Face index: exact (flat) search while it is cheap; from IVF_FROM faces an inverted-file index
 # (IVF_LISTS_PER_SQRT·√n lists, IVF_SCAN of them searched), rebuilt each time the gallery quadruples.
 # At 1M a flat search reads 512 MB per probe (~60 ms on one core); IVF reads an eighth of it. A mate
@@ -133,11 +149,13 @@ class Gallery:
 
     def __init__(self, *, engine: Engine | None = None, face_dim: int = 128,
                  indexed_positions: Sequence[int] = INDEXED_POSITIONS,
-                 indexed_per_identity: int | None = INDEXED_PER_IDENTITY) -> None:
+                 indexed_per_identity: int | None = INDEXED_PER_IDENTITY,
+                 triangle_positions: Sequence[int] = TRIANGLE_POSITIONS) -> None:
         self.engine = engine or get_engine()
         self.face_dim = face_dim
         self.indexed_positions = tuple(sorted(set(int(p) for p in indexed_positions)))
         self.indexed_per_identity = indexed_per_identity
+        self.triangle_positions = tuple(sorted(set(int(p) for p in triangle_positions)))
         self._int_of: dict[str, int] = {}
         self._refs: list[str | None] = []  # iid -> reference id (None once deleted)
         self._faces = np.zeros((0, face_dim), np.float16)
@@ -147,6 +165,7 @@ class Gallery:
         self._face_index: faiss.Index = self._flat_face_index()
         self._ivf_built_at = 0  # faces in the gallery when the IVF index was last trained (0 = flat)
         self._finger_index: dict[int, FingerIndex] = {}  # position (0 = unknown) -> LSH index
+        self._triangle_index: dict[int, TriangleIndex] = {}  # position -> triangle index
         # (iid, slot) -> decoded finger with its features; an iid is never reused, so no entry goes stale
         self._featured: OrderedDict[tuple[int, int], FingerTemplate] = OrderedDict()
         self._featured_lock = threading.Lock()
@@ -198,8 +217,12 @@ class Gallery:
         blob = pack_fingers(slots) if slots else None
         self._fingers.append(blob)
         # index what is stored (compact form, positions rounded), so a reloaded gallery answers alike
-        for where, keys in self._index_entries(unpack_fingers(blob) if blob else {}):
+        stored = unpack_fingers(blob) if blob else {}
+        for where, keys in self._index_entries(stored):
             self._finger_index.setdefault(where, FingerIndex()).add(iid, keys)
+        for slot in self.triangle_positions:
+            if slot in stored:
+                self._triangle_index.setdefault(slot, TriangleIndex()).add(iid, *finger_triangles(stored[slot].minutiae))
         if face is not None:
             if face.model_id not in self._models:
                 self._models.append(face.model_id)
@@ -220,7 +243,7 @@ class Gallery:
             return False
         self._refs[iid] = None
         self._fingers[iid] = None
-        for idx in self._finger_index.values():
+        for idx in [*self._finger_index.values(), *self._triangle_index.values()]:
             idx.remove(iid)
         if self._face_model[iid]:
             self._face_model[iid] = 0
@@ -282,7 +305,44 @@ class Gallery:
             if found:
                 out["finger"] = merge_top(found.items(), limit)
                 out[LEAD] = {ref: int(lead[self._int_of[ref]]) for _, ref in out["finger"]}
+        if fingers and self._triangle_index:
+            k = modality_limit("finger_triangles", limit)
+            votes, lead = self._triangle_evidence(fingers)
+            found = {self._refs[i]: float(votes[i]) for i in top_iids(votes, limit=k)}
+            if found:
+                out["finger_triangles"] = merge_top(found.items(), k)
+                out[LEAD_TRIANGLES] = {ref: int(lead[self._int_of[ref]]) for _, ref in out["finger_triangles"]}
         return out
+
+    def triangle_scores(self, fingers: Sequence[FingerTemplate]) -> dict[str, float]:
+        """Every reference the triangle index relates to the probe, with its summed pose votes."""
+        votes, _ = self._triangle_evidence(fingers)
+        return {self._refs[i]: float(votes[i]) for i in np.nonzero(votes > 0)[0]}
+
+    def _triangle_evidence(self, fingers: Sequence[FingerTemplate]) -> tuple[np.ndarray, np.ndarray]:
+        """Per reference iid: the pose votes summed over the probe's fingers (each searching its own
+        position's triangle index), and the probe finger with most votes (its lead; ties to the first)."""
+        def per_finger() -> Iterable[tuple[int, np.ndarray]]:
+            for k, f in enumerate(fingers):
+                idx = self._triangle_index.get(f.finger_position)
+                if idx is not None:
+                    owners, votes = idx.search(probe_triangles(f.minutiae))
+                    best = np.zeros(len(self._refs))
+                    best[owners] = votes
+                    yield k, best
+        return self._summed_with_lead(per_finger())
+
+    def _summed_with_lead(self, per_finger: Iterable[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The per-iid scores of the probe's fingers summed, and the finger that scored each iid highest."""
+        total = np.zeros(len(self._refs))
+        top = np.zeros(len(self._refs))
+        lead = np.zeros(len(self._refs), np.int8)
+        for k, best in per_finger:
+            total += best
+            better = best > top
+            lead[better] = k
+            top[better] = best[better]
+        return total, lead
 
     def finger_scores(self, fingers: Sequence[FingerTemplate]) -> dict[str, float]:
         """Every reference the finger index relates to the probe, with its summed LSH score."""
@@ -292,26 +352,21 @@ class Gallery:
     def _finger_evidence(self, fingers: Sequence[FingerTemplate]) -> tuple[np.ndarray, np.ndarray]:
         """Per reference iid: the summed LSH score over the probe's fingers, and which probe finger
         contributed most (its lead; ties to the first). Depends on that reference's postings alone."""
-        total = np.zeros(len(self._refs))
-        top = np.zeros(len(self._refs))
-        lead = np.zeros(len(self._refs), np.int8)
-        for k, f in enumerate(fingers):
-            pos = f.finger_position
-            # a known position looks in its own index and among unknown-position fingers; an unknown one everywhere
-            where = (([pos] if pos in self.indexed_positions else []) + [0]) if pos else list(self._finger_index)
-            where = [w for w in dict.fromkeys(where) if w in self._finger_index]
-            if not where:
-                continue  # a finger outside the index is scored 1:1 on candidates only
-            keys = probe_keys(f.minutiae)
-            best = np.zeros(len(self._refs))
-            for w in where:
-                owners, scores = self._finger_index[w].search(keys)
-                np.maximum.at(best, owners, scores)
-            total += best
-            better = best > top
-            lead[better] = k
-            top[better] = best[better]
-        return total, lead
+        def per_finger() -> Iterable[tuple[int, np.ndarray]]:
+            for k, f in enumerate(fingers):
+                pos = f.finger_position
+                # a known position looks in its own index and among unknown-position fingers; an unknown one everywhere
+                where = (([pos] if pos in self.indexed_positions else []) + [0]) if pos else list(self._finger_index)
+                where = [w for w in dict.fromkeys(where) if w in self._finger_index]
+                if not where:
+                    continue  # a finger outside the index is scored 1:1 on candidates only
+                keys = probe_keys(f.minutiae)
+                best = np.zeros(len(self._refs))
+                for w in where:
+                    owners, scores = self._finger_index[w].search(keys)
+                    np.maximum.at(best, owners, scores)
+                yield k, best
+        return self._summed_with_lead(per_finger())
 
     # -- phase 2 ---------------------------------------------------------------------------------
     def score(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str], *,
@@ -387,7 +442,8 @@ class Gallery:
         """Measured bytes per held reference, per part, and their total.
 
         face: the float16 vector kept for scoring plus the face index's own copy (codes + 8-byte
-        id); finger_index: LSH postings, bucket tables and alive flags; finger_templates: the
+        id); finger_index: LSH postings, bucket tables and alive flags; finger_triangles: the same of
+        the triangle index; finger_templates: the
         compact finger blobs (+ the Python bytes object header); references: id map and id list
         (Python objects, estimated with sys.getsizeof).
         """
@@ -396,10 +452,12 @@ class Gallery:
         face_index = faces * (2 * self.face_dim + 8)
         face_store = len(self._refs) * (self._faces.itemsize * self.face_dim + 1)  # rows in use (capacity grows ×2)
         finger_index = sum(i.nbytes() for i in self._finger_index.values())
+        triangle_index = sum(i.nbytes() for i in self._triangle_index.values())
         blobs = [b for b in self._fingers if b is not None]
         finger_templates = sum(len(b) for b in blobs) + sys.getsizeof(b"") * len(blobs) + 8 * len(self._fingers)
         refs = sum(sys.getsizeof(r) + 8 + 8 + 24 for r in self._int_of) + 8 * len(self._refs)
         parts = {"face": (face_index + face_store) / n, "finger_index": finger_index / n,
+                 "finger_triangles": triangle_index / n,
                  "finger_templates": finger_templates / n, "references": refs / n}
         parts["total"] = sum(parts.values())
         return {k: round(v, 1) for k, v in parts.items()}
@@ -424,7 +482,8 @@ class Gallery:
     @classmethod
     def load(cls, directory: Path, *, engine: Engine | None = None,
              indexed_positions: Sequence[int] = INDEXED_POSITIONS,
-             indexed_per_identity: int | None = INDEXED_PER_IDENTITY) -> "Gallery":
+             indexed_per_identity: int | None = INDEXED_PER_IDENTITY,
+             triangle_positions: Sequence[int] = TRIANGLE_POSITIONS) -> "Gallery":
         """Read a gallery written by save(); indexes are rebuilt from the templates."""
         directory = Path(directory)
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
@@ -432,7 +491,7 @@ class Gallery:
             raise CorruptTemplate("not a ktpel gallery")
         data = (directory / "templates.bin").read_bytes()
         g, off = cls(engine=engine, indexed_positions=indexed_positions,
-                     indexed_per_identity=indexed_per_identity), 0
+                     indexed_per_identity=indexed_per_identity, triangle_positions=triangle_positions), 0
         for entry in manifest["references"]:
             blobs = []
             for _ in range(entry["templates"]):
@@ -446,7 +505,9 @@ class Gallery:
 
 def modality_limit(modality: str, limit: int) -> int:
     """How many of a modality's proposals are kept (per shard and after the merge alike)."""
-    return min(limit, FACE_CANDIDATES) if modality == "face" else limit
+    if modality == "face":
+        return min(limit, FACE_CANDIDATES)
+    return min(limit, TRIANGLE_CANDIDATES) if modality == "finger_triangles" else limit
 
 
 def top_iids(scores: np.ndarray, *, limit: int) -> np.ndarray:
@@ -483,25 +544,26 @@ def merge_proposals(proposals: Iterable[dict], *, limit: int) -> tuple[list[str]
     """The shards' phase-1 answers merged: the references every modality keeps globally (sorted) and
     their lead fingers. A reference's lead comes from its own shard, so it is the one-gallery lead."""
     merged: dict[str, dict[str, float]] = {}
-    lead: dict[str, int] = {}
+    leads: dict[str, dict[str, int]] = {LEAD: {}, LEAD_TRIANGLES: {}}
     for props in proposals:
         for modality, lst in props.items():
-            if modality == LEAD:
-                lead.update(lst)
+            if modality in leads:
+                leads[modality].update(lst)
                 continue
             for s, ref in lst:
                 merged.setdefault(modality, {})[ref] = s
     refs: set[str] = set()
-    led: set[str] = set()
-    for modality, scores in merged.items():
-        kept = [r for _, r in merge_top(scores.items(), modality_limit(modality, limit))]
-        refs.update(kept)
-        if modality == "finger":
-            led.update(kept)
+    lead: dict[str, int] = {}
     # only the finger proposals kept globally have a lead: a shard also names references of its own
     # top list that the merge dropped, and one of those kept for its face must be scored as one
-    # gallery scores it (no lead)
-    return sorted(refs), {r: lead[r] for r in led if r in lead}
+    # gallery scores it (no lead). The LSH's lead wins over the triangles' for a reference both keep.
+    for modality in sorted(merged, key=lambda m: m == "finger"):
+        kept = [r for _, r in merge_top(merged[modality].items(), modality_limit(modality, limit))]
+        refs.update(kept)
+        source = {"finger": LEAD, "finger_triangles": LEAD_TRIANGLES}.get(modality)
+        if source:
+            lead.update({r: leads[source][r] for r in kept if r in leads[source]})
+    return sorted(refs), lead
 
 
 class ShardedGallery:

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ktpel.biometrics.fingerprint import mcc
+from ktpel.biometrics.fingerprint import mcc, stoplist
+from ktpel.biometrics.fingerprint.owners import LiveOwners
 
 INDEX_NS = 8
 INDEX_ND = 6
@@ -46,14 +47,6 @@ POWER = 1.0
 MIN_KEY_ONES = 4
 MIN_HITS = 1  # a probe cylinder counts for an owner from this many colliding tables
 FLIPS = 3  # multi-probe: extra lookups per table at query time
-# Stop list: a probe skips buckets holding more than STOP_FACTOR times the index's mean bucket size. A
-# pattern that common (a cylinder of few, regular neighbours) identifies no one, like a stop word in
-# text retrieval, yet the hottest 1 % of buckets hold a quarter of the postings. At 20,000 identities
-# (mean 3 postings a bucket, largest 2,619) skipping those above 150 cut the finger search's CPU by
-# 40 % with the mates' ranks unchanged (296 of 300 in the top 50 either way, rank 0 in 289 against
-# 287: bench run of 3 December, docs/abis-sizing.md run E). Relative to the mean, so the share skipped does
-# not grow with the gallery. 0 turns it off.
-STOP_FACTOR = 50
 MAX_MINUTIAE = 32  # per finger: the ones with most neighbours (central, well supported)
 MINUTIA_BITS = 5  # postings hold owner << 5 | minutia: owners < 2^26 per index
 PENDING_MAX = 4096  # fingers buffered before they become a segment
@@ -117,9 +110,27 @@ def hash_keys(bits: np.ndarray) -> np.ndarray:
     return _keys_of(bits[:, _HASH_IDX])
 
 
+def stop_signature() -> np.ndarray:
+    """The parameters that determine the keys: a stop list measured under others does not apply."""
+    return np.array([INDEX_NS, INDEX_ND, HASH_BITS, TABLES, MIN_KEY_ONES, MAX_MINUTIAE, MIN_NEIGHBOURS,
+                     round(VOTE_THRESHOLD * 1e6)], np.int64)
+
+
+def _void_stopped(keys: np.ndarray, tables: np.ndarray) -> np.ndarray:
+    """Keys with the stop-listed ones (stoplist.py: a pattern that common, a cylinder of few, regular
+    neighbours, identifies no one) voided: neither stored nor looked up. At 20,000 identities skipping
+    such buckets cut the finger search's CPU by 40 % with the mates' ranks unchanged (docs/abis-sizing.md
+    run E)."""
+    stop = stoplist.stop_codes("lsh", signature=stop_signature())
+    if stop.size and keys.size:
+        keys = np.where(stoplist.listed((tables.astype(np.uint32) << np.uint32(HASH_BITS)) | keys, stop),
+                        np.uint32(0), keys)
+    return keys
+
+
 def finger_keys(minutiae: np.ndarray) -> np.ndarray:
-    """Hash keys of one finger's minutiae: what the index stores."""
-    return hash_keys(cylinder_bits(minutiae))
+    """Hash keys of one finger's minutiae: what the index stores (stop-listed keys void)."""
+    return _void_stopped(hash_keys(cylinder_bits(minutiae)), np.arange(TABLES))
 
 
 def probe_keys(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +153,9 @@ def probe_keys(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             flipped = bits.copy()
             np.put_along_axis(flipped, doubt[..., f:f + 1], 1 - np.take_along_axis(bits, doubt[..., f:f + 1], -1), -1)
             cols.append(flipped)
-    keys = np.stack([_keys_of(c) for c in cols], axis=-1)  # (k, TABLES, 1+FLIPS)
-    return keys.reshape(len(votes), -1), np.repeat(np.arange(TABLES), 1 + FLIPS)
+    keys = np.stack([_keys_of(c) for c in cols], axis=-1).reshape(len(votes), -1)  # (k, TABLES·(1+FLIPS))
+    tables = np.repeat(np.arange(TABLES), 1 + FLIPS)
+    return _void_stopped(keys, tables), tables
 
 
 @dataclass
@@ -203,20 +215,13 @@ class FingerIndex:
     def __init__(self) -> None:
         self._segments: list[_Segment] = []
         self._pending: list[tuple[int, np.ndarray]] = []
-        self._alive = np.zeros(1024, np.uint8)
-        self._count = 0
+        self._owners = LiveOwners()
         self._dead_postings = 0
         self._lock = threading.Lock()
         self._kernel_args: tuple | None = None
-        self._stop_at = 0  # buckets above this many postings are skipped (STOP_FACTOR × mean)
 
     def __len__(self) -> int:
-        return self._count
-
-    def _grow(self, owner: int) -> None:
-        if owner >= self._alive.size:
-            n = max(owner + 1, 2 * self._alive.size)
-            self._alive = np.concatenate([self._alive, np.zeros(n - self._alive.size, np.uint8)])
+        return self._owners.count
 
     def add(self, owner: int, keys: np.ndarray) -> None:
         """Index one finger (keys from finger_keys) under owner; several fingers may share an owner."""
@@ -224,10 +229,7 @@ class FingerIndex:
             raise ValueError(f"owner id {owner} out of range")
         keys = np.asarray(keys, np.uint32)[: 1 << MINUTIA_BITS]
         with self._lock:
-            self._grow(owner)
-            if not self._alive[owner]:
-                self._count += 1
-            self._alive[owner] = 1
+            self._owners.add(owner)
             if len(keys):
                 self._pending.append((owner, np.asarray(keys, np.uint32)))
                 if len(self._pending) >= PENDING_MAX:
@@ -236,9 +238,7 @@ class FingerIndex:
     def remove(self, owner: int) -> None:
         """Forget an owner (no-op when absent); its postings go at the next merge."""
         with self._lock:
-            if owner < self._alive.size and self._alive[owner]:
-                self._alive[owner] = 0
-                self._count -= 1
+            self._owners.remove(owner)
 
     def postings(self) -> int:
         return sum(s.postings for s in self._segments) + sum(int((k != 0).sum()) for _, k in self._pending)
@@ -246,7 +246,7 @@ class FingerIndex:
     def nbytes(self) -> int:
         """Bytes held by the postings, bucket tables and the alive flags."""
         return (sum(s.nbytes() for s in self._segments) + sum(k.nbytes for _, k in self._pending)
-                + int(self._alive.nbytes))
+                + self._owners.nbytes)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -280,7 +280,7 @@ class FingerIndex:
                 table.append(np.repeat(np.repeat(np.arange(TABLES), np.diff(s.tab)), sizes))
                 owners.append(s.owners)
             k, t, o = np.concatenate(keys), np.concatenate(table), np.concatenate(owners)
-            live = self._alive[o >> MINUTIA_BITS].astype(bool)
+            live = self._owners.of(o >> MINUTIA_BITS)
             return _build(t[live], k[live], o[live])
         tables = []
         for t in range(TABLES):
@@ -290,7 +290,7 @@ class FingerIndex:
                 keys.append(np.repeat(s.keys[lo:hi], np.diff(s.starts[lo:hi + 1])))
                 owners.append(s.owners[s.starts[lo]:s.starts[hi]])
             k, o = np.concatenate(keys), np.concatenate(owners)
-            live = self._alive[o >> MINUTIA_BITS].astype(bool)
+            live = self._owners.of(o >> MINUTIA_BITS)
             tables.append(_build_table(k[live], o[live]))
         return _segment_of(tables)
 
@@ -305,7 +305,7 @@ class FingerIndex:
                     groups[-1].append(seg)
                 else:
                     groups.append([seg])
-            self._segments = [self._merge(g) if len(g) > 1 or not self._alive[g[0].owners >> MINUTIA_BITS].all()
+            self._segments = [self._merge(g) if len(g) > 1 or not self._owners.of(g[0].owners >> MINUTIA_BITS).all()
                               else g[0] for g in groups]
             self._kernel_args = None
 
@@ -323,9 +323,7 @@ class FingerIndex:
                                      List([s.tab for s in self._segments]),
                                      List([s.starts for s in self._segments]),
                                      List([s.owners for s in self._segments]))
-                buckets = sum(len(s.keys) for s in self._segments)
-                self._stop_at = int(STOP_FACTOR * self.postings() / buckets) if STOP_FACTOR and buckets else 0
             owners, scores = mcc._kernels().lsh_search_pairs(keys, tables, TABLES, *self._kernel_args,
-                                                             self._alive, float(POWER), MINUTIA_BITS,
-                                                             MIN_HITS, self._stop_at)
+                                                             self._owners.flags, float(POWER), MINUTIA_BITS,
+                                                             MIN_HITS)
         return owners, scores / len(keys)

@@ -563,7 +563,7 @@ def lsh_search(pkeys, seg_keys, seg_tab, seg_starts, seg_owners, alive, power):
 
 @njit(cache=True, nogil=True)
 def lsh_search_pairs(pkeys, ptab, n_tables, seg_keys, seg_tab, seg_starts, seg_values, alive, power, shift,
-                     min_hits, max_bucket):
+                     min_hits):
     """Like lsh_search, but postings are (owner << shift | minutia) and c_a is the largest number of
     tables in which probe cylinder a collides with ONE cylinder of the owner (max over its minutiae).
     Column c of pkeys (m, P) is looked up in table ptab[c] (several probes per table: multi-probe);
@@ -598,8 +598,6 @@ def lsh_search_pairs(pkeys, ptab, n_tables, seg_keys, seg_tab, seg_starts, seg_v
                         hi = mid
                 if lo < end and keys[lo] == key:
                     starts, values = seg_starts[s], seg_values[s]
-                    if max_bucket > 0 and starts[lo + 1] - starts[lo] > max_bucket:
-                        continue  # a stop-listed bucket (index.STOP_FACTOR)
                     for p in range(starts[lo], starts[lo + 1]):
                         v = values[p]
                         if alive[v >> shift]:

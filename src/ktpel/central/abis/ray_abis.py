@@ -37,11 +37,13 @@ class ShardActor:
     """A `ShardCore` in its own process; rebuilt from the database when (re)started."""
 
     def __init__(self, shard: int, shards: int, database: dict | None = None, snapshot_dir: str | None = None,
-                 indexed_positions: tuple[int, ...] | None = None, indexed_per_identity: int | None = None) -> None:
+                 indexed_positions: tuple[int, ...] | None = None, indexed_per_identity: int | None = None,
+                 triangle_positions: tuple[int, ...] | None = None) -> None:
         import faiss
 
         faiss.omp_set_num_threads(1)  # one core per shard: parallelism comes from the shards
-        self.index_options = {"indexed_positions": indexed_positions, "indexed_per_identity": indexed_per_identity}
+        self.index_options = {"indexed_positions": indexed_positions, "indexed_per_identity": indexed_per_identity,
+                              "triangle_positions": triangle_positions}
         self.core = ShardCore(shard=shard, shards=shards, **self.index_options)
         self.started = time.monotonic()  # for uptime; wall dates come from ktpel.domain.clock
         self._db = None
@@ -168,7 +170,8 @@ class RayAbis:
     def start(cls, *, shards: int, settings=None, snapshot_dir: str | None = None,  # noqa: ANN001
               detached: bool = False, num_cpus: float = 0,
               indexed_positions: tuple[int, ...] | None = None,
-              indexed_per_identity: int | None = None) -> "RayAbis":
+              indexed_per_identity: int | None = None,
+              triangle_positions: tuple[int, ...] | None = None) -> "RayAbis":
         """Create the shard actors (named, so other processes attach); each rebuilds its slice."""
         database = database_spec(settings) if settings is not None else None
         opts = {"num_cpus": num_cpus, "namespace": NAMESPACE,
@@ -176,7 +179,8 @@ class RayAbis:
         if detached:
             opts["lifetime"] = "detached"
         actors = [ShardActor.options(name=actor_name(k), **opts).remote(k, shards, database, snapshot_dir,
-                                                                            indexed_positions, indexed_per_identity)
+                                                                            indexed_positions, indexed_per_identity,
+                                                                            triangle_positions)
                   for k in range(shards)]
         ray.get([a.ping.remote() for a in actors])  # constructors (rebuilds) done
         return cls(actors)

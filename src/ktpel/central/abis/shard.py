@@ -58,13 +58,15 @@ class ShardCore:
     """A gallery slice with idempotent writes, database rebuild and validated snapshots."""
 
     def __init__(self, *, shard: int, shards: int, indexed_positions: tuple[int, ...] | None = None,
-                 indexed_per_identity: int | None = None) -> None:
+                 indexed_per_identity: int | None = None, triangle_positions: tuple[int, ...] | None = None) -> None:
         from ktpel.biometrics.gallery import Gallery
 
         self.shard, self.shards = shard, shards
         self._gallery_kw: dict = {} if indexed_positions is None else {"indexed_positions": tuple(indexed_positions)}
         if indexed_per_identity is not None:
             self._gallery_kw["indexed_per_identity"] = int(indexed_per_identity)
+        if triangle_positions is not None:
+            self._gallery_kw["triangle_positions"] = tuple(triangle_positions)
         self.gallery = Gallery(**self._gallery_kw)
         self._digests: dict[str, bytes] = {}
         self._probes: dict[bytes, list] = {}

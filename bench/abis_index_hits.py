@@ -1,6 +1,7 @@
 """Finger index hit rate by which fingers are indexed (issue 15): four, the best two, the thumbs.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_index_hits.py [--size 20000] [--dups 150]
+         [--configs thumbs]
 
 Population and probes are bench/abis_national.py's (through bench/abis_cpu.build: same generator, same
 seed). For each configuration a `Gallery` in process is built from the same enrolments; every
@@ -9,7 +10,8 @@ among every reference the index relates to the probe (by summed LSH score) gives
 candidate cap (top 50) and at penetration 1 / 5 / 10 %. Also printed: insert CPU per identity, finger
 search CPU per probe, and the index's bytes per identity (after merging its segments); the same for the
 triangle index of the thumbs (fingerprint/triangles.py) and the hit rate of the two lists the gallery
-proposes together (the LSH's top 50 or the triangles' top 10: `hit_union`).
+proposes together (the LSH's top 50 or the triangles' top 10: `hit_union`), also projected to 1M (rank r
+here is r × 1M / N there: `hit_union_projected_1M`, `hit_top50_projected_1M`).
 Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
 (`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6).
 """
@@ -51,13 +53,15 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--dups", type=int, default=150, help="planted duplicates of each kind")
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--configs", default=",".join(CONFIGS), help=f"which of {', '.join(CONFIGS)}")
     a = ap.parse_args()
     from bench import abis_cpu
     from ktpel.biometrics import gallery as g
 
     _, _, enrol, kinds = abis_cpu.build(a.size, 10, a.dups, a.seed)
     probes = [(mate, g.parse_probe(abis_cpu.fresh(t))) for kind in ("finger_only", "both") for mate, t in kinds[kind]]
-    for name, kw in CONFIGS.items():
+    for name in a.configs.split(","):
+        kw = CONFIGS[name]
         gal = g.Gallery(**kw)
         c0 = time.process_time()
         for i, t in enumerate(enrol):
@@ -77,7 +81,11 @@ def main() -> None:
                           # the gallery proposes both lists: the LSH's top 50 and the triangles' top 10
                           "triangle_positions": list(gal.triangle_positions), "triangle_search_cpu_ms": round(tri_ms, 1),
                           "triangle_bytes_per_identity": gal.bytes_per_identity()["finger_triangles"],
-                          "hit_union": round(float(((r < g.CANDIDATES) | (rt < g.TRIANGLE_CANDIDATES)).mean()), 4)}),
+                          "hit_union": round(float(((r < g.CANDIDATES) | (rt < g.TRIANGLE_CANDIDATES)).mean()), 4),
+                          # rank r here is r × 1M / N at 1M (as bench/abis_index_sweep.py projects)
+                          "hit_union_projected_1M": round(float(((r * 1e6 / len(enrol) < g.CANDIDATES)
+                                                                 | (rt * 1e6 / len(enrol) < g.TRIANGLE_CANDIDATES)).mean()), 4),
+                          "hit_top50_projected_1M": round(float((r * 1e6 / len(enrol) < g.CANDIDATES).mean()), 4)}),
               flush=True)
 
 

@@ -135,7 +135,8 @@ def _split(templates: Iterable[Template | bytes]) -> tuple[FaceTemplate | None, 
 
 def parse_probe(templates: Iterable[Template | bytes]) -> list[Template]:
     """A probe as template objects, face first: parse once, since a template object caches its matcher
-    features (cylinders, LSH keys), which both phases of an identify and every shard then reuse."""
+    features (cylinders), which both phases of an identify and every shard then reuse. Its index keys
+    (LSH, triangles) are computed by each search: once per shard."""
     face, fingers = _split(templates)
     return ([face] if face is not None else []) + fingers
 

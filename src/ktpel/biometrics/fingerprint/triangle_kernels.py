@@ -38,7 +38,7 @@ def pose_votes(pkeys, ptri, pphi, px, py, seg_keys, seg_starts, seg_owners, seg_
     lo = np.full((nk, nseg), -1, np.int64)
     hi = np.full((nk, nseg), -1, np.int64)
     n_owner = alive.size
-    count = np.zeros(n_owner + 1, np.int64)
+    count = np.zeros(n_owner + 1, np.int32)  # hits a probe makes stay far below 2^31
     for i in range(nk):
         for s in range(nseg):
             j = _bucket(seg_keys[s], pkeys[i])

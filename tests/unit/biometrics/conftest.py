@@ -48,3 +48,20 @@ def finger_templates(engine, finger_bytes):
 def face_bytes(bio_data: Path):
     d = bio_data / "faces" / "att_orl"
     return {f"s{p}_{i}": (d / f"s{p}" / f"{i}.pgm").read_bytes() for p in (1, 2, 3) for i in (1, 2)}
+
+
+@pytest.fixture(scope="session")
+def bank(finger_templates):
+    """Synthetic fingers' fields and minutiae maps: the real FVC prints' own."""
+    from ktpel.biometrics.fingerprint import synthetic as syn
+
+    return syn.FieldBank.from_templates(list(finger_templates.values()))
+
+
+@pytest.fixture(scope="session")
+def distractors(bank):
+    """300 synthetic fingers on the real prints' own fields: harder than unrelated real fingers."""
+    from ktpel.biometrics.fingerprint import synthetic as syn
+
+    rng = np.random.default_rng(21)
+    return syn.impress(bank, syn.make_masters(bank, rng, 300), rng)

@@ -12,18 +12,6 @@ from ktpel.biometrics.fingerprint.owners import LiveOwners
 from ktpel.biometrics.gallery import Gallery, ShardedGallery
 
 
-@pytest.fixture(scope="module")
-def bank(finger_templates):
-    return syn.FieldBank.from_templates(list(finger_templates.values()))
-
-
-@pytest.fixture(scope="module")
-def distractors(bank):
-    """300 synthetic fingers on the real prints' own fields: harder than unrelated real fingers."""
-    rng = np.random.default_rng(21)
-    return syn.impress(bank, syn.make_masters(bank, rng, 300), rng)
-
-
 def _positioned(t, position):
     return syn.with_position(t, position)
 

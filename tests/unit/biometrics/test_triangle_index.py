@@ -11,17 +11,6 @@ from ktpel.biometrics.fingerprint import triangles as tri
 from ktpel.biometrics.gallery import Gallery, ShardedGallery
 
 
-@pytest.fixture(scope="module")
-def bank(finger_templates):
-    return syn.FieldBank.from_templates(list(finger_templates.values()))
-
-
-@pytest.fixture(scope="module")
-def distractors(bank):
-    rng = np.random.default_rng(23)
-    return syn.impress(bank, syn.make_masters(bank, rng, 300), rng)
-
-
 def _moved(minutiae: np.ndarray, *, degrees: float, dx: float, dy: float) -> np.ndarray:
     """The same finger placed otherwise on the sensor: rotated about (200, 200), then shifted."""
     m = np.array(minutiae, np.float64)

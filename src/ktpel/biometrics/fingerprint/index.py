@@ -36,6 +36,7 @@ import numpy as np
 
 from ktpel.biometrics.fingerprint import mcc, stoplist
 from ktpel.biometrics.fingerprint.owners import LiveOwners
+from ktpel.biometrics.fingerprint.segments import neighbour_groups
 
 INDEX_NS = 8
 INDEX_ND = 6
@@ -299,14 +300,8 @@ class FingerIndex:
         removed owners."""
         with self._lock:
             self._flush()
-            groups: list[list[_Segment]] = []
-            for seg in self._segments:
-                if groups and sum(x.postings for x in groups[-1]) + seg.postings <= SEGMENT_MAX:
-                    groups[-1].append(seg)
-                else:
-                    groups.append([seg])
             self._segments = [self._merge(g) if len(g) > 1 or not self._owners.of(g[0].owners >> MINUTIA_BITS).all()
-                              else g[0] for g in groups]
+                              else g[0] for g in neighbour_groups(self._segments, cap=SEGMENT_MAX)]
             self._kernel_args = None
 
     def search(self, probe: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

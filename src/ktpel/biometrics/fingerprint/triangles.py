@@ -36,6 +36,7 @@ import numpy as np
 
 from ktpel.biometrics.fingerprint import stoplist
 from ktpel.biometrics.fingerprint.owners import LiveOwners
+from ktpel.biometrics.fingerprint.segments import neighbour_groups
 
 K = 7  # nearest neighbours each minutia forms triangles with
 LMIN, LMAX = 12.0, 140.0  # px: sides outside are unstable (too short) or span distortion (too long)
@@ -270,14 +271,8 @@ class TriangleIndex:
         removed owners."""
         with self._lock:
             self._flush()
-            groups: list[list[_Segment]] = []
-            for seg in self._segments:
-                if groups and sum(x.postings for x in groups[-1]) + seg.postings <= SEGMENT_MAX:
-                    groups[-1].append(seg)
-                else:
-                    groups.append([seg])
             self._segments = [self._merge(g) if len(g) > 1 or not self._owners.of(g[0].owners).all() else g[0]
-                              for g in groups]
+                              for g in neighbour_groups(self._segments, cap=SEGMENT_MAX)]
             self._kernel_args = None
 
     def search(self, probe: TriangleProbe) -> tuple[np.ndarray, np.ndarray]:

@@ -81,8 +81,8 @@ INDEXED_PER_IDENTITY: int | None = None
 # Fingers also in the triangle index (fingerprint/triangles.py): a second finger index, of minutia
 # triangles with a pose vote, proposing its own TRIANGLE_CANDIDATES best references beside the LSH's.
 # Two poor captures of a thumb still share triangles where their cylinders do not collide: on the two
-# thumbs, finger-only duplicates' mates reached the projected 1M top 50 for 96.7 % of 300 against 81.0 %
-# for the LSH (docs/abis-sizing.md, run I). An empty tuple turns it off.
+# thumbs, finger-only duplicates' mates reached the projected 1M top 50 for 96.3 % of 300 (96.7 % with
+# the LSH's list) against 81.3 % for the LSH alone (docs/abis-sizing.md, run I). An empty tuple turns it off.
 TRIANGLE_POSITIONS: tuple[int, ...] = (1, 6)
 # As few as the face's: a mate the triangles find is nearly always their first (median votes 44 against
 # the best stranger's 8 at 10,000), and each candidate costs a 1:1 compare (~0.7 ms). With 25, the

@@ -55,7 +55,6 @@ PENDING_MAX = 4096  # fingers buffered before they become a segment
 # postings) would need ~27 GB at once; capped, ~2.7 GB. Past the cap a search visits one more
 # segment per SEGMENT_MAX postings (a binary search per key in each).
 SEGMENT_MAX = 1 << 26
-_NL = int(np.ceil((LMAX - LMIN) / LW)) + 2  # side bins (with one either side for the probe's neighbours)
 
 
 def _triangles(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +100,10 @@ def _bins(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 
 def _pack(lb: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    nl = int(np.ceil((LMAX - LMIN) / LW)) + 2  # side bins (with one either side for the probe's neighbours)
     key = np.zeros(len(lb), np.int64)
     for j in range(3):
-        key = key * _NL + np.clip(lb[:, j], 0, _NL - 1)
+        key = key * nl + np.clip(lb[:, j], 0, nl - 1)
     for j in range(3):
         key = key * AB + ab[:, j]
     return key.astype(np.uint32)  # < 18³·12³ ≈ 10M
@@ -140,8 +140,8 @@ def finger_triangles(minutiae: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What the index stores of one finger: its triangles' keys and poses, less the stop-listed keys.
 
     The common triangles (small, regular ones) fill a few huge buckets that identify no one
-    (stoplist.py): at 10,000 identities leaving them out cut the search's CPU from 25 to 16 ms for two
-    thumbs and the mates ranked better; at 100,000, 91 → 25 ms a thumb (docs/abis-sizing.md, run I)."""
+    (stoplist.py): at 10,000 identities leaving them out cut the search's CPU from 22.7 to 16.1 ms for
+    two thumbs, and the mates ranked better (bench/abis_triangle_index.py [--no-stop-list]; run I)."""
     keys, poses = raw_finger_triangles(minutiae)
     keep = ~stoplist.listed(keys, _stop())
     return keys[keep], poses[keep]

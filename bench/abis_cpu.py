@@ -113,7 +113,7 @@ def identify_costs(gallery, kinds: dict) -> tuple[dict, dict]:  # noqa: ANN001
 
 
 def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, profile: bool,  # noqa: ANN001
-                 remote_cpu=None) -> dict:  # noqa: ANN001
+                 remote_cpu=None, pg_url: str | None = None) -> dict:  # noqa: ANN001
     """CPU per decision through the real pipeline; per stage from cProfile when asked."""
     from ktpel.central.pipeline.gallery import GalleryMirror
     from ktpel.central.pipeline.intake import handle_enrollment
@@ -130,8 +130,15 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
     mix = [t for _, t in kinds["unique"]][: n - n // 10] + [t for _, t in kinds["both"]][: n // 10]
     payloads = [nat._payload(t, nat._resident(rng, len(enrol) + k, names)) for k, t in enumerate(mix)]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", database_url=f"sqlite:///{Path(tmp) / 'central.db'}",
-                            shared_data=shared)
+        url = f"sqlite:///{Path(tmp) / 'central.db'}"
+        if pg_url:  # a fresh database on that server for this run
+            import psycopg
+
+            name = f"ktpel_cpu_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, shared_data=shared)
         db = open_database(settings, name="central")
         init_keys(settings, side="central")
         nat.load_database(db, enrol=enrol, residents=residents)
@@ -169,6 +176,9 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
             decided = {r.id: r.state for r in s.scalars(select(NationalRecordRow).where(NationalRecordRow.packet_id.not_like("bench-%")))}
         outcome_by_eid = {p["enrollment_id"]: decided.get(p["enrollment_id"]) for p in payloads}
         db.dispose()
+        if pg_url:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}"')
     summary: dict[str, int] = {}
     for o in outs:
         summary[o.outcome or o.status] = summary.get(o.outcome or o.status, 0) + 1
@@ -211,6 +221,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--feature-cache", type=int, default=None,
                     help="in-process gallery only: candidates' finger features kept (0: none)")
+    ap.add_argument("--pg-url", default=None, help="run the pipeline on PostgreSQL (a fresh database there)")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     a = ap.parse_args()
@@ -235,7 +246,7 @@ def main() -> None:
     costs, answers = identify_costs(gallery, kinds)
     print(json.dumps({"identify_cpu": costs, "load_average": os.getloadavg()}), flush=True)
     pipe = pipeline_cpu(shared=shared, rng=np.random.default_rng(a.seed + 2), enrol=enrol, kinds=kinds,
-                        n=a.decisions, abis=BuiltinAbis(gallery), profile=a.profile)
+                        n=a.decisions, abis=BuiltinAbis(gallery), profile=a.profile, pg_url=a.pg_url)
     for line in pipe.pop("profile", []):
         print(line)
     seq = pipe.pop("outcome_seq")
@@ -265,7 +276,7 @@ def main() -> None:
               flush=True)
         remote = lambda: sum(ray.get([x.cpu_s.remote() for x in abis.actors]))  # noqa: E731
         rp = pipeline_cpu(shared=shared, rng=np.random.default_rng(a.seed + 2), enrol=enrol, kinds=kinds,
-                          n=a.decisions, abis=abis, profile=a.profile, remote_cpu=remote)
+                          n=a.decisions, abis=abis, profile=a.profile, remote_cpu=remote, pg_url=a.pg_url)
         for line in rp.pop("profile", []):
             print(line)
         rseq = rp.pop("outcome_seq")

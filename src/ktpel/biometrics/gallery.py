@@ -25,8 +25,10 @@ are computed only for candidates.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import pickle
 import struct
 import sys
 import threading
@@ -41,8 +43,8 @@ import numpy as np
 from ktpel.biometrics.engine import Engine, get_engine
 from ktpel.biometrics.errors import CorruptTemplate, UnknownReference
 from ktpel.biometrics.fingerprint.compact import finger_offsets, pack_fingers, unpack_finger, unpack_fingers
-from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
-from ktpel.biometrics.fingerprint.triangles import TriangleIndex, finger_triangles, probe_triangles
+from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys
+from ktpel.biometrics.fingerprint.triangles import TriangleIndex, finger_triangles
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.templates import FaceTemplate, FingerTemplate, Template, template_from_bytes
 
@@ -81,11 +83,11 @@ INDEXED_PER_IDENTITY: int | None = None
 # Fingers also in the triangle index (fingerprint/triangles.py): a second finger index, of minutia
 # triangles with a pose vote, proposing its own TRIANGLE_CANDIDATES best references beside the LSH's.
 # Two poor captures of a thumb still share triangles where their cylinders do not collide: on the two
-# thumbs, finger-only duplicates' mates reached the projected 1M top 50 for 96.3 % of 300 (96.7 % with
-# the LSH's list) against 81.3 % for the LSH alone (docs/abis-sizing.md, run I). An empty tuple turns it off.
+# thumbs, finger-only duplicates' mates reached the projected 1M top 50 for 96.7 % of 300 (97.0 % with
+# the LSH's list) against 83.7 % for the LSH alone (docs/abis-sizing.md, run J). An empty tuple turns it off.
 TRIANGLE_POSITIONS: tuple[int, ...] = (1, 6)
-# As few as the face's: a mate the triangles find is nearly always their first (median votes 44 against
-# the best stranger's 8 at 10,000), and each candidate costs a 1:1 compare (~0.7 ms). With 25, the
+# As few as the face's: a mate the triangles find is nearly always their first (median votes 37 against
+# the best stranger's 7 at 10,000), and each candidate costs a 1:1 compare (~0.7 ms). With 25, the
 # pipeline's shards spent 159 ms of CPU a decision against the LSH alone's 88 (docs/abis-sizing.md, run I).
 TRIANGLE_CANDIDATES = 10
 # candidates()' key for the triangle index's lead fingers (LEAD is the LSH's)
@@ -134,11 +136,52 @@ def _split(templates: Iterable[Template | bytes]) -> tuple[FaceTemplate | None, 
 
 
 def parse_probe(templates: Iterable[Template | bytes]) -> list[Template]:
-    """A probe as template objects, face first: parse once, since a template object caches its matcher
-    features (cylinders), which both phases of an identify and every shard then reuse. Its index keys
-    (LSH, triangles) are computed by each search: once per shard."""
+    """A probe as template objects, face first: parse once, since a template object caches what is
+    derived from it (matcher features, index lookups), which both phases of an identify and every
+    in-process shard then reuse."""
     face, fingers = _split(templates)
     return ([face] if face is not None else []) + fingers
+
+
+def prepare_probe(templates: Iterable[Template | bytes], *, lsh_positions: Sequence[int] = INDEXED_POSITIONS,
+                  triangle_positions: Sequence[int] = TRIANGLE_POSITIONS) -> list[Template]:
+    """parse_probe, with the index lookups of the fingers those indexes hold computed now (cached on
+    each finger): what a coordinator does before it sends the probe to remote shards (pack_probe), so
+    each lookup is computed once a decision, not once a shard (~5–7 ms: four fingers' LSH keys and two
+    thumbs' triangles). A lookup not computed here is computed by the shard that needs it."""
+    parsed = parse_probe(templates)
+    for t in parsed:
+        if isinstance(t, FingerTemplate):
+            if not t.finger_position or t.finger_position in lsh_positions:
+                t.lsh_probe  # noqa: B018 - computed and cached
+            if t.finger_position in triangle_positions:
+                t.triangle_probe  # noqa: B018
+    return parsed
+
+
+def pack_probe(parsed: list[Template]) -> bytes:
+    """A prepared probe for another process, its cached index lookups with it (matcher features are
+    left out: only the shards holding candidates need them). Shards and their callers are one trust
+    domain, the one Ray's own calls already pickle across."""
+    return pickle.dumps([_without_features(t) for t in parsed], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _without_features(t: Template) -> Template:
+    if isinstance(t, FingerTemplate) and "features" in t.__dict__:
+        t = copy.copy(t)
+        del t.__dict__["features"]
+    return t
+
+
+def unpack_probe(data: bytes) -> list[Template]:
+    """pack_probe's inverse."""
+    try:
+        parsed = pickle.loads(data)  # noqa: S301 - from pack_probe inside the ABIS (see there)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a corrupt probe
+        raise CorruptTemplate(f"packed probe: {type(exc).__name__}") from exc
+    if not isinstance(parsed, list) or not all(isinstance(t, (FaceTemplate, FingerTemplate)) for t in parsed):
+        raise CorruptTemplate("not a packed probe")
+    return parsed
 
 
 class Gallery:
@@ -327,7 +370,7 @@ class Gallery:
             for k, f in enumerate(fingers):
                 idx = self._triangle_index.get(f.finger_position)
                 if idx is not None:
-                    owners, votes = idx.search(probe_triangles(f.minutiae))
+                    owners, votes = idx.search(f.triangle_probe)
                     best = np.zeros(len(self._refs))
                     best[owners] = votes
                     yield k, best
@@ -361,7 +404,7 @@ class Gallery:
                 where = [w for w in dict.fromkeys(where) if w in self._finger_index]
                 if not where:
                     continue  # a finger outside the index is scored 1:1 on candidates only
-                keys = probe_keys(f.minutiae)
+                keys = f.lsh_probe
                 best = np.zeros(len(self._refs))
                 for w in where:
                     owners, scores = self._finger_index[w].search(keys)

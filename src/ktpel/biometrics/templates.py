@@ -122,12 +122,21 @@ class FingerTemplate:
 
         return prepare(self.minutiae, self.orientation, self.orientation_block)
 
+    # A probe finger's index lookups, computed once per template object: whoever fans a probe out to
+    # shards computes them before it does (gallery.prepare_probe), and every shard reads them.
     @cached_property
-    def index_vector(self):  # noqa: ANN201
-        """The fixed-length descriptor the 1:N index searches, computed once per template object."""
-        from ktpel.biometrics.fingerprint.descriptor import descriptor
+    def lsh_probe(self):  # noqa: ANN201 - type lives in the index module
+        """Multi-probe keys into the MCC-LSH finger index (fingerprint/index.py probe_keys)."""
+        from ktpel.biometrics.fingerprint.index import probe_keys
 
-        return descriptor(self.features)
+        return probe_keys(self.minutiae)
+
+    @cached_property
+    def triangle_probe(self):  # noqa: ANN201
+        """Lookups into the minutia-triangle index (fingerprint/triangles.py probe_triangles)."""
+        from ktpel.biometrics.fingerprint.triangles import probe_triangles
+
+        return probe_triangles(self.minutiae)
 
     def to_bytes(self) -> bytes:
         """Serialise in the versioned KTPB format."""

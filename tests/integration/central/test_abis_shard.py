@@ -66,10 +66,18 @@ def test_a_shard_parses_a_probe_once_for_both_phases_and_answers_like_a_gallery(
     monkeypatch.setattr(gallery, "parse_probe", lambda t: parsed.append(1) or real(t))
     refs, lead = merge_proposals([core.candidates(blobs, limit=50)], limit=50)
     got = [c.to_dict() for c in core.score(blobs, refs, lead=lead)]
-    # one parse: the probe's matcher features (cylinders, LSH keys) are computed once, not once per phase
+    # one parse: the probe's matcher features (cylinders) are computed once, not once per phase
     assert len(parsed) == 1
     assert got == [c.to_dict() for c in one.score(blobs, refs, lead=lead)]
     assert got[0]["reference_id"] in records and got[0]["band"] == "hit"
+    # what RayAbis sends (a probe packed with the lookups its caller computed): unpacked once, same answers
+    packed = gallery.pack_probe(gallery.prepare_probe(blobs))
+    unpacked = []
+    real_unpack = gallery.unpack_probe
+    monkeypatch.setattr(gallery, "unpack_probe", lambda d: unpacked.append(1) or real_unpack(d))
+    assert merge_proposals([core.candidates(packed, limit=50)], limit=50) == (refs, lead)
+    assert [c.to_dict() for c in core.score(packed, refs, lead=lead)] == got
+    assert len(unpacked) == 1
 
 
 def test_a_shard_refuses_a_reference_of_another_shard(people):

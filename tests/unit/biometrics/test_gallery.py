@@ -199,3 +199,53 @@ def test_top_iids_keeps_exactly_what_merge_top_over_every_score_keeps():
         cut = merge_top(((ids[i], float(scores[i])) for i in top_iids(scores, limit=limit)), limit)
         assert cut == everything, trial
     assert top_iids(np.zeros(5), limit=3).size == 0
+
+
+def test_a_prepared_probe_computes_each_index_lookup_once_for_every_shard(engine, people, finger_templates,
+                                                                           monkeypatch):
+    """A coordinator computes the probe's LSH keys and triangles once a decision, not once a shard; a
+    packed probe carries them to a remote shard, whose answers stay those of one gallery."""
+    import pickle
+
+    from ktpel.biometrics import CorruptTemplate
+    from ktpel.biometrics.fingerprint import index, triangles
+    from ktpel.biometrics.gallery import pack_probe, prepare_probe, unpack_probe
+
+    calls = {"lsh": 0, "triangles": 0}
+
+    def counted(name, fn):  # noqa: ANN001, ANN202
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(index, "probe_keys", counted("lsh", index.probe_keys))
+    monkeypatch.setattr(triangles, "probe_triangles", counted("triangles", triangles.probe_triangles))
+    # position 1 (a thumb) is in both indexes, 2 in the LSH only, 3 in neither
+    record = lambda face, n: [face] + [_positioned(finger_templates[f"{f}_{n}"], p)  # noqa: E731
+                                       for p, f in zip((1, 2, 3), (101, 102, 103))]
+    one, many = Gallery(engine=engine), ShardedGallery(3, engine=engine)
+    for g in (one, many):
+        for ref, (enrol, _probe) in people.items():
+            g.insert(ref, record(enrol[0], 1))
+    probe = [t.to_bytes() for t in record(people["P2"][1][0], 2)]
+    answer = [c.to_dict() for c in one.identify(probe)]
+    assert answer[0]["reference_id"] == "P2"
+    calls.update(lsh=0, triangles=0)
+    assert [c.to_dict() for c in many.identify(probe)] == answer
+    assert calls == {"lsh": 2, "triangles": 1}  # three shards, one computation each
+
+    calls.update(lsh=0, triangles=0)
+    packed = pack_probe(prepare_probe(probe))
+    assert calls == {"lsh": 2, "triangles": 1}
+    for shard in many.shards:  # each "remote" shard unpacks its own copy and computes nothing again
+        shard.candidates(unpack_probe(packed))
+    assert calls == {"lsh": 2, "triangles": 1}
+    assert [c.to_dict() for c in many.identify(unpack_probe(packed))] == answer
+    parsed = prepare_probe(probe)
+    parsed[1].features  # noqa: B018 - matcher features (~50 KB a finger) stay home; the lookups travel
+    assert set(unpack_probe(pack_probe(parsed))[1].__dict__) >= {"lsh_probe", "triangle_probe"}
+    assert "features" not in unpack_probe(pack_probe(parsed))[1].__dict__ and "features" in parsed[1].__dict__
+    for junk in (b"not a probe", pickle.dumps([1, 2])):
+        with pytest.raises(CorruptTemplate):
+            unpack_probe(junk)

@@ -21,8 +21,8 @@ from ktpel.biometrics.fingerprint import stoplist
 from ktpel.biometrics.fingerprint import triangles as tri
 
 REFERENCE_FINGERS = 20_000
-LSH_FACTOR = 50
-TRIANGLE_FACTOR = 20
+LSH_FACTOR = 20
+TRIANGLE_FACTOR = 10
 SEED = 2026_12_04
 SETS = ("FVC2002_DB1_B", "FVC2000_DB4_B")
 

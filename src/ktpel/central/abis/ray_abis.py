@@ -22,7 +22,9 @@ from typing import Sequence
 import ray
 
 from ktpel.biometrics.abis import IdentifyResponse
-from ktpel.biometrics.gallery import CANDIDATES, band_of, merge_proposals
+from ktpel.biometrics.gallery import (
+    CANDIDATES, INDEXED_POSITIONS, TRIANGLE_POSITIONS, band_of, merge_proposals, pack_probe, prepare_probe,
+)
 from ktpel.central.abis.shard import ShardCore, shard_of
 
 NAMESPACE = "ktpel"
@@ -76,11 +78,12 @@ class ShardActor:
     def delete(self, reference_id: str) -> bool:
         return self.core.delete(reference_id)
 
-    def candidates(self, blobs: list[bytes], limit: int) -> dict:
-        return self.core.candidates(blobs, limit=limit)
+    def candidates(self, probe: list[bytes] | bytes, limit: int) -> dict:
+        """`probe`: template blobs, or a gallery.pack_probe (index lookups computed by the caller)."""
+        return self.core.candidates(probe, limit=limit)
 
-    def score(self, blobs: list[bytes], reference_ids: list[str], lead: dict[str, int] | None = None) -> list:
-        return self.core.score(blobs, reference_ids, lead=lead)
+    def score(self, probe: list[bytes] | bytes, reference_ids: list[str], lead: dict[str, int] | None = None) -> list:
+        return self.core.score(probe, reference_ids, lead=lead)
 
     def mark_synced(self, seq: int) -> None:
         self.core.mark_synced(seq)
@@ -160,10 +163,13 @@ def database_spec(settings) -> dict:  # noqa: ANN001
 class RayAbis:
     """The `Abis` contract over K shard actors (routed by crc32(reference id) mod K)."""
 
-    def __init__(self, actors: list) -> None:
+    def __init__(self, actors: list, *, lsh_positions: Sequence[int] = INDEXED_POSITIONS,
+                 triangle_positions: Sequence[int] = TRIANGLE_POSITIONS) -> None:
         if not actors:
             raise ValueError("a Ray ABIS needs at least one shard actor")
         self.actors = actors
+        # the fingers the shards index: identify computes their lookups once, not once a shard
+        self.lsh_positions, self.triangle_positions = tuple(lsh_positions), tuple(triangle_positions)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     @classmethod
@@ -183,7 +189,8 @@ class RayAbis:
                                                                             triangle_positions)
                   for k in range(shards)]
         ray.get([a.ping.remote() for a in actors])  # constructors (rebuilds) done
-        return cls(actors)
+        return cls(actors, lsh_positions=INDEXED_POSITIONS if indexed_positions is None else indexed_positions,
+                   triangle_positions=TRIANGLE_POSITIONS if triangle_positions is None else triangle_positions)
 
     @classmethod
     def attach(cls) -> "RayAbis":
@@ -199,7 +206,7 @@ class RayAbis:
         stats = ray.get([a.stats.remote() for a in actors])
         if any(s["shards"] != len(actors) for s in stats):
             raise RuntimeError(f"ABIS shards disagree on the shard count: {[s['shards'] for s in stats]}")
-        return cls(actors)
+        return cls(actors, lsh_positions=stats[0]["lsh_positions"], triangle_positions=stats[0]["triangle_positions"])
 
     def shutdown(self, *, wait_s: float = 20.0) -> None:
         """Kill the shard actors and wait until their names are free again."""
@@ -233,7 +240,9 @@ class RayAbis:
         ray.get(self._owner(reference_id).delete.remote(reference_id))
 
     def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES) -> IdentifyResponse:
-        probe = ray.put(_blobs(templates))  # one copy in the object store, read by every shard
+        # parsed once, with the indexed fingers' lookups; one copy in the object store, read by every shard
+        probe = ray.put(pack_probe(prepare_probe(templates, lsh_positions=self.lsh_positions,
+                                                 triangle_positions=self.triangle_positions)))
         refs, lead = merge_proposals(ray.get([a.candidates.remote(probe, limit) for a in self.actors]),
                                      limit=limit)
         share: dict[int, list[str]] = {}

@@ -102,26 +102,28 @@ class ShardCore:
         self.synced_seq = max(self.synced_seq, int(seq))
 
     # -- reads -------------------------------------------------------------------------------------
-    def _probe(self, templates: Sequence) -> list:
-        """The probe parsed once for both phases of an identify: its matcher features (cylinders, LSH
-        keys) are then computed once per shard, not once per phase. Keyed by the probe's bytes."""
-        from ktpel.biometrics.gallery import parse_probe
+    def _probe(self, templates: Sequence | bytes) -> list:
+        """The probe parsed once for both phases of an identify: its matcher features (cylinders) are
+        then computed once per shard, not once per phase. `templates` is a list of template blobs or
+        one gallery.pack_probe (a probe whose index lookups its sender computed). Keyed by its bytes."""
+        from ktpel.biometrics.gallery import parse_probe, unpack_probe
 
-        if not all(isinstance(t, (bytes, bytearray, memoryview)) for t in templates):
+        packed = isinstance(templates, (bytes, bytearray))
+        if not packed and not all(isinstance(t, (bytes, bytearray, memoryview)) for t in templates):
             return list(templates)
-        key = _digest([bytes(t) for t in templates])
+        key = _digest([bytes(templates)] if packed else [bytes(t) for t in templates])
         parsed = self._probes.pop(key, None)
         if parsed is None:
-            parsed = parse_probe(templates)
+            parsed = unpack_probe(bytes(templates)) if packed else parse_probe(templates)
         self._probes[key] = parsed  # most recent last
         while len(self._probes) > _PROBES_KEPT:
             self._probes.pop(next(iter(self._probes)))
         return parsed
 
-    def candidates(self, templates: Sequence, *, limit: int) -> dict[str, list[tuple[float, str]]]:
+    def candidates(self, templates: Sequence | bytes, *, limit: int) -> dict[str, list[tuple[float, str]]]:
         return self.gallery.candidates(self._probe(templates), limit=limit)
 
-    def score(self, templates: Sequence, reference_ids: Sequence[str], *, lead: dict[str, int] | None = None) -> list:
+    def score(self, templates: Sequence | bytes, reference_ids: Sequence[str], *, lead: dict[str, int] | None = None) -> list:
         return self.gallery.score(self._probe(templates), reference_ids, lead=lead)
 
     def __len__(self) -> int:
@@ -142,6 +144,8 @@ class ShardCore:
         import resource
 
         return {"shard": self.shard, "shards": self.shards, "references": len(self), "synced_seq": self.synced_seq,
+                "lsh_positions": list(self.gallery.indexed_positions),
+                "triangle_positions": list(self.gallery.triangle_positions),
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "rebuild": self.rebuild_info}
 

@@ -506,7 +506,9 @@ def main() -> None:
     ap.add_argument("--shards", default="1,2,4")
     ap.add_argument("--probes", type=int, default=300, help="unique probes (FPIR)")
     ap.add_argument("--dups", type=int, default=100, help="planted duplicates of each kind")
-    ap.add_argument("--pipeline", type=int, default=120, help="packets through the real pipeline")
+    ap.add_argument("--pipeline", type=int, default=120,
+                    help="packets through the real pipeline, over the last shard count of --shards "
+                         "(--shards 2 to compare decisions/s with a 2-shard run)")
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")

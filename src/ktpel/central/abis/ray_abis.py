@@ -82,7 +82,8 @@ class ShardActor:
         """`probe`: template blobs, or a gallery.pack_probe (index lookups computed by the caller)."""
         return self.core.candidates(probe, limit=limit)
 
-    def score(self, probe: list[bytes] | bytes, reference_ids: list[str], lead: dict[str, int] | None = None) -> list:
+    def score(self, probe: list[bytes] | bytes, reference_ids: list[str],
+              lead: dict[str, int] | None = None) -> list:
         return self.core.score(probe, reference_ids, lead=lead)
 
     def mark_synced(self, seq: int) -> None:
@@ -206,7 +207,8 @@ class RayAbis:
         stats = ray.get([a.stats.remote() for a in actors])
         if any(s["shards"] != len(actors) for s in stats):
             raise RuntimeError(f"ABIS shards disagree on the shard count: {[s['shards'] for s in stats]}")
-        return cls(actors, lsh_positions=stats[0]["lsh_positions"], triangle_positions=stats[0]["triangle_positions"])
+        return cls(actors, lsh_positions=stats[0]["lsh_positions"],
+                   triangle_positions=stats[0]["triangle_positions"])
 
     def shutdown(self, *, wait_s: float = 20.0) -> None:
         """Kill the shard actors and wait until their names are free again."""

@@ -123,7 +123,8 @@ class ShardCore:
     def candidates(self, templates: Sequence | bytes, *, limit: int) -> dict[str, list[tuple[float, str]]]:
         return self.gallery.candidates(self._probe(templates), limit=limit)
 
-    def score(self, templates: Sequence | bytes, reference_ids: Sequence[str], *, lead: dict[str, int] | None = None) -> list:
+    def score(self, templates: Sequence | bytes, reference_ids: Sequence[str], *,
+              lead: dict[str, int] | None = None) -> list:
         return self.gallery.score(self._probe(templates), reference_ids, lead=lead)
 
     def __len__(self) -> int:

@@ -10,8 +10,9 @@ among every reference the index relates to the probe (by summed LSH score) gives
 candidate cap (top 50) and at penetration 1 / 5 / 10 %. Also printed: insert CPU per identity, the
 gallery's phase-1 CPU for a probe's fingers (`phase1_fingers_cpu_ms`: both indexes, lookups included),
 each index's search with every related reference ranked in Python (`*_search_and_rank_all_cpu_ms`: the
-ranking, not the search, dominates at 100,000), and the index's bytes per identity (after merging its segments); the same for the
-triangle index of the thumbs (fingerprint/triangles.py) and the hit rate of the two lists the gallery
+ranking, not the search, dominates at 100,000), and the index's bytes per identity (after merging its
+segments); the same for the triangle index of the thumbs (fingerprint/triangles.py) and the hit rate of
+the two lists the gallery
 proposes together (the LSH's top 50 or the triangles' top 10: `hit_union`), also projected to 1M (rank r
 here is r × 1M / N there: `hit_union_projected_1M`, `hit_top50_projected_1M`).
 Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
@@ -71,12 +72,13 @@ def main() -> None:
         insert_ms = (time.process_time() - c0) * 1000 / len(enrol)
         # what the gallery's phase 1 costs for these fingers (both indexes, the probe's lookups included):
         # the mate_ranks times below also rank every reference the index relates, in Python
-        fresh = [g.parse_probe(abis_cpu.fresh([t for t in probe if t.modality == "finger"])) for _, probe in probes]
-        gal.candidates(g.parse_probe(abis_cpu.fresh(fresh[0])))  # compiled kernels loaded outside the clock
+        # (fresh objects each configuration: a finger caches its lookups)
+        finger_probes = [g.parse_probe(abis_cpu.fresh([t for t in p if t.modality == "finger"])) for _, p in probes]
+        gal.candidates(g.parse_probe(abis_cpu.fresh(finger_probes[0])))  # kernels loaded outside the clock
         c0 = time.process_time()
-        for probe in fresh:
+        for probe in finger_probes:
             gal.candidates(probe)
-        phase1_ms = (time.process_time() - c0) * 1000 / len(fresh)
+        phase1_ms = (time.process_time() - c0) * 1000 / len(finger_probes)
         ranks, search_ms = mate_ranks(gal.finger_scores, probes, len(enrol))
         tri_ranks, tri_ms = mate_ranks(gal.triangle_scores, probes, len(enrol))
         for idx in [*gal._finger_index.values(), *gal._triangle_index.values()]:

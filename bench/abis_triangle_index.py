@@ -4,7 +4,7 @@ and Bhanu & Tan, "Fingerprint indexing based on novel features of minutiae tripl
 Issue 15: "finger-only ≥ 99 % at 1M with 2 fingers indexed"; run G found no LSH setting that closes it.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_triangle_index.py [--size 10000] [--probes 300]
-         [--set K=7,DL=0.3] [--no-stop-list]
+         [--set K=7,DL=0.3] [--no-stop-list | --stop-file FILE]
 
 The index measured is the gallery's own (ktpel.biometrics.fingerprint.triangles; --set overrides its
 constants for the run). How the triangles index a finger:
@@ -69,12 +69,19 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=300)
     ap.add_argument("--set", default="", help="overrides of triangles.py's constants, e.g. K=5,RB=16")
     ap.add_argument("--no-stop-list", action="store_true", help="neither index leaves out its stop-listed keys")
+    ap.add_argument("--stop-file", type=Path, help="stop lists measured at other bars (stoplist_build --out, "
+                                                    "--lsh-factor, --triangle-factor) instead of the shipped ones")
     a = ap.parse_args()
     for kv in filter(None, a.set.split(",")):
         k, v = kv.split("=")
         if k not in KNOBS:
             raise SystemExit(f"--set: {k} is not one of {', '.join(KNOBS)}")
         setattr(tri, k, type(getattr(tri, k))(v))
+    if a.stop_file:
+        from ktpel.biometrics.fingerprint import stoplist
+
+        stoplist.STOP_FILE = a.stop_file
+        stoplist._shipped.cache_clear()
     if a.no_stop_list:  # the baseline: every key stored and looked up, in both indexes
         from ktpel.biometrics.fingerprint import stoplist
 

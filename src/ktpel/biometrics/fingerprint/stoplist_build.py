@@ -27,7 +27,8 @@ SEED = 2026_12_04
 SETS = ("FVC2002_DB1_B", "FVC2000_DB4_B")
 
 
-def measure(fingers: list[np.ndarray], *, progress: Callable[[], None] | None = None) -> dict[str, np.ndarray]:
+def measure(fingers: list[np.ndarray], *, progress: Callable[[], None] | None = None,
+            lsh_factor: float = LSH_FACTOR, triangle_factor: float = TRIANGLE_FACTOR) -> dict[str, np.ndarray]:
     """Both stop lists from a population's minutiae (its keys before any stop list applies)."""
     lsh, triangles = [], []
     tables = np.arange(ix.TABLES, dtype=np.uint32) << np.uint32(ix.HASH_BITS)
@@ -37,8 +38,8 @@ def measure(fingers: list[np.ndarray], *, progress: Callable[[], None] | None = 
         triangles.append(tri.raw_finger_triangles(m)[0])
         if progress is not None:
             progress()
-    return {"lsh": stoplist.hot(np.concatenate(lsh), factor=LSH_FACTOR), "lsh_signature": ix.stop_signature(),
-            "triangles": stoplist.hot(np.concatenate(triangles), factor=TRIANGLE_FACTOR),
+    return {"lsh": stoplist.hot(np.concatenate(lsh), factor=lsh_factor), "lsh_signature": ix.stop_signature(),
+            "triangles": stoplist.hot(np.concatenate(triangles), factor=triangle_factor),
             "triangles_signature": tri.stop_signature()}
 
 
@@ -63,11 +64,15 @@ def main() -> None:
     ap.add_argument("fingerprints", type=Path, help="the FVC sets' folder, e.g. ../shared/data/fingerprints")
     ap.add_argument("--fingers", type=int, default=REFERENCE_FINGERS)
     ap.add_argument("--out", type=Path, default=stoplist.STOP_FILE)
+    # other bars, for a comparison (bench/abis_triangle_index.py --stop-file): the shipped file keeps the defaults
+    ap.add_argument("--lsh-factor", type=float, default=LSH_FACTOR)
+    ap.add_argument("--triangle-factor", type=float, default=TRIANGLE_FACTOR)
     a = ap.parse_args()
     fingers = reference_fingers(a.fingerprints, n=a.fingers)
     with Progress() as bar:
         task = bar.add_task("keys", total=len(fingers))
-        lists = measure(fingers, progress=lambda: bar.advance(task))
+        lists = measure(fingers, progress=lambda: bar.advance(task), lsh_factor=a.lsh_factor,
+                        triangle_factor=a.triangle_factor)
     np.savez(a.out, **lists)
     print(f"{a.out}: {lists['lsh'].size} LSH codes, {lists['triangles'].size} triangle keys "
           f"from {len(fingers)} synthetic fingers")

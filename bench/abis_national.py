@@ -1,7 +1,7 @@
 """National ABIS on Ray shards: a chimeric synthetic population, 1/2/4 shard actors, the issue-15 figures.
 
 Run: nice OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_national.py [--size 20000] [--shards 1,2,4]
-         [--probes 300] [--dups 100] [--pipeline 120]
+         [--probes 300] [--dups 100] [--pipeline 120] [--workers 2 --pg-url URL] [--pipeline-gallery both]
 
 The population (how it is made, exactly):
 - Face: the mixture of bench/central_pipeline.py (`synthetic_faces`): with probability 0.27 a sample of the
@@ -32,6 +32,8 @@ answers identical to the 1-shard run, the outcomes above; then decisions/s throu
 (intake → validate → quality → demographic → gallery → biometric on the Ray shards → decide: one worker
 on SQLite, or `--workers N` worker processes on PostgreSQL (`--pg-url`), each joining the Ray cluster and
 attaching to the shards by name as `ktpel central worker` does) and the rebuild time of one shard from the central database (records with encrypted templates).
+`--pipeline-gallery inproc` (or `both`) runs the same packets with each worker holding its own in-process
+gallery, loaded from the database in the warm-up (one machine without Ray; Ray shut down first).
 """
 
 from __future__ import annotations
@@ -386,18 +388,28 @@ def receive(db, batch: list[dict]) -> None:  # noqa: ANN001
                               subject_id=p["enrollment_id"], payload=p)
 
 
+def _shard_cpu(abis) -> float:  # noqa: ANN001
+    """The Ray shard actors' process CPU seconds (0 for an in-process gallery: its CPU is the worker's)."""
+    if abis is None:
+        return 0.0
+    import ray
+
+    return sum(ray.get([a.cpu_s.remote() for a in abis.actors]))
+
+
 def pipeline_decisions(*, db, settings, abis, payloads: list[dict]) -> dict:  # noqa: ANN001
+    """One worker in this process; `abis` None: its own in-process gallery, which its first refresh loads
+    from the database (every record; done in the warm-up, not timed)."""
+    from ktpel.biometrics.abis import BuiltinAbis
     from ktpel.central.pipeline.gallery import GalleryMirror
     from ktpel.central.pipeline.worker import Worker
 
-    worker = Worker(db=db, settings=settings, mirror=GalleryMirror(abis), worker_id="bench")
+    worker = Worker(db=db, settings=settings, mirror=GalleryMirror(abis or BuiltinAbis()), worker_id="bench")
 
     # steady state: the first few decisions train the demographic model and compile kernels (one-off)
     receive(db, payloads[:WARM_UP])
     worker.drain()
-    import ray
-
-    shard_cpu = lambda: sum(ray.get([a.cpu_s.remote() for a in abis.actors]))  # noqa: E731
+    shard_cpu = lambda: _shard_cpu(abis)  # noqa: E731
     t0, c0, r0 = time.perf_counter(), time.process_time(), shard_cpu()
     receive(db, payloads[WARM_UP:])  # intake counted, as before
     outs = worker.drain()
@@ -410,7 +422,8 @@ def pipeline_decisions(*, db, settings, abis, payloads: list[dict]) -> dict:  # 
     # CPU (worker process + shard processes) per decision: what a shared machine's wall time hides
     return {"decisions": len(outs), "seconds": round(wall, 1), "decisions_per_s": round(len(outs) / wall, 2),
             "worker_cpu_ms_per_decision": round(cpu * 1000 / k, 1),
-            "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary}
+            "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary,
+            "outcome_seq": [o.outcome or o.status for o in outs]}
 
 
 def _worker_process(settings_dict: dict, stop) -> None:  # noqa: ANN001
@@ -442,12 +455,12 @@ def _proc_cpu_s(pid: int) -> float:
 
 
 def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict], workers: int,  # noqa: ANN001
-                                    ray_address: str) -> dict:
+                                    ray_address: str | None) -> dict:
     """`pipeline_decisions` with N worker processes on PostgreSQL, the production shape (one worker uses one core
-    at a time: its stages run one after another)."""
+    at a time: its stages run one after another). `ray_address` None: each worker keeps its own in-process
+    gallery (`ktpel central worker` on one machine without Ray), loaded from the database in the warm-up."""
     import multiprocessing as mp
 
-    import ray
     from sqlalchemy import func, select
 
     from ktpel.store.schema.central import PipelineJobRow
@@ -466,14 +479,14 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
 
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
-    child = settings.model_copy(update={"abis": f"ray://{ray_address}"}).model_dump()
+    child = settings.model_copy(update={"abis": f"ray://{ray_address}" if ray_address else "inproc"}).model_dump()
     procs = [ctx.Process(target=_worker_process, args=(child, stop)) for _ in range(workers)]
     for proc in procs:
         proc.start()
     try:
         receive(db, payloads[:WARM_UP * workers])  # every worker trains its model and compiles its kernels first
         wait_for(WARM_UP * workers)
-        shard_cpu = lambda: sum(ray.get([a.cpu_s.remote() for a in abis.actors]))  # noqa: E731
+        shard_cpu = lambda: _shard_cpu(abis)  # noqa: E731
         t0, r0 = time.perf_counter(), shard_cpu()
         c0 = sum(_proc_cpu_s(proc.pid) for proc in procs)
         receive(db, payloads[WARM_UP * workers:])
@@ -492,9 +505,60 @@ def pipeline_decisions_in_processes(*, db, settings, abis, payloads: list[dict],
     for outcome, status in rows:
         summary[outcome or status] = summary.get(outcome or status, 0) + 1
     k = max(1, len(rows))
-    return {"workers": workers, "backend": "postgresql", "decisions": len(rows), "seconds": round(wall, 1),
+    return {"workers": workers, "backend": "postgresql", "gallery": "ray" if ray_address else "inproc",
+            "decisions": len(rows), "seconds": round(wall, 1),
             "decisions_per_s": round(len(rows) / wall, 2), "worker_cpu_ms_per_decision": round(cpu * 1000 / k, 1),
-            "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary}
+            "shard_cpu_ms_per_decision": round(remote * 1000 / k, 1), "outcomes": summary,
+            "outcome_seq": [outcome or status for outcome, status in rows]}
+
+
+def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payloads: list[dict],  # noqa: ANN001
+                 abis, ray_mod) -> list[str]:  # noqa: ANN001
+    """Decisions/s through the real pipeline on a fresh central database holding the population; with Ray
+    shards (`abis`), then one shard's rebuild from that database; `abis` None: in-process galleries.
+    Returns each timed packet's outcome, in intake order."""
+    from ktpel.config import Settings
+    from ktpel.keys.keyring import init_keys
+    from ktpel.store.db import open_database
+
+    pg_name = f"ktpel_abis_{uuid.uuid4().hex[:8]}" if a.pg_url else None
+    if pg_name:
+        import psycopg
+
+        with psycopg.connect(a.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"{a.pg_url.rsplit('/', 1)[0]}/{pg_name}" if pg_name else f"sqlite:///{Path(tmp) / 'central.db'}"
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, shared_data=settings_shared)
+        db = open_database(settings, name="central")
+        init_keys(settings, side="central")
+        loaded = load_database(db, enrol=enrol, residents=residents)
+        if abis is not None:
+            abis.mark_synced(a.size)
+        if a.workers > 1:
+            address = ray_mod.get_runtime_context().gcs_address if abis is not None else None
+            pipe = pipeline_decisions_in_processes(db=db, settings=settings, abis=abis, payloads=payloads,
+                                                   workers=a.workers, ray_address=address)
+        else:
+            pipe = pipeline_decisions(db=db, settings=settings, abis=abis, payloads=payloads)
+            pipe["backend"] = "postgresql" if pg_name else "sqlite"
+            pipe["gallery"] = "ray" if abis is not None else "inproc"
+        seq = pipe.pop("outcome_seq")
+        print(json.dumps({"pipeline": pipe, "shards": len(abis.actors) if abis is not None else 0,
+                          "database_load_s": round(loaded, 1),
+                          "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
+        if abis is not None:
+            from ktpel.central.abis.ray_abis import database_spec
+
+            t1 = time.perf_counter()
+            info = ray_mod.get(abis.actors[0].rebuild.remote(database_spec(settings)))
+            print(json.dumps({"shard_rebuild": info, "wall_s": round(time.perf_counter() - t1, 2),
+                              "identities_in_shard": info.get("records")}), flush=True)
+        db.dispose()
+    if pg_name:
+        with psycopg.connect(a.pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    return seq
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -509,6 +573,9 @@ def main() -> None:
     ap.add_argument("--pipeline", type=int, default=120,
                     help="packets through the real pipeline, over the last shard count of --shards "
                          "(--shards 2 to compare decisions/s with a 2-shard run)")
+    ap.add_argument("--pipeline-gallery", default="ray", choices=("ray", "inproc", "both"),
+                    help="where the pipeline's 1:N runs: the Ray shards above, each worker's own in-process "
+                         "gallery (one machine without Ray), or both, each on a database of its own")
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
@@ -589,50 +656,27 @@ def main() -> None:
         print(json.dumps(printable), flush=True)
         last = res
 
-    # the real pipeline over the last shard set, and a shard rebuilt from the central database
-    from ktpel.store.db import open_database
-
+    # the real pipeline over the last shard set, and a shard rebuilt from the central database; then (or
+    # instead) the same packets with in-process galleries, Ray shut down, each on a database of its own
     names = load_names(shared)
     residents = [_resident(rng, i, names) for i in range(a.size)]
-    pg_name = f"ktpel_abis_{uuid.uuid4().hex[:8]}" if a.pg_url else None
-    if pg_name:
-        import psycopg
-
-        with psycopg.connect(a.pg_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"{a.pg_url.rsplit('/', 1)[0]}/{pg_name}" if pg_name else f"sqlite:///{Path(tmp) / 'central.db'}"
-        settings = Settings(data_dir=Path(tmp) / "data", database_url=url, shared_data=shared)
-        from ktpel.keys.keyring import init_keys
-
-        db = open_database(settings, name="central")
-        init_keys(settings, side="central")
-        loaded = load_database(db, enrol=enrol, residents=residents)
-        abis = last["abis"]
-        abis.mark_synced(a.size)
-        n = a.pipeline
-        mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
-        payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
-        if a.workers > 1:
-            pipe = pipeline_decisions_in_processes(db=db, settings=settings, abis=abis, payloads=payloads,
-                                                   workers=a.workers,
-                                                   ray_address=ray.get_runtime_context().gcs_address)
-        else:
-            pipe = pipeline_decisions(db=db, settings=settings, abis=abis, payloads=payloads)
-            pipe["backend"] = "postgresql" if pg_name else "sqlite"
-        print(json.dumps({"pipeline": pipe, "shards": len(abis.actors), "database_load_s": round(loaded, 1),
-                          "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
-        from ktpel.central.abis.ray_abis import database_spec
-
-        t1 = time.perf_counter()
-        info = ray.get(abis.actors[0].rebuild.remote(database_spec(settings)))
-        print(json.dumps({"shard_rebuild": info, "wall_s": round(time.perf_counter() - t1, 2),
-                          "identities_in_shard": info.get("records")}), flush=True)
+    n = a.pipeline
+    mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
+    payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
+    modes = ["ray", "inproc"] if a.pipeline_gallery == "both" else [a.pipeline_gallery]
+    abis = last["abis"]
+    seqs = []
+    for mode in modes:
+        if mode == "inproc" and abis is not None:
+            abis.shutdown()
+            ray.shutdown()
+            abis = None
+        seqs.append(pipeline_run(a, settings_shared=shared, enrol=enrol, residents=residents, payloads=payloads,
+                                 abis=abis if mode == "ray" else None, ray_mod=ray))
+    if len(seqs) == 2:  # the same packets, one outcome each, in intake order
+        print(json.dumps({"pipeline_outcomes_identical_ray_and_inproc": seqs[0] == seqs[1]}), flush=True)
+    if abis is not None:
         abis.shutdown()
-        db.dispose()
-    if pg_name:
-        with psycopg.connect(a.pg_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     ray.shutdown()
 
 

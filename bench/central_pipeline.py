@@ -289,10 +289,12 @@ class SyntheticAndReal:
     def delete(self, reference_id: str) -> None:
         self.real.delete(reference_id)
 
-    def identify(self, templates, *, top_k: int = 10, limit: int | None = None):  # noqa: ANN001, ANN201
+    def identify(self, templates, *, top_k: int = 10, limit: int | None = None,  # noqa: ANN001, ANN201
+                 exclude: str | None = None):
         from ktpel.biometrics.gallery import CANDIDATES, identify_over
 
-        return identify_over([self.synthetic, self.real], templates, top_k=top_k, limit=limit or CANDIDATES)
+        return identify_over([self.synthetic, self.real], templates, top_k=top_k, limit=limit or CANDIDATES,
+                             exclude=exclude)
 
 
 def synthetic_gallery(size: int, *, real: RealPool, finger_pool: list[bytes], seed: int = 7):  # noqa: ANN201
@@ -339,10 +341,10 @@ class MaterialisingAbis:
     def delete(self, reference_id) -> None:  # noqa: ANN001
         self.inner.delete(reference_id)
 
-    def identify(self, templates, *, max_candidates: int = 10):  # noqa: ANN001, ANN201
+    def identify(self, templates, *, max_candidates: int = 10, exclude: str | None = None):  # noqa: ANN001, ANN201
         from ktpel.biometrics.fusion import Band
 
-        resp = self.inner.identify(templates, max_candidates=max_candidates)
+        resp = self.inner.identify(templates, max_candidates=max_candidates, exclude=exclude)
         for c in resp.candidates:
             if c.band is not Band.NO_HIT and c.reference_id.startswith("S"):
                 self._materialise(c.reference_id)

@@ -5,7 +5,9 @@ Templates travel as KTPB bytes (see templates.py) or, for fingerprints, ISO/IEC 
 converted by `fingerprint.iso19794`. A commercial ABIS is plugged in by implementing `Abis`.
 
     insert(reference_id, templates)            -> None       (replaces an existing reference)
-    identify(templates, max_candidates=10)     -> IdentifyResponse
+    identify(templates, max_candidates=10, exclude=None) -> IdentifyResponse
+                                               (exclude: a reference searched as if absent, e.g. the
+                                               probe's own record, already inserted)
     delete(reference_id)                       -> None       (UnknownReference if absent)
 
 IdentifyResponse.decision is the best candidate's band: `hit` (same person beyond reasonable
@@ -42,7 +44,8 @@ class Abis(Protocol):
 
     def insert(self, reference_id: str, templates: Sequence[TemplateInput]) -> None: ...
 
-    def identify(self, templates: Sequence[TemplateInput], *, max_candidates: int = 10) -> IdentifyResponse: ...
+    def identify(self, templates: Sequence[TemplateInput], *, max_candidates: int = 10,
+                 exclude: str | None = None) -> IdentifyResponse: ...
 
     def delete(self, reference_id: str) -> None: ...
 
@@ -56,8 +59,9 @@ class BuiltinAbis:
     def insert(self, reference_id: str, templates: Sequence[TemplateInput]) -> None:
         self.gallery.insert(reference_id, list(templates))
 
-    def identify(self, templates: Sequence[TemplateInput], *, max_candidates: int = 10) -> IdentifyResponse:
-        cands = self.gallery.identify(list(templates), top_k=max_candidates)
+    def identify(self, templates: Sequence[TemplateInput], *, max_candidates: int = 10,
+                 exclude: str | None = None) -> IdentifyResponse:
+        cands = self.gallery.identify(list(templates), top_k=max_candidates, exclude=exclude)
         return IdentifyResponse(cands, band_of(cands))
 
     def delete(self, reference_id: str) -> None:

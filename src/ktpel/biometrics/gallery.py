@@ -333,18 +333,23 @@ class Gallery:
         return ([face] if face is not None else []) + list(self.fingers_of(reference_id).values())
 
     # -- phase 1 ---------------------------------------------------------------------------------
-    def candidates(self, templates: Sequence[Template | bytes], *, limit: int = CANDIDATES
-                   ) -> dict[str, list[tuple[float, str]]]:
-        """Per modality, up to `limit` (index score, reference id), best first."""
+    def candidates(self, templates: Sequence[Template | bytes], *, limit: int = CANDIDATES,
+                   exclude: str | None = None) -> dict[str, list[tuple[float, str]]]:
+        """Per modality, up to `limit` (index score, reference id), best first; the reference `exclude`
+        (the probe's own record, already in the gallery) is searched as if it were not there."""
         face, fingers = _split(templates)
         out: dict[str, list[tuple[float, str]]] = {}
+        skip = self._int_of.get(exclude) if exclude is not None else None
         if face is not None and self._face_index.ntotal:
             k = min(self._face_index.ntotal, modality_limit("face", limit))
-            dist, ids = self._face_index.search(face.embedding[None, :].astype(np.float32), k)
+            dist, ids = self._face_index.search(face.embedding[None, :].astype(np.float32),
+                                                min(self._face_index.ntotal, k + (skip is not None)))
             out["face"] = merge_top(((self._refs[int(i)], float(d)) for d, i in zip(dist[0], ids[0])
-                                     if i >= 0), k)
+                                     if i >= 0 and i != skip), k)
         if fingers and self._finger_index:
             total, lead = self._finger_evidence(fingers)
+            if skip is not None:
+                total[skip] = 0.0
             found = {self._refs[i]: float(total[i]) for i in top_iids(total, limit=limit)}
             if found:
                 out["finger"] = merge_top(found.items(), limit)
@@ -352,6 +357,8 @@ class Gallery:
         if fingers and self._triangle_index:
             k = modality_limit("finger_triangles", limit)
             votes, lead = self._triangle_evidence(fingers)
+            if skip is not None:
+                votes[skip] = 0.0
             found = {self._refs[i]: float(votes[i]) for i in top_iids(votes, limit=k)}
             if found:
                 out["finger_triangles"] = merge_top(found.items(), k)
@@ -477,9 +484,9 @@ class Gallery:
         return t
 
     def identify(self, templates: Sequence[Template | bytes], *, top_k: int = 10,
-                 limit: int = CANDIDATES) -> list[Candidate]:
-        """Best `top_k` references for the probe, by fused score."""
-        return identify_over([self], templates, top_k=top_k, limit=limit)
+                 limit: int = CANDIDATES, exclude: str | None = None) -> list[Candidate]:
+        """Best `top_k` references for the probe, by fused score (never `exclude`)."""
+        return identify_over([self], templates, top_k=top_k, limit=limit, exclude=exclude)
 
     # -- memory ----------------------------------------------------------------------------------
     def bytes_per_identity(self) -> dict[str, float]:
@@ -572,10 +579,10 @@ def merge_top(items: Iterable[tuple[str, float]], limit: int) -> list[tuple[floa
 
 
 def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | bytes], *, top_k: int,
-                  limit: int) -> list[Candidate]:
+                  limit: int, exclude: str | None = None) -> list[Candidate]:
     """Fan a probe out to shards, merge candidates globally, score on the owning shards."""
     templates = parse_probe(templates)
-    proposals = [shard.candidates(templates, limit=limit) for shard in shards]
+    proposals = [shard.candidates(templates, limit=limit, exclude=exclude) for shard in shards]
     refs, lead = merge_proposals(proposals, limit=limit)
     results: list[Candidate] = []
     for shard in shards:
@@ -634,8 +641,8 @@ class ShardedGallery:
         return self._shard(reference_id).discard(reference_id)
 
     def identify(self, templates: Sequence[Template | bytes], *, top_k: int = 10,
-                 limit: int = CANDIDATES) -> list[Candidate]:
-        return identify_over(self.shards, templates, top_k=top_k, limit=limit)
+                 limit: int = CANDIDATES, exclude: str | None = None) -> list[Candidate]:
+        return identify_over(self.shards, templates, top_k=top_k, limit=limit, exclude=exclude)
 
     def save(self, directory: Path) -> None:
         for k, s in enumerate(self.shards):

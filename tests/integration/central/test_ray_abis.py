@@ -66,9 +66,10 @@ def _run(db, worker, payloads) -> tuple[list, set, dict]:
     return outcomes, items, searches
 
 
-def _answers(abis, probes) -> list:
-    return [[(c.reference_id, c.fused, c.band.value) for c in abis.identify(p, max_candidates=10).candidates]
-            for p in probes]
+def _answers(abis, probes, *, exclude: list | None = None) -> list:
+    exclude = exclude or [None] * len(probes)
+    return [[(c.reference_id, c.fused, c.band.value)
+             for c in abis.identify(p, max_candidates=10, exclude=x).candidates] for p, x in zip(probes, exclude)]
 
 
 def _same(got, want) -> bool:  # noqa: ANN001 - nested lists, tuples, dicts of str/int/float
@@ -123,6 +124,12 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         probes = list(records.values())
         before = _answers(abis, probes)
         assert _same(before, _answers(one, probes))
+        # searched with its own record excluded (as the pipeline does), each probe's answer is the rest
+        own = list(records)
+        without = _answers(abis, probes, exclude=own)
+        assert _same(without, _answers(one, probes, exclude=own))
+        assert all(rid not in [c[0] for c in got] for rid, got in zip(own, without))
+        assert _same(without, [[c for c in got if c[0] != rid] for rid, got in zip(own, before)])
 
         # idempotent writes: the same insert twice, a delete of an absent reference
         rid = next(iter(records))

@@ -69,6 +69,27 @@ def test_sharded_gallery_answers_like_one_gallery(engine, people, finger_templat
         assert a == b
 
 
+@pytest.mark.parametrize("shards", [1, 3])
+def test_an_excluded_reference_is_searched_as_absent_and_frees_its_place(engine, people, finger_templates, shards):
+    g = ShardedGallery(shards, engine=engine)
+    _fill(g, people)
+    g.insert("P2-again", people["P2"][0])  # the same person recorded twice
+    g.insert("X", [finger_templates["101_3"]])
+    probe = people["P2"][0]
+    assert {c.reference_id for c in g.identify(probe)} >= {"P2", "P2-again"}
+    # the probe's own record excluded: never scored nor returned, and its mate is still found
+    res = g.identify(probe, exclude="P2")
+    assert "P2" not in [c.reference_id for c in res] and res[0].reference_id == "P2-again"
+    assert res[0].band is Band.HIT
+    # with room for one reference a list, the excluded record's place goes to the next best (its mate)
+    lists = [shard.candidates(probe, limit=1, exclude="P2") for shard in g.shards]
+    assert all("P2" not in [r for _, r in lst] for props in lists for m, lst in props.items()
+               if m in ("face", "finger", "finger_triangles"))
+    assert any(r == "P2-again" for props in lists for _, r in props.get("finger", []))
+    # an unknown id excludes nothing
+    assert [c.reference_id for c in g.identify(probe, exclude="nobody")] == [c.reference_id for c in g.identify(probe)]
+
+
 def test_fusion_bands_follow_thresholds():
     cal = load_calibration()
     assert cal.band(cal.hit_z + 0.1) is Band.HIT

@@ -32,12 +32,19 @@ def _field_bytes(o: np.ndarray | None) -> bytes:
     return zlib.compress(d.astype(np.uint8).tobytes(), 9)
 
 
+def _level_values() -> np.ndarray:
+    """The stored value of each of the _LEVELS levels: its bin's centre (level 0: background)."""
+    q = np.arange(_LEVELS)
+    bin_width = 255 / (_LEVELS - 1)
+    return np.where(q > 0, 1 + np.minimum(254, np.floor((q - 1) * bin_width + bin_width / 2)), 0).astype(np.uint8)
+
+
+_VALUE_OF_LEVEL = _level_values()
+
+
 def _field_from(data: bytes, rows: int, cols: int) -> np.ndarray:
     d = np.frombuffer(zlib.decompress(data), np.uint8).reshape(rows, cols).astype(np.int32)
-    q = np.cumsum(d, axis=1) % _LEVELS
-    bin_width = 255 / (_LEVELS - 1)
-    v = np.where(q > 0, 1 + np.minimum(254, np.floor((q - 1) * bin_width + bin_width / 2)), 0)
-    return v.astype(np.uint8)
+    return _VALUE_OF_LEVEL[np.cumsum(d, axis=1) % _LEVELS]
 
 
 def pack_finger(t: FingerTemplate, position: int) -> bytes:

@@ -22,7 +22,7 @@ evaluation of these formulas to the last bits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from types import ModuleType
 
 import cv2
@@ -54,9 +54,27 @@ class Features:
     cyl: np.ndarray  # (n, d) float32, unit rows
     hull: np.ndarray  # (h, 2)
     block: int = 0  # orientation block size, 0 = no field
-    o_xy: np.ndarray | None = None  # (k, 2) centres of foreground blocks
-    o_th: np.ndarray | None = None  # (k,) their ridge-normal angles
     o_grid: np.ndarray | None = None  # (rows, cols) angles, NaN = background
+
+    # The field's foreground blocks as samples are read only for the first print of a match (the
+    # probe's); a gallery candidate's never are, so they are derived on first use (~12 µs a finger).
+    @cached_property
+    def _samples(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self.o_grid is None:
+            return None, None
+        rr, cc = np.nonzero(~np.isnan(self.o_grid))
+        b = self.block
+        return np.stack([cc * b + b / 2, rr * b + b / 2], 1).astype(np.float64), self.o_grid[rr, cc]
+
+    @property
+    def o_xy(self) -> np.ndarray | None:
+        """(k, 2) centres of the foreground blocks."""
+        return self._samples[0]
+
+    @property
+    def o_th(self) -> np.ndarray | None:
+        """(k,) their ridge-normal angles."""
+        return self._samples[1]
 
 
 def angdiff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,11 +127,11 @@ def prepare(minutiae: np.ndarray, orientation: np.ndarray | None = None, block: 
     theta = np.ascontiguousarray(minutiae[:, 2], dtype=np.float64)
     if orientation is None or not block:
         return Features(xy, theta, cylinders(xy, theta), _hull(xy))
-    grid = np.where(orientation > 0, (orientation.astype(np.float64) - 1) / 255 * np.pi, np.nan)
-    rr, cc = np.nonzero(orientation > 0)
-    o_xy = np.stack([cc * block + block / 2, rr * block + block / 2], 1).astype(np.float64)
-    return Features(xy, theta, cylinders(xy, theta), _hull(xy), block, o_xy, grid[rr, cc], grid)
+    return Features(xy, theta, cylinders(xy, theta), _hull(xy), block, _ANGLE_OF[orientation])
 
+
+# a field's stored level (1-255; 0 = background) as its angle, (level - 1) / 255 · π; one lookup a block
+_ANGLE_OF = np.where(np.arange(256) > 0, (np.arange(256).astype(np.float64) - 1) / 255 * np.pi, np.nan)
 
 # stand-ins for an absent orientation field (the kernel takes arrays, not None)
 _NO_XY = np.zeros((0, 2))

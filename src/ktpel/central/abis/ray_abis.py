@@ -78,9 +78,9 @@ class ShardActor:
     def delete(self, reference_id: str) -> bool:
         return self.core.delete(reference_id)
 
-    def candidates(self, probe: list[bytes] | bytes, limit: int) -> dict:
+    def candidates(self, probe: list[bytes] | bytes, limit: int, exclude: str | None = None) -> dict:
         """`probe`: template blobs, or a gallery.pack_probe (index lookups computed by the caller)."""
-        return self.core.candidates(probe, limit=limit)
+        return self.core.candidates(probe, limit=limit, exclude=exclude)
 
     def score(self, probe: list[bytes] | bytes, reference_ids: list[str],
               lead: dict[str, int] | None = None) -> list:
@@ -241,11 +241,12 @@ class RayAbis:
         """Idempotent: deleting an absent reference is not an error here."""
         ray.get(self._owner(reference_id).delete.remote(reference_id))
 
-    def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES) -> IdentifyResponse:
+    def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES,
+                 exclude: str | None = None) -> IdentifyResponse:
         # parsed once, with the indexed fingers' lookups; one copy in the object store, read by every shard
         probe = ray.put(pack_probe(prepare_probe(templates, lsh_positions=self.lsh_positions,
                                                  triangle_positions=self.triangle_positions)))
-        refs, lead = merge_proposals(ray.get([a.candidates.remote(probe, limit) for a in self.actors]),
+        refs, lead = merge_proposals(ray.get([a.candidates.remote(probe, limit, exclude) for a in self.actors]),
                                      limit=limit)
         share: dict[int, list[str]] = {}
         for r in refs:

@@ -120,8 +120,9 @@ class ShardCore:
             self._probes.pop(next(iter(self._probes)))
         return parsed
 
-    def candidates(self, templates: Sequence | bytes, *, limit: int) -> dict[str, list[tuple[float, str]]]:
-        return self.gallery.candidates(self._probe(templates), limit=limit)
+    def candidates(self, templates: Sequence | bytes, *, limit: int,
+                   exclude: str | None = None) -> dict[str, list[tuple[float, str]]]:
+        return self.gallery.candidates(self._probe(templates), limit=limit, exclude=exclude)
 
     def score(self, templates: Sequence | bytes, reference_ids: Sequence[str], *,
               lead: dict[str, int] | None = None) -> list:

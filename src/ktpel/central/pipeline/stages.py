@@ -179,8 +179,10 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     probe = [template_from_bytes(base64.b64decode(v)) for v in json.loads(row.templates).values()]
     ctx.mirror.refresh(session, parsed={row.id: probe})
     # an ABIS failure raises: the job is retried, then dead-lettered — never a silent PRR
-    response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES + 1)
-    cands = [c.to_dict() for c in response.candidates if c.reference_id != row.id][:MAX_CANDIDATES]
+    # the probe's own record is in the gallery (it took its number before the search): searched as
+    # absent, it takes no candidate's place and costs no 1:1 score on every finger
+    response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES, exclude=row.id)
+    cands = [c.to_dict() for c in response.candidates]
     # the band the decide stage applies: moved up with the gallery's size (conflict.review_z_at)
     size = int(row.gallery_seq or 1)
     decision = max((_band_for(c, gallery_size=size) for c in cands), key=_band_rank, default=Band.NO_HIT)

@@ -1,7 +1,7 @@
 """CPU cost of one decision (issue 15): where a decision's CPU goes, in-process and on Ray shards.
 
 Run: nice -n 10 OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_cpu.py [--size 3000] [--probes 40]
-         [--decisions 40] [--ray 2] [--profile] [--save FILE] [--compare FILE]
+         [--decisions 40] [--ray 2] [--profile] [--images] [--pg-url URL] [--save FILE] [--compare FILE]
 
 Wall time lies on a shared machine: every figure here is CPU time (`time.process_time`, this process;
 Ray shard actors report their own process CPU). The population and probes are bench/abis_national.py's
@@ -222,6 +222,8 @@ def main() -> None:
     ap.add_argument("--feature-cache", type=int, default=None,
                     help="in-process gallery only: candidates' finger features kept (0: none)")
     ap.add_argument("--pg-url", default=None, help="run the pipeline on PostgreSQL (a fresh database there)")
+    ap.add_argument("--images", action="store_true",
+                    help="packets carry a demo recording's real images (bench/abis_national.py --images)")
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     a = ap.parse_args()
@@ -230,6 +232,8 @@ def main() -> None:
     t0 = time.process_time()
     shared, rng, enrol, kinds = build(a.size, a.probes, a.dups, a.seed)
     print(json.dumps({"generate_cpu_s": round(time.process_time() - t0, 1)}), flush=True)
+    if a.images:
+        print(json.dumps({"packet_image_bytes": nat.use_real_images(shared)}), flush=True)
 
     from ktpel.biometrics.abis import BuiltinAbis
     from ktpel.biometrics.gallery import Gallery

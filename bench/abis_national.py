@@ -334,6 +334,24 @@ def _resident(rng: np.random.Generator, k: int, names: dict) -> dict:
             "mother_name": str(rng.choice(names["first_female"])).upper()}
 
 
+# --images: every packet carries the images a demo recording carries (the files themselves: an ORL face,
+# ten FVC fingerprint TIFFs, ~1.5 MB), so what the pipeline reads and decrypts a decision is a real
+# packet's; without it, none (the figures of runs A-K).
+IMAGES: dict[str, str] = {}
+IMAGE_TYPES: dict[str, str] = {}
+
+
+def use_real_images(shared: Path) -> int:
+    """Fill IMAGES from the reference data; returns the images' bytes."""
+    files = {"face": shared / "faces" / "att_orl" / "s1" / "1.pgm"}
+    fvc = sorted((shared / "fingerprints" / "FVC2002_DB1_B").glob("*.tif"))
+    files.update({f"finger_{k}": fvc[k - 1] for k in range(1, 11)})
+    raw = {kind: f.read_bytes() for kind, f in files.items()}
+    IMAGES.update({kind: base64.b64encode(b).decode("ascii") for kind, b in raw.items()})
+    IMAGE_TYPES.update({kind: "image/x-portable-graymap" if kind == "face" else "image/tiff" for kind in raw})
+    return sum(len(b) for b in raw.values())
+
+
 def _payload(templates: list, resident: dict) -> dict:
     b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
     tpl = {"face": b64(templates[0].to_bytes())}
@@ -347,7 +365,8 @@ def _payload(templates: list, resident: dict) -> dict:
             "resident": {**resident, "kk_number": "1801050101900001", "blood_type": "O", "rt": "001", "rw": "002",
                          "religion": "Islam", "marital_status": "Kawin", "occupation": "Petani", "citizenship": "WNI",
                          "family_role": "Kepala Keluarga", "regency_code": "18.01", "district_code": "18.01.05"},
-            "quality": {}, "exceptions": missing, "templates": tpl, "images": {}, "image_types": {}}
+            "quality": {}, "exceptions": missing, "templates": tpl, "images": dict(IMAGES),
+            "image_types": dict(IMAGE_TYPES)}
 
 
 def load_database(db, *, enrol: list, residents: list[dict]) -> float:  # noqa: ANN001
@@ -576,6 +595,8 @@ def main() -> None:
     ap.add_argument("--pipeline-gallery", default="ray", choices=("ray", "inproc", "both"),
                     help="where the pipeline's 1:N runs: the Ray shards above, each worker's own in-process "
                          "gallery (one machine without Ray), or both, each on a database of its own")
+    ap.add_argument("--images", action="store_true",
+                    help="packets carry a demo recording's real images (~1.5 MB: face and ten FVC TIFFs)")
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
@@ -600,6 +621,8 @@ def main() -> None:
     from ktpel.reference import names as load_names
 
     shared = Settings().resolved_shared_data()
+    if a.images:
+        print(json.dumps({"packet_image_bytes": use_real_images(shared)}), flush=True)
     real = real_material(shared)
     faces = face_model(real["faces"])
     fingers = Fingers(real["fingers"], seed=a.seed)

@@ -185,3 +185,37 @@ def test_a_busy_worker_marks_the_shards_at_most_once_a_period_and_everything_whe
     # the first refresh marks at once; the next two fall inside the period; the empty queue marks the rest
     assert abis.marks == [1, 3]
     assert worker.run_once() is None and abis.marks == [1, 3]  # nothing new: no call
+
+
+def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, people, db, monkeypatch):
+    """Images are most of a packet (~1.5 MB with ten fingers) and a decision loads its job and its record
+    a dozen times: only the validate stage may read them (the columns holding them are deferred)."""
+    import json
+
+    from ktpel.store import types
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    packet_bytes = len(json.dumps(p))
+    assert sum(len(v) for v in p["images"].values()) > 0.8 * packet_bytes  # the images are the packet's bulk
+    central.receive(p)
+    real, decrypted = types.cipher, []
+
+    class Counting:
+        def __init__(self, inner) -> None:  # noqa: ANN001
+            self.inner = inner
+
+        def encrypt(self, data: bytes) -> bytes:
+            return self.inner.encrypt(data)
+
+        def decrypt(self, data: bytes) -> bytes:
+            decrypted.append(len(data))
+            return self.inner.decrypt(data)
+
+    monkeypatch.setattr(types, "cipher", lambda: Counting(real()))
+    [out] = central.worker.drain()
+    assert out.outcome == "PRINT_READY"
+    # the payload once (validate), the rest small: demographics, templates, results
+    assert packet_bytes < sum(decrypted) < 1.5 * packet_bytes, (packet_bytes, sorted(decrypted)[-12:])
+    # an adjudicator still sees the images: read when asked for
+    with db.unit_of_work() as s:
+        assert set(json.loads(s.get(NationalRecordRow, p["enrollment_id"]).images)["data"]) == set(p["images"])

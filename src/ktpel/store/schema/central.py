@@ -41,7 +41,9 @@ class NationalRecordRow(Base):
     # lossy phonetic key of the name: a blocking key for demographic dedup, not the name itself
     name_key: Mapped[str] = mapped_column(String(16), index=True, default="")
     templates: Mapped[str] = mapped_column(EncryptedText)  # JSON {face, finger_1..10: base64}
-    images: Mapped[str] = mapped_column(EncryptedText, default="{}")  # JSON {face, signature, finger_N: base64}
+    # JSON {face, signature, finger_N: base64}: ~1-2 MB a recording, read by adjudication and resolution
+    # only, so loaded (and decrypted) when read, not with every load of the record by the pipeline
+    images: Mapped[str] = mapped_column(EncryptedText, default="{}", deferred=True)
     exceptions: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)  # reasons: health data
     state: Mapped[str] = mapped_column(String(16), index=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -73,7 +75,9 @@ class PipelineJobRow(Base):
     packet_id: Mapped[str] = mapped_column(String(80), unique=True)
     record_id: Mapped[str] = mapped_column(String(40), index=True)
     office_code: Mapped[str] = mapped_column(String(8))
-    payload: Mapped[str] = mapped_column(EncryptedText)  # the packet payload as JSON, as received
+    # the packet payload as JSON, as received (its images included): read by the validate stage only, so
+    # not loaded and decrypted again by the claim and each stage's hold of the job
+    payload: Mapped[str] = mapped_column(EncryptedText, deferred=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)  # queued | running | done | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)

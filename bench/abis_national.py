@@ -1,7 +1,7 @@
 """National ABIS on Ray shards: a chimeric synthetic population, 1/2/4 shard actors, the issue-15 figures.
 
 Run: nice OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_national.py [--size 20000] [--shards 1,2,4]
-         [--probes 300] [--dups 100] [--pipeline 120] [--workers 2 --pg-url URL] [--pipeline-gallery both]
+         [--probes 300] [--dups 100] [--pipeline 120] [--workers 2 --pg-url URL] [--pipeline-gallery both] [--images]
 
 The population (how it is made, exactly):
 - Face: the mixture of bench/central_pipeline.py (`synthetic_faces`): with probability 0.27 a sample of the
@@ -34,6 +34,7 @@ on SQLite, or `--workers N` worker processes on PostgreSQL (`--pg-url`), each jo
 attaching to the shards by name as `ktpel central worker` does) and the rebuild time of one shard from the central database (records with encrypted templates).
 `--pipeline-gallery inproc` (or `both`) runs the same packets with each worker holding its own in-process
 gallery, loaded from the database in the warm-up (one machine without Ray; Ray shut down first).
+`--images`: every packet carries a demo recording's real images (otherwise none), as production's do.
 """
 
 from __future__ import annotations

@@ -696,7 +696,7 @@ def main() -> None:
             ray.shutdown()
             abis = None
         seqs.append(pipeline_run(a, settings_shared=shared, enrol=enrol, residents=residents, payloads=payloads,
-                                 abis=abis if mode == "ray" else None, ray_mod=ray))
+                                 abis=abis, ray_mod=ray))
     if len(seqs) == 2:  # the same packets, one outcome each, in intake order
         print(json.dumps({"pipeline_outcomes_identical_ray_and_inproc": seqs[0] == seqs[1]}), flush=True)
     if abis is not None:

@@ -62,7 +62,23 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = {"cursor_factory": _binary_results_cursor()} if url.startswith("postgresql+psycopg://") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+def _binary_results_cursor() -> type:
+    """psycopg cursors that ask PostgreSQL for results in binary format. Every encrypted column is a bytea, which
+    the text format sends as hex: twice the bytes, encoded by the server and decoded by the client (reading a
+    packet's 2 MB took 17 ms that way, 2 ms in binary)."""
+    import psycopg
+    from psycopg.pq import Format
+
+    class BinaryResultsCursor(psycopg.Cursor):
+        def __init__(self, connection, *, row_factory=None) -> None:  # noqa: ANN001
+            super().__init__(connection, row_factory=row_factory)
+            self.format = Format.BINARY
+
+    return BinaryResultsCursor
 
 
 def open_database(settings: Settings, *, name: str = "office", migrate: bool = True) -> Database:

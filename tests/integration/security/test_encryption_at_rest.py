@@ -279,3 +279,18 @@ def test_revocation_reasons_are_encrypted_and_kept_out_of_the_event_log(db, sett
             DomainEventRow.name.in_(["suket.revoke", "ikd.revoke", "card.revoke"])))}
     assert sorted(logged) == ["card.revoke", "ikd.revoke", "suket.revoke"]
     assert not any("reason" in data for data in logged.values())
+
+
+def test_encrypted_megabytes_come_back_whole_and_postgresql_sends_them_as_binary(db):
+    # every encrypted column is a bytea: in the text result format PostgreSQL sends it as hex, twice the
+    # bytes and a decode on both ends (reading a 2 MB packet took 17 ms, 2 ms in binary)
+    blob = os.urandom(2_000_000)
+    _blobs.create(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(_blobs.insert().values(id=7, image=blob, template=b""))
+    with db.engine.connect() as conn:
+        assert conn.execute(select(_blobs.c.image).where(_blobs.c.id == 7)).scalar_one() == blob
+        if not db.is_sqlite:
+            from psycopg.pq import Format
+
+            assert conn.connection.driver_connection.cursor().format == Format.BINARY

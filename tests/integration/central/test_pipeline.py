@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select
@@ -72,6 +73,8 @@ def test_poison_packet_is_dead_lettered_and_does_not_block_the_next(central, peo
     assert sorted(o.status for o in outs) == ["dead", "done"]
     job = _job(db, pid_bad)
     assert job.status == "dead" and "NIK is not 16 digits" in job.last_error and job.stage == "validate"
+    with db.unit_of_work() as s:  # parked as received, images and all, for whoever looks into it
+        assert json.loads(s.scalar(select(PipelineJobRow.payload).where(PipelineJobRow.id == job.id))) == bad
     # retry after a fix: it runs again from the stage it failed at (and dies again: still poison)
     with db.unit_of_work() as s:
         queue.retry_dead(s, job_id=job.id)
@@ -190,8 +193,6 @@ def test_a_busy_worker_marks_the_shards_at_most_once_a_period_and_everything_whe
 def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, people, db, monkeypatch):
     """Images are most of a packet (~1.5 MB with ten fingers) and a decision loads its job and its record
     a dozen times: only the validate stage may read them (the columns holding them are deferred)."""
-    import json
-
     from ktpel.store import types
 
     p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
@@ -220,3 +221,6 @@ def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, 
     with db.unit_of_work() as s:
         images = json.loads(s.get(NationalRecordRow, p["enrollment_id"]).images)
         assert images == {"data": p["images"], "types": p["image_types"]}
+        # held once: the job keeps its packet without them
+        kept = json.loads(s.scalars(select(PipelineJobRow.payload)).one())
+    assert kept == {**p, "images": {}, "image_types": {}}

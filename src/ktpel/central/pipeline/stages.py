@@ -88,6 +88,10 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row.images = _images_json(images=p.images, types=p.image_types)
     row.exceptions = p.exceptions
     row.captured_at = p.captured_at
+    if p.images:
+        # the record holds the images now; the job keeps its packet without them, so a person's images are
+        # stored once, not twice (this transaction moves the job past validate: no retry needs them again)
+        job.payload = json.dumps({**raw, "images": {}, "image_types": {}}, ensure_ascii=False)
     session.flush()
     index_name(session, record_id=row.id, name=row.name, birth_year=row.birth_date.year)
     retired = session.get(RetiredNikRow, row.nik)

@@ -75,8 +75,8 @@ class PipelineJobRow(Base):
     packet_id: Mapped[str] = mapped_column(String(80), unique=True)
     record_id: Mapped[str] = mapped_column(String(40), index=True)
     office_code: Mapped[str] = mapped_column(String(8))
-    # the packet payload as JSON, as received (its images included): read by the validate stage only, so
-    # not loaded and decrypted again by the claim and each stage's hold of the job
+    # the packet payload as JSON, as received; once validated, without its images (the record holds them).
+    # Read by the validate stage only, so not loaded and decrypted again by the claim and each stage's hold
     payload: Mapped[str] = mapped_column(EncryptedText, deferred=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)  # queued | running | done | dead

@@ -118,7 +118,6 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
     when asked."""
     from ktpel.central.pipeline.gallery import GalleryMirror
     from ktpel.central.pipeline import queue
-    from ktpel.central.pipeline.intake import handle_enrollment
     from ktpel.central.pipeline.worker import Worker
     from ktpel.config import Settings
     from ktpel.reference import names as load_names
@@ -154,10 +153,7 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
         worker = Worker(db=db, settings=settings, mirror=mirror, worker_id="bench")
 
         def receive(batch: list[dict]) -> None:
-            for p in batch:
-                with db.unit_of_work() as s:
-                    handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
-                                      subject_id=p["enrollment_id"], payload=p)
+            nat.receive(db, batch)
 
         receive(payloads[:nat.WARM_UP])
         worker.drain()

@@ -399,13 +399,24 @@ def load_database(db, *, enrol: list, residents: list[dict]) -> float:  # noqa: 
 
 
 def receive(db, batch: list[dict]) -> None:  # noqa: ANN001
-    """Packets into central's intake, one transaction each, as the sync route stores them."""
-    from ktpel.central.pipeline.intake import handle_enrollment
-
+    """Packets into central's intake, one transaction each, as the sync route stores them: the packet held as
+    received (sync's copy), then the pipeline's handler (the envelope's signature and decryption left out)."""
     for p in batch:
         with db.unit_of_work() as s:
-            handle_enrollment(s, packet_id=uuid.uuid4().hex, office_code="18.01", kind="enrollment",
-                              subject_id=p["enrollment_id"], payload=p)
+            intake(s, p)
+
+
+def intake(s, p: dict) -> None:  # noqa: ANN001
+    """One packet into a central session as sync's intake stores it (see receive)."""
+    from ktpel.central.pipeline.intake import handle_enrollment
+    from ktpel.central.sync.intake import hold_packet
+    from ktpel.domain.clock import now
+
+    pid, at = uuid.uuid4().hex, now()
+    hold_packet(s, packet_id=pid, office_code="18.01", kind="enrollment", subject_id=p["enrollment_id"], payload=p,
+                created_at=at, received_at=at, receipt={"packet_id": pid})
+    handle_enrollment(s, packet_id=pid, office_code="18.01", kind="enrollment", subject_id=p["enrollment_id"],
+                      payload=p)
 
 
 def _shard_cpu(abis) -> float:  # noqa: ANN001

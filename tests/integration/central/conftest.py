@@ -85,6 +85,7 @@ def central(settings, db):
     """A central side: keys, a worker, and a helper that takes a packet in as intake does."""
     from ktpel.central.pipeline.intake import handle_enrollment
     from ktpel.central.pipeline.worker import Worker
+    from ktpel.central.sync.intake import hold_packet, is_held
     from ktpel.keys.keyring import init_keys
 
     init_keys(settings, side="central")
@@ -94,10 +95,16 @@ def central(settings, db):
             self.worker = Worker(db=db, settings=settings, worker_id="w1")
 
         def receive(self, payload: dict, *, office_code: str | None = None, packet_id: str | None = None) -> str:
+            """As sync's intake: the packet held as received, then the handler, in one transaction."""
             pid = packet_id or uuid.uuid4().hex
+            office = office_code or payload.get("office_code", "18.01")
+            subject = str(payload.get("enrollment_id", "x"))
             with db.unit_of_work() as s:
-                handle_enrollment(s, packet_id=pid, office_code=office_code or payload.get("office_code", "18.01"),
-                                  kind="enrollment", subject_id=str(payload.get("enrollment_id", "x")),
+                if not is_held(s, packet_id=pid):  # a resend: sync answers with the stored receipt
+                    now = clock_now()
+                    hold_packet(s, packet_id=pid, office_code=office, kind="enrollment", subject_id=subject,
+                                payload=payload, created_at=now, received_at=now, receipt={"packet_id": pid})
+                handle_enrollment(s, packet_id=pid, office_code=office, kind="enrollment", subject_id=subject,
                                   payload=payload)
             return pid
 

@@ -9,6 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from ktpel.store.schema.central import NationalRecordRow, PipelineJobRow
+from ktpel.central import records
+from ktpel.central.pipeline.payload import IMAGES_HELD
+from ktpel.central.sync.intake import held_payload
 from tests.integration.central.conftest import make_payload
 from ktpel.domain.clock import now as clock_now
 
@@ -73,8 +76,10 @@ def test_poison_packet_is_dead_lettered_and_does_not_block_the_next(central, peo
     assert sorted(o.status for o in outs) == ["dead", "done"]
     job = _job(db, pid_bad)
     assert job.status == "dead" and "NIK is not 16 digits" in job.last_error and job.stage == "validate"
-    with db.unit_of_work() as s:  # parked as received, images and all, for whoever looks into it
-        assert json.loads(s.scalar(select(PipelineJobRow.payload).where(PipelineJobRow.id == job.id))) == bad
+    with db.unit_of_work() as s:  # parked for whoever looks into it; the packet as received, images and all, is sync's
+        parked = json.loads(s.scalar(select(PipelineJobRow.payload).where(PipelineJobRow.id == job.id)))
+        assert parked == {**bad, "images": {}, IMAGES_HELD: True}
+        assert held_payload(s, packet_id=pid_bad) == bad
     # retry after a fix: it runs again from the stage it failed at (and dies again: still poison)
     with db.unit_of_work() as s:
         queue.retry_dead(s, job_id=job.id)
@@ -217,10 +222,46 @@ def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, 
     assert out.outcome == "PRINT_READY"
     # the payload once (validate), the rest small: demographics, templates, results
     assert packet_bytes < sum(decrypted) < 1.5 * packet_bytes, (packet_bytes, sorted(decrypted)[-12:])
-    # an adjudicator still sees the images: read when asked for
+    # an adjudicator still sees the images: read when asked for, from the one copy sync holds
     with db.unit_of_work() as s:
-        images = json.loads(s.get(NationalRecordRow, p["enrollment_id"]).images)
-        assert images == {"data": p["images"], "types": p["image_types"]}
-        # held once: the job keeps its packet without them
+        row = s.get(NationalRecordRow, p["enrollment_id"])
+        assert records.image_keys(row) == sorted(p["images"])
+        assert all(records.image(s, row=row, key=k) == (v, p["image_types"][k]) for k, v in p["images"].items())
+        assert records.image(s, row=row, key="finger_10") is None  # not captured (declared amputated)
+        # held once: neither the record nor the job copies them
+        assert len(row.images) < 1000
         kept = json.loads(s.scalars(select(PipelineJobRow.payload)).one())
-    assert kept == {**p, "images": {}, "image_types": {}}
+    assert kept == {**p, "images": {}, IMAGES_HELD: True}
+
+
+def test_a_job_that_brings_its_images_gives_them_to_the_record_and_keeps_none(central, people, db):
+    """A caller that holds no packet (the demo's planted recordings, jobs queued before sync held the images):
+    the job carries the images, the record takes them, the job keeps its packet without them."""
+    from ktpel.central.pipeline.intake import handle_enrollment
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    with db.unit_of_work() as s:
+        handle_enrollment(s, packet_id="unheld", office_code="18.01", kind="enrollment",
+                          subject_id=p["enrollment_id"], payload=p)
+        assert json.loads(s.scalars(select(PipelineJobRow.payload)).one()) == p
+    [out] = central.worker.drain()
+    assert out.outcome == "PRINT_READY"
+    with db.unit_of_work() as s:
+        row = s.get(NationalRecordRow, p["enrollment_id"])
+        assert json.loads(row.images) == {"data": p["images"], "types": p["image_types"]}
+        assert records.image(s, row=row, key="face") == (p["images"]["face"], "image/x-portable-graymap")
+        assert json.loads(s.scalars(select(PipelineJobRow.payload)).one()) == {**p, "images": {}, "image_types": {}}
+
+
+def test_a_job_whose_held_images_are_gone_is_dead_lettered_with_the_reason(central, people, db):
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    pid = central.receive(p)
+    with db.unit_of_work() as s:
+        s.delete(s.get(CentralPacketRow, pid))
+    [out] = central.worker.drain()
+    assert out.status == "dead"
+    job = _job(db, pid)
+    assert job.stage == "validate" and f"images of packet {pid} are not held by central" in job.last_error
+    assert _record(db, p["enrollment_id"]) is None  # nothing half-written

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.stages import publish_print_ready
+from ktpel.central import records
 from ktpel.central.records import NationalRecords
 from ktpel.central.resolution.service import open_case_from_adjudication
 from ktpel.config import Settings
@@ -101,12 +102,11 @@ def queue(session: Session, *, limit: int = 100, now: dt.datetime | None = None)
 
 
 def _record_view(row: NationalRecordRow) -> dict:
-    images = json.loads(row.images or "{}")
     return {
         "id": row.id, "office_code": row.office_code, "state": row.state,
         "captured_at": row.captured_at, "received_at": row.received_at,
         "fields": {f: (getattr(row, f).isoformat() if f == "birth_date" else getattr(row, f)) for f in COMPARED_FIELDS},
-        "images": sorted((images.get("data") or {}).keys()),
+        "images": records.image_keys(row),
         "templates": sorted(json.loads(row.templates).keys()),
         "exceptions": row.exceptions or {},
     }
@@ -145,11 +145,10 @@ def image_of(session: Session, *, record_id: str, key: str) -> tuple[bytes, str]
     import base64
 
     row = session.get(NationalRecordRow, record_id)
-    images = json.loads(row.images or "{}") if row is not None else {}
-    data = (images.get("data") or {}).get(key)
-    if data is None:
+    found = records.image(session, row=row, key=key) if row is not None else None
+    if found is None:
         raise NotFound("Gambar tidak ada.", f"No image {key} for record {record_id}.")
-    return base64.b64decode(data), (images.get("types") or {}).get(key, "application/octet-stream")
+    return base64.b64decode(found[0]), found[1]
 
 
 def _cas(session: Session, *, item: AdjudicationRow, version: int, expect: tuple[str, ...], values: dict) -> None:

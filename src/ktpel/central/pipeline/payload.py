@@ -18,6 +18,12 @@ from ktpel.packets.enrollment import FORMAT, VERSIONS
 
 
 
+# A job's payload key (intake.job_payload): the packet's images are those sync's intake holds
+# (central_packets), not copied into the job. A recording's images (~1.5 MB with ten fingers) are then
+# written once at central, by sync, and the national record points at them (stages.validate).
+IMAGES_HELD = "images_held_by_packet"
+
+
 class PoisonPacket(KtpelError):
     """A packet the pipeline cannot read: dead-lettered with this reason, never retried by itself."""
 

@@ -1,4 +1,4 @@
-"""The pipeline's calls into other capabilities (sync events and signing, audit), in one place."""
+"""The pipeline's calls into other capabilities (sync events, held packets and signing, audit), in one place."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def audit(session: Session, *, actor: str, action: str, subject: str, before: di
 
     record_audit(session, actor=actor, action=action, subject=subject, before=before, after=after,
                  source_ip=source_ip)
+
+
+def packet_held(session: Session, *, packet_id: str) -> bool:
+    """Whether sync's intake holds this packet as received (so the job need not carry its images)."""
+    from ktpel.central.sync.intake import is_held
+
+    return is_held(session, packet_id=packet_id)
+
+
+def held_images(session: Session, *, packet_id: str) -> object | None:
+    """The `images` of a held packet as received, or None when central holds no such packet."""
+    from ktpel.central.sync.intake import held_payload
+
+    held = held_payload(session, packet_id=packet_id)
+    return held.get("images") if isinstance(held, dict) else None

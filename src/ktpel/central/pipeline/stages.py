@@ -28,7 +28,7 @@ from ktpel.central.dedup.phonetic import name_key
 from ktpel.central.pipeline import payload as packet
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.gallery import GalleryMirror, take_gallery_seq
-from ktpel.central.records import NationalRecords
+from ktpel.central.records import NationalRecords, images_in_packet
 from ktpel.config import Settings
 from ktpel.domain.national_record import NationalRecord
 from ktpel.domain.events import utcnow
@@ -58,6 +58,12 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
         raw = json.loads(job.payload)
     except ValueError:
         raise packet.PoisonPacket("Paket rusak: isi bukan JSON.", "Malformed packet: payload is not JSON.") from None
+    held = isinstance(raw, dict) and raw.pop(packet.IMAGES_HELD, False) is True
+    if held:  # the images are read (and checked) where sync holds them, never copied
+        raw["images"] = ports.held_images(session, packet_id=job.packet_id)
+        if raw["images"] is None:
+            raise packet.PoisonPacket("Gambar paket tidak ada di pusat.",
+                                      f"The images of packet {job.packet_id} are not held by central.")
     p = packet.parse(raw, packet_office=job.office_code, subject_id=job.record_id)
     r = p.resident
     row = session.get(NationalRecordRow, p.enrollment_id)
@@ -85,12 +91,13 @@ def validate(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     row.name_key = name_key(r["name"])
     row.templates = json.dumps({k: base64.b64encode(_positioned(k, v)).decode("ascii")
                                 for k, v in p.templates.items()})
-    row.images = _images_json(images=p.images, types=p.image_types)
+    row.images = (images_in_packet(packet_id=job.packet_id, keys=list(p.images), types=p.image_types) if held
+                  else _images_json(images=p.images, types=p.image_types))
     row.exceptions = p.exceptions
     row.captured_at = p.captured_at
-    if p.images:
-        # the record holds the images now; the job keeps its packet without them, so a person's images are
-        # stored once, not twice (this transaction moves the job past validate: no retry needs them again)
+    if p.images and not held:
+        # a job that came with its images (no packet held by sync): the record holds them now and the job
+        # keeps its packet without them (this transaction moves the job past validate: no retry needs them)
         job.payload = json.dumps({**raw, "images": {}, "image_types": {}}, ensure_ascii=False)
     session.flush()
     index_name(session, record_id=row.id, name=row.name, birth_year=row.birth_date.year)

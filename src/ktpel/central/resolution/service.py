@@ -7,7 +7,6 @@ out of the gallery. The kept record becomes print-ready with a new authorisation
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from sqlalchemy import or_, select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.central.pipeline import ports
 from ktpel.central.pipeline.stages import publish_print_ready
+from ktpel.central import records
 from ktpel.central.records import NationalRecords
 from ktpel.config import Settings
 from ktpel.domain.duplicate_case import CaseClosed, CaseInvalid
@@ -122,7 +122,8 @@ def record_photo_for_office(session: Session, *, case_id: str, enrollment_id: st
         raise NotPartOfCase("Kantor ini tidak memegang rekaman kasus ini.",
                             f"Office {office_code} holds neither record of case {case_id}.")
     row = next(r for r in rows if r is not None and r.id == enrollment_id)
-    face = ((json.loads(row.images or "{}").get("data")) or {}).get("face")
+    found = records.image(session, row=row, key="face")
+    face = found[0] if found is not None else None
     if face is None:
         raise NotFound("Pusat tidak menyimpan foto wajah rekaman ini.", f"Central holds no face photo of {enrollment_id}.")
     try:

@@ -101,11 +101,9 @@ def _store(db: Database, *, doc: dict, central: Keyring, intake: IntakeHandlers,
             raise env.Refused("unknown_kind", f"packet kind {body['kind']!r} is not accepted")
         receipt = env.make_receipt(packet_id=doc["packet_id"], office_code=doc["office"],
                                    central=central.active, received_at=now)
-        s.add(CentralPacketRow(
-            packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
-            subject_id=body["subject_id"][:64], payload=json.dumps(body["payload"], ensure_ascii=False),
-            created_at=body["created_at"], received_at=now, receipt=json.dumps(receipt, sort_keys=True)))
-        s.flush()
+        hold_packet(s, packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
+                    subject_id=body["subject_id"], payload=body["payload"], created_at=body["created_at"],
+                    received_at=now, receipt=receipt)
         for handler in handlers[body["kind"]]:
             handler(s, context=context, packet_id=doc["packet_id"], office_code=doc["office"], kind=body["kind"],
                     subject_id=body["subject_id"], payload=body["payload"])
@@ -116,6 +114,28 @@ def _store(db: Database, *, doc: dict, central: Keyring, intake: IntakeHandlers,
         office = s.get(SyncOfficeRow, doc["office"])
         office.last_seen_at = now
     return receipt, False
+
+
+def hold_packet(session: Session, *, packet_id: str, office_code: str, kind: str, subject_id: str, payload: object,
+                created_at: dt.datetime, received_at: dt.datetime, receipt: dict) -> None:
+    """Store a packet as received (its payload encrypted at rest), before any handler runs on it. The held
+    payload is the one copy of a recording's images at central: the pipeline and the record read them here."""
+    session.add(CentralPacketRow(
+        packet_id=packet_id, office_code=office_code, kind=kind, subject_id=subject_id[:64],
+        payload=json.dumps(payload, ensure_ascii=False), created_at=created_at, received_at=received_at,
+        receipt=json.dumps(receipt, sort_keys=True)))
+    session.flush()
+
+
+def is_held(session: Session, *, packet_id: str) -> bool:
+    """Whether central holds this packet (a handler runs after hold_packet, in the same transaction)."""
+    return session.scalar(select(CentralPacketRow.packet_id).where(CentralPacketRow.packet_id == packet_id)) is not None
+
+
+def held_payload(session: Session, *, packet_id: str) -> object | None:
+    """A held packet's payload as received (parsed JSON), or None when central holds no such packet."""
+    text = session.scalar(select(CentralPacketRow.payload).where(CentralPacketRow.packet_id == packet_id))
+    return None if text is None else json.loads(text)
 
 
 def packet_counts(session: Session) -> dict[str, int]:

@@ -41,8 +41,9 @@ class NationalRecordRow(Base):
     # lossy phonetic key of the name: a blocking key for demographic dedup, not the name itself
     name_key: Mapped[str] = mapped_column(String(16), index=True, default="")
     templates: Mapped[str] = mapped_column(EncryptedText)  # JSON {face, finger_1..10: base64}
-    # JSON {face, signature, finger_N: base64}: ~1-2 MB a recording, read by adjudication and resolution
-    # only, so loaded (and decrypted) when read, not with every load of the record by the pipeline
+    # JSON: a pointer to the held packet that has the images ({"packet", "keys", "types"}), or the images
+    # themselves ({"data": {face, signature, finger_N: base64}, "types"}; ~1-2 MB); read through
+    # ktpel.central.records by adjudication and resolution only, so deferred: not loaded by the pipeline
     images: Mapped[str] = mapped_column(EncryptedText, default="{}", deferred=True)
     exceptions: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)  # reasons: health data
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -75,7 +76,8 @@ class PipelineJobRow(Base):
     packet_id: Mapped[str] = mapped_column(String(80), unique=True)
     record_id: Mapped[str] = mapped_column(String(40), index=True)
     office_code: Mapped[str] = mapped_column(String(8))
-    # the packet payload as JSON, as received; once validated, without its images (the record holds them).
+    # the packet payload as JSON, without the images when sync holds the packet (images_held_by_packet);
+    # a job that brought its images gives them to the record at validate and keeps none.
     # Read by the validate stage only, so not loaded and decrypted again by the claim and each stage's hold
     payload: Mapped[str] = mapped_column(EncryptedText, deferred=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)

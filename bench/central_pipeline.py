@@ -67,6 +67,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench.abis_national: its intake, as sync's
 GALLERY_FINGERS = 400
 DUP_EVERY = 20
 
@@ -428,10 +429,8 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
              gallery_pool: list[bytes], probe_pool: list[bytes]) -> dict:
     from sqlalchemy import func, select
 
-    from ktpel.central.pipeline.intake import handle_enrollment
-    from ktpel.central.sync.intake import hold_packet
+    from bench.abis_national import intake
     from ktpel.config import Settings
-    from ktpel.domain.clock import now as clock_now
     from ktpel.store.db import open_database
     from ktpel.store.schema.central import NationalRecordRow, PipelineJobRow, StageRunRow
     from ktpel.keys.keyring import init_keys
@@ -461,12 +460,8 @@ def run_size(size: int, *, a: argparse.Namespace, real: RealPool, shared: Path, 
     def submit(templates: dict[str, bytes], *, k: int, resident: dict, kind: str) -> None:
         p = payload(templates, resident=resident, k=k)
         kinds[p["enrollment_id"]] = kind
-        with db.unit_of_work() as s:  # as sync's intake: the packet held as received, then the handler
-            pid, at = uuid.uuid4().hex, clock_now()
-            hold_packet(s, packet_id=pid, office_code="18.01", kind="enrollment", subject_id=p["enrollment_id"],
-                        payload=p, created_at=at, received_at=at, receipt={"packet_id": pid})
-            handle_enrollment(s, packet_id=pid, office_code="18.01", kind="enrollment",
-                              subject_id=p["enrollment_id"], payload=p)
+        with db.unit_of_work() as s:
+            intake(s, p)  # as sync's intake: the packet held as received, then the handler
 
     def finished() -> int:
         with db.unit_of_work() as s:

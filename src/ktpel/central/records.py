@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+import weakref
+from collections import OrderedDict
 
 from sqlalchemy.orm import Session
 
@@ -48,12 +52,44 @@ def image_keys(row: NationalRecordRow) -> list[str]:
 
 def image(session: Session, *, row: NationalRecordRow, key: str) -> tuple[str, str] | None:
     """One image of a record as (base64 text, content type), or None when it has no such image."""
-    from ktpel.central.sync.intake import held_payload
-
     images = json.loads(row.images or "{}")
     if "packet" in images:
-        held = held_payload(session, packet_id=images["packet"]) if key in images["keys"] else None
-        data = (held.get("images") or {}).get(key) if isinstance(held, dict) else None
+        held = _held_images(session, packet_id=images["packet"]) if key in images["keys"] else None
+        data = (held or {}).get(key)
     else:
         data = (images.get("data") or {}).get(key)
     return None if data is None else (data, (images.get("types") or {}).get(key, "application/octet-stream"))
+
+
+# An adjudication page asks for each image in its own request (up to 24 a page): the packet holding a
+# record's images (~2 MB) is read, decrypted and parsed once, not once an image. A held packet is written
+# once, so a kept copy is never stale; it is served only while the packet is still held (a primary-key
+# lookup), and only a few are kept, briefly, since they are decrypted biometrics.
+HELD_KEPT, HELD_KEPT_S = 4, 60.0
+_held: "weakref.WeakKeyDictionary[object, OrderedDict[str, tuple[float, dict]]]" = weakref.WeakKeyDictionary()
+_held_lock = threading.Lock()
+
+
+def _held_images(session: Session, *, packet_id: str) -> dict | None:
+    """The images of a packet central holds, from the few kept per database (see above)."""
+    from ktpel.central.sync.intake import held_payload, is_held
+
+    bind = session.get_bind()  # one cache per database: two databases may hold the same packet id
+    now = time.monotonic()  # an age limit, not a date: no clock needed
+    with _held_lock:
+        kept = _held.setdefault(bind, OrderedDict())
+        hit = kept.get(packet_id)
+    if hit is not None and now - hit[0] < HELD_KEPT_S and is_held(session, packet_id=packet_id):
+        with _held_lock:
+            if packet_id in kept:
+                kept.move_to_end(packet_id)
+        return hit[1]
+    held = held_payload(session, packet_id=packet_id)
+    images = held.get("images") if isinstance(held, dict) else None
+    with _held_lock:
+        kept.pop(packet_id, None)
+        if isinstance(images, dict):
+            kept[packet_id] = (now, images)
+        while len(kept) > HELD_KEPT:
+            kept.popitem(last=False)
+    return images if isinstance(images, dict) else None

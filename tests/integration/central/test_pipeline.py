@@ -234,6 +234,38 @@ def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, 
     assert kept == {**p, "images": {}, IMAGES_HELD: True}
 
 
+def test_a_records_images_are_read_from_its_packet_once_and_only_while_it_is_held(central, people, db,
+                                                                                 monkeypatch):
+    """An adjudication page asks for each image in its own request: the ~2 MB packet holding them is read
+    once for all of them, and nothing is served from it once central no longer holds it."""
+    from ktpel.central.sync import intake
+    from ktpel.store.schema.sync import CentralPacketRow
+
+    p = make_payload(people.biometrics(person=1, impression=1), nik="1801051705900001", name="Budi Santoso")
+    pid = central.receive(p)
+    [out] = central.worker.drain()
+    assert out.outcome == "PRINT_READY"
+    real, reads = intake.held_payload, []
+
+    def counting(session, *, packet_id):  # noqa: ANN001, ANN202
+        reads.append(packet_id)
+        return real(session, packet_id=packet_id)
+
+    monkeypatch.setattr(intake, "held_payload", counting)
+    keys = sorted(p["images"])
+    for _ in range(2):  # every image, twice: as a page and its reload ask for them
+        with db.unit_of_work() as s:
+            row = s.get(NationalRecordRow, p["enrollment_id"])
+            assert [records.image(s, row=row, key=k) for k in keys] == [(p["images"][k], p["image_types"][k])
+                                                                        for k in keys]
+    assert reads == [pid]
+    with db.unit_of_work() as s:
+        s.delete(s.get(CentralPacketRow, pid))
+    with db.unit_of_work() as s:
+        assert records.image(s, row=s.get(NationalRecordRow, p["enrollment_id"]), key="face") is None
+    assert reads == [pid, pid]
+
+
 def test_a_job_that_brings_its_images_gives_them_to_the_record_and_keeps_none(central, people, db):
     """A caller that holds no packet (the demo's planted recordings, jobs queued before sync held the images):
     the job carries the images, the record takes them, the job keeps its packet without them."""

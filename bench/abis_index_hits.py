@@ -14,7 +14,10 @@ ranking, not the search, dominates at 100,000), and the index's bytes per identi
 segments); the same for the triangle index of the thumbs (fingerprint/triangles.py) and the hit rate of
 the two lists the gallery
 proposes together (the LSH's top 50 or the triangles' top 10: `hit_union`), also projected to 1M (rank r
-here is r × 1M / N there: `hit_union_projected_1M`, `hit_top50_projected_1M`).
+here is r × 1M / N there: `hit_union_projected_1M`, `hit_top50_projected_1M`), and the union projected to
+1M with a longer triangles' list (`hit_union_projected_1M_by_triangle_list`: 10 to 100), and for each
+probe both lists miss at 1M, the mate's ranks and each indexed finger's minutiae and 1:1 z
+(`missed_projected_1M`).
 Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
 (`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6).
 """
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 CONFIGS = {"thumbs_and_index_fingers": {"indexed_positions": (1, 2, 6, 7), "indexed_per_identity": None},
            "best_2_of_those": {"indexed_positions": (1, 2, 6, 7), "indexed_per_identity": 2},
            "thumbs": {"indexed_positions": (1, 6), "indexed_per_identity": None}}
+TRIANGLE_LISTS = (10, 20, 30, 50, 100)  # triangles' list lengths whose projected union hit rate is printed
 
 
 def mate_ranks(scores_of, probes: list, n: int) -> tuple[list[int], float]:  # noqa: ANN001
@@ -49,6 +53,25 @@ def mate_ranks(scores_of, probes: list, n: int) -> tuple[list[int], float]:  # n
         order = [ref for _, ref in g.merge_top(scores_of(fingers).items(), n)]
         ranks.append(order.index(mate) if mate in order else n)
     return ranks, (time.process_time() - c0) * 1000 / len(probes)
+
+
+def missed_detail(gal, probe: list, mate: list, *, lsh: int, triangles: int, positions) -> dict:  # noqa: ANN001
+    """Why an indexed finger missed its mate: the mate's rank in each list, and per indexed position the
+    minutiae of the probe's finger and the mate's, and their 1:1 score (z): a finger the matcher still
+    recognises 1:1 is the index's miss; one it does not is the capture's."""
+    from ktpel.biometrics import gallery as g
+
+    _, fingers = g._split(probe)
+    _, theirs = g._split(mate)
+    cal = gal.engine.calibration
+    by = {f.finger_position: f for f in theirs}
+    per = {}
+    for f in fingers:
+        other = by.get(f.finger_position)
+        if f.finger_position in positions and other is not None:
+            per[f.finger_position] = {"minutiae": [len(f.minutiae), len(other.minutiae)],
+                                      "z": round(cal.normalise("finger", gal.engine.compare_fingers(f, other)), 1)}
+    return {"lsh_rank": lsh, "triangle_rank": triangles, "fingers": per}
 
 
 def main() -> None:
@@ -84,6 +107,7 @@ def main() -> None:
         for idx in [*gal._finger_index.values(), *gal._triangle_index.values()]:
             idx.compact()
         r, rt = np.array(ranks), np.array(tri_ranks)
+        missed = (r * 1e6 / len(enrol) >= g.CANDIDATES) & (rt * 1e6 / len(enrol) >= g.TRIANGLE_CANDIDATES)
         print(json.dumps({"indexed": name, **{k: v for k, v in kw.items() if v is not None}, "identities": len(enrol),
                           "probes": len(r), "insert_cpu_ms": round(insert_ms, 2),
                           "phase1_fingers_cpu_ms": round(phase1_ms, 1), "search_and_rank_all_cpu_ms": round(search_ms, 1),
@@ -98,7 +122,14 @@ def main() -> None:
                           # rank r here is r × 1M / N at 1M (as bench/abis_index_sweep.py projects)
                           "hit_union_projected_1M": round(float(((r * 1e6 / len(enrol) < g.CANDIDATES)
                                                                  | (rt * 1e6 / len(enrol) < g.TRIANGLE_CANDIDATES)).mean()), 4),
-                          "hit_top50_projected_1M": round(float((r * 1e6 / len(enrol) < g.CANDIDATES).mean()), 4)}),
+                          "hit_top50_projected_1M": round(float((r * 1e6 / len(enrol) < g.CANDIDATES).mean()), 4),
+                          # what a longer triangles' list would find at 1M (each entry costs a 1:1 score)
+                          "hit_union_projected_1M_by_triangle_list": {
+                              t: round(float(((r * 1e6 / len(enrol) < g.CANDIDATES)
+                                              | (rt * 1e6 / len(enrol) < t)).mean()), 4) for t in TRIANGLE_LISTS},
+                          "missed_projected_1M": [missed_detail(gal, probe, enrol[int(mate[1:])], lsh=int(ranks[k]),
+                                                                triangles=int(tri_ranks[k]), positions=kw["indexed_positions"])
+                                                  for k, (mate, probe) in enumerate(probes) if missed[k]]}),
               flush=True)
 
 

@@ -130,6 +130,10 @@ class ShardActor:
         """CPU seconds this shard's process has used (benches: wall time lies on a shared machine)."""
         return time.process_time()
 
+    def task_cpu_s(self) -> float:
+        """CPU seconds of the thread running this actor's calls (its process time less Ray's own threads)."""
+        return time.thread_time()
+
     def code_path(self) -> str:
         """Where this actor imported ktpel from (benches check the tree under test reached the shards)."""
         import ktpel

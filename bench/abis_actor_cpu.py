@@ -1,0 +1,104 @@
+"""Where a Ray shard's extra CPU goes (issue 15, "≥ 12 decisions/s"): the same identify calls on the same
+two shard slices, in this process and in two shard actors.
+
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_actor_cpu.py [--chunks 3] [--rounds 2]
+
+Two `ShardCore`s in this process and two shard actors on a local Ray (`ray.init(num_cpus=2)`) hold the
+same `--chunks` × bench/abis_million.CHUNK identities (its generator). 80 probes (40 unique people, 20
+finger-only and 20 both-kind duplicates) are identified both ways with the calls `RayAbis.identify`
+makes (each shard's phase 1, the merge, each owning shard's 1:1 scores), on a probe packed once
+(`pack_probe`) and unpacked by each shard; each way runs `--rounds` times after a warm-up. Printed per
+decision: in process, the calls' CPU; in the actors, the CPU of the thread that runs their calls
+(`ShardActor.task_cpu_s`: the search plus Ray's unpacking of the call) and of the whole process (plus
+Ray's own threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--chunks", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    import faiss
+    import ray
+    from rich.progress import track
+
+    from bench import abis_million as m
+    from ktpel.biometrics.gallery import merge_proposals, pack_probe, prepare_probe
+    from ktpel.central.abis.ray_abis import RayAbis
+    from ktpel.central.abis.shard import ShardCore, shard_of
+
+    faiss.omp_set_num_threads(1)  # as in a shard actor
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        abis = RayAbis.start(shards=2)
+        local = [ShardCore(shard=k, shards=2) for k in range(2)]
+        kept: dict = {}
+        for c in track(range(a.chunks), description="gallery"):
+            chunk, items, got = m.make_chunk((c, m.CHUNK, 15, list(range(60)) if c == 0 else []))
+            kept.update({chunk * m.CHUNK + i: v for i, v in got.items()})
+            abis.insert_many(items)
+            for rid, blobs in items:
+                local[shard_of(rid, 2)].insert(rid, blobs)
+        probes = m.probes_for(kept, n_unique=40, dups=20, seed=15, rng=np.random.default_rng(3))
+        items = [[x.to_bytes() for x in tpl] for _, tpl in probes["unique"] + probes["finger_only"] + probes["both"]]
+        packed = [pack_probe(prepare_probe(blobs)) for blobs in items]
+
+        def identify_local(probe: bytes) -> None:
+            refs, lead = merge_proposals([s.candidates(probe, limit=50) for s in local], limit=50)
+            for k, s in enumerate(local):
+                mine = [r for r in refs if shard_of(r, 2) == k]
+                s.score(probe, mine, lead={r: lead[r] for r in mine if r in lead})
+
+        def identify_remote(probe: bytes) -> None:
+            ref = ray.put(probe)
+            refs, lead = merge_proposals(ray.get([x.candidates.remote(ref, 50) for x in abis.actors]), limit=50)
+            share: dict[int, list[str]] = {}
+            for r in refs:
+                share.setdefault(shard_of(r, 2), []).append(r)
+            ray.get([abis.actors[k].score.remote(ref, v, {r: lead[r] for r in v if r in lead}) for k, v in share.items()])
+
+        def remote_cpu() -> np.ndarray:
+            return np.array([ray.get([x.task_cpu_s.remote() for x in abis.actors]),
+                             ray.get([x.cpu_s.remote() for x in abis.actors])]).sum(axis=1)
+
+        for probe in packed[:10]:  # warm-up: kernels loaded, caches filled, both ways
+            identify_local(probe)
+            identify_remote(probe)
+        out: dict = {"identities": len(abis), "decisions_each": len(packed), "rounds": []}
+        for _ in range(a.rounds):
+            c0 = time.thread_time()
+            for probe in packed:
+                identify_local(probe)
+            in_process = (time.thread_time() - c0) * 1000 / len(packed)
+            r0 = remote_cpu()
+            for probe in packed:
+                identify_remote(probe)
+            task, process = (remote_cpu() - r0) * 1000 / len(packed)
+            out["rounds"].append({"in_process_ms": round(in_process, 1), "actor_call_thread_ms": round(task, 1),
+                                  "actor_process_ms": round(process, 1),
+                                  "actor_thread_over_in_process": round(task / in_process, 2)})
+        print(json.dumps(out), flush=True)
+    finally:
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

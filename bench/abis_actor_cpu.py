@@ -10,7 +10,9 @@ makes (each shard's phase 1, the merge, each owning shard's 1:1 scores), on a pr
 (`pack_probe`) and unpacked by each shard; each way runs `--rounds` times after a warm-up. Printed per
 decision: in process, the calls' CPU; in the actors, the CPU of the thread that runs their calls
 (`ShardActor.task_cpu_s`: the search plus Ray's unpacking of the call) and of the whole process (plus
-Ray's own threads).
+Ray's own threads). Then what a record sent again costs (a pipeline worker's refresh sends the shards
+every record numbered since its last one, the other workers' too, which the shards already hold): the
+shard's thread and process CPU and the caller's CPU a record.
 """
 
 from __future__ import annotations
@@ -95,6 +97,16 @@ def main() -> None:
             out["rounds"].append({"in_process_ms": round(in_process, 1), "actor_call_thread_ms": round(task, 1),
                                   "actor_process_ms": round(process, 1),
                                   "actor_thread_over_in_process": round(task / in_process, 2)})
+        # a record another worker already put in its shard, sent again by this worker's refresh (the
+        # shards hold every worker's records; a write changes nothing the second time)
+        for n, blobs in enumerate(items):
+            abis.insert_many([(f"R{n:05d}", blobs)])
+        r0, d0 = remote_cpu(), time.process_time()
+        for n, blobs in enumerate(items):
+            abis.insert_many([(f"R{n:05d}", blobs)])
+        task, process = (remote_cpu() - r0) * 1000 / len(items)
+        out["record_sent_again"] = {"actor_call_thread_ms": round(task, 2), "actor_process_ms": round(process, 2),
+                                    "caller_ms": round((time.process_time() - d0) * 1000 / len(items), 2)}
         print(json.dumps(out), flush=True)
     finally:
         ray.shutdown()

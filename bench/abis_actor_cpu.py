@@ -5,9 +5,9 @@ Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_actor_cpu.py [--chunks 3
 
 Two `ShardCore`s in this process and two shard actors on a local Ray (`ray.init(num_cpus=2)`) hold the
 same `--chunks` × bench/abis_million.CHUNK identities (its generator). 80 probes (40 unique people, 20
-finger-only and 20 both-kind duplicates) are identified both ways with the calls `RayAbis.identify`
-makes (each shard's phase 1, the merge, each owning shard's 1:1 scores), on a probe packed once
-(`pack_probe`) and unpacked by each shard; each way runs `--rounds` times after a warm-up. Printed per
+finger-only and 20 both-kind duplicates) are identified both ways: by `RayAbis.identify`, and in this
+process with the same calls on the same packed probe (each shard's phase 1, the merge, each owning
+shard's 1:1 scores; each shard unpacks the probe itself); each way runs `--rounds` times after a warm-up. Printed per
 decision: in process, the calls' CPU; in the actors, the CPU of the thread that runs their calls
 (`ShardActor.task_cpu_s`: the search plus Ray's unpacking of the call) and of the whole process (plus
 Ray's own threads). Then what a record sent again costs (a pipeline worker's refresh sends the shards
@@ -69,21 +69,14 @@ def main() -> None:
                 mine = [r for r in refs if shard_of(r, 2) == k]
                 s.score(probe, mine, lead={r: lead[r] for r in mine if r in lead})
 
-        def identify_remote(probe: bytes) -> None:
-            ref = ray.put(probe)
-            refs, lead = merge_proposals(ray.get([x.candidates.remote(ref, 50) for x in abis.actors]), limit=50)
-            share: dict[int, list[str]] = {}
-            for r in refs:
-                share.setdefault(shard_of(r, 2), []).append(r)
-            ray.get([abis.actors[k].score.remote(ref, v, {r: lead[r] for r in v if r in lead}) for k, v in share.items()])
 
         def remote_cpu() -> np.ndarray:
             return np.array([ray.get([x.task_cpu_s.remote() for x in abis.actors]),
                              ray.get([x.cpu_s.remote() for x in abis.actors])]).sum(axis=1)
 
-        for probe in packed[:10]:  # warm-up: kernels loaded, caches filled, both ways
+        for probe, blobs in zip(packed[:10], items):  # warm-up: kernels loaded, caches filled, both ways
             identify_local(probe)
-            identify_remote(probe)
+            abis.identify(blobs)
         out: dict = {"identities": len(abis), "decisions_each": len(packed), "rounds": []}
         for _ in range(a.rounds):
             c0 = time.thread_time()
@@ -91,8 +84,8 @@ def main() -> None:
                 identify_local(probe)
             in_process = (time.thread_time() - c0) * 1000 / len(packed)
             r0 = remote_cpu()
-            for probe in packed:
-                identify_remote(probe)
+            for blobs in items:  # the shards' calls are identify_local's; packing the probe is the caller's
+                abis.identify(blobs)
             task, process = (remote_cpu() - r0) * 1000 / len(packed)
             out["rounds"].append({"in_process_ms": round(in_process, 1), "actor_call_thread_ms": round(task, 1),
                                   "actor_process_ms": round(process, 1),

@@ -80,11 +80,17 @@ def main() -> None:
     ap.add_argument("--dups", type=int, default=150, help="planted duplicates of each kind")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"which of {', '.join(CONFIGS)}")
+    ap.add_argument("--recapture", default="", help="positions whose poor captures are taken again, e.g. 1,6 "
+                                                    "(bench/abis_national.py RECAPTURE); default none")
     a = ap.parse_args()
-    from bench import abis_cpu
+    from bench import abis_cpu, abis_national as nat
     from ktpel.biometrics import gallery as g
 
+    nat.RECAPTURE = tuple(int(x) for x in a.recapture.split(",") if x)
     _, _, enrol, kinds = abis_cpu.build(a.size, 10, a.dups, a.seed)
+    if nat.RECAPTURE:
+        print(json.dumps({"recapture": list(nat.RECAPTURE), "below_minutiae": nat.RECAPTURE_MINUTIAE,
+                          "attempts": nat.RECAPTURE_ATTEMPTS, **nat.RECAPTURED}), flush=True)
     probes = [(mate, g.parse_probe(abis_cpu.fresh(t))) for kind in ("finger_only", "both") for mate, t in kinds[kind]]
     for name in a.configs.split(","):
         kw = CONFIGS[name]

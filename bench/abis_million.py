@@ -1,7 +1,8 @@
 """The largest gallery (issue 15): a million chimeric identities in Ray shard actors, streamed.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_million.py [--size 1000000] [--shards 2]
-         [--generators 2] [--probes 500] [--dups 100] [--indexed-per-identity N]
+         [--generators 2] [--probes 500] [--dups 100] [--indexed-per-identity N] [--indexed 1,6]
+         [--recapture 1,6]
 
 bench/abis_national.py keeps every identity's templates in memory (it compares 1, 2 and 4 shards and
 loads the pipeline's database from them), which stops near 100,000 identities on this machine. This
@@ -57,10 +58,12 @@ def _generator() -> dict:
     return _GEN
 
 
-def make_chunk(args: tuple[int, int, int, list[int]]) -> tuple[int, list, dict]:
+def make_chunk(args: tuple[int, int, int, list[int], tuple[int, ...]]) -> tuple[int, list, dict]:
     """Identities chunk·CHUNK … + size: their enrolment templates as bytes, and the face and master
-    fingers of the identities in `keep` (local indices), for the planted duplicates' probes."""
-    chunk, size, seed, keep = args
+    fingers of the identities in `keep` (local indices), for the planted duplicates' probes; captures at
+    the `recapture` positions taken again while poor (abis_national's RECAPTURE)."""
+    chunk, size, seed, keep, recapture = args
+    nat.RECAPTURE = recapture
     g = _generator()
     g["fingers"].rng = np.random.default_rng((seed, chunk, 1))
     pop = nat.Population(size, faces=g["faces"], fingers=g["fingers"], seed=seed * 1_000_003 + chunk,
@@ -87,7 +90,8 @@ def probes_for(kept: dict[int, tuple], *, n_unique: int, dups: int, seed: int, r
     fo, fa, bo = ids[:dups], ids[dups:2 * dups], ids[2 * dups:3 * dups]
 
     def impressions(masters: dict) -> list:
-        return [nat.positioned(fingers.impressions(masters[p], rng)[0], p) for p in nat.POSITIONS]
+        return [nat.positioned(fingers.impressions(masters[p], rng, retake=p in nat.RECAPTURE)[0], p)
+                for p in nat.POSITIONS]
 
     def face(vec: np.ndarray):  # noqa: ANN202
         from ktpel.biometrics.templates import FaceTemplate
@@ -117,17 +121,25 @@ def main() -> None:
     ap.add_argument("--dups", type=int, default=100, help="planted duplicates of each kind")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--indexed-per-identity", type=int, default=None)
+    ap.add_argument("--indexed", default=",".join(map(str, nat.INDEXED)), help="finger positions in the LSH index "
+                                                                              "(1,6: the thumbs alone)")
+    ap.add_argument("--recapture", default="", help="positions whose poor captures are taken again, e.g. 1,6 "
+                                                    "(abis_national's RECAPTURE); default none")
     a = ap.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    nat.INDEXED = tuple(int(x) for x in a.indexed.split(","))
+    nat.RECAPTURE = tuple(int(x) for x in a.recapture.split(",") if x)
     print(json.dumps({"load_average_at_start": os.getloadavg(), "size": a.size, "shards": a.shards,
-                      "indexed": nat.INDEXED, "indexed_per_identity": a.indexed_per_identity or "all"}), flush=True)
+                      "indexed": nat.INDEXED, "indexed_per_identity": a.indexed_per_identity or "all",
+                      "recapture": nat.RECAPTURE}), flush=True)
     rng = np.random.default_rng(a.seed + 1)
     chosen = rng.choice(a.size, size=3 * a.dups, replace=False)
     rng.shuffle(chosen)
     keep: dict[int, list[int]] = {}
     for i in chosen:
         keep.setdefault(int(i) // CHUNK, []).append(int(i) % CHUNK)
-    chunks = [(c, min(CHUNK, a.size - c * CHUNK), a.seed, keep.get(c, [])) for c in range((a.size + CHUNK - 1) // CHUNK)]
+    chunks = [(c, min(CHUNK, a.size - c * CHUNK), a.seed, keep.get(c, []), nat.RECAPTURE)
+              for c in range((a.size + CHUNK - 1) // CHUNK)]
 
     import ray
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

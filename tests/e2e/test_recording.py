@@ -65,6 +65,10 @@ def test_operator_records_a_resident_end_to_end(page, live_server, tmp_path, sha
     page.set_input_files("#face", str(face))
     page.wait_for_selector("#q-face.good")
     assert "Skor" in page.inner_text("#q-face")
+    # a right thumb with 13 minutiae is asked again (the national search's first finger); then the good one
+    page.set_input_files("#finger_1", str(shared_data / "fingerprints" / "FVC2002_DB1_B" / "101_5.tif"))
+    page.wait_for_selector("#q-finger_1.bad", timeout=30_000)
+    assert "13 titik minusi" in page.inner_text("#q-finger_1") and "rekam ulang" in page.inner_text("#q-finger_1")
     for pos, path in enumerate(fingers, start=1):
         page.set_input_files(f"#finger_{pos}", str(path))
     for pos in range(1, 11):

@@ -8,6 +8,25 @@ from ktpel.security.access import Role, User
 
 DEMO_OPERATOR = User(id=0, username="demo-perekaman", role=Role.OPERATOR, regency_code=None)
 DEMO_RECORDINGS = 5
+RETAKES = 2  # a finger the counter refuses for low quality is captured again up to twice, as operators do
+
+
+def record_retaking(db, *, settings, regions, form, operator, shared, resident: int):  # noqa: ANN001, ANN201
+    """`record_enrollment`, capturing a finger the counter refuses for its quality again (the next FVC
+    impression of the same finger, `samples.finger_path`), as the operator does when asked to."""
+    from ktpel.office.enrollment import samples, service
+
+    tries: dict[str, int] = {}
+    while True:
+        try:
+            return service.record_enrollment(db, settings=settings, regions=regions, form=form, operator=operator)
+        except service.LowQuality as exc:
+            n = tries.get(exc.kind, 0) + 1
+            if not exc.kind.startswith("finger_") or n > RETAKES:
+                raise
+            tries[exc.kind] = n
+            p = int(exc.kind.removeprefix("finger_"))
+            form.fingers[p] = service.Upload(samples.finger_path(shared, resident, p, attempt=n).read_bytes())
 
 
 def record_demo_residents(*, settings, office_db, console) -> list:  # noqa: ANN001
@@ -37,8 +56,8 @@ def record_demo_residents(*, settings, office_db, console) -> list:  # noqa: ANN
             fingers={p: service.Upload(files[f"finger_{p}"]) for p in range(1, 11)},
         )
         try:
-            result = service.record_enrollment(office_db, settings=settings, regions=reg, form=form,
-                                               operator=DEMO_OPERATOR)
+            result = record_retaking(office_db, settings=settings, regions=reg, form=form, operator=DEMO_OPERATOR,
+                                     shared=shared, resident=i)
         except KtpelError as exc:
             console.print(f"[yellow]![/yellow] demo recording of {nik} skipped: {exc.message_en}")
             continue

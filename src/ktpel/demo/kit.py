@@ -105,6 +105,7 @@ def _serve(app):  # noqa: ANN001, ANN202
 def _record(people: list[dict]) -> dict:
     """The kit process: a copy of these residents, each recorded with real sample images."""
     from ktpel.config import get_settings
+    from ktpel.demo.enrollment import record_retaking
     from ktpel.domain.errors import KtpelError
     from ktpel.office.enrollment import samples, service
     from ktpel.reference import regions
@@ -127,7 +128,8 @@ def _record(people: list[dict]) -> dict:
                                    face=service.Upload(files["face"]), signature=service.Upload(files["signature"]),
                                    fingers={p: service.Upload(files[f"finger_{p}"]) for p in range(1, 11)})
         try:
-            result = service.record_enrollment(db, settings=settings, regions=reg, form=form, operator=operator)
+            result = record_retaking(db, settings=settings, regions=reg, form=form, operator=operator,
+                                     shared=shared, resident=20 + i)
             done.append({"nik": person["nik"], "state": result.state})
         except KtpelError as exc:
             done.append({"nik": person["nik"], "error": exc.message_en})

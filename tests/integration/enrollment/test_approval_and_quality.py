@@ -102,3 +102,61 @@ def test_scanner_endpoint_hands_over_the_scanned_finger(office, images):
     assert late.status_code == 504 and "Pemindai" in late.json()["message_id"]
     bad = office.client.post("/api/v1/scanner/fingers/11", headers=office.headers())
     assert bad.status_code == 422
+
+
+def test_a_thumb_with_too_few_minutiae_is_captured_again_or_accepted_by_a_supervisor(office, images):
+    """FVC2002 DB1_B 101_5 has 13 minutiae: fine for a middle finger, too few for a thumb (the national
+    search's first finger); nothing is stored until it is captured again or its quality accepted."""
+    from ktpel.store.schema.core import EnrollmentRow
+
+    sparse = (office.settings.shared_data / "fingerprints" / "FVC2002_DB1_B" / "101_5.tif").read_bytes()
+    h = office.headers()
+    thumb = office.client.post("/api/v1/quality/finger_1", headers=h, files={"image": ("t.tif", sparse)}).json()
+    assert thumb["ok"] is False and thumb["kind"] == "finger_1"
+    assert "hanya 13 titik minusi" in thumb["prompt_id"] and "ibu jari" in thumb["prompt_id"]
+    assert "only 13 minutiae" in thumb["prompt_en"]
+    middle = office.client.post("/api/v1/quality/finger_3", headers=h, files={"image": ("m.tif", sparse)}).json()
+    unnamed = office.client.post("/api/v1/quality/finger", headers=h, files={"image": ("u.tif", sparse)}).json()
+    assert middle["ok"] is True and unnamed["ok"] is True and "prompt_id" not in middle
+    assert office.client.post("/api/v1/quality/finger_11", headers=h,
+                              files={"image": ("x.tif", sparse)}).status_code == 404
+
+    nik, other, third = office.unrecorded_niks(3)
+    refused = office.enroll(nik=nik, images=capture_set(images, finger_1=sparse), form_token="t-thumb")
+    assert refused.status_code == 422 and refused.json()["code"] == "low_quality"
+    assert "ibu jari kanan" in refused.json()["message_id"] and "supervisor" in refused.json()["message_id"]
+    assert office.count(EnrollmentRow) == 0 and office.count(OutboxRow) == 0
+
+    as_middle = office.enroll(nik=nik, images=capture_set(images, finger_3=sparse), form_token="t-middle")
+    assert as_middle.status_code == 201 and as_middle.json()["state"] == "QUEUED", as_middle.text
+
+    accepted = office.enroll(nik=other, images=capture_set(images, finger_6=sparse), form_token="t-worn",
+                             override_low_quality=True)
+    assert accepted.status_code == 201, accepted.text
+    body = accepted.json()
+    assert body["state"] == "CAPTURED" and body["quality"]["finger_6"]["overridden"] is True
+    assert body["approval_reasons"] == ["kualitas rendah diterima: sidik jari 6 (ibu jari kiri)"]
+    retaken = office.enroll(nik=third, images=capture_set(images), form_token="t-again")
+    assert retaken.status_code == 201 and retaken.json()["state"] == "QUEUED"
+    assert office.count(OutboxRow) == 2  # the queued two; the accepted thumb waits for the supervisor
+
+
+def test_the_demo_captures_a_refused_thumb_again_as_an_operator_does(office, regions):
+    """Sample resident 20's right thumb is FVC 101_5 (13 minutiae): the demo and the field kit take the next
+    impression of that finger, and the recording queues without a supervisor."""
+    from ktpel.demo.enrollment import record_retaking
+    from ktpel.office.enrollment import samples, service
+    from ktpel.security.access import Role, User
+
+    shared = office.settings.shared_data
+    files = samples.capture_files(shared, 20)
+    assert samples.finger_path(shared, 20, 1).name == "101_5.tif"
+    form = service.CaptureForm(nik=office.unrecorded_niks(1)[0], form_token="t-demo-retake",
+                               face=service.Upload(files["face"]), signature=service.Upload(files["signature"]),
+                               fingers={p: service.Upload(files[f"finger_{p}"]) for p in range(1, 11)})
+    operator = User(id=0, username="petugas.demo", role=Role.OPERATOR, regency_code="18.01")
+    result = record_retaking(office.db, settings=office.settings, regions=regions, form=form, operator=operator,
+                             shared=shared, resident=20)
+    assert result.state == "QUEUED" and result.approval_reasons == []
+    assert form.fingers[1].data == samples.finger_path(shared, 20, 1, attempt=1).read_bytes()
+    assert form.fingers[6].data == files["finger_6"]  # the other fingers as first captured

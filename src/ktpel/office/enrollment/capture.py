@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from ktpel.biometrics import imageio
 from ktpel.office.enrollment.policy import (
-    CAPTURE_KINDS, FINGER_KINDS, MAX_UPLOAD_BYTES, CaptureException, RecordingError, UploadTooLarge, label_id,
-    parse_exception,
+    CAPTURE_KINDS, FINGER_KINDS, IDENTIFYING_MIN_MINUTIAE, MAX_UPLOAD_BYTES, CaptureException, RecordingError,
+    UploadTooLarge, label_id, parse_exception, too_few_for_search,
 )
 
 RECAPTURE_ID = "Silakan rekam ulang."
@@ -25,9 +25,10 @@ class CaptureRejected(RecordingError):
 
 
 class LowQuality(RecordingError):
-    """Quality below the threshold and not accepted by override."""
+    """Quality below the threshold and not accepted by override; `kind` is the item to capture again."""
 
     code = "low_quality"
+    kind: str = ""
 
 
 # -- input ---------------------------------------------------------------------------------------------
@@ -66,7 +67,8 @@ class _Captured:
 
 
 def assess(kind: str, data: bytes) -> dict:
-    """Live quality of one capture: score, ok, reasons, and a re-capture prompt when below threshold."""
+    """Live quality of one capture (kind: face, finger, or finger_1 … finger_10 where the position matters):
+    score, ok, reasons, and a re-capture prompt when below threshold."""
     from ktpel.biometrics import get_engine
 
     _check_size(kind, data)
@@ -85,7 +87,15 @@ def _assessment(kind: str, report) -> dict:  # noqa: ANN001 - a biometrics Quali
         out["prompt_en"] = f"{kind} refused: {en}{again_en}"
     elif not report.ok:
         out["prompt_id"] = f"Kualitas {label_id(kind)} kurang ({out['score']:.0f}). {RECAPTURE_ID}"
-        out["prompt_en"] = f"{'Fingerprint' if kind == 'finger' else 'Face photo'} quality is too low ({out['score']:.0f}). {RECAPTURE_EN}"
+        out["prompt_en"] = (f"{'Fingerprint' if kind.startswith('finger') else 'Face photo'} quality is too low "
+                            f"({out['score']:.0f}). {RECAPTURE_EN}")
+    elif too_few_for_search(kind, minutiae=int(report.measures.get("minutiae", IDENTIFYING_MIN_MINUTIAE))):
+        n = int(report.measures["minutiae"])
+        out["ok"] = False
+        out["prompt_id"] = (f"{label_id(kind).capitalize()}: hanya {n} titik minusi; ibu jari perlu paling sedikit "
+                            f"{IDENTIFYING_MIN_MINUTIAE} karena dipakai untuk pencarian nasional. {RECAPTURE_ID}")
+        out["prompt_en"] = (f"{kind}: only {n} minutiae; a thumb needs at least {IDENTIFYING_MIN_MINUTIAE} because "
+                            f"the national search relies on it. {RECAPTURE_EN}")
     return out
 
 
@@ -175,11 +185,13 @@ def _biometric(kind: str, upload: Upload, *, content_type: str, override: bool,
         raise _rejected(kind, err) from None
     if not quality["ok"]:
         if not override:
-            raise LowQuality(
+            err = LowQuality(
                 f"{quality['prompt_id']} Alasan: {'; '.join(quality['reasons']) or '-'}. "
                 "Atau centang 'terima kualitas rendah' (perlu persetujuan supervisor).",
                 f"{quality['prompt_en']} Or tick 'accept low quality' (needs supervisor approval).",
             )
+            err.kind = kind
+            raise err
         quality["overridden"] = True
         overridden.append(kind)
     return _Captured(kind, upload, content_type, template, quality)

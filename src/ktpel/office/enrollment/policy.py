@@ -26,6 +26,12 @@ CAPTURE_KINDS = ("face", *FINGER_KINDS, "signature")
 # A 500 ppi finger TIFF is ~100 KB and a phone photo a few MB; 8 MB leaves room without inviting abuse.
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_MISSING_WITHOUT_APPROVAL = 2
+# The national ABIS finds a person by the thumbs first (its triangle index holds them): a thumb captured
+# with few minutiae is what lets a duplicate slip through at national scale (docs/abis-sizing.md, runs N
+# and O). So a thumb below IDENTIFYING_MIN_MINUTIAE is not accepted as it comes: the counter asks for a
+# recapture, and only a supervisor accepts it (worn or scarred thumbs), as for any low-quality capture.
+IDENTIFYING_FINGERS = (1, 6)
+IDENTIFYING_MIN_MINUTIAE = 15
 
 
 class ExceptionKind(str, Enum):
@@ -83,6 +89,12 @@ def label_id(kind: str) -> str:
         pos = int(kind.removeprefix("finger_"))
         return f"sidik jari {pos} ({FINGERS[pos][0]})"
     return kind
+
+
+def too_few_for_search(kind: str, *, minutiae: int) -> bool:
+    """An identifying finger (a thumb) with too few minutiae for the national search."""
+    return (kind.startswith("finger_") and int(kind.removeprefix("finger_")) in IDENTIFYING_FINGERS
+            and minutiae < IDENTIFYING_MIN_MINUTIAE)
 
 
 def parse_exception(kind: str, raw: dict | str | None) -> CaptureException | None:

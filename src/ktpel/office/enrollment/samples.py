@@ -21,9 +21,10 @@ def face_path(shared_data: Path, i: int) -> Path:
     return shared_data.joinpath(*ORL) / f"s{i % 40 + 1}" / "1.pgm"
 
 
-def finger_path(shared_data: Path, i: int, position: int) -> Path:
+def finger_path(shared_data: Path, i: int, position: int, *, attempt: int = 0) -> Path:
+    """Resident i's finger at a position; `attempt` > 0: another impression of the same finger (a recapture)."""
     finger_id = 101 + (i + position - 1) % 10
-    return shared_data.joinpath(*FVC) / f"{finger_id}_{1 + i % 8}.tif"
+    return shared_data.joinpath(*FVC) / f"{finger_id}_{1 + (i + attempt) % 8}.tif"
 
 
 def signature_png(i: int) -> bytes:

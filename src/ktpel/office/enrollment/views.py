@@ -17,7 +17,7 @@ from ktpel.office.enrollment import extraction, service
 from ktpel.office.enrollment.schemas import (
     ENROLLMENT_REQUEST_BODY, QUALITY_REQUEST_BODY, EnrollmentOut, QualityOut, parse_demographics_json,
 )
-from ktpel.office.enrollment.policy import FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
+from ktpel.office.enrollment.policy import FINGER_KINDS, FINGERS, MAX_UPLOAD_BYTES, RecordingError, UploadTooLarge
 from ktpel.office.residents import service as residents
 from ktpel.reference import regions as load_regions
 from ktpel.security.access import OFFICE_ROLES, Role, User, requires
@@ -330,9 +330,11 @@ def face_photo(enrollment_id: str, request: Request) -> Response:
              openapi_extra={"requestBody": QUALITY_REQUEST_BODY}, response_model=QualityOut,
              response_model_exclude_none=True)
 async def quality(kind: str, request: Request):  # noqa: ANN201
-    """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt."""
-    if kind not in ("face", "finger"):
-        raise NotFound("Jenis kualitas tidak dikenal.", "Quality kind is face or finger.")
+    """Live quality of a face photo or one fingerprint: score 0-100, ok, reasons, re-capture prompt.
+
+    `finger_1` … `finger_10` name the position, which the thumbs' minutiae rule needs (recording policy)."""
+    if kind not in ("face", "finger", *FINGER_KINDS):
+        raise NotFound("Jenis kualitas tidak dikenal.", "Quality kind is face, finger or finger_1 … finger_10.")
     form = await request.form(max_files=1, max_fields=2)
     try:
         upload = await _read(kind, form.get("image"))

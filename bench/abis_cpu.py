@@ -37,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 from bench import abis_national as nat  # noqa: E402
 
 
-def build(size: int, probes: int, dups: int, seed: int) -> tuple:
-    """Population, enrolment templates and probes exactly as abis_national.main makes them."""
+def build(size: int, probes: int, dups: int, seed: int, *, legacy_gallery: bool = False) -> tuple:
+    """Population, enrolment templates and probes exactly as abis_national.main makes them;
+    `legacy_gallery`: the enrolments captured before nat.RECAPTURE's rule, only the probes under it."""
     from ktpel.config import Settings
 
     shared = Settings().resolved_shared_data()
@@ -48,8 +49,10 @@ def build(size: int, probes: int, dups: int, seed: int) -> tuple:
     rng = np.random.default_rng(seed + 1)
     pop = nat.Population(size, faces=faces, fingers=fingers, seed=seed, model_id=real["model_id"])
     enrol = []
+    rule, nat.RECAPTURE = nat.RECAPTURE, (() if legacy_gallery else nat.RECAPTURE)
     for s in range(0, size, 5000):
         enrol += pop.templates(np.arange(s, min(size, s + 5000)), rng=rng)
+    nat.RECAPTURE = rule
     dup_idx = rng.choice(size, size=3 * dups, replace=False)
     gen_cos = nat.genuine_face_cosines(real["faces"])
     new = nat.Population(probes + dups, faces=faces, fingers=fingers, seed=seed + 99, model_id=real["model_id"])

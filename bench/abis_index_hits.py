@@ -1,7 +1,7 @@
 """Finger index hit rate by which fingers are indexed (issue 15): four, the best two, the thumbs.
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_index_hits.py [--size 20000] [--dups 150]
-         [--configs thumbs]
+         [--configs thumbs] [--recapture 1,6 [--legacy-gallery]]
 
 Population and probes are bench/abis_national.py's (through bench/abis_cpu.build: same generator, same
 seed). For each configuration a `Gallery` in process is built from the same enrolments; every
@@ -19,7 +19,9 @@ here is r × 1M / N there: `hit_union_projected_1M`, `hit_top50_projected_1M`), 
 probe both lists miss at 1M, the mate's ranks and each indexed finger's minutiae and 1:1 z
 (`missed_projected_1M`).
 Configurations: thumbs and index fingers (1, 2, 6, 7; the default), the best two of those per identity
-(`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6).
+(`indexed_per_identity=2`: most valid cylinders), the two thumbs (1, 6). `--recapture 1,6`: every capture
+of those positions held to the office's rule (bench/abis_national.py RECAPTURE); with `--legacy-gallery`
+only the probes are (a gallery enrolled before the rule).
 """
 
 from __future__ import annotations
@@ -82,14 +84,17 @@ def main() -> None:
     ap.add_argument("--configs", default=",".join(CONFIGS), help=f"which of {', '.join(CONFIGS)}")
     ap.add_argument("--recapture", default="", help="positions whose poor captures are taken again, e.g. 1,6 "
                                                     "(bench/abis_national.py RECAPTURE); default none")
+    ap.add_argument("--legacy-gallery", action="store_true",
+                    help="with --recapture: the gallery enrolled before the rule, only the probes held to it")
     a = ap.parse_args()
     from bench import abis_cpu, abis_national as nat
     from ktpel.biometrics import gallery as g
 
     nat.RECAPTURE = tuple(int(x) for x in a.recapture.split(",") if x)
-    _, _, enrol, kinds = abis_cpu.build(a.size, 10, a.dups, a.seed)
+    _, _, enrol, kinds = abis_cpu.build(a.size, 10, a.dups, a.seed, legacy_gallery=a.legacy_gallery)
     if nat.RECAPTURE:
-        print(json.dumps({"recapture": list(nat.RECAPTURE), "below_minutiae": nat.RECAPTURE_MINUTIAE,
+        print(json.dumps({"recapture": list(nat.RECAPTURE), "legacy_gallery": a.legacy_gallery,
+                          "below_minutiae": nat.RECAPTURE_MINUTIAE,
                           "attempts": nat.RECAPTURE_ATTEMPTS, **nat.RECAPTURED}), flush=True)
     probes = [(mate, g.parse_probe(abis_cpu.fresh(t))) for kind in ("finger_only", "both") for mate, t in kinds[kind]]
     for name in a.configs.split(","):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ktpel.biometrics import imageio
 from ktpel.office.enrollment.policy import (
-    CAPTURE_KINDS, FINGER_KINDS, IDENTIFYING_MIN_MINUTIAE, MAX_UPLOAD_BYTES, CaptureException, RecordingError,
+    CAPTURE_KINDS, FINGER_KINDS, FINGERS, IDENTIFYING_MIN_MINUTIAE, MAX_UPLOAD_BYTES, CaptureException, RecordingError,
     UploadTooLarge, label_id, parse_exception, too_few_for_search,
 )
 
@@ -94,8 +94,9 @@ def _assessment(kind: str, report) -> dict:  # noqa: ANN001 - a biometrics Quali
         out["ok"] = False
         out["prompt_id"] = (f"{label_id(kind).capitalize()}: hanya {n} titik minusi; ibu jari perlu paling sedikit "
                             f"{IDENTIFYING_MIN_MINUTIAE} karena dipakai untuk pencarian nasional. {RECAPTURE_ID}")
-        out["prompt_en"] = (f"{kind}: only {n} minutiae; a thumb needs at least {IDENTIFYING_MIN_MINUTIAE} because "
-                            f"the national search relies on it. {RECAPTURE_EN}")
+        finger = FINGERS[int(kind.removeprefix("finger_"))][1]
+        out["prompt_en"] = (f"The {finger} has only {n} minutiae; a thumb needs at least {IDENTIFYING_MIN_MINUTIAE} "
+                            f"because the national search relies on it. {RECAPTURE_EN}")
     return out
 
 

@@ -166,13 +166,20 @@ class Fingers:
             if not len(few):
                 break
             RECAPTURED["retaken"] += len(few)
-            again = self.syn.impress(self.bank, type(masters)(*(getattr(masters, f)[few] for f in
-                                                                 type(masters).__dataclass_fields__)), rng)
+            again = self.syn.impress(self.bank, subset(masters, few), rng)
             for k, t in zip(few, again):
                 if len(t.minutiae) > len(out[k].minutiae):
                     out[k] = t
         RECAPTURED["still_few"] += sum(len(t.minutiae) < RECAPTURE_MINUTIAE for t in out)
         return out
+
+
+def subset(masters, idx):  # noqa: ANN001, ANN201
+    """Rows idx of a batch of master fingers (or of an array)."""
+    if isinstance(masters, np.ndarray):
+        return masters[idx]
+    fields = type(masters).__dataclass_fields__
+    return type(masters)(*(getattr(masters, f)[idx] for f in fields))
 
 
 def positioned(t, p: int):  # noqa: ANN001, ANN201
@@ -199,11 +206,7 @@ class Population:
 
         return FaceTemplate(vec.astype(np.float32), self.model_id, 80.0)
 
-    def _sub(self, masters, idx):  # noqa: ANN001, ANN202
-        if isinstance(masters, np.ndarray):
-            return masters[idx]
-        fields = type(masters).__dataclass_fields__
-        return type(masters)(*(getattr(masters, f)[idx] for f in fields))
+    _sub = staticmethod(subset)
 
     def templates(self, idx: np.ndarray, *, rng: np.random.Generator, face: np.ndarray | None = None,
                   other_masters: dict | None = None) -> list[list]:

@@ -54,7 +54,7 @@ def main() -> None:
         local = [ShardCore(shard=k, shards=2) for k in range(2)]
         kept: dict = {}
         for c in track(range(a.chunks), description="gallery"):
-            chunk, items, got = m.make_chunk((c, m.CHUNK, 15, list(range(60)) if c == 0 else []))
+            chunk, items, got = m.make_chunk((c, m.CHUNK, 15, list(range(60)) if c == 0 else [], ()))
             kept.update({chunk * m.CHUNK + i: v for i, v in got.items()})
             abis.insert_many(items)
             for rid, blobs in items:

@@ -46,7 +46,7 @@ def main() -> None:
         abis = RayAbis.start(shards=2, indexed_positions=(1, 2, 6, 7))
         kept: dict = {}
         for c in track(range(a.chunks), description="gallery"):
-            chunk, items, got = m.make_chunk((c, m.CHUNK, 15, list(range(60)) if c == 0 else []))
+            chunk, items, got = m.make_chunk((c, m.CHUNK, 15, list(range(60)) if c == 0 else [], ()))
             kept.update({chunk * m.CHUNK + i: v for i, v in got.items()})
             abis.insert_many(items)
         probes = m.probes_for(kept, n_unique=40, dups=20, seed=15, rng=np.random.default_rng(3))

@@ -117,10 +117,16 @@ def face_report(bgr: np.ndarray, face: DetectedFace, *, other_faces: int = 0,
     return QualityReport(round(score, 1), score >= OK_THRESHOLD, [reason(c) for c, _ in penalties], m, warnings)
 
 
+# Below this many minutiae a print is remarked `few_minutiae`; the office's thumb rule
+# (office.enrollment.policy.IDENTIFYING_MIN_MINUTIAE, kept equal by a test) refuses a thumb there, so a
+# refused thumb always names this reason.
+FEW_MINUTIAE = 15
+
+
 def finger_report(score: float, *, n_minutiae: int, foreground_px: int, coherence: float) -> QualityReport:
     """Report for a fingerprint that passed the hard gates (blank, no ridges, too small)."""
     reasons = []
-    if n_minutiae < 15:
+    if n_minutiae < FEW_MINUTIAE:
         reasons.append(reason("few_minutiae"))
     if foreground_px < 30000:
         reasons.append(reason("small_area"))

@@ -13,6 +13,8 @@ from ktpel.biometrics import (
     NoRidgeStructure,
     NotAnImage,
 )
+from ktpel.biometrics.quality import finger_report
+from ktpel.office.enrollment.policy import IDENTIFYING_MIN_MINUTIAE, too_few_for_search
 
 from .conftest import png_bytes
 
@@ -98,3 +100,12 @@ def test_face_too_small_in_a_large_photo_is_rejected(engine, face_bytes):
         assert err.code in {"face_too_small", "no_face_found"}
     else:
         raise AssertionError("a 23-px face must not give a template")
+
+
+@pytest.mark.parametrize("minutiae", [IDENTIFYING_MIN_MINUTIAE - 1, IDENTIFYING_MIN_MINUTIAE])
+def test_a_thumb_the_counter_refuses_is_remarked_few_minutiae(minutiae):
+    """The office's thumb rule and the quality remark share one floor: a refused thumb names its reason."""
+    report = finger_report(70.0, n_minutiae=minutiae, foreground_px=60000, coherence=0.7)
+    refused = too_few_for_search("finger_1", minutiae=minutiae)
+    assert refused is (minutiae < IDENTIFYING_MIN_MINUTIAE)
+    assert any(r.startswith("few_minutiae") for r in report.reasons) is refused

@@ -17,7 +17,7 @@ The population (how it is made, exactly):
   index fingers; --indexed 1,6 for the thumbs alone) are in the LSH finger index; the others are
   scored 1:1 on candidates. (A placeholder stood in
   until that generator landed; it is gone.) `--recapture 1,6`: the office's counter refuses a thumb with
-  fewer than 15 minutiae (`office.enrollment.policy`: IDENTIFYING_FINGERS), so each capture of those
+  fewer than 15 minutiae (`ktpel.domain.identifying_fingers`), so each capture of those
   positions, enrolment or probe, is taken again while below 15, up to 3 captures, keeping the one with the
   most minutiae; the bench prints how many were taken again and how many stayed below (the ones a
   supervisor would accept).
@@ -59,7 +59,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
-from ktpel.office.enrollment.policy import IDENTIFYING_MIN_MINUTIAE  # noqa: E402
+from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE  # noqa: E402
 
 POSITIONS = (1, 2, 6, 7)
 # Fingers in the LSH index (--indexed). With the two thumbs only, the index missed 13 of 150 finger-only

@@ -9,6 +9,7 @@ import numpy as np
 
 from ktpel.biometrics.errors import BiometricError
 from ktpel.biometrics.face import DetectedFace
+from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
 
 OK_THRESHOLD = 50.0
 
@@ -117,10 +118,9 @@ def face_report(bgr: np.ndarray, face: DetectedFace, *, other_faces: int = 0,
     return QualityReport(round(score, 1), score >= OK_THRESHOLD, [reason(c) for c, _ in penalties], m, warnings)
 
 
-# Below this many minutiae a print is remarked `few_minutiae`; the office's thumb rule
-# (office.enrollment.policy.IDENTIFYING_MIN_MINUTIAE, kept equal by a test) refuses a thumb there, so a
-# refused thumb always names this reason.
-FEW_MINUTIAE = 15
+# Below this many minutiae a print is remarked `few_minutiae`: the floor the national search needs of a
+# thumb, below which the office's counter refuses one, so a refused thumb always names this reason.
+FEW_MINUTIAE = IDENTIFYING_MIN_MINUTIAE
 
 
 def finger_report(score: float, *, n_minutiae: int, foreground_px: int, coherence: float) -> QualityReport:

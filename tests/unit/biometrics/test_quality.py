@@ -14,7 +14,8 @@ from ktpel.biometrics import (
     NotAnImage,
 )
 from ktpel.biometrics.quality import finger_report
-from ktpel.office.enrollment.policy import IDENTIFYING_MIN_MINUTIAE, too_few_for_search
+from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
+from ktpel.office.enrollment.policy import too_few_for_search
 
 from .conftest import png_bytes
 

@@ -57,3 +57,51 @@ def register(app: typer.Typer) -> None:
         from ktpel.central.abis.ray_abis import RayAbis
 
         print(json.dumps(RayAbis.attach().save_snapshot(directory)))
+
+    @app.command("abis-thumbs")
+    def abis_thumbs(
+        office: str = typer.Option("", "--office", help="Only this office (e.g. 18.01); empty: every office."),
+        csv_path: str = typer.Option("", "--csv", help="Write the list here (one row a short thumb)."),
+    ) -> None:
+        """List records in the gallery whose thumb is too poor for the national search (residents to call back)."""
+        import csv
+        from collections import Counter
+
+        from rich.progress import Progress
+        from rich.table import Table
+
+        from ktpel.central.abis.recall import count_in_gallery, short_thumbs
+        from ktpel.cli_console import console
+        from ktpel.config import get_settings
+        from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
+        from ktpel.store.db import open_database
+
+        db = open_database(get_settings(), name="central")
+        try:
+            with db.unit_of_work() as s:
+                total = count_in_gallery(s, office_code=office or None)
+                with Progress(console=console, transient=True) as bar:
+                    task = bar.add_task("Memeriksa ibu jari (checking thumbs)", total=total)
+                    found = list(short_thumbs(s, office_code=office or None, on_record=lambda: bar.advance(task)))
+        finally:
+            db.dispose()
+        records = {t.record_id: t.office_code for t in found}
+        per_office = Counter(records.values())
+        table = Table(title=f"Ibu jari di bawah {IDENTIFYING_MIN_MINUTIAE} titik minusi "
+                            f"(thumbs below {IDENTIFYING_MIN_MINUTIAE} minutiae)")
+        for col in ("Kantor / Office", "Rekaman / Records", "Ibu jari / Thumbs"):
+            table.add_column(col, justify="left" if col.startswith("Kantor") else "right")
+        for code in sorted(per_office):
+            table.add_row(code, str(per_office[code]), str(sum(1 for t in found if t.office_code == code)))
+        console.print(table)
+        share = f"{100 * len(records) / total:.1f} %" if total else "-"
+        console.print(f"{len(records)} dari {total} rekaman di galeri perlu rekam ulang ibu jari "
+                      f"({len(records)} of {total} records in the gallery need a thumb recaptured: {share})")
+        if csv_path:
+            with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                out.writerow(["record_id", "nik", "office_code", "state", "finger_position", "minutiae"])
+                out.writerows([t.record_id, t.nik, t.office_code, t.state, t.finger_position, t.minutiae]
+                              for t in found)
+            console.print(f"CSV: {csv_path}")
+        print(json.dumps({"records_in_gallery": total, "records_short": len(records), "thumbs_short": len(found)}))

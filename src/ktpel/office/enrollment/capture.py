@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ktpel.biometrics import imageio
+from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
 from ktpel.office.enrollment.policy import (
-    CAPTURE_KINDS, FINGER_KINDS, FINGERS, IDENTIFYING_MIN_MINUTIAE, MAX_UPLOAD_BYTES, CaptureException, RecordingError,
+    CAPTURE_KINDS, FINGER_KINDS, FINGERS, MAX_UPLOAD_BYTES, CaptureException, RecordingError,
     UploadTooLarge, label_id, parse_exception, too_few_for_search,
 )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ktpel.domain.errors import KtpelError
+from ktpel.domain.identifying_fingers import short_for_search
 
 # ISO/IEC 19794-4 finger positions, as the scanner and the form number them
 FINGERS: dict[int, tuple[str, str]] = {
@@ -26,12 +27,6 @@ CAPTURE_KINDS = ("face", *FINGER_KINDS, "signature")
 # A 500 ppi finger TIFF is ~100 KB and a phone photo a few MB; 8 MB leaves room without inviting abuse.
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_MISSING_WITHOUT_APPROVAL = 2
-# The national ABIS finds a person by the thumbs first (its triangle index holds them): a thumb captured
-# with few minutiae is what lets a duplicate slip through at national scale (docs/abis-sizing.md, runs N
-# and O). So a thumb below IDENTIFYING_MIN_MINUTIAE is not accepted as it comes: the counter asks for a
-# recapture, and only a supervisor accepts it (worn or scarred thumbs), as for any low-quality capture.
-IDENTIFYING_FINGERS = (1, 6)
-IDENTIFYING_MIN_MINUTIAE = 15
 
 
 class ExceptionKind(str, Enum):
@@ -92,9 +87,10 @@ def label_id(kind: str) -> str:
 
 
 def too_few_for_search(kind: str, *, minutiae: int) -> bool:
-    """An identifying finger (a thumb) with too few minutiae for the national search."""
-    return (kind.startswith("finger_") and int(kind.removeprefix("finger_")) in IDENTIFYING_FINGERS
-            and minutiae < IDENTIFYING_MIN_MINUTIAE)
+    """An identifying finger (a thumb) with too few minutiae for the national search: not accepted as it
+    comes. The counter asks for a recapture, and only a supervisor accepts it (worn or scarred thumbs), as
+    for any low-quality capture."""
+    return kind.startswith("finger_") and short_for_search(position=int(kind.removeprefix("finger_")), minutiae=minutiae)
 
 
 def parse_exception(kind: str, raw: dict | str | None) -> CaptureException | None:

@@ -63,3 +63,20 @@ def test_short_thumbs_are_listed_per_office_and_revoked_records_leave_the_list(c
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "records_in_gallery": 1, "records_short": 0, "thumbs_short": 0}
+
+
+def test_the_command_refuses_an_unknown_office_or_a_missing_folder_before_reading_anything(settings, db, tmp_path,
+                                                                                          monkeypatch, request):
+    from ktpel import config
+    from ktpel.cli import app
+
+    monkeypatch.setenv("KTPEL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("KTPEL_DATABASE_URL", settings.database_url)
+    config.get_settings.cache_clear()
+    request.addfinalizer(config.get_settings.cache_clear)
+    for args, says in [(["--office", "99.99"], "bukan kode kabupaten/kota"),
+                       (["--office", "18.01.05"], "not a regency code"),
+                       (["--csv", str(tmp_path / "tidak-ada" / "x.csv")], "folder tidak ada")]:
+        result = CliRunner().invoke(app, ["central", "abis-thumbs", *args])
+        assert result.exit_code == 2 and says in result.output, result.output
+    assert not (tmp_path / "tidak-ada").exists()

@@ -64,9 +64,13 @@ def register(app: typer.Typer) -> None:
         csv_path: str = typer.Option("", "--csv", help="Write the list here (one row a short thumb)."),
     ) -> None:
         """List records in the gallery whose thumb is too poor for the national search (residents to call back)."""
+        import contextlib
         import csv
         from collections import Counter
 
+        from pathlib import Path
+
+        from rich.console import Console
         from rich.progress import Progress
         from rich.table import Table
 
@@ -76,32 +80,49 @@ def register(app: typer.Typer) -> None:
         from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
         from ktpel.store.db import open_database
 
+        err = Console(stderr=True)
+        if office:
+            from ktpel.reference import regions
+
+            region = regions().get(office)
+            if region is None or region.level != 2:
+                err.print(f"[red]✗[/red] --office {office}: bukan kode kabupaten/kota (mis. 18.01) / "
+                          "not a regency code (e.g. 18.01)")
+                raise typer.Exit(2)
+        if csv_path and not Path(csv_path).resolve().parent.is_dir():
+            err.print(f"[red]✗[/red] --csv {csv_path}: folder tidak ada / folder does not exist")
+            raise typer.Exit(2)
+        records: dict[str, str] = {}  # record id -> office: counts only, the list itself goes to the CSV
+        thumbs: Counter[str] = Counter()
         db = open_database(get_settings(), name="central")
         try:
-            with db.unit_of_work() as s:
+            with contextlib.ExitStack() as stack, db.unit_of_work() as s:
+                out = None
+                if csv_path:
+                    out = csv.writer(stack.enter_context(open(csv_path, "w", newline="", encoding="utf-8")))
+                    out.writerow(["record_id", "nik", "office_code", "state", "finger_position", "minutiae"])
                 total = count_in_gallery(s, office_code=office or None)
                 with Progress(console=console, transient=True) as bar:
                     task = bar.add_task("Memeriksa ibu jari (checking thumbs)", total=total)
-                    found = list(short_thumbs(s, office_code=office or None, on_record=lambda: bar.advance(task)))
+                    for t in short_thumbs(s, office_code=office or None, on_record=lambda: bar.advance(task)):
+                        records[t.record_id] = t.office_code
+                        thumbs[t.office_code] += 1
+                        if out is not None:
+                            out.writerow([t.record_id, t.nik, t.office_code, t.state, t.finger_position, t.minutiae])
         finally:
             db.dispose()
-        records = {t.record_id: t.office_code for t in found}
         per_office = Counter(records.values())
         table = Table(title=f"Ibu jari di bawah {IDENTIFYING_MIN_MINUTIAE} titik minusi "
                             f"(thumbs below {IDENTIFYING_MIN_MINUTIAE} minutiae)")
         for col in ("Kantor / Office", "Rekaman / Records", "Ibu jari / Thumbs"):
             table.add_column(col, justify="left" if col.startswith("Kantor") else "right")
         for code in sorted(per_office):
-            table.add_row(code, str(per_office[code]), str(sum(1 for t in found if t.office_code == code)))
+            table.add_row(code, str(per_office[code]), str(thumbs[code]))
         console.print(table)
         share = f"{100 * len(records) / total:.1f} %" if total else "-"
         console.print(f"{len(records)} dari {total} rekaman di galeri perlu rekam ulang ibu jari "
                       f"({len(records)} of {total} records in the gallery need a thumb recaptured: {share})")
         if csv_path:
-            with open(csv_path, "w", newline="", encoding="utf-8") as fh:
-                out = csv.writer(fh)
-                out.writerow(["record_id", "nik", "office_code", "state", "finger_position", "minutiae"])
-                out.writerows([t.record_id, t.nik, t.office_code, t.state, t.finger_position, t.minutiae]
-                              for t in found)
             console.print(f"CSV: {csv_path}")
-        print(json.dumps({"records_in_gallery": total, "records_short": len(records), "thumbs_short": len(found)}))
+        print(json.dumps({"records_in_gallery": total, "records_short": len(records),
+                          "thumbs_short": sum(thumbs.values())}))

@@ -90,7 +90,8 @@ def too_few_for_search(kind: str, *, minutiae: int) -> bool:
     """An identifying finger (a thumb) with too few minutiae for the national search: not accepted as it
     comes. The counter asks for a recapture, and only a supervisor accepts it (worn or scarred thumbs), as
     for any low-quality capture."""
-    return kind.startswith("finger_") and short_for_search(position=int(kind.removeprefix("finger_")), minutiae=minutiae)
+    return (kind.startswith("finger_")
+            and short_for_search(position=int(kind.removeprefix("finger_")), minutiae=minutiae))
 
 
 def parse_exception(kind: str, raw: dict | str | None) -> CaptureException | None:

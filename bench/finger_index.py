@@ -3,7 +3,7 @@ and the triangle index (fingerprint/triangles.py) against the fixed-length descr
 (fingerprint/descriptor.py, same run, same galleries),
 on FVC and on a synthetic population; and the check of the synthetic template generator.
 
-Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/finger_index.py [--distractors 990]
+Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/finger_index.py [--distractors 990] [--chart PATH]
          [--population 100000] [--probes 500] [--check-pairs 1500] [--skip-population]
 
 1. FVC (../shared/data, 10 fingers × 8 impressions per set): for each set and each impression g,
@@ -21,6 +21,7 @@ Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/finger_index.py [--distractor
    0.1 %) for synthetic-vs-synthetic, synthetic-vs-real and real-vs-real pairs; genuine raw
    scores of synthetic mates vs real FVC mates; generation speed (CPU time).
 Latencies are wall time on a shared 2-core machine: compare the load average printed with them.
+`--chart PATH` draws part 1 as a PNG: hit rate against penetration (0–20 %), a panel per FVC set.
 """
 
 from __future__ import annotations
@@ -77,7 +78,48 @@ def hit_rates(ranks: list[float], n: int) -> dict:
     return out
 
 
-def fvc_figures(templates: dict, distractors: list) -> list[dict]:
+CURVE = np.linspace(0.0, 0.2, 81)[1:]  # penetration 0.25 % … 20 %, for the chart
+METHOD_LABELS = {"mcc_lsh": "MCC-LSH (indeks / index)", "triangles": "segitiga minusi / minutia triangles",
+                 "descriptor": "deskriptor lama / old descriptor"}
+
+
+def hit_curve(ranks: list[float], n: int) -> list[float]:
+    r = np.asarray(ranks)
+    return [float(np.mean(r < max(1, int(round(q * n))))) for q in CURVE]
+
+
+def chart(rows: list[dict], curves: dict[tuple[str, str], list[float]], path: Path) -> Path:
+    """Hit rate against penetration, one panel per FVC set, one line per method (bilingual labels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = sorted({r["set"] for r in rows})
+    fig, axes = plt.subplots(1, len(sets), figsize=(5.2 * len(sets), 4.2), sharey=True, squeeze=False)
+    for ax, s in zip(axes[0], sets):
+        gallery = next(r["gallery"] for r in rows if r["set"] == s)
+        for q in PENETRATION:
+            ax.axvline(q * 100, color="0.85", lw=0.8, zorder=0)
+        for r in (r for r in rows if r["set"] == s):
+            ax.plot(CURVE * 100, curves[(s, r["method"])], label=METHOD_LABELS.get(r["method"], r["method"]))
+        ax.set_title(f"{s} · galeri / gallery {gallery}")
+        ax.set_xlabel("penetrasi / penetration (%)")
+        ax.set_xlim(0, CURVE[-1] * 100)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("tingkat temu / hit rate")
+    axes[0][0].set_ylim(0, 1.01)
+    axes[0][0].legend(loc="lower right", fontsize=8)
+    fig.suptitle("Indeks sidik jari: pasangan ditemukan dalam penetrasi / fingerprint index: mate found within penetration")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fvc_figures(templates: dict, distractors: list,
+                curves: dict[tuple[str, str], list[float]] | None = None) -> list[dict]:
     from ktpel.biometrics.fingerprint.descriptor import descriptor
     from ktpel.biometrics.fingerprint import triangles as tri
     from ktpel.biometrics.fingerprint.index import FingerIndex, finger_keys, probe_keys
@@ -118,6 +160,8 @@ def fvc_figures(templates: dict, distractors: list) -> list[dict]:
                     ranks["descriptor"].append(rank_of(desc @ descriptor(t.features) + 2.0, k))  # +2: all > 0
         for method, r in ranks.items():
             rows.append({"set": s, "method": method, "gallery": n, "searches": len(r), **hit_rates(r, n)})
+            if curves is not None:
+                curves[(s, method)] = hit_curve(r, n)
     return rows
 
 
@@ -233,6 +277,7 @@ def main() -> None:
     ap.add_argument("--probes", type=int, default=500)
     ap.add_argument("--check-pairs", type=int, default=1500)
     ap.add_argument("--skip-population", action="store_true")
+    ap.add_argument("--chart", type=Path, default=None, help="PNG: hit rate against penetration on FVC")
     a = ap.parse_args()
     from ktpel.biometrics.fingerprint import synthetic as syn
 
@@ -241,7 +286,10 @@ def main() -> None:
     rng = np.random.default_rng(3)
     distractors = syn.impress(bank, syn.make_masters(bank, rng, a.distractors), rng) if a.distractors else []
     report: dict = {"load_average_start": os.getloadavg()[0]}
-    report["fvc"] = fvc_figures(templates, distractors)
+    curves: dict[tuple[str, str], list[float]] = {}
+    report["fvc"] = fvc_figures(templates, distractors, curves)
+    if a.chart:
+        print(f"chart: {chart(report['fvc'], curves, a.chart)}", flush=True)
     for row in report["fvc"]:
         print(f"{row['set']:15s} {row['method']:10s} gallery {row['gallery']:5d}  hit@1% {row['hit@1%']:.3f}  "
               f"hit@5% {row['hit@5%']:.3f}  hit@10% {row['hit@10%']:.3f}  rank-1 {row['rank1']:.3f}", flush=True)

@@ -195,6 +195,50 @@ def test_a_busy_worker_marks_the_shards_at_most_once_a_period_and_everything_whe
     assert worker.run_once() is None and abis.marks == [1, 3]  # nothing new: no call
 
 
+def test_a_refresh_meets_a_revocation_by_its_new_number_and_reads_every_revoked_record_only_once(central, people,
+                                                                                                   db):
+    """At national scale revoked records number in the millions: a worker's refresh (one a decision) reads
+    only the records numbered since its last one, and a revocation takes a new number to be among them."""
+    from sqlalchemy import event
+
+    from ktpel.central.pipeline import gallery
+    from ktpel.central.records import templates_of
+
+    for person, nik, name in [(1, "1801051705900001", "Budi Santoso"), (3, "1801054203850002", "Sri Wahyuni"),
+                              (4, "1801050101800003", "Agus Salim")]:
+        central.receive(make_payload(people.biometrics(person=person, impression=1), nik=nik, name=name))
+    assert [o.outcome for o in central.worker.drain()] == ["PRINT_READY"] * 3
+    abis = _MarkedAbis()  # shards that already hold all three and confirmed them
+    with db.unit_of_work() as s:
+        rows = s.scalars(select(NationalRecordRow).order_by(NationalRecordRow.gallery_seq)).all()
+        for row in rows:
+            abis.insert(row.id, templates_of(row))
+        abis.mark_synced(max(r.gallery_seq for r in rows))
+        first, second = rows[0].id, rows[1].id
+        s.get(NationalRecordRow, first).state = "REVOKED"  # revoked before the renumbering rule: keeps its number
+    mirror = gallery.GalleryMirror(abis)
+    with db.unit_of_work() as s:
+        mirror.refresh(s)
+    assert first not in abis.gallery and second in abis.gallery  # swept on the first refresh
+
+    with db.unit_of_work() as s:
+        row = s.get(NationalRecordRow, second)
+        old = row.gallery_seq
+        row.state = "REVOKED"
+        gallery.renumber_leaving_gallery(s, record=row)
+        assert row.gallery_seq > old
+    reads: list[str] = []
+    listen = lambda *a: reads.append(a[2]) if "central_records" in a[2] else None  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        with db.unit_of_work() as s:
+            mirror.refresh(s)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert second not in abis.gallery and len(abis.gallery) == 1
+    assert len(reads) == 1 and "gallery_seq >" in reads[0]  # the new numbers only: no sweep of every revoked
+
+
 def test_a_decision_decrypts_the_packets_images_once_not_at_every_load(central, people, db, monkeypatch):
     """Images are most of a packet (~1.5 MB with ten fingers) and a decision loads its job and its record
     a dozen times: only the validate stage may read them (the columns holding them are deferred)."""

@@ -35,6 +35,22 @@ def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
     """Give a record its place in the gallery (idempotent: a record keeps its first number)."""
     if record.gallery_seq is not None:
         return record.gallery_seq
+    record.gallery_seq = _next_gallery_seq(session)
+    session.flush()
+    return record.gallery_seq
+
+
+def renumber_leaving_gallery(session: Session, *, record: NationalRecordRow) -> None:
+    """A record that leaves the gallery (revoked) takes the next number too: every worker's refresh reads
+    the records numbered after the last it saw, so it meets the revocation there instead of reading every
+    revoked record ever on each decision (millions at national scale). A record never numbered was never
+    in the gallery: nothing to do."""
+    if record.gallery_seq is not None:
+        record.gallery_seq = _next_gallery_seq(session)
+        session.flush()
+
+
+def _next_gallery_seq(session: Session) -> int:
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         # two first-ever workers must not both create the counter: insert-if-absent, then bump under its lock
@@ -45,10 +61,7 @@ def take_gallery_seq(session: Session, *, record: NationalRecordRow) -> int:
         session.flush()
     session.execute(update(CentralCounterRow).where(CentralCounterRow.name == COUNTER)
                     .values(value=CentralCounterRow.value + 1))
-    seq = session.scalar(select(CentralCounterRow.value).where(CentralCounterRow.name == COUNTER))
-    record.gallery_seq = seq
-    session.flush()
-    return seq
+    return session.scalar(select(CentralCounterRow.value).where(CentralCounterRow.name == COUNTER))
 
 
 class GalleryMirror:
@@ -69,12 +82,15 @@ class GalleryMirror:
         self._lock = threading.Lock()
         self._marked_seq = 0
         self._marked_at = float("-inf")  # time.monotonic() of the last mark
+        self._swept = False  # revocations older than the renumbering rule: read once, on the first refresh
 
     def refresh(self, session: Session, *, parsed: dict[str, list] | None = None) -> int:
         """Insert every record numbered since the last refresh; drop revoked ones. Returns how many added.
 
         `parsed` maps record ids to template objects already parsed (the probe about to be searched):
         the gallery then holds those same objects, whose matcher features are computed once for both.
+        A revocation renumbers its record (`renumber_leaving_gallery`), so it is among the rows read here;
+        revocations made before that rule are swept once, on this mirror's first refresh.
         """
         with self._lock:
             if self.last_seq is None:
@@ -84,30 +100,31 @@ class GalleryMirror:
                        NationalRecordRow.state)
                 .where(NationalRecordRow.gallery_seq > self.last_seq)
                 .order_by(NationalRecordRow.gallery_seq)).all()
-            added, batch = 0, []
+            added, batch, gone = 0, [], []
             for rid, templates, seq, state in rows:
-                if state != NationalRecordState.REVOKED.value:
-                    known = (parsed or {}).get(rid)
-                    batch.append((rid, known if known is not None
-                                  else decode_templates(templates)))
-                    self.members.add(rid)
-                    added += 1
+                if state == NationalRecordState.REVOKED.value:
+                    gone.append(rid)
+                    continue
+                known = (parsed or {}).get(rid)
+                batch.append((rid, known if known is not None else decode_templates(templates)))
+                self.members.add(rid)
+                added += 1
             if batch and hasattr(self.abis, "insert_many"):
                 self.abis.insert_many(batch)
             else:
                 for rid, templates in batch:
                     self.abis.insert(rid, templates)
+            if not self._swept:
+                gone.extend(session.scalars(select(NationalRecordRow.id).where(
+                    NationalRecordRow.state == NationalRecordState.REVOKED.value,
+                    NationalRecordRow.gallery_seq.is_not(None))).all())
+                self._swept = True
+            for rid in set(gone) - self._deleted:
+                if self.shared or rid in self.members:
+                    self.remove(rid)
             if rows:
                 self.last_seq = max(self.last_seq, max(seq for _, _, seq, _ in rows))
                 self._mark(force=False)
-            if self.members or self.shared:
-                revoked = session.scalars(select(NationalRecordRow.id).where(
-                    NationalRecordRow.state == NationalRecordState.REVOKED.value, NationalRecordRow.gallery_seq.is_not(None))).all()
-                gone = set(revoked) - self._deleted
-                if not self.shared:
-                    gone &= self.members
-                for rid in gone:
-                    self.remove(rid)
             return added
 
     def settle(self) -> None:

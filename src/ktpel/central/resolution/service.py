@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ktpel.central.pipeline import ports
+from ktpel.central.pipeline.gallery import renumber_leaving_gallery
 from ktpel.central.pipeline.stages import publish_print_ready
 from ktpel.central import records
 from ktpel.central.records import NationalRecords
@@ -162,6 +163,7 @@ def resolve_case(session: Session, *, settings: Settings, case_id: str, keep_enr
     # revoke the other record; its NIK is retired unless the kept record carries the same NIK
     if other_record.state is not NationalRecordState.REVOKED:
         other_record.revoke(case_id=case.id, kept_record_id=kept.id)
+        renumber_leaving_gallery(session, record=other)  # the workers' next refresh drops it
     other.decided_at = now
     records.save(other_record)
     if other.nik != kept.nik and session.get(RetiredNikRow, other.nik) is None:

@@ -2,6 +2,7 @@
 
 Run: nice OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_national.py [--size 20000] [--shards 1,2,4]
          [--probes 300] [--dups 100] [--pipeline 120] [--workers 2 --pg-url URL] [--pipeline-gallery both] [--images]
+         [--chart PATH]  (a PNG: identify p50/p95 by shard count, decisions/s by gallery against 12/s)
 
 The population (how it is made, exactly):
 - Face: the mixture of bench/central_pipeline.py (`synthetic_faces`): with probability 0.27 a sample of the
@@ -607,6 +608,7 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
             pipe["backend"] = "postgresql" if pg_name else "sqlite"
             pipe["gallery"] = "ray" if abis is not None else "inproc"
         seq = pipe.pop("outcome_seq")
+        PIPELINES.append(dict(pipe))
         print(json.dumps({"pipeline": pipe, "shards": len(abis.actors) if abis is not None else 0,
                           "database_load_s": round(loaded, 1),
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
@@ -622,6 +624,51 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
         with psycopg.connect(a.pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return seq
+
+
+# -- chart ------------------------------------------------------------------------------------------
+
+PIPELINES: list[dict] = []  # each pipeline_run's summary, for the chart
+DECISIONS_TARGET = 12.0  # issue 15: decisions/s end to end on 2 cores
+
+
+def chart(shard_runs: list[dict], pipelines: list[dict], path: Path, *, size: int) -> Path:
+    """Identify p50 / p95 by shard count, and decisions/s by gallery (Ray shards or in-process) against the
+    target: what people compare between runs, as a PNG (bilingual labels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 2 if pipelines else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 4.2), squeeze=False)
+    ax = axes[0][0]
+    ks = [str(r["shards"]) for r in shard_runs]
+    x = np.arange(len(ks))
+    for off, key, label in ((-0.2, "identify_p50_ms", "p50"), (0.2, "identify_p95_ms", "p95")):
+        vals = [r[key] for r in shard_runs]
+        bars = ax.bar(x + off, vals, width=0.4, label=label)
+        ax.bar_label(bars, fmt="%.0f", fontsize=8)
+    ax.set_xticks(x, ks)
+    ax.set_xlabel("shard aktor / shard actors")
+    ax.set_ylabel("identifikasi / identify (ms)")
+    ax.set_title(f"1:N, galeri / gallery {size:,}")
+    ax.legend(fontsize=8)
+    if pipelines:
+        ax = axes[0][1]
+        names = {"ray": "shard Ray / Ray shards", "inproc": "dalam proses / in-process"}
+        labels = [names.get(p["gallery"], p["gallery"]) for p in pipelines]
+        bars = ax.bar(labels, [p["decisions_per_s"] for p in pipelines], color=["tab:blue", "tab:green"][:len(pipelines)])
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+        ax.axhline(DECISIONS_TARGET, color="tab:red", ls="--", lw=1, label=f"sasaran / target {DECISIONS_TARGET:g}/s")
+        ax.set_ylabel("keputusan/detik / decisions/s")
+        ax.set_title(f"pipeline, {pipelines[0].get('workers', 1)} worker, {pipelines[0].get('backend', '')}")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -643,6 +690,8 @@ def main() -> None:
                     help="packets carry a demo recording's real images (~1.5 MB: face and ten FVC TIFFs)")
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--chart", type=Path, default=None,
+                    help="PNG: identify p50/p95 by shard count and decisions/s by gallery")
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
     ap.add_argument("--indexed-per-identity", type=int, default=None,
                     help="index only each identity's best N of --indexed (most valid cylinders); default all")
@@ -711,7 +760,7 @@ def main() -> None:
     # the shard actors must run this tree's code, not whatever ktpel the interpreter has installed
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
     init_ray(address=None, num_cpus=2)
-    first_answers, last = None, None
+    first_answers, last, shard_runs = None, None, []
     for k in [int(x) for x in a.shards.split(",")]:
         if last is not None:
             last["abis"].shutdown()
@@ -728,6 +777,7 @@ def main() -> None:
         printable = {key: v for key, v in res.items() if key != "abis"}
         printable["load_average"] = [round(x, 1) for x in os.getloadavg()]
         print(json.dumps(printable), flush=True)
+        shard_runs.append(printable)
         last = res
 
     # the real pipeline over the last shard set, and a shard rebuilt from the central database; then (or
@@ -752,6 +802,8 @@ def main() -> None:
     if abis is not None:
         abis.shutdown()
     ray.shutdown()
+    if a.chart:
+        print(f"chart: {chart(shard_runs, PIPELINES, a.chart, size=a.size)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -341,6 +341,10 @@ def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, b
             res["latency_ms"].append((time.perf_counter() - t1) * 1000)
             res["answers"][f"{kind}{n}"] = [(c.reference_id, round(c.fused, 6)) for c in resp.candidates]
             adj, conflict = reaches_person(resp, gallery_size=len(enrol))
+            if DUMP is not None:  # every candidate's scores, to replay the decision rule offline
+                DUMP.write(json.dumps({"shards": k, "kind": kind, "n": n, "target": target, "candidates": [
+                    {"ref": c.reference_id, "fused": c.fused, "normalised": c.normalised} for c in resp.candidates]})
+                           + "\n")
             found = target is not None and any(c.reference_id == target for c in resp.candidates) and adj
             hits += int(adj if target is None else found)
             if (target is None and adj) or (target is not None and not found):
@@ -629,6 +633,7 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
 # -- chart ------------------------------------------------------------------------------------------
 
 PIPELINES: list[dict] = []  # each pipeline_run's summary, for the chart
+DUMP = None  # --dump-candidates: an open file, one JSON line a probe
 DECISIONS_TARGET = 12.0  # issue 15: decisions/s end to end on 2 cores
 
 
@@ -674,7 +679,7 @@ def chart(shard_runs: list[dict], pipelines: list[dict], path: Path, *, size: in
 # -- main -------------------------------------------------------------------------------------------
 
 def main() -> None:
-    global INDEXED, INDEXED_PER_IDENTITY, TRIANGLES, RECAPTURE
+    global INDEXED, INDEXED_PER_IDENTITY, TRIANGLES, RECAPTURE, DUMP
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=20000)
     ap.add_argument("--shards", default="1,2,4")
@@ -690,6 +695,8 @@ def main() -> None:
                     help="packets carry a demo recording's real images (~1.5 MB: face and ten FVC TIFFs)")
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--dump-candidates", type=Path, default=None,
+                    help="JSON lines: every probe's candidates with their per-modality z (to replay the rule)")
     ap.add_argument("--chart", type=Path, default=None,
                     help="PNG: identify p50/p95 by shard count and decisions/s by gallery")
     ap.add_argument("--indexed", default=",".join(map(str, INDEXED)), help="finger positions in the LSH index")
@@ -712,6 +719,8 @@ def main() -> None:
     if a.triangles is not None:
         TRIANGLES = () if a.triangles == "none" else tuple(int(x) for x in a.triangles.split(","))
     RECAPTURE = tuple(int(x) for x in a.recapture.split(",") if x)
+    if a.dump_candidates:
+        DUMP = a.dump_candidates.open("w", encoding="utf-8")
     print(json.dumps({"load_average_at_start": os.getloadavg()}), flush=True)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from ktpel.config import Settings
@@ -779,6 +788,8 @@ def main() -> None:
         print(json.dumps(printable), flush=True)
         shard_runs.append(printable)
         last = res
+    if DUMP is not None:
+        DUMP.close()
 
     # the real pipeline over the last shard set, and a shard rebuilt from the central database; then (or
     # instead) the same packets with in-process galleries, Ray shut down, each on a database of its own

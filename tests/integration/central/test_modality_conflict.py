@@ -76,6 +76,10 @@ def test_one_finger_does_not_decide_alone():
     mate = {"face": 0.5, "finger_7": 11.4, "finger_1": 9.0, "finger_2": 0.3, "finger_6": 7.0}
     assert corroborated(mate, fuse=cal.fuse, finger_measured_z=measured) is mate
     assert person_reason(mate, fused=cal.fuse(mate), gallery_size=20_000, **kw) == ("modality_conflict", "finger_only")
+    # seen at 100,000 identities (run P): a stranger's best finger far out, a second at z 3.5, the rest noise
+    near = {"face": 2.6, "finger_2": 7.97, "finger_6": 3.54, "finger_1": 0.06, "finger_7": 0.28}
+    assert corroborated(near, fuse=cal.fuse, finger_measured_z=measured)["finger_2"] == measured
+    assert person_reason(near, fused=cal.fuse(near), gallery_size=100_000, **kw) == (None, None)
     # just corroborated: the other fingers fused at CORROBORATION_Z
     edge = {"finger_7": 9.0, "finger_1": CORROBORATION_Z}
     assert corroborated(edge, fuse=cal.fuse, finger_measured_z=measured) is edge
@@ -108,8 +112,8 @@ def test_the_review_band_moves_up_with_the_gallery():
     kw = dict(fuse=cal.fuse, review_z=cal.review_z, hit_z=cal.hit_z, finger_measured_z=cal.modalities["finger"].measured_z)
     assert review_z_at(gallery_size=10, review_z=4.0) == 4.0  # never below the calibrated band
     assert review_z_at(gallery_size=10**6, review_z=4.0) == 6 + FPIR_MARGIN
-    # a stranger's two fingers at z 6.5 and 2.5 (fused 6.9): review in a gallery of 100, nothing at 1M
-    stranger = {"face": 0.3, "finger_1": 6.5, "finger_2": 2.5}
+    # a stranger's two fingers at z 5.0 and 4.2 (fused 7.1): review in a gallery of 100, nothing at 1M
+    stranger = {"face": 0.3, "finger_1": 5.0, "finger_2": 4.2}
     fused = cal.fuse(stranger)
     assert band_at(fused, gallery_size=100, review_z=4.0, hit_z=8.0) == "review"
     assert person_reason(stranger, fused=fused, gallery_size=100, **kw) == ("biometric_review", None)

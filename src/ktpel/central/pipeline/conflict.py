@@ -17,7 +17,10 @@ far out in it: at 20,000 synthetic identities, 11 of 3,000 unique people met a s
 finger scored z 8–12 while the other three were noise. A candidate's fingers are therefore
 *corroborated* when the fingers other than its best, fused, reach CORROBORATION_Z; if not, the best
 finger counts only up to the measured range. Mates are corroborated by far (their other fingers fused:
-z ≥ 9.6 for all 120 synthetic finger duplicates at 3,000 identities), so no mate loses anything.
+z ≥ 10.7 for all 200 synthetic finger and both-kind duplicates at 100,000 identities, z ≥ 19 for all
+112 pairs of four real FVC fingers), so no mate loses anything. The floor is z 4 (the other fingers at
+FMR 10^-4): at z 2, 6 of 8,000 unique people at 100,000 identities met a stranger whose best finger
+(z 7.5–10.7) had a second at z 3.5–4.4 and the rest noise; at z 4, none (docs/abis-sizing.md, run P).
 A candidate compared on a single finger (one captured) keeps its score: there is nothing to corroborate.
 
 The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a
@@ -35,7 +38,7 @@ FACE_ONLY, FINGER_ONLY = "face_only", "finger_only"
 FACE_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's face this strong
 FPIR_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's fused score this strong
 CLEAR_NON_MATCH_Z = 2.0  # a face with FMR above 1 %: no evidence of the same person
-CORROBORATION_Z = 2.0  # the other fingers, fused, at FMR 1 % or better: the best finger is not alone
+CORROBORATION_Z = 4.0  # the other fingers, fused, at FMR 10^-4 or better: the best finger is not alone
 
 
 def corroborated(normalised: dict[str, float], *, fuse, finger_measured_z: float) -> dict[str, float]:  # noqa: ANN001

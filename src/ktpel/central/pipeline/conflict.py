@@ -17,10 +17,11 @@ far out in it: at 20,000 synthetic identities, 11 of 3,000 unique people met a s
 finger scored z 8–12 while the other three were noise. A candidate's fingers are therefore
 *corroborated* when the fingers other than its best, fused, reach CORROBORATION_Z; if not, the best
 finger counts only up to the measured range. Mates are corroborated by far (their other fingers fused:
-z ≥ 10.7 for all 200 synthetic finger and both-kind duplicates at 100,000 identities, z ≥ 19 for all
-112 pairs of four real FVC fingers), so no mate loses anything. The floor is z 4 (the other fingers at
+z ≥ 8.6 for all 400 synthetic finger and both-kind duplicates of two populations of 100,000, z ≥ 19
+for all 112 pairs of four real FVC fingers), so no mate loses anything. The floor is z 4 (the other fingers at
 FMR 10^-4): at z 2, 6 of 8,000 unique people at 100,000 identities met a stranger whose best finger
-(z 7.5–10.7) had a second at z 3.5–4.4 and the rest noise; at z 4, none (docs/abis-sizing.md, run P).
+(z 4.8–10.7) had a second at z 3.5–4.4 and the rest noise; at z 4, none, and 1 of 6,000 held out
+(two fingers at z 5.1 and 5.5: a person should look; docs/abis-sizing.md, run P).
 A candidate compared on a single finger (one captured) keeps its score: there is nothing to corroborate.
 
 The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a

@@ -612,7 +612,7 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
             pipe["backend"] = "postgresql" if pg_name else "sqlite"
             pipe["gallery"] = "ray" if abis is not None else "inproc"
         seq = pipe.pop("outcome_seq")
-        PIPELINES.append(dict(pipe))
+        PIPELINES.append({**pipe, "shards": len(abis.actors) if abis is not None else 0})
         print(json.dumps({"pipeline": pipe, "shards": len(abis.actors) if abis is not None else 0,
                           "database_load_s": round(loaded, 1),
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
@@ -661,11 +661,12 @@ def chart(shard_runs: list[dict], pipelines: list[dict], path: Path, *, size: in
     ax.legend(fontsize=8)
     if pipelines:
         ax = axes[0][1]
-        names = {"ray": "shard Ray / Ray shards", "inproc": "dalam proses / in-process"}
-        labels = [names.get(p["gallery"], p["gallery"]) for p in pipelines]
+        labels = [f"{p.get('shards', '')} shard Ray / Ray shards" if p["gallery"] == "ray"
+                  else "dalam proses / in-process" for p in pipelines]
         bars = ax.bar(labels, [p["decisions_per_s"] for p in pipelines], color=["tab:blue", "tab:green"][:len(pipelines)])
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
         ax.axhline(DECISIONS_TARGET, color="tab:red", ls="--", lw=1, label=f"sasaran / target {DECISIONS_TARGET:g}/s")
+        ax.set_ylim(0, 1.2 * max([DECISIONS_TARGET] + [p["decisions_per_s"] for p in pipelines]))
         ax.set_ylabel("keputusan/detik / decisions/s")
         ax.set_title(f"pipeline, {pipelines[0].get('workers', 1)} worker, {pipelines[0].get('backend', '')}")
         ax.legend(fontsize=8)

@@ -28,11 +28,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 def others_fused(normalised: dict[str, float], *, fuse) -> float | None:  # noqa: ANN001
     """The fingers other than the best, fused (what corroborates the best); None with one finger."""
-    fingers = {k: v for k, v in normalised.items() if k.startswith("finger_")}
-    if len(fingers) < 2:
-        return None
-    best = max(fingers, key=lambda k: (fingers[k], k))
-    return fuse({k: v for k, v in fingers.items() if k != best})
+    from ktpel.central.pipeline.conflict import best_finger
+
+    found = best_finger(normalised, fuse=fuse)
+    return None if found is None else found[1]
 
 
 def replay(rows: list[dict], *, size: int, floors: list[float]) -> list[dict]:

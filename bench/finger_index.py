@@ -71,9 +71,14 @@ def rank_of(scores: np.ndarray, mate: int) -> float:
     return float((scores > scores[mate]).sum() + 0.5 * ((scores == scores[mate]).sum() - 1))
 
 
+def hit_at(r: np.ndarray, n: int, q: float) -> float:
+    """Share of searches whose mate ranks within penetration q of a gallery of n (at least rank 1)."""
+    return float(np.mean(r < max(1, int(round(q * n)))))
+
+
 def hit_rates(ranks: list[float], n: int) -> dict:
     r = np.asarray(ranks)
-    out = {f"hit@{int(q * 100)}%": round(float(np.mean(r < max(1, int(round(q * n))))), 4) for q in PENETRATION}
+    out = {f"hit@{int(q * 100)}%": round(hit_at(r, n, q), 4) for q in PENETRATION}
     out["rank1"] = round(float(np.mean(r < 1)), 4)
     return out
 
@@ -85,7 +90,7 @@ METHOD_LABELS = {"mcc_lsh": "MCC-LSH (indeks / index)", "triangles": "segitiga m
 
 def hit_curve(ranks: list[float], n: int) -> list[float]:
     r = np.asarray(ranks)
-    return [float(np.mean(r < max(1, int(round(q * n))))) for q in CURVE]
+    return [hit_at(r, n, q) for q in CURVE]
 
 
 def chart(rows: list[dict], curves: dict[tuple[str, str], list[float]], path: Path) -> Path:

@@ -42,13 +42,22 @@ CLEAR_NON_MATCH_Z = 2.0  # a face with FMR above 1 %: no evidence of the same pe
 CORROBORATION_Z = 4.0  # the other fingers, fused, at FMR 10^-4 or better: the best finger is not alone
 
 
-def corroborated(normalised: dict[str, float], *, fuse, finger_measured_z: float) -> dict[str, float]:  # noqa: ANN001
-    """The scores a decision may use: an uncorroborated best finger limited to the measured range."""
+def best_finger(normalised: dict[str, float], *, fuse) -> tuple[str, float] | None:  # noqa: ANN001
+    """The best finger compared and its other fingers fused (what corroborates it); None under two fingers."""
     fingers = {k: v for k, v in normalised.items() if k.startswith("finger_")}
     if len(fingers) < 2:
-        return normalised
+        return None
     best = max(fingers, key=lambda k: (fingers[k], k))
-    if fingers[best] <= finger_measured_z or fuse({k: v for k, v in fingers.items() if k != best}) >= CORROBORATION_Z:
+    return best, fuse({k: v for k, v in fingers.items() if k != best})
+
+
+def corroborated(normalised: dict[str, float], *, fuse, finger_measured_z: float) -> dict[str, float]:  # noqa: ANN001
+    """The scores a decision may use: an uncorroborated best finger limited to the measured range."""
+    found = best_finger(normalised, fuse=fuse)
+    if found is None:
+        return normalised
+    best, others = found
+    if normalised[best] <= finger_measured_z or others >= CORROBORATION_Z:
         return normalised
     return {**normalised, best: finger_measured_z}
 

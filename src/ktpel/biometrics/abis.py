@@ -9,6 +9,8 @@ converted by `fingerprint.iso19794`. A commercial ABIS is plugged in by implemen
                                                (exclude: a reference searched as if absent, e.g. the
                                                probe's own record, already inserted)
     delete(reference_id)                       -> None       (UnknownReference if absent)
+    verify(templates, reference_ids)           -> list[Candidate]   (optional: 1:few against listed
+                                               references, e.g. the records demographics propose)
 
 IdentifyResponse.decision is the best candidate's band: `hit` (same person beyond reasonable
 doubt, still shown to an adjudicator before anything is revoked), `review` (adjudication queue),
@@ -50,6 +52,12 @@ class Abis(Protocol):
     def delete(self, reference_id: str) -> None: ...
 
 
+class Verifies(Protocol):
+    """An ABIS that also scores a probe against listed references (1:few); optional for an adapter."""
+
+    def verify(self, templates: Sequence[TemplateInput], reference_ids: Sequence[str]) -> list[Candidate]: ...
+
+
 class BuiltinAbis:
     """The ktpel engine as an ABIS: a Gallery, or a ShardedGallery for scale-out."""
 
@@ -66,3 +74,7 @@ class BuiltinAbis:
 
     def delete(self, reference_id: str) -> None:
         self.gallery.delete(reference_id)
+
+    def verify(self, templates: Sequence[TemplateInput], reference_ids: Sequence[str]) -> list[Candidate]:
+        """The probe scored against each listed reference held (an absent one is left out), best first."""
+        return self.gallery.verify(list(templates), reference_ids)

@@ -488,6 +488,10 @@ class Gallery:
         """Best `top_k` references for the probe, by fused score (never `exclude`)."""
         return identify_over([self], templates, top_k=top_k, limit=limit, exclude=exclude)
 
+    def verify(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str]) -> list[Candidate]:
+        """1:few: the probe scored against the listed references (those held), best first."""
+        return verify_over([self], templates, reference_ids)
+
     # -- memory ----------------------------------------------------------------------------------
     def bytes_per_identity(self) -> dict[str, float]:
         """Measured bytes per held reference, per part, and their total.
@@ -591,6 +595,18 @@ def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | byte
     return sorted(results, key=lambda c: (-c.fused, c.reference_id))[:top_k]
 
 
+def verify_over(shards: Sequence[Gallery], templates: Sequence[Template | bytes],
+                reference_ids: Iterable[str]) -> list[Candidate]:
+    """Score the probe against the listed references on the shards that hold them (no index, no lead:
+    every finger compared in the probe's order, as identify scores a reference no index proposed)."""
+    templates = parse_probe(templates)
+    wanted = sorted(set(reference_ids))
+    results: list[Candidate] = []
+    for shard in shards:
+        results.extend(shard.score(templates, [r for r in wanted if r in shard]))
+    return sorted(results, key=lambda c: (-c.fused, c.reference_id))
+
+
 def merge_proposals(proposals: Iterable[dict], *, limit: int) -> tuple[list[str], dict[str, int]]:
     """The shards' phase-1 answers merged: the references every modality keeps globally (sorted) and
     their lead fingers. A reference's lead comes from its own shard, so it is the one-gallery lead."""
@@ -643,6 +659,9 @@ class ShardedGallery:
     def identify(self, templates: Sequence[Template | bytes], *, top_k: int = 10,
                  limit: int = CANDIDATES, exclude: str | None = None) -> list[Candidate]:
         return identify_over(self.shards, templates, top_k=top_k, limit=limit, exclude=exclude)
+
+    def verify(self, templates: Sequence[Template | bytes], reference_ids: Iterable[str]) -> list[Candidate]:
+        return verify_over(self.shards, templates, reference_ids)
 
     def save(self, directory: Path) -> None:
         for k, s in enumerate(self.shards):

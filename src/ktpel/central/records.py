@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from sqlalchemy.orm import Session
 
-from ktpel.domain.national_record import NationalRecord
+from ktpel.domain.national_record import NationalRecord, NationalRecordState
 from ktpel.store.repository import Repository
 from ktpel.store.schema.central import NationalRecordRow
 
@@ -27,6 +27,18 @@ class NationalRecords(Repository[NationalRecord, NationalRecordRow]):
 
     row_type = NationalRecordRow
     machine_type = NationalRecord
+
+
+def in_gallery() -> tuple:
+    """Where-clauses of the records the biometric gallery holds: numbered, and not revoked."""
+    return (NationalRecordRow.gallery_seq.is_not(None),
+            NationalRecordRow.state != NationalRecordState.REVOKED.value)
+
+
+def left_gallery() -> tuple:
+    """Where-clauses of the revoked records that once had a place in the gallery."""
+    return (NationalRecordRow.gallery_seq.is_not(None),
+            NationalRecordRow.state == NationalRecordState.REVOKED.value)
 
 
 def decode_templates(stored: str) -> list[bytes]:

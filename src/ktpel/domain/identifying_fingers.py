@@ -15,3 +15,9 @@ IDENTIFYING_MIN_MINUTIAE = 15
 def short_for_search(*, position: int, minutiae: int) -> bool:
     """A capture of an identifying finger with too few minutiae for the national search."""
     return position in IDENTIFYING_FINGERS and minutiae < IDENTIFYING_MIN_MINUTIAE
+
+
+def count_short(minutiae_by_position: dict[int, int]) -> int:
+    """How many identifying fingers of one recording are short for the national search (a finger
+    declared missing has no count and is not short: there is nothing to capture again)."""
+    return sum(short_for_search(position=p, minutiae=n) for p, n in minutiae_by_position.items())

@@ -125,3 +125,67 @@ def test_the_review_band_moves_up_with_the_gallery():
     assert person_reason(mate, fused=cal.fuse(mate), gallery_size=10**6, **kw) == ("biometric_hit", None)
     twin = {"face": 9.5, "finger_1": 0.2, "finger_2": 0.1}
     assert person_reason(twin, fused=cal.fuse(twin), gallery_size=10**6, **kw) == ("modality_conflict", "face_only")
+
+
+def test_a_face_the_demographics_name_reaches_a_person_where_the_face_alone_would_not(central, people, db, settings,
+                                                                                     monkeypatch):
+    """At national scale a face alone is strong only from z log10 N + 3 (9 at 1M, 11.3 at 200M), and the face
+    index no longer proposes a mate whose photo scores z 5: a resident recorded twice with other fingers would be
+    printed twice. The demographic stage names the first record (same name, birth date, parents); among the
+    few records those data block, the face needs only z 4 (FMR 10^-4). Here the face alone is never strong and
+    the 1:N returns no candidate, as at national scale: the named record is scored 1:1 (Abis.verify).
+    Without the demographics the same face is printed (the control)."""
+    from ktpel.central.pipeline import conflict, stages
+    from ktpel.store.schema.central import PipelineJobRow
+
+    # as in a gallery of 10^37: no face is strong alone, no fused score reaches the review band
+    monkeypatch.setattr(conflict, "FACE_MARGIN", 40.0)
+    monkeypatch.setattr(conflict, "FPIR_MARGIN", 40.0)
+    monkeypatch.setattr(stages, "MAX_CANDIDATES", 0)  # the 1:N proposes nobody
+    kw = {"name": "Sri Wahyuni", "sex": "P", "birth_date": "1985-03-02"}
+    first = make_payload(people.biometrics(person=2, impression=1), nik="1801054203850002", **kw)
+    # Sri again (another photo), with fingers never recorded, under another NIK in another regency
+    again = make_payload(_mix(people, face_of=(2, 2), fingers_of=(3, 1)), nik="1872014203850009",
+                         office_code="18.72", **kw)
+    # a namesake born the same day: another face (ORL s5) and other fingers
+    namesake = make_payload(_mix(people, face_of=(5, 1), fingers_of=(4, 1)), nik="1801054203850011", **kw)
+    # the control: Sri's face again (a third photo), other fingers, other data: the face alone decides nothing
+    control = make_payload(_mix(people, face_of=(2, 3), fingers_of=(1, 1)), nik="1801056011920012",
+                           name="Rina Marlina", sex="P", birth_date="1992-11-20")
+    for p in (first, again, namesake, control):
+        central.receive(p)
+    assert [o.outcome for o in central.worker.drain()] == ["PRINT_READY", "ADJUDICATION", "PRINT_READY",
+                                                           "PRINT_READY"]
+    with db.unit_of_work() as s:
+        items = s.scalars(select(AdjudicationRow)).all()
+        jobs = {j.record_id: j.results for j in s.scalars(select(PipelineJobRow))}
+    assert [(i.record_id, i.candidate_id, i.reason) for i in items] == [
+        (again["enrollment_id"], first["enrollment_id"], "demographic_face")]
+    bio = jobs[again["enrollment_id"]]["biometric"]
+    assert bio["candidates"] == [] and [c["reference_id"] for c in bio["verified"]] == [first["enrollment_id"]]
+    assert bio["verified"][0]["normalised"]["face"] >= conflict.DEMOGRAPHIC_FACE_Z
+    assert items[0].urgency >= 50 and items[0].demographic["probability"] >= conflict.DEMOGRAPHIC_SAME_P
+    # the namesake's data name both earlier records too, but no face agrees: printed
+    named = jobs[namesake["enrollment_id"]]["biometric"]["verified"]
+    assert {c["reference_id"] for c in named} == {first["enrollment_id"], again["enrollment_id"]}
+    assert all(c["normalised"]["face"] < conflict.DEMOGRAPHIC_FACE_Z for c in named)
+    assert jobs[control["enrollment_id"]]["biometric"]["verified"] == []  # nobody named: nothing scored 1:1
+
+    from ktpel.security.access import Role
+    from ktpel.web.app import create_app
+    from tests.auth_fixtures import authed_client
+
+    client = authed_client(create_app(settings=settings, side="central", db=db), db, Role.ADJUDICATOR)
+    assert "data &amp; wajah sama" in client.get("/adjudikasi").text
+    page = client.get(f"/adjudikasi/{items[0].id}").text
+    assert "data kependudukan dan wajah sama" in page and "sidik jari tidak menguatkan" in page
+
+
+def test_demographics_name_a_person_only_with_a_face_far_above_chance():
+    from ktpel.central.pipeline.conflict import DEMOGRAPHIC_FACE_Z, DEMOGRAPHIC_SAME_P, demographic_face
+
+    strong = {"face": DEMOGRAPHIC_FACE_Z, "finger_1": 0.3}
+    assert demographic_face(strong, probability=DEMOGRAPHIC_SAME_P)
+    assert not demographic_face(strong, probability=DEMOGRAPHIC_SAME_P - 0.01)  # the data are not enough
+    assert not demographic_face({"face": DEMOGRAPHIC_FACE_Z - 0.01}, probability=0.999)  # namesakes
+    assert not demographic_face({"finger_1": 9.0}, probability=0.999)  # no face compared: no evidence

@@ -1,9 +1,9 @@
 """The ABIS on a local Ray cluster with two shard actors (CI's one Ray test; about 30-60 s).
 
 Same packets through an in-process worker and a worker whose ABIS is two Ray shard actors: the same
-decisions. Then the shards answer exactly like one in-process Gallery, writes are idempotent, and a
-shard killed like a crashed process comes back (Ray restarts it) with its slice rebuilt from the
-central database.
+decisions. Then the shards answer exactly like one in-process Gallery (1:N and 1:few), writes are
+idempotent, a shard killed like a crashed process comes back (Ray restarts it) with its slice rebuilt from
+the central database, and a batch of deletes takes one call a shard.
 """
 
 from __future__ import annotations
@@ -131,6 +131,12 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         assert all(rid not in [c[0] for c in got] for rid, got in zip(own, without))
         assert _same(without, [[c for c in got if c[0] != rid] for rid, got in zip(own, before)])
 
+        # 1:few (the records the demographics name): the owning shards score them as one gallery does
+        listed = lambda cands: [(c.reference_id, c.fused, c.band.value, c.normalised) for c in cands]  # noqa: E731
+        for p in probes[:3]:
+            assert _same(listed(abis.verify(p, own + ["E-not-there"])), listed(one.verify(p, own)))
+        assert abis.verify(probes[0], []) == []
+
         # idempotent writes: the same insert twice, a delete of an absent reference
         rid = next(iter(records))
         abis.insert(rid, records[rid])
@@ -147,5 +153,15 @@ def test_ray_shards_decide_like_the_in_process_gallery_and_rebuild_after_a_crash
         assert st["rebuild"]["source"] == "database" and st["references"] == sizes[0]
         assert st["rebuild"]["seconds"] < 30
         assert _same(after, before)
+
+        # a batch of deletes: one call a shard, absent references ignored, the rest still found
+        from ktpel.central.abis.shard import shard_of
+
+        leaving = [next(r for r in own if shard_of(r, 2) == k) for k in (0, 1)]
+        assert abis.delete_many(leaving + ["E-not-there"]) == 2 and len(abis) == 5
+        assert abis.delete_many(leaving) == 0
+        for rid in leaving:
+            one.delete(rid)
+        assert _same(_answers(abis, probes), _answers(one, probes))
     finally:
         abis.shutdown()

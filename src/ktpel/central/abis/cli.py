@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
         from rich.table import Table
 
-        from ktpel.central.abis.recall import count_in_gallery, short_thumbs
+        from ktpel.central.abis.recall import count_in_gallery, count_older_records, count_uncounted, short_thumbs
         from ktpel.cli_console import console
         from ktpel.config import get_settings
         from ktpel.domain.identifying_fingers import IDENTIFYING_MIN_MINUTIAE
@@ -94,21 +94,26 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         records: dict[str, str] = {}  # record id -> office: counts only, the list itself goes to the CSV
         thumbs: Counter[str] = Counter()
+        scope = office or None
         db = open_database(get_settings(), name="central")
         try:
+            with db.unit_of_work() as s:
+                total, older = count_in_gallery(s, office_code=scope), count_uncounted(s, office_code=scope)
+            if older:  # recorded before the quality stage counted thumbs: counted once, here
+                with Progress(console=console, transient=True) as bar:
+                    task = bar.add_task("Menghitung ibu jari rekaman lama (counting older records' thumbs)",
+                                        total=older)
+                    older = count_older_records(db, office_code=scope, on_record=lambda: bar.advance(task))
             with contextlib.ExitStack() as stack, db.unit_of_work() as s:
                 out = None
                 if csv_path:
                     out = csv.writer(stack.enter_context(open(csv_path, "w", newline="", encoding="utf-8")))
                     out.writerow(["record_id", "nik", "office_code", "state", "finger_position", "minutiae"])
-                total = count_in_gallery(s, office_code=office or None)
-                with Progress(console=console, transient=True) as bar:
-                    task = bar.add_task("Memeriksa ibu jari (checking thumbs)", total=total)
-                    for t in short_thumbs(s, office_code=office or None, on_record=lambda: bar.advance(task)):
-                        records[t.record_id] = t.office_code
-                        thumbs[t.office_code] += 1
-                        if out is not None:
-                            out.writerow([t.record_id, t.nik, t.office_code, t.state, t.finger_position, t.minutiae])
+                for t in short_thumbs(s, office_code=scope):
+                    records[t.record_id] = t.office_code
+                    thumbs[t.office_code] += 1
+                    if out is not None:
+                        out.writerow([t.record_id, t.nik, t.office_code, t.state, t.finger_position, t.minutiae])
         finally:
             db.dispose()
         per_office = Counter(records.values())
@@ -125,4 +130,4 @@ def register(app: typer.Typer) -> None:
         if csv_path:
             console.print(f"CSV: {csv_path}")
         print(json.dumps({"records_in_gallery": total, "records_short": len(records),
-                          "thumbs_short": sum(thumbs.values())}))
+                          "thumbs_short": sum(thumbs.values()), "older_records_counted": older}))

@@ -23,7 +23,8 @@ import ray
 
 from ktpel.biometrics.abis import IdentifyResponse
 from ktpel.biometrics.gallery import (
-    CANDIDATES, INDEXED_POSITIONS, TRIANGLE_POSITIONS, band_of, merge_proposals, pack_probe, prepare_probe,
+    CANDIDATES, INDEXED_POSITIONS, TRIANGLE_POSITIONS, band_of, merge_proposals, pack_probe, parse_probe,
+    prepare_probe,
 )
 from ktpel.central.abis.shard import ShardCore, shard_of
 
@@ -77,6 +78,9 @@ class ShardActor:
 
     def delete(self, reference_id: str) -> bool:
         return self.core.delete(reference_id)
+
+    def delete_many(self, reference_ids: list[str]) -> int:
+        return self.core.delete_many(reference_ids)
 
     def candidates(self, probe: list[bytes] | bytes, limit: int, exclude: str | None = None) -> dict:
         """`probe`: template blobs, or a gallery.pack_probe (index lookups computed by the caller)."""
@@ -245,6 +249,14 @@ class RayAbis:
         """Idempotent: deleting an absent reference is not an error here."""
         ray.get(self._owner(reference_id).delete.remote(reference_id))
 
+    def delete_many(self, reference_ids: Sequence[str]) -> int:
+        """Each shard gets its share in one call (a worker's first refresh meets every revoked record);
+        idempotent; returns how many were removed."""
+        by: dict[int, list[str]] = {}
+        for rid in reference_ids:
+            by.setdefault(shard_of(rid, len(self.actors)), []).append(rid)
+        return sum(ray.get([self.actors[k].delete_many.remote(v) for k, v in by.items()]))
+
     def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES,
                  exclude: str | None = None) -> IdentifyResponse:
         # parsed once, with the indexed fingers' lookups; one copy in the object store, read by every shard
@@ -260,6 +272,19 @@ class RayAbis:
                    for c in part]
         cands = sorted(results, key=lambda c: (-c.fused, c.reference_id))[:max_candidates]
         return IdentifyResponse(cands, band_of(cands))
+
+    def verify(self, templates: Sequence, reference_ids: Sequence[str]) -> list:
+        """1:few: the probe scored on the shards owning the listed references (absent ones left out),
+        best first; the same scores as one Gallery's `verify`."""
+        by: dict[int, list[str]] = {}
+        for r in sorted(set(reference_ids)):
+            by.setdefault(shard_of(r, len(self.actors)), []).append(r)
+        if not by:
+            return []
+        probe = ray.put(pack_probe(parse_probe(templates)))
+        results = [c for part in ray.get([self.actors[k].score.remote(probe, v, {}) for k, v in by.items()])
+                   for c in part]
+        return sorted(results, key=lambda c: (-c.fused, c.reference_id))
 
     # -- what the pipeline and the operators need ------------------------------------------------------
     def mark_synced(self, seq: int) -> None:

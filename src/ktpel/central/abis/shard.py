@@ -22,9 +22,7 @@ import zlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ktpel.domain.national_record import NationalRecordState
 
-REVOKED = NationalRecordState.REVOKED.value
 _BATCH = 500
 _PROBES_KEPT = 8  # probes parsed between an identify's two phases (a few workers' searches interleave)
 
@@ -93,6 +91,10 @@ class ShardCore:
         del self._digests[reference_id]
         return True
 
+    def delete_many(self, reference_ids: Sequence[str]) -> int:
+        """Remove each one held; returns how many were removed (absent ones are not an error)."""
+        return sum(self.delete(rid) for rid in dict.fromkeys(reference_ids))
+
     def _check_owner(self, reference_id: str) -> None:
         if shard_of(reference_id, self.shards) != self.shard:
             raise ValueError(f"reference {reference_id} belongs to shard {shard_of(reference_id, self.shards)}, "
@@ -156,9 +158,10 @@ class ShardCore:
         """(id, gallery number) of this slice's live records (ids only: cheap next to templates)."""
         from sqlalchemy import select
 
+        from ktpel.central.records import in_gallery
         from ktpel.store.schema.central import NationalRecordRow as R
 
-        q = select(R.id, R.gallery_seq).where(R.gallery_seq.is_not(None), R.state != REVOKED)
+        q = select(R.id, R.gallery_seq).where(*in_gallery())
         if up_to is not None:
             q = q.where(R.gallery_seq <= up_to)
         return [(rid, seq) for rid, seq in session.execute(q) if shard_of(rid, self.shards) == self.shard]
@@ -233,6 +236,7 @@ class ShardCore:
         """Records of this slice numbered after `synced_seq`, and revocations; returns how many changed."""
         from sqlalchemy import func, select
 
+        from ktpel.central.records import left_gallery
         from ktpel.store.schema.central import NationalRecordRow as R
 
         changed = 0
@@ -240,9 +244,7 @@ class ShardCore:
             top = s.scalar(select(func.max(R.gallery_seq))) or 0
             new = [rid for rid, seq in self._slice_ids(s) if seq > self.synced_seq]
             changed += self._load_templates(s, new)
-            revoked = s.scalars(select(R.id).where(R.state == REVOKED, R.gallery_seq.is_not(None))).all()
-            for rid in revoked:
-                changed += int(self.delete(rid))
+            changed += self.delete_many(s.scalars(select(R.id).where(*left_gallery())).all())
         self.synced_seq = max(self.synced_seq, top)
         return changed
 

@@ -37,6 +37,18 @@ REASONS = {
     "nik_collision": ("NIK sama", "same NIK"),
     "modality_conflict": ("konflik modalitas: satu biometrik cocok, yang lain jelas tidak",
                           "modality conflict: one biometric matches, another clearly does not"),
+    "demographic_face": ("data kependudukan dan wajah sama", "same demographics and face"),
+}
+# what the adjudicator should weigh, by reason (a modality conflict's note is by its kind, below)
+REASON_NOTES = {
+    "demographic_face": ("Nama, tanggal lahir dan data keluarga menunjuk orang yang sama dan wajahnya mirip jauh di "
+                         "atas kebetulan, tetapi sidik jari tidak menguatkan: kemungkinan orang yang sama direkam "
+                         "dua kali dengan sidik jari lain (salah rekam, atau sidik jari orang lain direkam), atau "
+                         "kembar. Periksa foto dan sidik jari.",
+                         "Name, birth date and family data point to the same person and the face agrees far above "
+                         "chance, but the fingers do not confirm it: possibly the same person recorded twice with "
+                         "other fingers (a capture mistake, or someone else's fingers captured), or twins. Check "
+                         "the photos and fingers."),
 }
 CONFLICT_NOTES = {
     "face_only": ("Wajah sama, sidik jari berbeda: kemungkinan kembar, salah rekam, atau sidik jari orang lain "
@@ -137,7 +149,7 @@ def compare_records(session: Session, *, adjudication_id: str) -> dict:
     return {"item": item, "probe": probe, "candidate": cand, "diffs": diffs, "per_modality": per_modality,
             "demographic": item.demographic or {},
             "reason_label": REASONS.get(item.reason, (item.reason, item.reason)),
-            "conflict": conflict, "twins": conflict == "face_only", "conflict_note": CONFLICT_NOTES.get(conflict)}
+            "conflict": conflict, "twins": conflict == "face_only", "conflict_note": CONFLICT_NOTES.get(conflict) or REASON_NOTES.get(item.reason)}
 
 
 def image_of(session: Session, *, record_id: str, key: str) -> tuple[bytes, str]:

@@ -24,6 +24,15 @@ FMR 10^-4): at z 2, 6 of 8,000 unique people at 100,000 identities met a strange
 (two fingers at z 5.1 and 5.5: a person should look; docs/abis-sizing.md, run P).
 A candidate compared on a single finger (one captured) keeps its score: there is nothing to corroborate.
 
+Demographics change the count. A candidate that the demographic stage already names as this person
+(Fellegi–Sunter: probability ≥ DEMOGRAPHIC_SAME_P on name, birth date, parents, address) was not found
+among N strangers: it is one of the few records those data block together, so its face needs only to beat
+chance among a handful, not log10 N + 3. From DEMOGRAPHIC_FACE_Z (FMR 10^-4) such a candidate goes to a
+person (`demographic_face`): the same resident recorded twice, with other fingers captured (a capture
+mistake, or fraud), that the face alone cannot show at national scale (the bar is z 9 at 1M, z 11.3 at
+200M, above most of ORL's genuine pairs: docs/abis-sizing.md, run D). The same data and a face below it:
+namesakes born the same day, no evidence of one person.
+
 The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a
 probe is compared (implicitly) with every reference, so a unique person meets a stranger at fused z
 with probability about N·10^(−z). A candidate therefore goes to a person from
@@ -40,6 +49,8 @@ FACE_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's face this stro
 FPIR_MARGIN = 3.0  # ≈ 0.1 % of unique people meet a stranger's fused score this strong
 CLEAR_NON_MATCH_Z = 2.0  # a face with FMR above 1 %: no evidence of the same person
 CORROBORATION_Z = 4.0  # the other fingers, fused, at FMR 10^-4 or better: the best finger is not alone
+DEMOGRAPHIC_SAME_P = 0.9  # Fellegi–Sunter: the data alone say one person
+DEMOGRAPHIC_FACE_Z = 4.0  # a face at FMR 10^-4 against the few records those data block, not the gallery
 
 
 def best_finger(normalised: dict[str, float], *, fuse) -> tuple[str, float] | None:  # noqa: ANN001
@@ -112,3 +123,9 @@ def modality_conflict(normalised: dict[str, float], *, fuse, review_z: float, hi
     if fingers_z >= hit_z and face < CLEAR_NON_MATCH_Z:
         return FINGER_ONLY
     return None
+
+
+def demographic_face(normalised: dict[str, float], *, probability: float) -> bool:
+    """Strong demographics and a face far above chance among the records they block (see above)."""
+    face = normalised.get("face")
+    return probability >= DEMOGRAPHIC_SAME_P and face is not None and face >= DEMOGRAPHIC_FACE_Z

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.biometrics.abis import Abis, BuiltinAbis
 from ktpel.biometrics.errors import UnknownReference
-from ktpel.central.records import decode_templates
+from ktpel.central.records import decode_templates, left_gallery
 from ktpel.domain.national_record import NationalRecordState
 from ktpel.store.schema.central import CentralCounterRow, NationalRecordRow
 
@@ -115,12 +115,16 @@ class GalleryMirror:
                 for rid, templates in batch:
                     self.abis.insert(rid, templates)
             if not self._swept:
-                gone.extend(session.scalars(select(NationalRecordRow.id).where(
-                    NationalRecordRow.state == NationalRecordState.REVOKED.value,
-                    NationalRecordRow.gallery_seq.is_not(None))).all())
+                gone.extend(session.scalars(select(NationalRecordRow.id).where(*left_gallery())).all())
                 self._swept = True
-            for rid in set(gone) - self._deleted:
-                if self.shared or rid in self.members:
+            leaving = [rid for rid in dict.fromkeys(gone) if rid not in self._deleted
+                       and (self.shared or rid in self.members)]
+            if len(leaving) > 1 and hasattr(self.abis, "delete_many"):
+                self.abis.delete_many(leaving)  # one call a shard, not one a record
+                self.members.difference_update(leaving)
+                self._deleted.update(leaving)
+            else:
+                for rid in leaving:
                     self.remove(rid)
             if rows:
                 self.last_seq = max(self.last_seq, max(seq for _, _, seq, _ in rows))

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,14 +27,17 @@ from ktpel.central.dedup.blocking import index_name
 from ktpel.central.dedup.phonetic import name_key
 from ktpel.central.pipeline import payload as packet
 from ktpel.central.pipeline import ports
+from ktpel.central.pipeline.conflict import DEMOGRAPHIC_SAME_P, demographic_face
 from ktpel.central.pipeline.gallery import GalleryMirror, take_gallery_seq
 from ktpel.central.records import NationalRecords, images_in_packet
 from ktpel.config import Settings
+from ktpel.domain.identifying_fingers import count_short
 from ktpel.domain.national_record import NationalRecord
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.central import AdjudicationRow, NationalRecordRow, PipelineJobRow, RetiredNikRow
 
 MAX_CANDIDATES = 5
+DEMOGRAPHIC_FACE = "demographic_face"  # adjudication reason: the data name this person, the face agrees
 FINGERS = tuple(f"finger_{i}" for i in range(1, 11))
 
 
@@ -141,6 +144,7 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     if "face" not in templates:
         reasons.append({"id": "Foto wajah tidak ada.", "en": "No face template."})
     usable = 0
+    minutiae: dict[int, int] = {}  # finger position -> minutiae, for the thumbs' count below
     for key, blob in templates.items():
         try:
             t = template_from_bytes(blob)
@@ -151,6 +155,7 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
             reasons.append({"id": f"Templat {key} jenisnya salah.", "en": f"Template {key} has the wrong modality."})
             continue
         if isinstance(t, FingerTemplate):
+            minutiae[int(key[7:])] = len(t.minutiae)
             if t.finger_position != int(key[7:]):
                 reasons.append({"id": f"Templat {key} berisi jari posisi {t.finger_position}.",
                                 "en": f"Template {key} holds finger position {t.finger_position}."})
@@ -164,6 +169,7 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
         if key not in templates and key not in exceptions:
             reasons.append({"id": f"Sidik jari {key[7:]} tidak ada dan tidak diberi keterangan.",
                             "en": f"Finger {key[7:]} is missing without a declared exception."})
+    row.short_thumbs = count_short(minutiae)
     return {"ok": not reasons, "reasons": reasons, "usable_fingers": usable}
 
 
@@ -190,8 +196,16 @@ def enter_gallery(session: Session, job: PipelineJobRow, ctx: StageContext) -> d
     return {"gallery_seq": take_gallery_seq(session, record=row)}
 
 
-def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
-    """The 1:N search itself: refresh the gallery, identify the probe (reads only)."""
+def named_by_demographics(results: dict) -> list[str]:
+    """The records the demographic stage names as this person on their data alone (conflict.demographic_face)."""
+    return [c["other_id"] for c in results.get("demographic", {}).get("candidates", [])
+            if float(c.get("probability", 0.0)) >= DEMOGRAPHIC_SAME_P]
+
+
+def search(session: Session, *, record_id: str, ctx: StageContext, named: Sequence[str] = ()) -> dict:
+    """The 1:N search itself: refresh the gallery, identify the probe (reads only). `named`: records the
+    demographics name as this person; those the 1:N did not return are scored 1:1 (`verified`), when the
+    ABIS can (Abis.verify), so that decide weighs their face against a handful, not the gallery."""
     import time
 
     started = time.perf_counter()
@@ -204,10 +218,14 @@ def search(session: Session, *, record_id: str, ctx: StageContext) -> dict:
     # absent, it takes no candidate's place and costs no 1:1 score on every finger
     response = ctx.mirror.abis.identify(probe, max_candidates=MAX_CANDIDATES, exclude=row.id)
     cands = [c.to_dict() for c in response.candidates]
+    listed = {c["reference_id"] for c in cands}
+    missing = [r for r in named if r not in listed and r != row.id]
+    verify = getattr(ctx.mirror.abis, "verify", None)
+    verified = [c.to_dict() for c in verify(probe, missing)] if missing and verify is not None else []
     # the band the decide stage applies: moved up with the gallery's size (conflict.review_z_at)
     size = int(row.gallery_seq or 1)
     decision = max((_band_for(c, gallery_size=size) for c in cands), key=_band_rank, default=Band.NO_HIT)
-    return {"decision": decision.value, "candidates": cands,
+    return {"decision": decision.value, "candidates": cands, "verified": verified,
             "search_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -220,7 +238,8 @@ def biometric(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     if "gallery_seq" not in job.results.get("gallery", {}):
         return {"skipped": True, "decision": Band.NO_HIT.value, "candidates": []}
     done = ctx.extra.pop(("search", job.id), None)
-    return done if done is not None else search(session, record_id=job.record_id, ctx=ctx)
+    return done if done is not None else search(session, record_id=job.record_id, ctx=ctx,
+                                                named=named_by_demographics(job.results))
 
 
 def _band_rank(b: Band) -> int:
@@ -251,7 +270,7 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     bio = res.get("biometric", {})
     items: dict[str, dict] = {}
     gallery_size = int(res.get("gallery", {}).get("gallery_seq") or 1)
-    for c in bio.get("candidates", []):
+    for c in [*bio.get("candidates", []), *bio.get("verified", [])]:
         reason, conflict = _reason_of(c, gallery_size=gallery_size)
         if conflict is not None:  # a person must look, whatever the fused band says
             items[c["reference_id"]] = {"reason": reason, "band": c["band"], "fused": c["fused"],
@@ -259,6 +278,11 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
         elif reason is not None:  # the band moved up with the gallery (conflict.review_z_at)
             items[c["reference_id"]] = {"reason": reason, "band": reason.removeprefix("biometric_"),
                                         "fused": c["fused"], "scores": c}
+        elif demographic_face(c.get("normalised") or {},
+                              probability=float(demo.get(c["reference_id"], {}).get("probability", 0.0))):
+            # the data name this person and the face agrees far above chance among the few they block
+            items[c["reference_id"]] = {"reason": DEMOGRAPHIC_FACE, "band": "review", "fused": c["fused"],
+                                        "scores": c}
     for other in res.get("demographic", {}).get("nik_collisions", []):
         items.setdefault(other, {"reason": "nik_collision", "band": "", "fused": 0.0, "scores": {}})
     if items:
@@ -362,7 +386,7 @@ def _to_adjudication(records: NationalRecords, record: NationalRecord, *, items:
             urgency=urgency(band=item["band"], fused=float(item["fused"]),
                             demographic_probability=float(d.get("probability", 0.0)),
                             nik_collision=bool(d.get("nik_collision")),
-                            conflict=item["reason"] == "modality_conflict"),
+                            conflict=item["reason"] in ("modality_conflict", DEMOGRAPHIC_FACE)),
         )
         session.add(adj)
         made.append(adj.id)

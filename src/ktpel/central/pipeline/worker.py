@@ -121,7 +121,7 @@ class Worker:
 
     def _search_ahead(self, job_id: int) -> None:
         """Run the biometric search outside the stage's write transaction (results kept in ctx)."""
-        from ktpel.central.pipeline.stages import search
+        from ktpel.central.pipeline.stages import named_by_demographics, search
         from ktpel.store.schema.central import PipelineJobRow
 
         with self.db.unit_of_work() as s:
@@ -129,7 +129,8 @@ class Worker:
             if job is None or job.stage != "biometric" or job.worker_id != self.worker_id \
                     or "gallery_seq" not in job.results.get("gallery", {}):
                 return
-            self.ctx.extra[("search", job_id)] = search(s, record_id=job.record_id, ctx=self.ctx)
+            self.ctx.extra[("search", job_id)] = search(s, record_id=job.record_id, ctx=self.ctx,
+                                                        named=named_by_demographics(job.results))
 
     def _record_failure(self, job_id: int, *, stage: str) -> None:
         try:

@@ -50,6 +50,10 @@ class NationalRecordRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # order of insertion into the biometric gallery; workers refresh their in-memory gallery by it
     gallery_seq: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    # how many identifying fingers (the thumbs) are too poor for the national search, counted when the
+    # quality stage parses the templates; None: recorded before the count (`ktpel central abis-thumbs`
+    # counts those once). Lists the residents to call back without decrypting every record.
+    short_thumbs: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     card_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     captured_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -2,7 +2,7 @@
 
 Run: OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_million.py [--size 1000000] [--shards 2]
          [--generators 2] [--probes 500] [--dups 100] [--indexed-per-identity N] [--indexed 1,6]
-         [--recapture 1,6]
+         [--recapture 1,6] [--dump-candidates FILE]
 
 bench/abis_national.py keeps every identity's templates in memory (it compares 1, 2 and 4 shards and
 loads the pipeline's database from them), which stops near 100,000 identities on this machine. This
@@ -125,6 +125,8 @@ def main() -> None:
                                                                               "(1,6: the thumbs alone)")
     ap.add_argument("--recapture", default="", help="positions whose poor captures are taken again, e.g. 1,6 "
                                                     "(abis_national's RECAPTURE); default none")
+    ap.add_argument("--dump-candidates", type=Path, default=None,
+                    help="JSON lines: every probe's candidates with their per-modality z (bench/abis_rule_replay.py)")
     a = ap.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     nat.INDEXED = tuple(int(x) for x in a.indexed.split(","))
@@ -191,6 +193,7 @@ def main() -> None:
     probes = probes_for(kept, n_unique=a.probes, dups=a.dups, seed=a.seed, rng=rng)
     lat: list[float] = []
     outcomes, ranks = {}, {"finger_only": [], "both": []}
+    dump = a.dump_candidates.open("w", encoding="utf-8") if a.dump_candidates else None
     with Progress(*cols) as bar:
         for kind, items in probes.items():
             task = bar.add_task(f"identify: {kind}", total=len(items))
@@ -200,6 +203,8 @@ def main() -> None:
                 resp = abis.identify(t, max_candidates=6)
                 lat.append((time.perf_counter() - t1) * 1000)
                 adj, conflict = nat.reaches_person(resp, gallery_size=held)
+                if dump is not None:
+                    nat.dump_candidates(dump, shards=a.shards, kind=kind, n=n, target=target, resp=resp)
                 found = target is not None and adj and any(c.reference_id == target for c in resp.candidates)
                 hits += int(adj if target is None else found)
                 if kind in ranks:
@@ -210,6 +215,8 @@ def main() -> None:
                     print(json.dumps({"why": why}), flush=True)
                 bar.advance(task)
             outcomes[kind] = (hits, len(items))
+    if dump is not None:
+        dump.close()
     res = {"identities": held, "shards": a.shards, "identify_p50_ms": round(nat.pct(lat, 50), 1),
            "identify_p95_ms": round(nat.pct(lat, 95), 1), "outcomes": outcomes,
            "FNIR": {k: round(1 - outcomes[k][0] / outcomes[k][1], 4) for k in ("finger_only", "face_only", "both")},

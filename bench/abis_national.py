@@ -2,6 +2,7 @@
 
 Run: nice OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/abis_national.py [--size 20000] [--shards 1,2,4]
          [--probes 300] [--dups 100] [--pipeline 120] [--workers 2 --pg-url URL] [--pipeline-gallery both] [--images]
+         [--pipeline-face-only 100]
          [--chart PATH]  (a PNG: identify p50/p95 by shard count, decisions/s by gallery against 12/s)
 
 The population (how it is made, exactly):
@@ -40,6 +41,10 @@ attaching to the shards by name as `ktpel central worker` does) and the rebuild 
 `--pipeline-gallery inproc` (or `both`) runs the same packets with each worker holding its own in-process
 gallery, loaded from the database in the warm-up (one machine without Ray; Ray shut down first).
 `--images`: every packet carries a demo recording's real images (otherwise none), as production's do.
+`--pipeline-face-only N`: the first N face-only duplicates also go through the pipeline as a resident recorded
+twice would (the mate's name, birth date and parents, another regency's NIK), last (timed with the rest): the
+demographic stage names the mate and its face is weighed against those few records (`demographic_face`);
+prints how many reach a person, against the same probes' face-alone figure above.
 """
 
 from __future__ import annotations
@@ -341,10 +346,8 @@ def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, b
             res["latency_ms"].append((time.perf_counter() - t1) * 1000)
             res["answers"][f"{kind}{n}"] = [(c.reference_id, round(c.fused, 6)) for c in resp.candidates]
             adj, conflict = reaches_person(resp, gallery_size=len(enrol))
-            if DUMP is not None:  # every candidate's scores, to replay the decision rule offline
-                DUMP.write(json.dumps({"shards": k, "kind": kind, "n": n, "target": target, "candidates": [
-                    {"ref": c.reference_id, "fused": c.fused, "normalised": c.normalised} for c in resp.candidates]})
-                           + "\n")
+            if DUMP is not None:
+                dump_candidates(DUMP, shards=k, kind=kind, n=n, target=target, resp=resp)
             found = target is not None and any(c.reference_id == target for c in resp.candidates) and adj
             hits += int(adj if target is None else found)
             if (target is None and adj) or (target is not None and not found):
@@ -616,6 +619,8 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
         print(json.dumps({"pipeline": pipe, "shards": len(abis.actors) if abis is not None else 0,
                           "database_load_s": round(loaded, 1),
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
+        if a.pipeline_face_only:
+            explain_face_only(db, last=min(a.pipeline_face_only, len(payloads)))
         if abis is not None:
             from ktpel.central.abis.ray_abis import database_spec
 
@@ -628,6 +633,34 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
         with psycopg.connect(a.pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return seq
+
+
+def dump_candidates(out, *, shards: int, kind: str, n: int, target: str | None, resp) -> None:  # noqa: ANN001
+    """One probe's candidates with their per-modality scores, one JSON line: bench/abis_rule_replay.py
+    replays the decision rule on them offline (this bench's --dump-candidates, and abis_million's)."""
+    out.write(json.dumps({"shards": shards, "kind": kind, "n": n, "target": target, "candidates": [
+        {"ref": c.reference_id, "fused": c.fused, "normalised": c.normalised} for c in resp.candidates]}) + "\n")
+
+
+def explain_face_only(db, *, last: int) -> None:  # noqa: ANN001
+    """For each of the last packets (the face-only duplicates with their data) that did not reach a person:
+    its outcome, why quality failed it, the demographic candidates' probabilities and the faces' z."""
+    from sqlalchemy import select
+
+    from ktpel.store.schema.central import PipelineJobRow
+
+    with db.unit_of_work() as s:
+        jobs = s.scalars(select(PipelineJobRow).order_by(PipelineJobRow.id.desc()).limit(last)).all()
+    for j in jobs:
+        if j.outcome == "ADJUDICATION":
+            continue
+        res, bio = j.results or {}, (j.results or {}).get("biometric", {})
+        print(json.dumps({"face_only_with_data_not_to_a_person": {
+            "outcome": j.outcome or j.status, "quality": [r["en"] for r in res.get("quality", {}).get("reasons", [])],
+            "demographic": [(c["other_id"], round(c["probability"], 3)) for c in
+                            res.get("demographic", {}).get("candidates", [])[:3]],
+            "face_z": {c["reference_id"]: round(c["normalised"].get("face", -99.0), 2)
+                       for c in [*bio.get("candidates", []), *bio.get("verified", [])]}}}), flush=True)
 
 
 # -- chart ------------------------------------------------------------------------------------------
@@ -689,6 +722,9 @@ def main() -> None:
     ap.add_argument("--pipeline", type=int, default=120,
                     help="packets through the real pipeline, over the last shard count of --shards "
                          "(--shards 2 to compare decisions/s with a 2-shard run)")
+    ap.add_argument("--pipeline-face-only", type=int, default=0,
+                    help="also send this many face-only duplicates through the pipeline, each with its mate's data "
+                         "(name, birth date, parents; another NIK): how many reach a person (demographic_face)")
     ap.add_argument("--pipeline-gallery", default="ray", choices=("ray", "inproc", "both"),
                     help="where the pipeline's 1:N runs: the Ray shards above, each worker's own in-process "
                          "gallery (one machine without Ray), or both, each on a database of its own")
@@ -799,6 +835,10 @@ def main() -> None:
     n = a.pipeline
     mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
     payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
+    # face-only duplicates as a resident recorded twice: the mate's own data under another regency's NIK
+    same_data = probes["face_only"][: a.pipeline_face_only]
+    payloads += [_payload(t, {**residents[int(target[1:])], "nik": "1871" + residents[int(target[1:])]["nik"][4:]})
+                 for target, t in same_data]
     modes = ["ray", "inproc"] if a.pipeline_gallery == "both" else [a.pipeline_gallery]
     abis = last["abis"]
     seqs = []
@@ -811,6 +851,10 @@ def main() -> None:
                                  abis=abis, ray_mod=ray))
     if len(seqs) == 2:  # the same packets, one outcome each, in intake order
         print(json.dumps({"pipeline_outcomes_identical_ray_and_inproc": seqs[0] == seqs[1]}), flush=True)
+    if same_data:  # the last packets of each run, in intake order
+        print(json.dumps({"face_only_with_their_data_to_a_person": [
+            f"{sum(o == 'ADJUDICATION' for o in seq[-len(same_data):])}/{len(same_data)}" for seq in seqs],
+            "galleries": modes}), flush=True)
     if abis is not None:
         abis.shutdown()
     ray.shutdown()

@@ -2,10 +2,11 @@
 
 Run: .venv/bin/python bench/abis_rule_replay.py DUMP.jsonl --size N [--floors 2,3,4,5,6] [--fvc]
 
-DUMP.jsonl comes from `bench/abis_national.py --dump-candidates DUMP.jsonl` (every probe's candidates with
-their per-modality z). For each floor of `conflict.CORROBORATION_Z` this prints the unique people sent to a
-person (FPIR) and the planted duplicates found (a mate that itself reaches a person), computed by
-`conflict.person_reason` exactly as the bench and the pipeline's decide stage do, for a gallery of `--size`.
+DUMP.jsonl comes from `bench/abis_national.py` or `bench/abis_million.py --dump-candidates DUMP.jsonl`
+(every probe's candidates with their per-modality z). For each floor of `conflict.CORROBORATION_Z` this
+prints the unique people sent to a person (FPIR) and the planted duplicates found (a mate that itself
+reaches a person), computed by `conflict.person_reason` exactly as the bench and the pipeline's decide
+stage do, for a gallery of `--size`.
 It also prints how far above any floor the mates' other fingers fuse (the best finger left out), and with
 `--fvc` the same for real fingers: every pair of impressions of four FVC fingers (101–104 and 105–108 of
 each set in ../shared/data), what a real duplicate's fingers give.

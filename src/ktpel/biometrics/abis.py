@@ -21,7 +21,7 @@ doubt, still shown to an adjudicator before anything is revoked), `review` (adju
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 from ktpel.biometrics.fusion import Band
 from ktpel.biometrics.gallery import Candidate, Gallery, ShardedGallery, band_of
@@ -52,6 +52,7 @@ class Abis(Protocol):
     def delete(self, reference_id: str) -> None: ...
 
 
+@runtime_checkable
 class Verifies(Protocol):
     """An ABIS that also scores a probe against listed references (1:few); optional for an adapter."""
 

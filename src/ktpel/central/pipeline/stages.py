@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ktpel.biometrics.abis import Verifies
 from ktpel.biometrics.errors import CorruptTemplate
 from ktpel.biometrics.fingerprint.extract import MIN_MINUTIAE
 from ktpel.biometrics.fusion import Band
@@ -220,8 +221,10 @@ def search(session: Session, *, record_id: str, ctx: StageContext, named: Sequen
     cands = [c.to_dict() for c in response.candidates]
     listed = {c["reference_id"] for c in cands}
     missing = [r for r in named if r not in listed and r != row.id]
-    verify = getattr(ctx.mirror.abis, "verify", None)
-    verified = [c.to_dict() for c in verify(probe, missing)] if missing and verify is not None else []
+    abis = ctx.mirror.abis
+    verified = []
+    if missing and isinstance(abis, Verifies):  # an ABIS without 1:few skips the check
+        verified = [c.to_dict() for c in abis.verify(probe, missing)]
     # the band the decide stage applies: moved up with the gallery's size (conflict.review_z_at)
     size = int(row.gallery_seq or 1)
     decision = max((_band_for(c, gallery_size=size) for c in cands), key=_band_rank, default=Band.NO_HIT)

@@ -44,7 +44,8 @@ gallery, loaded from the database in the warm-up (one machine without Ray; Ray s
 `--pipeline-face-only N`: the first N face-only duplicates also go through the pipeline as a resident recorded
 twice would (the mate's name, birth date and parents, another regency's NIK), last (timed with the rest): the
 demographic stage names the mate and its face is weighed against those few records (`demographic_face`);
-prints how many reach a person, against the same probes' face-alone figure above.
+prints how many reach a person, against the same probes' face-alone figure above. After each pipeline run,
+every unique person sent to a person is printed with the reasons.
 """
 
 from __future__ import annotations
@@ -621,6 +622,7 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
         if a.pipeline_face_only:
             explain_face_only(db, last=min(a.pipeline_face_only, len(payloads)))
+        explain_unique(db, unique=a.pipeline - a.pipeline // 10)
         if abis is not None:
             from ktpel.central.abis.ray_abis import database_spec
 
@@ -661,6 +663,26 @@ def explain_face_only(db, *, last: int) -> None:  # noqa: ANN001
                             res.get("demographic", {}).get("candidates", [])[:3]],
             "face_z": {c["reference_id"]: round(c["normalised"].get("face", -99.0), 2)
                        for c in [*bio.get("candidates", []), *bio.get("verified", [])]}}}), flush=True)
+
+
+def explain_unique(db, *, unique: int) -> None:  # noqa: ANN001
+    """Every unique person (the first `unique` packets, warm-up included) sent to a person, with why: each
+    adjudication item's reason, candidate, fused z, face z and demographic probability (FPIR's cases)."""
+    from sqlalchemy import select
+
+    from ktpel.store.schema.central import AdjudicationRow, PipelineJobRow
+
+    with db.unit_of_work() as s:
+        jobs = s.scalars(select(PipelineJobRow).order_by(PipelineJobRow.id).limit(unique)).all()
+        for j in jobs:
+            if j.outcome != "ADJUDICATION":
+                continue
+            items = s.scalars(select(AdjudicationRow).where(AdjudicationRow.record_id == j.record_id)).all()
+            print(json.dumps({"unique_to_a_person": [
+                {"reason": i.reason, "candidate": i.candidate_id, "fused": round(i.fused_z, 2),
+                 "face_z": round(((i.scores or {}).get("normalised") or {}).get("face", -99.0), 2),
+                 "demographic_probability": round(float((i.demographic or {}).get("probability", 0.0)), 3)}
+                for i in items]}), flush=True)
 
 
 # -- chart ------------------------------------------------------------------------------------------

@@ -132,9 +132,9 @@ def pipeline_cpu(*, shared: Path, rng, enrol: list, kinds: dict, n: int, abis, p
     import uuid
 
     names = load_names(shared)
-    residents = [nat._resident(np.random.default_rng(7), i, names) for i in range(len(enrol))]
+    residents = [nat._resident(np.random.default_rng(7), names) for _ in range(len(enrol))]
     mix = [t for _, t in kinds["unique"]][: n - n // 10] + [t for _, t in kinds["both"]][: n // 10]
-    payloads = [nat._payload(t, nat._resident(rng, len(enrol) + k, names)) for k, t in enumerate(mix)]
+    payloads = [nat._payload(t, nat._resident(rng, names)) for t in mix]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'central.db'}"
         if pg_url:  # a fresh database on that server for this run

@@ -363,13 +363,20 @@ def run_shards(k: int, *, pop: Population, enrol: list, probes: dict, ray_mod, b
 
 # -- the real pipeline over the shards ----------------------------------------------------------------
 
-def _resident(rng: np.random.Generator, k: int, names: dict) -> dict:
+_SERIALS: dict[str, int] = {}  # NIK prefix (district, birth date, sex) -> the last serial given
+
+
+def _resident(rng: np.random.Generator, names: dict) -> dict:
+    """A synthetic resident of district 18.01.05; the NIK's serial counts up per birth date and sex, as the
+    real one does, so no two residents share a NIK (a shared one goes to a person: it would count as FPIR)."""
     sex = "L" if rng.random() < 0.5 else "P"
     first = names["first_male" if sex == "L" else "first_female"]
     last = names["last_male" if sex == "L" else "last_female"]
     born = dt.date(1950, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365 * 55)))
     day = born.day + (40 if sex == "P" else 0)
-    return {"nik": f"180105{day:02d}{born.month:02d}{born.year % 100:02d}{k % 10000:04d}",
+    prefix = f"180105{day:02d}{born.month:02d}{born.year % 100:02d}"
+    _SERIALS[prefix] = _SERIALS.get(prefix, 0) + 1
+    return {"nik": f"{prefix}{_SERIALS[prefix]:04d}",
             "name": f"{rng.choice(first)} {rng.choice(last)}".upper(), "birth_place": "KALIANDA",
             "birth_date": born.isoformat(), "sex": sex, "street": "JL. RAYA 1", "village_code": "18.01.05.2001",
             "father_name": str(rng.choice(names["first_male"])).upper(),
@@ -853,10 +860,10 @@ def main() -> None:
     # the real pipeline over the last shard set, and a shard rebuilt from the central database; then (or
     # instead) the same packets with in-process galleries, Ray shut down, each on a database of its own
     names = load_names(shared)
-    residents = [_resident(rng, i, names) for i in range(a.size)]
+    residents = [_resident(rng, names) for _ in range(a.size)]
     n = a.pipeline
     mix = [t for _, t in probes["unique"][: n - n // 10]] + [t for _, t in probes["both"][: n // 10]]
-    payloads = [_payload(t, _resident(rng, a.size + k, names)) for k, t in enumerate(mix)]
+    payloads = [_payload(t, _resident(rng, names)) for t in mix]
     # face-only duplicates as a resident recorded twice: the mate's own data under another regency's NIK
     same_data = probes["face_only"][: a.pipeline_face_only]
     payloads += [_payload(t, {**residents[int(target[1:])], "nik": "1871" + residents[int(target[1:])]["nik"][4:]})

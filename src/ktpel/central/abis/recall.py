@@ -64,12 +64,12 @@ def count_older_records(db, *, office_code: str | None = None,  # noqa: ANN001
                 .order_by(NationalRecordRow.gallery_seq).limit(BATCH)).all()
             if not rows:
                 return done
+            counts = []
             for record_id, _, stored in rows:
-                found = _short_of(json.loads(stored))
-                s.execute(update(NationalRecordRow).where(NationalRecordRow.id == record_id)
-                          .values(short_thumbs=len(found)))
+                counts.append({"id": record_id, "short_thumbs": len(_short_of(json.loads(stored)))})
                 if on_record is not None:
                     on_record()
+            s.execute(update(NationalRecordRow), counts)  # one bulk UPDATE by primary key a batch
             done += len(rows)
             after = rows[-1][1]
 

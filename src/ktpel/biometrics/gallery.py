@@ -588,22 +588,23 @@ def identify_over(shards: Sequence[Gallery], templates: Sequence[Template | byte
     templates = parse_probe(templates)
     proposals = [shard.candidates(templates, limit=limit, exclude=exclude) for shard in shards]
     refs, lead = merge_proposals(proposals, limit=limit)
-    results: list[Candidate] = []
-    for shard in shards:
-        mine = sorted(r for r in refs if r in shard)
-        results.extend(shard.score(templates, mine, lead={r: lead[r] for r in mine if r in lead}))
-    return sorted(results, key=lambda c: (-c.fused, c.reference_id))[:top_k]
+    return _score_over(shards, templates, refs, lead=lead)[:top_k]
 
 
 def verify_over(shards: Sequence[Gallery], templates: Sequence[Template | bytes],
                 reference_ids: Iterable[str]) -> list[Candidate]:
     """Score the probe against the listed references on the shards that hold them (no index, no lead:
     every finger compared in the probe's order, as identify scores a reference no index proposed)."""
-    templates = parse_probe(templates)
-    wanted = sorted(set(reference_ids))
+    return _score_over(shards, parse_probe(templates), sorted(set(reference_ids)), lead={})
+
+
+def _score_over(shards: Sequence[Gallery], templates: list[Template], refs: Sequence[str], *,
+                lead: dict[str, int]) -> list[Candidate]:
+    """Phase 2: each shard scores the listed references it holds; all of them, best first."""
     results: list[Candidate] = []
     for shard in shards:
-        results.extend(shard.score(templates, [r for r in wanted if r in shard]))
+        mine = sorted(r for r in refs if r in shard)
+        results.extend(shard.score(templates, mine, lead={r: lead[r] for r in mine if r in lead}))
     return sorted(results, key=lambda c: (-c.fused, c.reference_id))
 
 

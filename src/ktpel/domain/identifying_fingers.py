@@ -17,7 +17,7 @@ def short_for_search(*, position: int, minutiae: int) -> bool:
     return position in IDENTIFYING_FINGERS and minutiae < IDENTIFYING_MIN_MINUTIAE
 
 
-def count_short(minutiae_by_position: dict[int, int]) -> int:
-    """How many identifying fingers of one recording are short for the national search (a finger
-    declared missing has no count and is not short: there is nothing to capture again)."""
-    return sum(short_for_search(position=p, minutiae=n) for p, n in minutiae_by_position.items())
+def short_of(minutiae_by_position: dict[int, int]) -> dict[int, int]:
+    """The identifying fingers of one recording short for the national search, with their minutiae (a
+    finger declared missing has no count and is not short: there is nothing to capture again)."""
+    return {p: n for p, n in minutiae_by_position.items() if short_for_search(position=p, minutiae=n)}

@@ -17,7 +17,7 @@ Writes are idempotent, so Ray may retry them.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import ray
 
@@ -238,11 +238,22 @@ class RayAbis:
     def insert(self, reference_id: str, templates: Sequence) -> None:
         ray.get(self._owner(reference_id).insert.remote(reference_id, _blobs(templates)))
 
+    def _by_owner(self, items: Iterable, *, key: Callable = lambda item: item) -> dict[int, list]:
+        """Items grouped by the shard owning each one's reference id (`key`), in their order: one call a shard."""
+        by: dict[int, list] = {}
+        for item in items:
+            by.setdefault(shard_of(key(item), len(self.actors)), []).append(item)
+        return by
+
+    def _score_on_owners(self, probe, reference_ids: Sequence[str], lead: dict[str, int]) -> list:  # noqa: ANN001
+        """Phase 2: each owning shard scores its references (`probe`: a ray.put pack_probe), best first."""
+        calls = [self.actors[k].score.remote(probe, v, {r: lead[r] for r in v if r in lead})
+                 for k, v in self._by_owner(reference_ids).items()]
+        return sorted((c for part in ray.get(calls) for c in part), key=lambda c: (-c.fused, c.reference_id))
+
     def insert_many(self, items: Sequence[tuple[str, Sequence]]) -> int:
         """Bulk load: each shard gets its share in one call; returns how many changed."""
-        by: dict[int, list] = {}
-        for rid, templates in items:
-            by.setdefault(shard_of(rid, len(self.actors)), []).append((rid, _blobs(templates)))
+        by = self._by_owner(((rid, _blobs(t)) for rid, t in items), key=lambda item: item[0])
         return sum(ray.get([self.actors[k].insert_many.remote(v) for k, v in by.items()]))
 
     def delete(self, reference_id: str) -> None:
@@ -252,9 +263,7 @@ class RayAbis:
     def delete_many(self, reference_ids: Sequence[str]) -> int:
         """Each shard gets its share in one call (a worker's first refresh meets every revoked record);
         idempotent; returns how many were removed."""
-        by: dict[int, list[str]] = {}
-        for rid in reference_ids:
-            by.setdefault(shard_of(rid, len(self.actors)), []).append(rid)
+        by = self._by_owner(reference_ids)
         return sum(ray.get([self.actors[k].delete_many.remote(v) for k, v in by.items()]))
 
     def identify(self, templates: Sequence, *, max_candidates: int = 10, limit: int = CANDIDATES,
@@ -264,27 +273,16 @@ class RayAbis:
                                                  triangle_positions=self.triangle_positions)))
         refs, lead = merge_proposals(ray.get([a.candidates.remote(probe, limit, exclude) for a in self.actors]),
                                      limit=limit)
-        share: dict[int, list[str]] = {}
-        for r in refs:
-            share.setdefault(shard_of(r, len(self.actors)), []).append(r)
-        results = [c for part in ray.get([self.actors[k].score.remote(probe, v, {r: lead[r] for r in v if r in lead})
-                                          for k, v in share.items()])
-                   for c in part]
-        cands = sorted(results, key=lambda c: (-c.fused, c.reference_id))[:max_candidates]
+        cands = self._score_on_owners(probe, refs, lead)[:max_candidates]
         return IdentifyResponse(cands, band_of(cands))
 
     def verify(self, templates: Sequence, reference_ids: Sequence[str]) -> list:
         """1:few: the probe scored on the shards owning the listed references (absent ones left out),
         best first; the same scores as one Gallery's `verify`."""
-        by: dict[int, list[str]] = {}
-        for r in sorted(set(reference_ids)):
-            by.setdefault(shard_of(r, len(self.actors)), []).append(r)
-        if not by:
+        wanted = sorted(set(reference_ids))
+        if not wanted:
             return []
-        probe = ray.put(pack_probe(parse_probe(templates)))
-        results = [c for part in ray.get([self.actors[k].score.remote(probe, v, {}) for k, v in by.items()])
-                   for c in part]
-        return sorted(results, key=lambda c: (-c.fused, c.reference_id))
+        return self._score_on_owners(ray.put(pack_probe(parse_probe(templates))), wanted, {})
 
     # -- what the pipeline and the operators need ------------------------------------------------------
     def mark_synced(self, seq: int) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ktpel.biometrics.templates import FingerTemplate, template_from_bytes
 from ktpel.central.records import in_gallery
-from ktpel.domain.identifying_fingers import IDENTIFYING_FINGERS, short_for_search
+from ktpel.domain.identifying_fingers import IDENTIFYING_FINGERS, short_of
 from ktpel.store.schema.central import NationalRecordRow
 
 BATCH = 500  # records decrypted a round trip: the scan's memory stays flat at any gallery size
@@ -96,13 +96,10 @@ def short_thumbs(session: Session, *, office_code: str | None = None) -> Iterato
 
 def _short_of(templates: dict[str, str]) -> dict[int, int]:
     """Minutiae of each identifying finger short for the search, by position (templates: key -> base64)."""
-    found = {}
+    minutiae = {}
     for position in IDENTIFYING_FINGERS:
         blob = templates.get(f"finger_{position}")
-        if blob is None:
-            continue
-        finger = template_from_bytes(base64.b64decode(blob))
-        if isinstance(finger, FingerTemplate) and short_for_search(position=position,
-                                                                   minutiae=len(finger.minutiae)):
-            found[position] = len(finger.minutiae)
-    return found
+        finger = template_from_bytes(base64.b64decode(blob)) if blob is not None else None
+        if isinstance(finger, FingerTemplate):
+            minutiae[position] = len(finger.minutiae)
+    return short_of(minutiae)

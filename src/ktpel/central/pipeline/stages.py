@@ -32,7 +32,7 @@ from ktpel.central.pipeline.conflict import DEMOGRAPHIC_SAME_P, demographic_face
 from ktpel.central.pipeline.gallery import GalleryMirror, take_gallery_seq
 from ktpel.central.records import NationalRecords, images_in_packet
 from ktpel.config import Settings
-from ktpel.domain.identifying_fingers import count_short
+from ktpel.domain.identifying_fingers import short_of
 from ktpel.domain.national_record import NationalRecord
 from ktpel.domain.events import utcnow
 from ktpel.store.schema.central import AdjudicationRow, NationalRecordRow, PipelineJobRow, RetiredNikRow
@@ -170,7 +170,7 @@ def quality(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
         if key not in templates and key not in exceptions:
             reasons.append({"id": f"Sidik jari {key[7:]} tidak ada dan tidak diberi keterangan.",
                             "en": f"Finger {key[7:]} is missing without a declared exception."})
-    row.short_thumbs = count_short(minutiae)
+    row.short_thumbs = len(short_of(minutiae))
     return {"ok": not reasons, "reasons": reasons, "usable_fingers": usable}
 
 

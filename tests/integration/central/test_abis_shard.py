@@ -8,6 +8,7 @@ import sys
 from sqlalchemy import select
 
 from ktpel.central.abis.shard import ShardCore, shard_of
+from ktpel.central.pipeline.gallery import renumber_leaving_gallery
 from ktpel.store.schema.central import NationalRecordRow
 from tests.integration.central.conftest import make_payload
 
@@ -42,12 +43,36 @@ def test_shards_rebuild_their_slice_and_use_only_snapshots_the_database_validate
     fresh = ShardCore(shard=owner.shard, shards=2)
     assert fresh.load_snapshot(tmp_path / "snap", db)["source"] == "snapshot"
     assert fresh.ids() == owner.ids()
+    # a revocation after the snapshot (renumbered, as resolution does) is caught up, not a full rebuild
     with db.unit_of_work() as s:
-        s.get(NationalRecordRow, rid).state = "REVOKED"  # the database no longer holds this in the gallery
+        row = s.get(NationalRecordRow, rid)
+        row.state = "REVOKED"
+        renumber_leaving_gallery(s, record=row)
+    after = ShardCore(shard=owner.shard, shards=2)
+    info = after.load_snapshot(tmp_path / "snap", db)
+    assert info["source"] == "snapshot" and info["caught_up"] == 1
+    assert rid not in after and set(after.ids()) == set(owner.ids()) - {rid}
+    # a live record the snapshot lacks: rejected, and the rebuild holds it
+    partial = ShardCore(shard=owner.shard, shards=2)
+    partial.rebuild_from_database(db)  # without the revoked record
+    partial.save_snapshot(tmp_path / "partial")
+    with db.unit_of_work() as s:
+        s.get(NationalRecordRow, rid).state = "PRINT_READY"  # the database has it in the gallery again
+    rebuilt = ShardCore(shard=owner.shard, shards=2)
+    info = rebuilt.load_snapshot(tmp_path / "partial", db)
+    assert info["source"] == "database" and info["snapshot"] == "rejected by the database"
+    assert rid in rebuilt
+    # a record the snapshot holds that the database never had in the gallery (nor revoked): rejected
+    with db.unit_of_work() as s:
+        s.get(NationalRecordRow, rid).gallery_seq = None
     rebuilt = ShardCore(shard=owner.shard, shards=2)
     info = rebuilt.load_snapshot(tmp_path / "snap", db)
     assert info["source"] == "database" and info["snapshot"] == "rejected by the database"
     assert rid not in rebuilt
+    # files that disagree with each other (an id added to the digests): damaged
+    digests = tmp_path / "snap" / "digests.json"
+    digests.write_text(digests.read_text(encoding="utf-8").replace("{", '{"E-forged": "00", ', 1), encoding="utf-8")
+    assert ShardCore(shard=owner.shard, shards=2).load_snapshot(tmp_path / "snap", db)["snapshot"] == "damaged"
 
 
 def test_a_shard_parses_a_probe_once_for_both_phases_and_answers_like_a_gallery(central, people, db, monkeypatch):

@@ -207,44 +207,66 @@ class ShardCore:
         return meta
 
     def load_snapshot(self, directory: Path, db) -> dict:  # noqa: ANN001
-        """Use a snapshot only if the database agrees with it, then catch up; else rebuild from the database."""
+        """Use a snapshot only if the database agrees with it, then catch up; else rebuild from the database.
+
+        The database agrees when every live record of this slice numbered up to the snapshot's number is
+        in it, and every other reference in it has since been revoked (a revocation renumbers its record
+        above that number: revocations after the snapshot must not cost a full rebuild)."""
         from ktpel.biometrics.gallery import Gallery
 
         started = time.perf_counter()
         directory = Path(directory)
         try:
             meta = json.loads((directory / "snapshot.json").read_text(encoding="utf-8"))
+            digests = json.loads((directory / "digests.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {**self.rebuild_from_database(db), "snapshot": "missing"}
         if meta.get("format") != "ktpel-abis-shard" or (meta.get("shard"), meta.get("shards")) != (self.shard, self.shards):
             return {**self.rebuild_from_database(db), "snapshot": "other shard layout"}
+        held = set(digests)
+        if ids_digest(held) != meta.get("ids_digest"):
+            return {**self.rebuild_from_database(db), "snapshot": "damaged"}
         upto = int(meta["synced_seq"])
         with db.unit_of_work() as s:
-            expected = ids_digest(rid for rid, _ in self._slice_ids(s, up_to=upto))
-        if expected != meta.get("ids_digest"):
+            live = {rid for rid, _ in self._slice_ids(s, up_to=upto)}
+            extra = sorted(held - live)
+            revoked = self._revoked(s, extra)
+        if live - held or len(revoked) != len(extra):
             return {**self.rebuild_from_database(db), "snapshot": "rejected by the database"}
-        digests = json.loads((directory / "digests.json").read_text(encoding="utf-8"))
         self.gallery = Gallery.load(directory / "gallery", **self._gallery_kw)
         self._digests = {rid: bytes.fromhex(d) for rid, d in digests.items()}
         self.synced_seq = upto
-        caught = self.catch_up(db)
+        caught = self.delete_many(revoked) + self.catch_up(db)
         self.rebuild_info = {"source": "snapshot", "records": len(self), "caught_up": caught,
                              "seconds": round(time.perf_counter() - started, 3)}
         return self.rebuild_info
 
-    def catch_up(self, db) -> int:  # noqa: ANN001
-        """Records of this slice numbered after `synced_seq`, and revocations; returns how many changed."""
-        from sqlalchemy import func, select
+    @staticmethod
+    def _revoked(session, ids: list[str]) -> list[str]:  # noqa: ANN001
+        """Those of `ids` that the database has revoked out of the gallery (read by primary key)."""
+        from sqlalchemy import select
 
         from ktpel.central.records import left_gallery
+        from ktpel.store.schema.central import NationalRecordRow as R
+
+        return [rid for i in range(0, len(ids), _BATCH)
+                for rid in session.scalars(select(R.id).where(R.id.in_(ids[i:i + _BATCH]), *left_gallery()))]
+
+    def catch_up(self, db) -> int:  # noqa: ANN001
+        """Records of this slice numbered after `synced_seq`: new ones inserted, revoked ones removed (a
+        revocation renumbers its record, so only those rows are read); returns how many changed."""
+        from sqlalchemy import func, select
+
+        from ktpel.domain.national_record import NationalRecordState
         from ktpel.store.schema.central import NationalRecordRow as R
 
         changed = 0
         with db.unit_of_work() as s:
             top = s.scalar(select(func.max(R.gallery_seq))) or 0
-            new = [rid for rid, seq in self._slice_ids(s) if seq > self.synced_seq]
-            changed += self._load_templates(s, new)
-            changed += self.delete_many(s.scalars(select(R.id).where(*left_gallery())).all())
+            rows = s.execute(select(R.id, R.state).where(R.gallery_seq > self.synced_seq)).all()
+            mine = [(rid, state) for rid, state in rows if shard_of(rid, self.shards) == self.shard]
+            changed += self.delete_many([rid for rid, state in mine if state == NationalRecordState.REVOKED.value])
+            changed += self._load_templates(s, [rid for rid, state in mine if state != NationalRecordState.REVOKED.value])
         self.synced_seq = max(self.synced_seq, top)
         return changed
 

@@ -189,3 +189,10 @@ def test_demographics_name_a_person_only_with_a_face_far_above_chance():
     assert not demographic_face(strong, probability=DEMOGRAPHIC_SAME_P - 0.01)  # the data are not enough
     assert not demographic_face({"face": DEMOGRAPHIC_FACE_Z - 0.01}, probability=0.999)  # namesakes
     assert not demographic_face({"finger_1": 9.0}, probability=0.999)  # no face compared: no evidence
+
+
+def test_every_adjudication_reason_has_its_queue_label():
+    from ktpel.central.adjudication.service import REASONS, REASONS_SHORT
+    from ktpel.central.pipeline.stages import DEMOGRAPHIC_FACE
+
+    assert set(REASONS_SHORT) == set(REASONS) and DEMOGRAPHIC_FACE in REASONS

@@ -39,6 +39,14 @@ REASONS = {
                           "modality conflict: one biometric matches, another clearly does not"),
     "demographic_face": ("data kependudukan dan wajah sama", "same demographics and face"),
 }
+# the same, as the queue's column shows it
+REASONS_SHORT = {
+    "biometric_hit": ("biometrik: cocok", "biometric hit"),
+    "biometric_review": ("biometrik: perlu diperiksa", "biometric review"),
+    "nik_collision": ("NIK sama", "same NIK"),
+    "modality_conflict": ("konflik modalitas", "modality conflict"),
+    "demographic_face": ("data & wajah sama", "same data & face"),
+}
 # what the adjudicator should weigh, by reason (a modality conflict's note is by its kind, below)
 REASON_NOTES = {
     "demographic_face": ("Nama, tanggal lahir dan data keluarga menunjuk orang yang sama dan wajahnya mirip jauh di "
@@ -96,6 +104,11 @@ class QueueItem:
     priority: float
     age_hours: float
     demographic_probability: float
+
+    @property
+    def reason_short(self) -> tuple[str, str]:
+        """Why it is in the queue, short: (Bahasa Indonesia, English)."""
+        return REASONS_SHORT.get(self.reason, (self.reason, self.reason))
 
 
 def queue(session: Session, *, limit: int = 100, now: dt.datetime | None = None) -> list[QueueItem]:

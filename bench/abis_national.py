@@ -630,6 +630,7 @@ def pipeline_run(a, *, settings_shared: Path, enrol: list, residents: list, payl
         if a.pipeline_face_only:
             explain_face_only(db, last=min(a.pipeline_face_only, len(payloads)))
         explain_unique(db, unique=a.pipeline - a.pipeline // 10)
+        named_strangers(db, unique=a.pipeline - a.pipeline // 10)
         if abis is not None:
             from ktpel.central.abis.ray_abis import database_spec
 
@@ -670,6 +671,36 @@ def explain_face_only(db, *, last: int) -> None:  # noqa: ANN001
                             res.get("demographic", {}).get("candidates", [])[:3]],
             "face_z": {c["reference_id"]: round(c["normalised"].get("face", -99.0), 2)
                        for c in [*bio.get("candidates", []), *bio.get("verified", [])]}}}), flush=True)
+
+
+def named_strangers(db, *, unique: int) -> None:  # noqa: ANN001
+    """What `demographic_face` risks on unique people: how many had strangers their data name (Fellegi–Sunter
+    probability ≥ DEMOGRAPHIC_SAME_P), how many of those strangers' faces reached z 2 / 3 / 4, and how many
+    cleared the rule's bar (z 4 + log10 of the records named)."""
+    from sqlalchemy import select
+
+    from ktpel.central.pipeline.conflict import demographic_face_z
+    from ktpel.central.pipeline.stages import named_by_demographics
+    from ktpel.store.schema.central import PipelineJobRow
+
+    named_z: list[float] = []
+    probes = over = 0
+    with db.unit_of_work() as s:
+        for j in s.scalars(select(PipelineJobRow).order_by(PipelineJobRow.id).limit(unique)):
+            res = j.results or {}
+            named = set(named_by_demographics(res))
+            bio = res.get("biometric", {})
+            faces = {c["reference_id"]: c["normalised"].get("face") for c in
+                     [*bio.get("candidates", []), *bio.get("verified", [])]}
+            zs = [faces[r] if faces.get(r) is not None else -99.0 for r in named]
+            probes += bool(named)
+            over += sum(z >= demographic_face_z(named=len(named)) for z in zs)
+            named_z += zs
+    z = np.asarray(named_z)
+    print(json.dumps({"unique_with_a_named_stranger": {
+        "unique": unique, "with_one": probes, "named_strangers": int(z.size),
+        "face_z_at_least": {str(t): int((z >= t).sum()) for t in (2, 3, 4)}, "over_the_bar": int(over),
+        "face_z_max": round(float(z.max()), 2) if z.size else None}}), flush=True)
 
 
 def explain_unique(db, *, unique: int) -> None:  # noqa: ANN001

@@ -185,10 +185,13 @@ def test_demographics_name_a_person_only_with_a_face_far_above_chance():
     from ktpel.central.pipeline.conflict import DEMOGRAPHIC_FACE_Z, DEMOGRAPHIC_SAME_P, demographic_face
 
     strong = {"face": DEMOGRAPHIC_FACE_Z, "finger_1": 0.3}
-    assert demographic_face(strong, probability=DEMOGRAPHIC_SAME_P)
-    assert not demographic_face(strong, probability=DEMOGRAPHIC_SAME_P - 0.01)  # the data are not enough
-    assert not demographic_face({"face": DEMOGRAPHIC_FACE_Z - 0.01}, probability=0.999)  # namesakes
-    assert not demographic_face({"finger_1": 9.0}, probability=0.999)  # no face compared: no evidence
+    assert demographic_face(strong, probability=DEMOGRAPHIC_SAME_P, named=1)
+    assert not demographic_face(strong, probability=DEMOGRAPHIC_SAME_P - 0.01, named=1)  # the data are not enough
+    assert not demographic_face({"face": DEMOGRAPHIC_FACE_Z - 0.01}, probability=0.999, named=1)  # namesakes
+    assert not demographic_face({"finger_1": 9.0}, probability=0.999, named=1)  # no face compared: no evidence
+    # weak data name ten records: among ten strangers a face reaches z 4 ten times as often, so the bar is z 5
+    assert not demographic_face({"face": DEMOGRAPHIC_FACE_Z + 0.99}, probability=0.999, named=10)
+    assert demographic_face({"face": DEMOGRAPHIC_FACE_Z + 1.0}, probability=0.999, named=10)
 
 
 def test_every_adjudication_reason_has_its_queue_label():

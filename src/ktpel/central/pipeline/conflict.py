@@ -31,7 +31,12 @@ chance among a handful, not log10 N + 3. From DEMOGRAPHIC_FACE_Z (FMR 10^-4) suc
 person (`demographic_face`): the same resident recorded twice, with other fingers captured (a capture
 mistake, or fraud), that the face alone cannot show at national scale (the bar is z 9 at 1M, z 11.3 at
 200M, above most of ORL's genuine pairs: docs/abis-sizing.md, run D). The same data and a face below it:
-namesakes born the same day, no evidence of one person.
+namesakes born the same day, no evidence of one person. The rule's false rate is the strangers the data
+name times 10^-z, so the bar rises by log10 of the records named (`demographic_face_z`): where the data
+discriminate weakly, the block is no longer a handful. In the benchmark's population (one birth place and
+address for all) the data named 2.7 strangers for each unique person they named any at 100,000, and the
+count grows with N; at a flat z 3, one of 270 unique people went to a person at 20,000 and one at 100,000
+(strangers named at 0.995 and 0.908, faces z 3.76 and 3.45; docs/abis-sizing.md, run R).
 
 The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a
 probe is compared (implicitly) with every reference, so a unique person meets a stranger at fused z
@@ -125,7 +130,14 @@ def modality_conflict(normalised: dict[str, float], *, fuse, review_z: float, hi
     return None
 
 
-def demographic_face(normalised: dict[str, float], *, probability: float) -> bool:
-    """Strong demographics and a face far above chance among the records they block (see above)."""
+def demographic_face_z(*, named: int) -> float:
+    """The face's bar against the records the data name: DEMOGRAPHIC_FACE_Z against one, log10(named) more
+    against several (the gallery's arithmetic, with N the records named), so the rule's false rate stays
+    ~10^-DEMOGRAPHIC_FACE_Z however many strangers weak data name."""
+    return DEMOGRAPHIC_FACE_Z + math.log10(max(1, named))
+
+
+def demographic_face(normalised: dict[str, float], *, probability: float, named: int) -> bool:
+    """Strong demographics and a face far above chance among the `named` records they name (see above)."""
     face = normalised.get("face")
-    return probability >= DEMOGRAPHIC_SAME_P and face is not None and face >= DEMOGRAPHIC_FACE_Z
+    return probability >= DEMOGRAPHIC_SAME_P and face is not None and face >= demographic_face_z(named=named)

@@ -273,6 +273,7 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
     bio = res.get("biometric", {})
     items: dict[str, dict] = {}
     gallery_size = int(res.get("gallery", {}).get("gallery_seq") or 1)
+    named = len(named_by_demographics(res))
     for c in [*bio.get("candidates", []), *bio.get("verified", [])]:
         reason, conflict = _reason_of(c, gallery_size=gallery_size)
         if conflict is not None:  # a person must look, whatever the fused band says
@@ -281,7 +282,7 @@ def decide(session: Session, job: PipelineJobRow, ctx: StageContext) -> dict:
         elif reason is not None:  # the band moved up with the gallery (conflict.review_z_at)
             items[c["reference_id"]] = {"reason": reason, "band": reason.removeprefix("biometric_"),
                                         "fused": c["fused"], "scores": c}
-        elif demographic_face(c.get("normalised") or {},
+        elif demographic_face(c.get("normalised") or {}, named=named,
                               probability=float(demo.get(c["reference_id"], {}).get("probability", 0.0))):
             # the data name this person and the face agrees far above chance among the few they block
             items[c["reference_id"]] = {"reason": DEMOGRAPHIC_FACE, "band": "review", "fused": c["fused"],

@@ -34,9 +34,9 @@ mistake, or fraud), that the face alone cannot show at national scale (the bar i
 namesakes born the same day, no evidence of one person. The rule's false rate is the strangers the data
 name times 10^-z, so the bar rises by log10 of the records named (`demographic_face_z`): where the data
 discriminate weakly, the block is no longer a handful. In the benchmark's population (one birth place and
-address for all) the data named 2.7 strangers for each unique person they named any at 100,000, and the
-count grows with N; at a flat z 3, one of 270 unique people went to a person at 20,000 and one at 100,000
-(strangers named at 0.995 and 0.908, faces z 3.76 and 3.45; docs/abis-sizing.md, run R).
+address for all) the data named 2.3 strangers a unique person at 100,000, and the count grows with N; at a
+flat z 3, one of 270 unique people went to a person at 20,000 and one at 100,000 (strangers named at 0.995
+and 0.908, faces z 3.76 and 3.45; docs/abis-sizing.md, run R).
 
 The fused score obeys the same arithmetic: it is -log10 of one comparison's false-match rate, and a
 probe is compared (implicitly) with every reference, so a unique person meets a stranger at fused z

@@ -45,7 +45,9 @@ gallery, loaded from the database in the warm-up (one machine without Ray; Ray s
 twice would (the mate's name, birth date and parents, another regency's NIK), last (timed with the rest): the
 demographic stage names the mate and its face is weighed against those few records (`demographic_face`);
 prints how many reach a person, against the same probes' face-alone figure above. After each pipeline run,
-every unique person sent to a person is printed with the reasons.
+every unique person sent to a person is printed with the reasons, and `unique_with_a_named_stranger`: how
+many unique people had strangers their data name (probability ≥ 0.9), those strangers' faces at z ≥ 2 / 3 / 4,
+and how many cleared `demographic_face`'s bar (z 4 + log10 of the records named): that rule's exposure.
 """
 
 from __future__ import annotations
